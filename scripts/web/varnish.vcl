@@ -1,0 +1,91 @@
+# Varnish in front of Nginx on every web node (seed: Varnish :80 -> Nginx :8080 -> PHP-FPM :9000).
+#
+# Listen addresses are varnishd arguments, not VCL: the web step starts `varnishd -a http=:80 -a tls=:81`.
+# The load balancer's TLS listener (443) forwards to :81, so a request that arrived over TLS is told apart by the
+# listener name and WordPress sees X-Forwarded-Proto: https. Plain :80 never trusts a client-sent X-Forwarded-Proto.
+#
+# X-Forwarded-For: varnishd itself appends the peer address (client.ip) to whatever X-Forwarded-For the client sent,
+# before vcl_recv runs. The network load balancer keeps the client's own source address, so the RIGHTMOST entry of
+# the header Nginx logs is always the real client; anything to its left is client-controlled and must not be trusted
+# (the jail's filter takes the rightmost entry). We do not set the header again here: that would add it twice.
+vcl 4.1;
+
+backend default {
+    .host = "127.0.0.1";
+    .port = "8080";
+    .connect_timeout = 2s;
+    .first_byte_timeout = 120s;
+    .between_bytes_timeout = 60s;
+    # /healthz runs PHP and checks the shared volume, so a node whose PHP-FPM or Gluster mount is broken goes sick
+    # here first and, through the load balancer's health check on the same path, leaves the pool.
+    .probe = {
+        .url = "/healthz";
+        .interval = 5s;
+        .timeout = 3s;
+        .window = 5;
+        .threshold = 3;
+        .initial = 3;
+    }
+}
+
+sub vcl_recv {
+    if (local.socket == "tls") {
+        set req.http.X-Forwarded-Proto = "https";
+    } else {
+        unset req.http.X-Forwarded-Proto;
+    }
+
+    # Health checks always reach the backend: a cached "ok" would hide a dead PHP-FPM.
+    if (req.url ~ "^/healthz(\?.*)?$") {
+        return (pass);
+    }
+
+    # Only GET and HEAD are ever cached; everything else (POST comments, logins, uploads) goes straight through.
+    if (req.method != "GET" && req.method != "HEAD") {
+        return (pass);
+    }
+
+    # Login, XML-RPC, admin, cron, previews and REST writes are per-user or have side effects: never cached.
+    # xmlrpc.php and wp-login.php are also what the jail counts, so every attempt must reach Nginx's log.
+    if (req.url ~ "^/(xmlrpc\.php|wp-login\.php|wp-cron\.php|wp-admin|wp-json/)" || req.url ~ "[?&]preview=") {
+        return (pass);
+    }
+
+    # Logged-in users, password-protected posts and commenters get personalised pages.
+    if (req.http.Cookie ~ "(wordpress_logged_in_|wordpress_sec_|wp-postpass_|comment_author_|woocommerce_)") {
+        return (pass);
+    }
+
+    # Any other cookie (analytics and the like) would make every anonymous page uncacheable: drop them.
+    unset req.http.Cookie;
+    return (hash);
+}
+
+sub vcl_backend_response {
+    # Serve stale pages for a while if every backend probe fails (e.g. PHP-FPM restarting).
+    set beresp.grace = 1h;
+
+    # Pages for logged-in users or that set cookies are never stored.
+    if (beresp.http.Set-Cookie || bereq.url ~ "^/(wp-admin|wp-login\.php|xmlrpc\.php)") {
+        set beresp.uncacheable = true;
+        set beresp.ttl = 120s;
+        return (deliver);
+    }
+
+    # Static files change rarely (uploads keep their names); pages for two minutes unless WordPress says otherwise.
+    if (bereq.url ~ "\.(css|js|png|jpe?g|gif|webp|svg|ico|woff2?)(\?.*)?$") {
+        unset beresp.http.Set-Cookie;
+        set beresp.ttl = 1d;
+    }
+    return (deliver);
+}
+
+sub vcl_deliver {
+    if (obj.hits > 0) {
+        set resp.http.X-Cache = "hit";
+    } else {
+        set resp.http.X-Cache = "miss";
+    }
+    unset resp.http.Via;
+    unset resp.http.X-Varnish;
+}
