@@ -1,0 +1,120 @@
+// A jail without I/O: filter result -> failure counter -> ban manager. The daemon feeds it lines (or failures)
+// and the clock, and carries out the Bans it returns; nothing here touches files, sockets or the firewall.
+
+import type { Ban, Filter, JailSettings, LineResult } from "../types";
+import { BanHistory, BanManager } from "./bans";
+import { FailureCounter } from "./failures";
+import { IPAddr, IPSet, IPNetwork } from "./ipaddr";
+
+export interface JailOptions {
+    /** Compiled filter for `processLine`; not needed when failures are fed with `addFailure`. */
+    filter?: Filter;
+    /** Shared ban history (bantime.overalljails and persistence); a private one by default. */
+    history?: BanHistory;
+    /** Extra addresses never banned beyond settings.ignoreip, e.g. the host's own (ignoreself). */
+    selfAddresses?: Iterable<string>;
+    /** Random source for bantime.rndtime. */
+    random?: () => number;
+    /** Cap on addresses with pending failures (memory bound). */
+    maxTrackedKeys?: number;
+}
+
+/** What one failure did. */
+export type FailureOutcome =
+    | { kind: "ban"; key: string; ban: Ban }
+    | { kind: "failure"; key: string; count: number }
+    /** In ignoreip (or the host's own address): never counted. */
+    | { kind: "ignored"; key: string }
+    /** Its key is banned already; fail2ban also drops these. */
+    | { kind: "banned"; key: string }
+    /** Older than findtime before `now`: stale log content, not counted. */
+    | { kind: "old" }
+    /** Not an IP address (host names are not resolved: a log must not make us do DNS). */
+    | { kind: "invalid"; host: string };
+
+export interface JailStatus {
+    currentlyFailed: number;
+    totalFailed: number;
+    currentlyBanned: number;
+    totalBanned: number;
+    bannedList: string[];
+}
+
+export class Jail {
+    readonly name: string;
+    readonly settings: JailSettings;
+    readonly bans: BanManager;
+    private readonly failures: FailureCounter;
+    private readonly filter?: Filter;
+    private totalFailed = 0;
+
+    constructor(settings: JailSettings, opts: JailOptions = {}) {
+        this.name = settings.name;
+        this.settings = settings;
+        this.filter = opts.filter;
+        const ignore = new IPSet();
+        for (const text of [...settings.ignoreip, ...(opts.selfAddresses ?? [])]) {
+            const net = IPNetwork.parse(text);
+            if (net) ignore.add(net); // settings.ts rejected bad entries already; self addresses are best effort
+        }
+        this.bans = new BanManager({
+            jail: settings.name,
+            bantime: settings.bantime,
+            increment: settings.banIncrement,
+            ignore,
+            ipv6Prefix: settings.ipv6Prefix,
+            history: opts.history,
+            random: opts.random,
+        });
+        this.failures = new FailureCounter({
+            maxretry: settings.maxretry,
+            findtime: settings.findtime,
+            maxKeys: opts.maxTrackedKeys,
+        });
+    }
+
+    /**
+     * Runs one log line through the filter and, if it is a failure, through the counter and ban manager.
+     * `now` (epoch seconds) stands in for a line without a date and ages out old lines.
+     */
+    processLine(line: string, now: number): { result: LineResult; outcome?: FailureOutcome } {
+        if (!this.filter) throw new Error(`jail ${this.name}: processLine needs a filter (JailOptions.filter)`);
+        const result = this.filter.processLine(line, now);
+        if (result.kind !== "matched" || result.noFail || result.host === undefined) return { result };
+        return { result, outcome: this.addFailure(result.host, result.time ?? now, now) };
+    }
+
+    /** Counts one failure of `host` at log time `time`. */
+    addFailure(host: string, time: number, now?: number): FailureOutcome {
+        if (now !== undefined && time < now - this.settings.findtime) return { kind: "old" };
+        const ip = IPAddr.parse(host);
+        if (!ip) return { kind: "invalid", host };
+        const key = this.bans.keyOf(ip);
+        if (this.bans.isIgnored(ip)) return { kind: "ignored", key };
+        if (this.bans.isBanned(key, time)) return { kind: "banned", key };
+        this.totalFailed++;
+        const count = this.failures.add(key, time, this.bans.failureWeight(key));
+        if (count < this.settings.maxretry) return { kind: "failure", key, count };
+        const ban = this.bans.ban(ip, time, now);
+        this.failures.reset(key);
+        if (!ban) return { kind: "failure", key, count };
+        return { kind: "ban", key, ban };
+    }
+
+    /** Bans that have ended by `now`: the daemon unbans them. Also forgets stale failures. */
+    expire(now: number): Ban[] {
+        this.failures.sweep(now);
+        return this.bans.expire(now);
+    }
+
+    status(): JailStatus {
+        const active = this.bans.activeBans();
+        return {
+            currentlyFailed: this.failures.size,
+            totalFailed: this.totalFailed,
+            currentlyBanned: active.length,
+            totalBanned: this.bans.totalBanned,
+            bannedList: active.map((b) => b.ip),
+        };
+    }
+}

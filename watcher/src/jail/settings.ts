@@ -1,0 +1,232 @@
+// Effective jail settings from a parsed configuration (what `jailwatch -d` prints and the daemon runs).
+//
+// Choices, where fail2ban leaves room:
+// - Only enabled jails are resolved and checked (fail2ban does the same); `enabled` defaults to false.
+// - Time values take fail2ban's units (see time.ts); a bad one is a ConfigError, never a silent default.
+// - bantime < 0 means permanent (kept as written, e.g. -1). findtime must be > 0, maxretry an integer >= 1.
+// - `bantime.formula` is Python in fail2ban. We do not evaluate code from config: the default formula is
+//   recognised (whitespace-insensitive) and anything else is an error pointing at bantime.multipliers, which
+//   expresses any growth curve. `bantime.factor` takes a number or a quotient like `2.0 / 2.885385`.
+// - ignoreip: addresses and CIDRs separated by spaces or commas; host names are an error (no DNS from config).
+//   `ignoreself` (default true) is kept as a flag: the daemon adds the host's own addresses (an I/O concern).
+// - `ipv6prefix` (jailwatch's own key, default 128): IPv6 failures are counted and banned per that prefix,
+//   e.g. 64 for /64. fail2ban has no such key, so stock configs are unaffected.
+// - logpath: one pattern per line or whitespace-separated; fail2ban's ` tail`/` head` suffixes are dropped (the
+//   follower always starts at the end). Globs are expanded by the daemon, not here.
+// - `filter` defaults to the jail's name; `filter = name[key=value]` is handed to the filter loader with the
+//   jail's own values, so `%(mode)s` & co. resolve as in fail2ban.
+
+import { ConfigError, ConfigOrigin, ConfigValue, FilterDefinition, JailSettings } from "../types";
+import { IPNetwork } from "./ipaddr";
+import { parseBool, parseDuration } from "./time";
+
+/** What settings.ts needs from the configuration reader (config/reader.ts's JailConfig satisfies it). */
+export interface JailConfigSource {
+    jailNames(): string[];
+    get(jail: string, key: string): ConfigValue | undefined;
+    keys(jail: string): string[];
+}
+
+/** Loads the filter a jail names: `spec` is the `filter` value (`sshd[mode=aggressive]`). */
+export type FilterLoader = (spec: string, jailValues: Record<string, string>, origin?: ConfigOrigin) => FilterDefinition;
+
+export interface ResolveOptions {
+    /** Filter loader (the CLI passes config/reader.ts's loadFilter bound to the config dir). */
+    loadFilter: FilterLoader;
+    /** Resolve these jails even when not enabled (e.g. `jailwatch -d --all`). */
+    includeDisabled?: boolean;
+}
+
+/** JailSettings plus what jailwatch needs beyond the shared contract. */
+export interface ResolvedJail extends JailSettings {
+    /** Also never ban this host's own addresses (fail2ban's ignoreself). */
+    ignoreself: boolean;
+    /** The `filter` value as written (`sshd[mode=normal]`). */
+    filterSpec: string;
+    /** fail2ban backend (auto, polling, pyinotify, systemd); jailwatch follows files whatever it says. */
+    backend: string;
+    /** `usedns` as written; jailwatch never resolves names (a host name in a log is not banned). */
+    usedns: string;
+}
+
+const SECTIONS_NOT_JAILS = new Set(["default", "includes", "definition", "init"]);
+const DEFAULT_FORMULA = "ban.Time*(1<<(ban.Count if ban.Count<20 else 20))*banFactor";
+
+/** Enabled jails with effective settings; throws the first ConfigError (use checkJails for all of them). */
+export function resolveJails(config: JailConfigSource, opts: ResolveOptions): ResolvedJail[] {
+    const { jails, errors } = checkJails(config, opts);
+    if (errors.length > 0) throw errors[0];
+    return jails;
+}
+
+/** Resolves every enabled jail, collecting errors instead of stopping at the first. */
+export function checkJails(config: JailConfigSource, opts: ResolveOptions): { jails: ResolvedJail[]; errors: ConfigError[] } {
+    const jails: ResolvedJail[] = [];
+    const errors: ConfigError[] = [];
+    for (const name of config.jailNames()) {
+        if (SECTIONS_NOT_JAILS.has(name.toLowerCase())) continue;
+        const r = new JailReader(config, name);
+        const enabled = r.bool("enabled", false);
+        if (r.errors.length > 0) {
+            errors.push(...r.errors);
+            continue;
+        }
+        if (!enabled && !opts.includeDisabled) continue;
+        const jail = resolveOne(r, enabled, opts);
+        errors.push(...r.errors);
+        if (jail && r.errors.length === 0) jails.push(jail);
+    }
+    return { jails, errors };
+}
+
+function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): ResolvedJail | undefined {
+    const maxretry = r.value("maxretry", "5", (v) => {
+        const n = Number(v);
+        return Number.isInteger(n) && n >= 1 ? n : undefined;
+    }, "an integer >= 1");
+    const findtime = r.value("findtime", "600", (v) => {
+        const n = parseDuration(v);
+        return n !== undefined && n > 0 ? n : undefined;
+    }, "a positive time (600, 10m, 1h30m)");
+    const bantime = r.value("bantime", "600", (v) => {
+        const n = parseDuration(v);
+        return n !== undefined && n !== 0 ? n : undefined;
+    }, "a time (600, 10m, 12h; negative = permanent)");
+    const increment = r.bool("bantime.increment", false);
+    const factor = r.value("bantime.factor", "1", parseFactor, "a positive number or quotient (2, 2.0 / 2.885385)");
+    const multipliers = r.value("bantime.multipliers", "", (v) => {
+        const parts = v.trim() === "" ? [] : v.trim().split(/\s+/);
+        const nums = parts.map(Number);
+        return nums.every((n) => Number.isInteger(n) && n > 0) ? nums : undefined;
+    }, "space-separated positive integers (1 2 4 8 16)");
+    const maxtime = r.value("bantime.maxtime", "", (v) => (v.trim() === "" ? 0 : positive(parseDuration(v))), "a positive time (1w, 5d)");
+    const rndtime = r.value("bantime.rndtime", "", (v) => (v.trim() === "" ? 0 : nonNegative(parseDuration(v))), "a time >= 0");
+    const overalljails = r.bool("bantime.overalljails", false);
+    r.value("bantime.formula", "", (v) => {
+        const norm = v.replace(/\s+/g, "");
+        return norm === "" || norm === DEFAULT_FORMULA ? true : undefined;
+    }, "fail2ban's default formula (custom formulas are not evaluated; use bantime.multipliers)");
+    const ignoreip = r.value("ignoreip", "", (v) => {
+        const out: string[] = [];
+        for (const item of v.split(/[\s,]+/)) {
+            if (item === "") continue;
+            const net = IPNetwork.parse(item);
+            if (!net) return undefined;
+            out.push(net.text);
+        }
+        return out;
+    }, "addresses or CIDRs (127.0.0.1/8 ::1 192.0.2.0/24); host names are not resolved");
+    const ignoreself = r.bool("ignoreself", true);
+    const ipv6Prefix = r.value("ipv6prefix", "128", (v) => {
+        const n = Number(v);
+        return Number.isInteger(n) && n >= 1 && n <= 128 ? n : undefined;
+    }, "a prefix length 1..128 (64 bans IPv6 /64 networks)");
+    const logpath = r.value("logpath", "", (v) => {
+        const out: string[] = [];
+        for (const line of v.split("\n")) {
+            const t = line.trim().replace(/\s+(tail|head)$/i, "");
+            if (t !== "") out.push(...t.split(/\s+/));
+        }
+        return out;
+    }, "file paths or globs");
+    const port = r.string("port", "0:65535");
+    const protocol = r.string("protocol", "tcp");
+    const banaction = r.string("banaction", "nftables");
+    const backend = r.string("backend", "auto");
+    const usedns = r.string("usedns", "warn");
+    const filterSpec = r.string("filter", r.name).trim();
+
+    let filter: FilterDefinition | undefined;
+    if (r.errors.length === 0) {
+        try {
+            filter = opts.loadFilter(filterSpec || r.name, r.all(), r.origin("filter"));
+        } catch (e) {
+            r.errors.push(asConfigError(e, r.origin("filter") ?? { key: "filter" }));
+        }
+    }
+    if (r.errors.length > 0 || !filter) return undefined;
+    return {
+        name: r.name,
+        enabled,
+        filter,
+        logpath,
+        maxretry,
+        findtime,
+        bantime,
+        banIncrement: { enabled: increment, factor, multipliers, maxtime, overalljails, rndtime },
+        ignoreip,
+        port,
+        protocol,
+        banaction,
+        ipv6Prefix,
+        origins: r.origins,
+        ignoreself,
+        filterSpec,
+        backend,
+        usedns,
+    };
+}
+
+function positive(n: number | undefined): number | undefined {
+    return n !== undefined && n > 0 ? n : undefined;
+}
+function nonNegative(n: number | undefined): number | undefined {
+    return n !== undefined && n >= 0 ? n : undefined;
+}
+function parseFactor(v: string): number | undefined {
+    const m = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:\/\s*(\d+(?:\.\d*)?|\.\d+)\s*)?$/.exec(v);
+    if (!m) return undefined;
+    const n = m[2] === undefined ? Number(m[1]) : Number(m[1]) / Number(m[2]);
+    return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+function asConfigError(e: unknown, origin: Partial<ConfigOrigin> | undefined): ConfigError {
+    if (e instanceof ConfigError) return e;
+    return new ConfigError(origin ?? {}, e instanceof Error ? e.message : String(e));
+}
+
+/** Reads one jail's values, recording origins and collecting errors (so -t can report them all). */
+class JailReader {
+    readonly errors: ConfigError[] = [];
+    readonly origins: Record<string, ConfigOrigin> = {};
+
+    constructor(private readonly config: JailConfigSource, readonly name: string) {}
+
+    origin(key: string): ConfigOrigin | undefined {
+        return this.config.get(this.name, key)?.origin;
+    }
+
+    all(): Record<string, string> {
+        const out: Record<string, string> = {};
+        for (const k of this.config.keys(this.name)) {
+            const v = this.config.get(this.name, k);
+            if (v) out[k] = v.value;
+        }
+        return out;
+    }
+
+    string(key: string, dflt: string): string {
+        const v = this.config.get(this.name, key);
+        if (!v) return dflt;
+        this.origins[key] = v.origin;
+        return v.value.trim();
+    }
+
+    bool(key: string, dflt: boolean): boolean {
+        return this.value(key, String(dflt), parseBool, "true or false (yes/no, on/off, 1/0)");
+    }
+
+    value<T>(key: string, dflt: string, parse: (v: string) => T | undefined, expected: string): T {
+        const v = this.config.get(this.name, key);
+        const text = v ? v.value : dflt;
+        if (v) this.origins[key] = v.origin;
+        const out = parse(text);
+        if (out !== undefined) return out;
+        const origin = v?.origin ?? { key };
+        const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
+        const err = new ConfigError(origin, `invalid value ${JSON.stringify(shown)} in jail [${this.name}]: expected ${expected}`);
+        this.errors.push(err);
+        // A placeholder keeps the remaining checks going; the jail is dropped because errors is non-empty.
+        return parse(dflt) as T;
+    }
+}
