@@ -1,0 +1,151 @@
+// The web tier's host steps as a pure plan: which script runs on which node, with which parameters, after what.
+// WordPressTier maps it onto remote.Commands (values are Pulumi inputs); the lab runs it over SSH (values are
+// strings). No Pulumi here, so both share exactly this plan.
+import { HostStep, readScript } from "./hostStep";
+
+/** Where the WordPress files come from. */
+export type WordPressSource =
+    /** Debian's `wordpress` package (files under `dir`, default /usr/share/wordpress). Works without internet. */
+    | { kind: "debian"; dir?: string }
+    /** A release tarball, checksum-verified before use (e.g. https://wordpress.org/wordpress-6.8.3.tar.gz). */
+    | { kind: "tarball"; url: string; sha256: string };
+
+export interface WordPressPlanArgs<V> {
+    /** Node names, in order; the first one also completes the database install. */
+    nodes: string[];
+    /** Mount point of the shared Gluster volume, e.g. /var/www/html. */
+    mountPoint: string;
+    /** Steps each node's web steps wait for: its Gluster mount (step ids of the Gluster plan), by node name. */
+    afterMount: Record<string, string[]>;
+    /** Steps each node's package installation waits for (e.g. the Gluster install step, so two apt runs never overlap). */
+    afterInstall?: Record<string, string[]>;
+    source: WordPressSource;
+    /** Database endpoint `host` or `host:port`. */
+    dbHost: V | string;
+    dbName: V | string;
+    dbUser: V | string;
+    /** Secret. */
+    dbPassword: V | string;
+    /** Secret: eight values for WordPress's keys and salts, joined by single spaces. */
+    salts: V | string;
+    /** Fixed public URL (e.g. https://www.example.com); empty: each node answers under the Host it was asked by. */
+    siteUrl: V | string;
+    /** URL recorded as home/siteurl at install time (the site URL, or the load balancer's address). */
+    installUrl: V | string;
+    siteTitle: string;
+    adminUser: string;
+    /** Secret. */
+    adminPassword: V | string;
+    adminEmail: string;
+    /** Optional SQL dump (http(s) URL or path on the first node) imported into an empty database. */
+    sqlDumpUrl?: V | string;
+    /** Table prefix. Default `wp_`. */
+    tablePrefix?: string;
+    /** Varnish cache size (varnishd -s malloc,SIZE). Default 256m. */
+    cacheSize?: string;
+    /** PHP version of the FPM packages. Default 8.2 (Debian 12). */
+    phpVersion?: string;
+}
+
+/** Debian packages the web tier needs on every node. */
+export function webPackages(phpVersion: string, source: WordPressSource): string[] {
+    const pkgs = ["varnish", "nginx", `php${phpVersion}-fpm`, `php${phpVersion}-cli`, `php${phpVersion}-mysql`,
+        `php${phpVersion}-gd`, `php${phpVersion}-curl`, `php${phpVersion}-xml`, `php${phpVersion}-mbstring`,
+        `php${phpVersion}-zip`, "mariadb-client", "curl"];
+    if (source.kind === "debian") pkgs.push("wordpress");
+    return pkgs;
+}
+
+/** WordPress lives one level below the mount point; the lock/marker directory beside it is never served. */
+export function webRootOf(mountPoint: string): string {
+    return `${mountPoint.replace(/\/+$/, "")}/wordpress`;
+}
+export function stateDirOf(mountPoint: string): string {
+    return `${mountPoint.replace(/\/+$/, "")}/.ha-wordpress`;
+}
+
+/** Step ids, for other plans and tests. */
+export const webStepIds = {
+    packages: (node: string) => `web-packages-${node}`,
+    phpFpm: (node: string) => `php-fpm-${node}`,
+    nginx: (node: string) => `nginx-${node}`,
+    varnish: (node: string) => `varnish-${node}`,
+    wordpress: (node: string) => `wordpress-${node}`,
+    site: "wordpress-site",
+};
+
+/** Config files shipped under scripts/web/, handed to the steps as parameters (one copy, no retyping). */
+export function webConfigFiles(): { vcl: string; nginxSite: string; fpmPool: string; healthz: string } {
+    return {
+        vcl: readScript("web/varnish.vcl"),
+        nginxSite: readScript("web/nginx-site.conf"),
+        fpmPool: readScript("web/php-fpm-pool.conf"),
+        healthz: readScript("web/healthz.php"),
+    };
+}
+
+export function wordpressPlan<V>(args: WordPressPlanArgs<V>): HostStep<V | string>[] {
+    if (args.nodes.length === 0) throw new Error("wordpressPlan: at least one node is required");
+    if (!args.mountPoint.startsWith("/")) throw new Error(`wordpressPlan: mountPoint must be absolute, got '${args.mountPoint}'`);
+    if (args.source.kind === "tarball" && !/^[0-9a-f]{64}$/.test(args.source.sha256)) {
+        throw new Error("wordpressPlan: source.sha256 must be the tarball's SHA-256 (64 hex digits)");
+    }
+    const php = args.phpVersion ?? "8.2";
+    const prefix = args.tablePrefix ?? "wp_";
+    const webRoot = webRootOf(args.mountPoint);
+    const files = webConfigFiles();
+    const ids = webStepIds;
+    const steps: HostStep<V | string>[] = [];
+
+    for (const node of args.nodes) {
+        const mounted = args.afterMount[node];
+        if (!mounted) throw new Error(`wordpressPlan: afterMount has no entry for node ${node}`);
+        steps.push({
+            id: ids.packages(node), host: node, script: "web/packages.sh",
+            params: { PACKAGES: webPackages(php, args.source).join(" ") },
+            dependsOn: [...(args.afterInstall?.[node] ?? [])],
+        });
+        steps.push({
+            id: ids.phpFpm(node), host: node, script: "web/php-fpm.sh",
+            params: { POOL_CONF: files.fpmPool, PHP_VERSION: php },
+            dependsOn: [ids.packages(node)],
+        });
+        // Nginx serves from the volume: it waits for the mount so it never starts over an empty local directory.
+        steps.push({
+            id: ids.nginx(node), host: node, script: "web/nginx.sh",
+            params: { SITE_CONF: files.nginxSite, WEB_ROOT: webRoot, HEALTHZ_PHP: files.healthz },
+            dependsOn: [ids.phpFpm(node), ...mounted],
+        });
+        steps.push({
+            id: ids.wordpress(node), host: node, script: "web/wordpress.sh",
+            params: {
+                MOUNT_POINT: args.mountPoint, WEB_ROOT: webRoot, STATE_DIR: stateDirOf(args.mountPoint),
+                SOURCE: args.source.kind,
+                SOURCE_DIR: args.source.kind === "debian" ? (args.source.dir ?? "/usr/share/wordpress") : "",
+                TARBALL_URL: args.source.kind === "tarball" ? args.source.url : "",
+                TARBALL_SHA256: args.source.kind === "tarball" ? args.source.sha256 : "",
+                DB_HOST: args.dbHost, DB_NAME: args.dbName, DB_USER: args.dbUser, DB_PASSWORD: args.dbPassword,
+                WP_SALTS: args.salts, SITE_URL: args.siteUrl, TABLE_PREFIX: prefix,
+            },
+            dependsOn: [ids.packages(node), ...mounted],
+        });
+        steps.push({
+            id: ids.varnish(node), host: node, script: "web/varnish.sh",
+            params: { VCL: files.vcl, HTTP_PORT: "80", TLS_PORT: "81", CACHE_SIZE: args.cacheSize ?? "256m" },
+            dependsOn: [ids.nginx(node)],
+        });
+    }
+
+    const first = args.nodes[0];
+    steps.push({
+        id: ids.site, host: first, script: "web/wp-site.sh",
+        params: {
+            WEB_ROOT: webRoot, DB_HOST: args.dbHost, DB_NAME: args.dbName, DB_USER: args.dbUser,
+            DB_PASSWORD: args.dbPassword, INSTALL_URL: args.installUrl, SITE_TITLE: args.siteTitle,
+            ADMIN_USER: args.adminUser, ADMIN_PASSWORD: args.adminPassword, ADMIN_EMAIL: args.adminEmail,
+            TABLE_PREFIX: prefix, SQL_DUMP_URL: args.sqlDumpUrl ?? "",
+        },
+        dependsOn: [...args.nodes.map(ids.wordpress), ids.phpFpm(first)],
+    });
+    return steps;
+}
