@@ -1,0 +1,49 @@
+// What the server asks of a firewall backend. Backends batch: one call may carry 100,000 entries.
+
+/** The part of a jail's settings a firewall backend needs. */
+export interface ActionJail {
+    name: string;
+    /** fail2ban `port` value: names, numbers and `a:b` ranges separated by commas; empty or `all` = every port. */
+    port: string;
+    /** fail2ban `protocol` value: tcp, udp, sctp, or `all`. */
+    protocol: string;
+}
+
+/** One address (or IPv6 prefix) in one jail, with the seconds its ban has left (undefined = permanent). */
+export interface ActionEntry {
+    jail: string;
+    ip: string;
+    timeout?: number;
+}
+
+export interface BanAction {
+    readonly name: string;
+    /**
+     * Creates (idempotently) our own table/sets/rules for these jails and loads the persisted bans. With `replace`,
+     * each set's content becomes exactly `restore` (atomically); otherwise `restore` is merged into what is there.
+     */
+    start(jails: ActionJail[], restore: ActionEntry[], replace: boolean): Promise<void>;
+    ban(entries: ActionEntry[]): Promise<void>;
+    unban(entries: ActionEntry[]): Promise<void>;
+    /** Empties every set of ours (`unban --all`). */
+    unbanAll(jails: ActionJail[]): Promise<void>;
+    /** Removes our table/sets/rules entirely; only on explicit request (stopping the server keeps bans in force). */
+    remove(jails: ActionJail[]): Promise<void>;
+}
+
+/** A firewall command that kept failing after its retries. */
+export class FirewallError extends Error {
+    constructor(readonly command: string, readonly stderr: string, readonly attempts: number) {
+        super(`${command} failed after ${attempts} attempt(s): ${stderr.trim() || "no error output"}`);
+        this.name = "FirewallError";
+    }
+}
+
+export function isIPv6(ip: string): boolean {
+    return ip.includes(":");
+}
+
+/** Seconds left of a ban ending at `end` (epoch s), or undefined for a permanent ban; <= 0 means expired. */
+export function secondsLeft(end: number, now: number): number | undefined {
+    return Number.isFinite(end) ? end - now : undefined;
+}
