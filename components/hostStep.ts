@@ -56,10 +56,15 @@ export function readScript(script: string): string {
 export function renderStep(script: string, params: Record<string, string>): string {
     const names = Object.keys(params).sort();
     for (const name of names) {
-        if (!/^[A-Z][A-Z0-9_]*$/.test(name)) throw new Error(`step ${script}: parameter name '${name}' must be UPPER_CASE`);
+        if (!/^[A-Z][A-Z0-9_]*$/.test(name) || name.startsWith("HA_")) throw new Error(`step ${script}: parameter name '${name}' must be UPPER_CASE and not start with HA_`);
         if (typeof params[name] !== "string") throw new Error(`step ${script}: parameter ${name} must be a string`);
     }
-    const assignments = [`HA_STEP=${shellQuote(script)}`, ...names.map(n => `${n}=${shellQuote(params[n])}`)];
+    // HA_PARAMS names the parameters so common.sh can carry them across its sudo re-exec (non-root SSH users).
+    const assignments = [
+        `HA_STEP=${shellQuote(script)}`,
+        `HA_PARAMS=${shellQuote(names.join(" "))}`,
+        ...names.map(n => `${n}=${shellQuote(params[n])}`),
+    ];
     const body = readScript(COMMON_LIB) + "\n" + readScript(script);
     return `${assignments.join(" ")} bash -c ${shellQuote(body)} ${shellQuote(script)}`;
 }

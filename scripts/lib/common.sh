@@ -4,6 +4,14 @@ set -Eeuo pipefail
 umask 022
 : "${HA_STEP:=unknown-step}"
 
+# Steps act as root. Cloud images log in as an unprivileged sudoer (`admin` on Debian), so re-run the very same text
+# under sudo. sudo resets the environment: carry the step's parameters (named in HA_PARAMS by renderStep) explicitly.
+if [ "$(id -u)" -ne 0 ]; then
+  ha_env=("HA_STEP=${HA_STEP}" "HA_PARAMS=${HA_PARAMS:-}")
+  for ha_var in ${HA_PARAMS:-}; do ha_env+=("${ha_var}=${!ha_var-}"); done
+  exec sudo -n env "${ha_env[@]}" bash -c "${BASH_EXECUTION_STRING}" "$0"
+fi
+
 # A failed step must say which host and why: the error trap names both, plus the failing command.
 ha_on_error() {
   local rc=$? line=$1 cmd=$2

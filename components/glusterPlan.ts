@@ -1,0 +1,154 @@
+// The GlusterFS host-step plan: which script runs on which node, with which parameters, after which steps.
+// Pure (no Pulumi import): GlusterCluster feeds it Pulumi outputs, the lab feeds it plain strings, and both turn every
+// step into command text with renderStep, so they run exactly the same text for the same values.
+import { HostStep } from "./hostStep";
+
+/** First port GlusterFS (>= 3.4) gives a brick process. */
+export const GLUSTER_BRICK_BASE_PORT = 49152;
+
+/**
+ * The brick port range to open and to pin glusterd to. GlusterFS 10 picks a brick's port at random between
+ * `base-port` and `max-port`; the install step sets both to this range, so one port per brick in the volume
+ * (the seed's rule: 4 bricks -> 49152-49155) is enough.
+ */
+export function brickPortRange(brickCount: number): { from: number; to: number } {
+    if (!Number.isInteger(brickCount) || brickCount < 1) throw new Error(`brick count must be >= 1, got ${brickCount}`);
+    return { from: GLUSTER_BRICK_BASE_PORT, to: GLUSTER_BRICK_BASE_PORT + brickCount - 1 };
+}
+
+/** One node of the cluster as the plan sees it. `V` is the value type (Pulumi input or plain string). */
+export interface GlusterNodeValues<V> {
+    /** Host name the nodes use for each other, e.g. `node-gfs1`. Node 1 (index 0) runs the cluster-wide steps. */
+    name: string;
+    /** Private IPv4 address the name resolves to. */
+    privateIp: V;
+    /** EBS volume id of the node's brick volume (`vol-...`); the brick step finds the device by it. */
+    brickVolumeId: V;
+}
+
+export interface GlusterPlanArgs<V> {
+    /** The nodes, in order. Replica count = number of nodes; the mount ring follows this order. */
+    nodes: GlusterNodeValues<V>[];
+    /** Gluster volume name, e.g. `wp`. */
+    volumeName: string;
+    /** Brick directory on every node, e.g. `/glusterfs/bricks/brick1/gv`; its parent is the brick mount point. */
+    brickPath: string;
+    /** Where every node mounts the volume, e.g. `/var/www/html`. */
+    mountPoint: string;
+    /** `network.ping-timeout` in seconds: how long clients wait for a vanished node before going on without it. */
+    pingTimeout: number;
+    /** Device name the brick volume is attached as (e.g. `/dev/sdf`); last resort of the brick device lookup. */
+    deviceName?: string;
+}
+
+/** Step ids, so callers do not spell them by hand. */
+export const stepIds = {
+    hosts: (node: string) => `hosts-${node}`,
+    install: (node: string) => `install-${node}`,
+    brick: (node: string) => `brick-${node}`,
+    /** Node 1 probes every other node and waits for its own view. */
+    peers: "peers",
+    /** Node N (N > 1) probes node 1 back and waits until it sees every other node connected. */
+    peerView: (node: string) => `peers-${node}`,
+    volume: "volume",
+    mount: (node: string) => `mount-${node}`,
+};
+
+/**
+ * The plan, as explicit dependencies (the issue's order):
+ *   per node: hosts -> install -> brick;
+ *   peers (node 1) after every node's brick; peers-<node> (every other node) after peers;
+ *   volume (node 1) after peers and every peers-<node>; mount-<node> after volume.
+ * Values stay opaque (`V`), so the plan works for Pulumi outputs and for plain strings alike.
+ */
+export function glusterPlan<V>(args: GlusterPlanArgs<V>): HostStep<V | string>[] {
+    const { nodes } = args;
+    if (nodes.length < 1) throw new Error("a gluster plan needs at least one node");
+    const names = nodes.map(n => n.name);
+    if (new Set(names).size !== names.length) throw new Error(`node names must be unique: ${names.join(", ")}`);
+    const ports = brickPortRange(nodes.length);
+    const first = names[0];
+    const others = names.slice(1);
+    const steps: HostStep<V | string>[] = [];
+
+    const hostsParams: Record<string, V | string> = { NODE_COUNT: String(nodes.length) };
+    nodes.forEach((n, i) => {
+        hostsParams[`NODE_NAME_${i + 1}`] = n.name;
+        hostsParams[`NODE_IP_${i + 1}`] = n.privateIp;
+    });
+
+    for (const n of nodes) {
+        steps.push({ id: stepIds.hosts(n.name), host: n.name, script: "gluster/hosts.sh", params: { ...hostsParams }, dependsOn: [] });
+        steps.push({
+            id: stepIds.install(n.name), host: n.name, script: "gluster/install.sh",
+            params: { BRICK_PORT_MIN: String(ports.from), BRICK_PORT_MAX: String(ports.to) },
+            dependsOn: [stepIds.hosts(n.name)],
+        });
+        const brickParams: Record<string, V | string> = { VOLUME_ID: n.brickVolumeId, BRICK_PATH: args.brickPath };
+        if (args.deviceName) brickParams.DEVICE_NAME = args.deviceName;
+        steps.push({
+            id: stepIds.brick(n.name), host: n.name, script: "gluster/brick.sh", params: brickParams,
+            dependsOn: [stepIds.install(n.name)],
+        });
+    }
+
+    const expected = String(nodes.length - 1);
+    steps.push({
+        id: stepIds.peers, host: first, script: "gluster/peers.sh",
+        params: { PROBE: others.join(" "), EXPECTED_CONNECTED: expected },
+        dependsOn: names.map(stepIds.brick),
+    });
+    for (const name of others) {
+        steps.push({
+            id: stepIds.peerView(name), host: name, script: "gluster/peers.sh",
+            params: { PROBE: first, EXPECTED_CONNECTED: expected },
+            dependsOn: [stepIds.peers],
+        });
+    }
+
+    steps.push({
+        id: stepIds.volume, host: first, script: "gluster/volume.sh",
+        params: {
+            VOLUME_NAME: args.volumeName,
+            REPLICA: String(nodes.length),
+            BRICKS: names.map(n => `${n}:${args.brickPath}`).join(" "),
+            PING_TIMEOUT: String(args.pingTimeout),
+            EXPECTED_CONNECTED: expected,
+        },
+        dependsOn: [stepIds.peers, ...others.map(stepIds.peerView)],
+    });
+
+    names.forEach((name, i) => {
+        const ring = mountRing(names, i);
+        steps.push({
+            id: stepIds.mount(name), host: name, script: "gluster/mount.sh",
+            params: {
+                VOLUME_NAME: args.volumeName,
+                MOUNT_POINT: args.mountPoint,
+                SERVER: ring.server,
+                BACKUP_SERVERS: ring.backups.join(":"),
+                NODE_NAME: name,
+            },
+            dependsOn: [stepIds.volume],
+        });
+    });
+    return steps;
+}
+
+/**
+ * The seed's mount ring: node i mounts from node i+1 (1 from 2, 2 from 3, 3 from 1); the backups are the remaining
+ * nodes in ring order, so each node names the other two (itself last).
+ */
+export function mountRing(names: string[], index: number): { server: string; backups: string[] } {
+    const n = names.length;
+    if (n === 1) return { server: names[0], backups: [] };
+    const at = (k: number) => names[(index + k) % n];
+    const backups: string[] = [];
+    for (let k = 2; k <= n; k++) backups.push(at(k));
+    return { server: at(1), backups };
+}
+
+/** Ids of the final steps (the mounts): anything that uses the shared volume depends on these. */
+export function mountStepIds(nodeNames: string[]): string[] {
+    return nodeNames.map(stepIds.mount);
+}

@@ -1,0 +1,89 @@
+// ha-wordpress: the Pulumi program. Config in -> network -> GlusterCluster -> (WordPressTier, Fail2BanJail) -> outputs.
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { CONFIG_KEYS, PROJECT, SECRET_KEYS, fileLocator, validateConfig } from "./components/config";
+import { Network } from "./components/network";
+import { GlusterCluster } from "./components/glusterCluster";
+
+/** Owner id of the official Debian cloud images on AWS. */
+export const DEBIAN_AMI_OWNER = "136693071363";
+
+// ---- config: read every key, validate all at once, fail before any resource is declared ----
+const cfg = new pulumi.Config();
+const raw: Record<string, string | undefined> = {};
+for (const key of CONFIG_KEYS) raw[key] = cfg.get(key);
+// The SDK knows which keys were set with --secret but exports that only internally; if it ever goes away, trust the
+// key rather than block every deployment.
+function isStoredAsSecret(fullKey: string): boolean {
+    const check = (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
+    return typeof check === "function" ? check(fullKey) : true;
+}
+const stackFileName = `Pulumi.${pulumi.getStack()}.yaml`;
+const readText = (file: string) => { try { return fs.readFileSync(path.join(__dirname, file), "utf8"); } catch { return undefined; } };
+const config = validateConfig(raw, {
+    secretKeys: SECRET_KEYS.map(k => `${PROJECT}:${k}`).filter(isStoredAsSecret),
+    locate: fileLocator({ name: stackFileName, text: readText(stackFileName) }, { name: "Pulumi.yaml", text: readText("Pulumi.yaml") }),
+});
+const tags = { project: PROJECT, stack: pulumi.getStack() };
+
+// Every AWS resource goes through this provider, so `region` is the only region setting that matters.
+const provider = new aws.Provider("aws", { region: config.region as aws.Region, defaultTags: { tags } });
+
+const ami: pulumi.Input<string> = config.ami ?? aws.ec2.getAmiOutput({
+    owners: [DEBIAN_AMI_OWNER],
+    mostRecent: true,
+    filters: [
+        { name: "name", values: [`debian-12-${config.architecture === "arm64" ? "arm64" : "amd64"}-*`] },
+        { name: "architecture", values: [config.architecture] },
+        { name: "virtualization-type", values: ["hvm"] },
+    ],
+}, { provider }).id;
+
+// ---- network ----
+const network = new Network("net", {
+    zones: config.zonesInUse,
+    vpcCidr: config.vpcCidr,
+    existing: config.existingNetwork,
+    tags,
+}, { providers: [provider] });
+
+// ---- GlusterFS: three nodes, replica 3, mounted at mountPoint on every node ----
+const sshPrivateKey = pulumi.secret(config.sshPrivateKey);
+const cluster = new GlusterCluster("gluster", {
+    nodeNames: config.nodeNames,
+    availabilityZones: config.azs,
+    subnetIds: config.azs.map((zone, i) => network.subnetIdForNode(i, zone)),
+    vpcId: network.vpcId,
+    ami,
+    instanceType: config.instanceType,
+    keyName: config.keyName,
+    brickVolume: config.brickVolume,
+    adminCidr: config.adminCidr,
+    ssh: { user: config.sshUser, privateKey: sshPrivateKey, via: config.connectVia },
+    volumeName: config.volumeName,
+    brickPath: config.brickPath,
+    mountPoint: config.mountPoint,
+    pingTimeout: config.pingTimeout,
+    retainBricks: config.retainBricks,
+    tags,
+}, { providers: [provider] });
+
+// ---- seams for the tiers built on the shared volume ----
+// WordPressTier and Fail2BanJail run on the same nodes: they take `cluster.nodes` (instances, private IPs, SSH
+// connections), add rules to `cluster.securityGroup`, place anything of their own in `network.subnetIds`, pass
+// `{ providers: [provider] }`, and make their host steps depend on `cluster.mountSteps` (the volume is mounted and
+// writable at `cluster.mountPoint` on every node once those are done).
+// Only plain values are exported below: everything exported becomes a stack output, and `config` holds the key.
+
+// ---- outputs (stack outputs) ----
+export const nodeNames = config.nodeNames;
+export const availabilityZones = config.azs;
+export const publicIps = cluster.publicIps;
+export const privateIps = cluster.privateIps;
+export const volumeName = cluster.volumeName;
+export const mountPoint = cluster.mountPoint;
+export const brickPath = config.brickPath;
+export const securityGroupId = cluster.securityGroup.id;
+export const vpcId = network.vpcId;

@@ -1,0 +1,79 @@
+# shellcheck shell=bash
+# Host step "volume" (runs on node 1): the replicated volume exists with our options and is started.
+# Parameters: VOLUME_NAME, REPLICA, BRICKS (space-separated host:/path, in node order), PING_TIMEOUT (seconds),
+# EXPECTED_CONNECTED (peers node 1 must see connected).
+# "Already exists" and "already started" are success. An existing volume with other bricks is an error, never changed.
+need VOLUME_NAME REPLICA BRICKS PING_TIMEOUT EXPECTED_CONNECTED
+[[ $VOLUME_NAME =~ ^[A-Za-z0-9_-]+$ ]] || die "VOLUME_NAME '$VOLUME_NAME' is not a valid volume name"
+[[ $REPLICA =~ ^[0-9]+$ && $PING_TIMEOUT =~ ^[0-9]+$ && $EXPECTED_CONNECTED =~ ^[0-9]+$ ]] ||
+  die "REPLICA, PING_TIMEOUT and EXPECTED_CONNECTED must be numbers"
+read -r -a brick_list <<<"$BRICKS"
+
+g() { gluster --mode=script "$@"; }
+connected_peers() { { g peer status 2>/dev/null || true; } | grep -c 'Peer in Cluster (Connected)' || true; }
+enough_peers() { [ "$(connected_peers)" -ge "$EXPECTED_CONNECTED" ]; }
+
+# retry SECONDS ARGS...: runs `gluster ARGS`, retrying while a peer is briefly unreachable or busy (staging and lock
+# errors right after peering); "already ..." counts as done; any other failure is final.
+retry() {
+  local seconds=$1 out deadline
+  shift
+  deadline=$(($(date +%s) + seconds))
+  while :; do
+    if out=$(g "$@" 2>&1); then
+      log "gluster $*: $out"
+      return 0
+    fi
+    case $out in
+      *"already exists"* | *"already started"*)
+        log "gluster $*: $out (ok)"
+        return 0
+        ;;
+      *"not connected"* | *"Staging failed"* | *"Locking failed"* | *"Another transaction"* | *"Commit failed"* | *"quorum"*)
+        [ "$(date +%s)" -lt "$deadline" ] || die "gluster $* kept failing for ${seconds}s: $out"
+        log "gluster $*: $out (retrying)"
+        sleep 3
+        ;;
+      *) die "gluster $* failed: $out" ;;
+    esac
+  done
+}
+
+wait_until 300 "$EXPECTED_CONNECTED peers connected as seen from node 1" enough_peers
+
+if info=$(g volume info "$VOLUME_NAME" 2>/dev/null); then
+  existing=$(awk '/^Brick[0-9]+:/ { printf "%s%s", sep, $2; sep = " " }' <<<"$info")
+  [ "$existing" = "${brick_list[*]}" ] ||
+    die "volume $VOLUME_NAME already exists with bricks '$existing', expected '${brick_list[*]}'; refusing to change it"
+  log "volume $VOLUME_NAME already exists"
+else
+  retry 180 volume create "$VOLUME_NAME" replica "$REPLICA" transport tcp "${brick_list[@]}"
+fi
+
+# set_option NAME VALUE: only when it differs (each change regenerates the volfiles and reconnects every client).
+set_option() {
+  local current
+  current=$(g volume get "$VOLUME_NAME" "$1" 2>/dev/null | awk -v o="$1" '$1 == o { print $2 }')
+  if [ "$current" = "$2" ]; then
+    log "$1 already $2"
+  else
+    retry 120 volume set "$VOLUME_NAME" "$1" "$2"
+  fi
+}
+# Quorum: a write needs a majority of bricks (client side) and a brick process needs a majority of servers, so a
+# partitioned node cannot diverge (split brain). A short ping-timeout bounds the stall when a node vanishes.
+set_option cluster.quorum-type auto
+set_option cluster.server-quorum-type server
+set_option network.ping-timeout "$PING_TIMEOUT"
+set_option nfs.disable on
+
+status=$(g volume info "$VOLUME_NAME" | awk -F': ' '/^Status:/ { print $2 }')
+if [ "$status" = Started ]; then
+  log "volume $VOLUME_NAME already started"
+else
+  retry 180 volume start "$VOLUME_NAME"
+fi
+
+bricks_online() { [ "$(g volume status "$VOLUME_NAME" detail 2>/dev/null | grep -cE '^Online +: Y' || true)" -ge "${#brick_list[@]}" ]; }
+wait_until 180 "all ${#brick_list[@]} bricks of $VOLUME_NAME online" bricks_online
+log "volume $VOLUME_NAME started, ${#brick_list[@]} bricks online"
