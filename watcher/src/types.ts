@@ -59,6 +59,12 @@ export interface LineResult {
     noFail?: boolean;
     /** Name of the date template that matched, for fail2ban-regex's "Date template hits". */
     dateTemplate?: string;
+    /** Every named group that took part (ip4, ip6, dns, fid, user, mlfid, custom `<F-NAME>` tags ...). */
+    groups?: Record<string, string>;
+    /** Users seen for one multi-line failure id (F-MLFID), when more than none. */
+    users?: string[];
+    /** Lines that make up this failure (more than 1 when F-MLFID merged several lines). */
+    attempts?: number;
 }
 
 /** A compiled filter: feed it lines in log order. */

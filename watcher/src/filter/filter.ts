@@ -1,0 +1,404 @@
+// The compiled filter: date detection, date removal, prefregex, failregex/ignoreregex, multi-line buffering and
+// fail2ban's multi-line failure ids (F-MLFID). Feed it lines in log order.
+
+import { ConfigError, Filter, FilterDefinition, LineResult } from "../types";
+import { dateOf, dateTemplates, DateTemplate, LocalTime, systemLocalTime, zoneOffset } from "./dates";
+import { globalToLocalFlags, PyRegexError, translatePyRegex } from "./pyregex";
+import { expandTags } from "./tags";
+
+export interface CompileOptions {
+    /** fail2ban's usedns: "no" makes `<HOST>` match addresses only. Default: the filter's, else "warn". */
+    useDns?: string;
+    /** Local wall-clock -> epoch for lines without a zone (default: this process's time zone). */
+    localTime?: LocalTime;
+    /** fail2ban's `logtimezone` (e.g. `UTC`, `UTC+0200`, `CET`): fixed zone for lines without one. */
+    logTimeZone?: string;
+}
+
+/** A Python-syntax regex compiled to one or more JavaScript regexes (more only for conditionals). */
+class PyRe {
+    readonly variants: RegExp[];
+    readonly index: Array<Map<string, number>>;
+    readonly names: string[];
+    /** alt_xxx / alt_xxx_N groups merged into xxx when that is empty (fail2ban's F-ALT_ tags). */
+    readonly alts: Array<[string, string]>;
+    constructor(readonly source: string, multiline: boolean, useDns: string, what: string) {
+        const expanded = globalToLocalFlags(expandTags(source, useDns));
+        let tr;
+        try {
+            tr = translatePyRegex(expanded, { multiline });
+        } catch (e) {
+            if (e instanceof PyRegexError) throw new Error(`${what} ${JSON.stringify(source)}: ${e.message}`);
+            throw e;
+        }
+        this.variants = tr.sources.map((s) => new RegExp(s, tr.flags));
+        this.index = tr.groupIndex;
+        this.names = tr.names;
+        this.alts = [];
+        for (const n of this.names) {
+            const m = /^alt_(.*?)(?:_\d+)?$/.exec(n);
+            if (m) this.alts.push([n, m[1] === "id" ? "fid" : m[1] === "port" ? "fport" : m[1]]);
+        }
+        this.alts.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    }
+    has(name: string): boolean {
+        return this.names.includes(name);
+    }
+    /** First match (earliest start; for conditional variants the first variant among equals). */
+    exec(buf: string): { m: RegExpExecArray; v: number } | null {
+        const vs = this.variants;
+        if (vs.length === 1) {
+            const m = vs[0].exec(buf);
+            return m ? { m, v: 0 } : null;
+        }
+        let best: { m: RegExpExecArray; v: number } | null = null;
+        for (let v = 0; v < vs.length; v++) {
+            const m = vs[v].exec(buf);
+            if (m && (!best || m.index < best.m.index)) best = { m, v };
+        }
+        return best;
+    }
+    test(buf: string): boolean {
+        for (const r of this.variants) if (r.test(buf)) return true;
+        return false;
+    }
+    /** Named groups that took part, as fail2ban's groupdict (without the Nones), with F-ALT_ merged. */
+    groups(r: { m: RegExpExecArray; v: number }): Record<string, string> {
+        const out: Record<string, string> = {};
+        for (const [name, idx] of this.index[r.v]) {
+            const v = r.m[idx];
+            if (v !== undefined) out[name] = v;
+        }
+        for (const [alt, target] of this.alts) {
+            const v = out[alt];
+            if (v && !out[target]) out[target] = v;
+        }
+        return out;
+    }
+}
+
+const FAILURE_ID_GROUPS = ["fid", "ip4", "ip6", "dns", "mlfid"];
+
+/** What one failregex/ignoreregex is shown as by the regex tester: the configured text, tags included. */
+export function failRegexDisplay(def: FilterDefinition): string[] {
+    return def.failregex.slice();
+}
+export function ignoreRegexDisplay(def: FilterDefinition): string[] {
+    return def.ignoreregex.slice();
+}
+
+interface MlfidEntry { fail: Record<string, unknown>; time: number }
+
+const MLFID_MAX = 100;
+
+export class CompiledFilter implements Filter {
+    readonly failRegexDisplay: string[];
+    private readonly fail: PyRe[];
+    private readonly ignore: PyRe[];
+    private readonly pref?: PyRe;
+    private readonly prefContent: number;
+    private readonly templates: DateTemplate[];
+    private readonly maxlines: number;
+    private readonly local: LocalTime;
+    private readonly tzOffset?: number;
+    // date detection state
+    private lastIdx = -1;
+    private lastPos = 1;
+    private lastBefore = -1;
+    private lastAfter = -1;
+    private readonly distance: number[];
+    private lastDate?: number;
+    // multi-line state
+    private buffer: string[] = [];
+    private readonly mlfid = new Map<string, MlfidEntry>();
+    // scratch for the date span of the current line
+    private ds = -1;
+    private de = -1;
+
+    constructor(readonly definition: FilterDefinition, opts: CompileOptions = {}) {
+        const def = definition;
+        const useDns = opts.useDns ?? def.options.usedns ?? "warn";
+        this.maxlines = def.maxlines ?? 1;
+        const multiline = this.maxlines > 1;
+        const where = (key: string) => ({ file: `filter ${def.name}`, key });
+        const compile = (src: string, what: string) => {
+            try {
+                return new PyRe(src, multiline, useDns, what);
+            } catch (e) {
+                throw new ConfigError(where(what), (e as Error).message);
+            }
+        };
+        this.pref = def.prefregex !== undefined ? compile(def.prefregex, "prefregex") : undefined;
+        this.prefContent = this.pref?.has("content") ? 1 : 0;
+        this.fail = def.failregex.map((r) => compile(r, "failregex"));
+        this.ignore = def.ignoreregex.map((r) => compile(r, "ignoreregex"));
+        const prefIds = this.pref ? FAILURE_ID_GROUPS.some((g) => this.pref!.has(g)) : false;
+        this.fail.forEach((r, i) => {
+            if (!prefIds && !FAILURE_ID_GROUPS.some((g) => r.has(g))) {
+                throw new ConfigError(where("failregex"), `no failure-id group (<HOST>, <ADDR>, <F-ID>, ...) in ${JSON.stringify(def.failregex[i])}`);
+            }
+        });
+        try {
+            this.templates = dateTemplates(def.datepattern);
+        } catch (e) {
+            throw new ConfigError(where("datepattern"), (e as Error).message);
+        }
+        this.distance = this.templates.map(() => Infinity);
+        this.local = opts.localTime ?? systemLocalTime;
+        if (opts.logTimeZone !== undefined) {
+            const off = zoneOffset(opts.logTimeZone.replace(/^(UTC|GMT)(?=[+-])/, ""));
+            if (off === undefined) throw new ConfigError({ key: "logtimezone" }, `unknown or unsupported time zone ${JSON.stringify(opts.logTimeZone)}`);
+            this.tzOffset = off;
+        }
+        this.failRegexDisplay = failRegexDisplay(def);
+    }
+
+    /** Names of the date templates in search order (for diagnostics). */
+    get dateTemplateNames(): string[] {
+        return this.templates.map((t) => t.name);
+    }
+
+    /** Finds the date; sets ds/de and returns the template index, or -1. */
+    private matchTime(line: string): { i: number; m: RegExpExecArray } | null {
+        const T = this.templates;
+        const last = this.lastIdx;
+        let reserve: { i: number; m: RegExpExecArray } | null = null;
+        if (last >= 0) {
+            const t = T[last];
+            const m = t.search.exec(line);
+            if (m) {
+                if (t.anchored || T.length === 1) return this.accept(last, m, line);
+                this.span(t, m);
+                // Same surroundings as last time (e.g. `[` ... `]`): the same date field, even if shifted by a
+                // longer address before it. fail2ban re-searches all templates here; the result is the same
+                // unless another template would match earlier in the line, which it then would have done before.
+                if (m.index === this.lastPos || (line.charCodeAt(this.ds - 1) === this.lastBefore && line.charCodeAt(this.de) === this.lastAfter)) {
+                    return this.accept(last, m, line);
+                }
+                reserve = { i: last, m };
+            }
+        }
+        for (let i = 0; i < T.length; i++) {
+            if (i === last) continue;
+            const t = T[i];
+            const m = t.search.exec(line);
+            if (!m) continue;
+            if (i + 1 >= T.length || t.anchored) return this.accept(i, m, line);
+            const d = m.index;
+            if (d > this.distance[i] || d > this.lastPos) {
+                if (!reserve || d < reserve.m.index) reserve = { i, m };
+                continue;
+            }
+            return this.accept(i, m, line);
+        }
+        if (reserve) return this.accept(reserve.i, reserve.m, line);
+        this.ds = this.de = -1;
+        return null;
+    }
+
+    private span(t: DateTemplate, m: RegExpExecArray): void {
+        if (t.needIndices) {
+            const ix = (m as RegExpExecArray & { indices?: Array<[number, number] | undefined> }).indices?.[t.span];
+            if (ix) { this.ds = ix[0]; this.de = ix[1]; } else { this.ds = this.de = m.index; }
+        } else {
+            this.de = m.index + m[0].length;
+            this.ds = this.de - (m[t.span]?.length ?? 0);
+        }
+    }
+
+    private accept(i: number, m: RegExpExecArray, line: string): { i: number; m: RegExpExecArray } {
+        this.span(this.templates[i], m);
+        this.lastIdx = i;
+        this.lastPos = m.index;
+        this.distance[i] = m.index;
+        this.lastBefore = line.charCodeAt(this.ds - 1);
+        this.lastAfter = line.charCodeAt(this.de);
+        return { i, m };
+    }
+
+    processLine(line: string, now?: number): LineResult {
+        if (now === undefined) now = Date.now() / 1000;
+        let time: number | undefined;
+        let dateTemplate: string | undefined;
+        let text = line;
+        const hit = this.matchTime(line);
+        if (hit) {
+            const t = this.templates[hit.i];
+            dateTemplate = t.name;
+            if (this.de > this.ds) {
+                time = dateOf(t, hit.m, now, this.local, this.tzOffset);
+                if (time !== undefined) this.lastDate = time;
+            } else {
+                // The template matched nothing: the date is optional here; use the last one if recent, else now.
+                time = this.lastDate !== undefined && this.lastDate > now - 60 ? this.lastDate : now;
+            }
+            text = this.ds === 0 ? line.slice(this.de) : this.de === line.length ? line.slice(0, this.ds) : line.slice(0, this.ds) + line.slice(this.de);
+        }
+        if (time === undefined && this.lastDate !== undefined && this.lastDate > now - 60) time = this.lastDate;
+        return this.findFailure(text, time, dateTemplate);
+    }
+
+    private findFailure(text: string, time: number | undefined, dateTemplate: string | undefined): LineResult {
+        let buf: string;
+        const multi = this.maxlines > 1;
+        if (multi) {
+            this.buffer.push(text);
+            if (this.buffer.length > this.maxlines) this.buffer.splice(0, this.buffer.length - this.maxlines);
+            buf = this.buffer.join("\n") + "\n";
+        } else {
+            buf = text;
+        }
+        let pre: Record<string, string> | undefined;
+        if (this.pref) {
+            const pm = this.pref.exec(buf);
+            if (!pm) return { kind: "missed", time, dateTemplate };
+            pre = this.pref.groups(pm);
+            const content = pre.content;
+            delete pre.content;
+            if (content) {
+                buf = content;
+                if (multi) this.buffer = [content];
+            }
+        }
+        const fails = this.fail;
+        for (let i = 0; i < fails.length; i++) {
+            const r = fails[i].exec(buf);
+            if (!r) continue;
+            const lines = multi ? this.matchedLines(buf, r, fails[i]) : undefined;
+            if (this.ignore.length) {
+                const target = lines ? lines.matched.join("\n") + "\n" : buf;
+                for (let k = 0; k < this.ignore.length; k++) {
+                    if (this.ignore[k].test(target)) {
+                        if (lines) this.buffer = lines.unmatched;
+                        return { kind: "ignored", ignoreregexIndex: k, failregexIndex: i, time, dateTemplate };
+                    }
+                }
+            }
+            if (lines) this.buffer = lines.unmatched;
+            let fail: Record<string, unknown> = fails[i].groups(r);
+            if (pre) fail = { ...pre, ...fail };
+            const matched = lines ? lines.matched : [buf];
+            const mlfid = fail.mlfid as string | undefined;
+            if (mlfid !== undefined) {
+                fail = this.mergeFailure(mlfid, fail, matched, time);
+                if (fail.nofail) return this.result(fail, i, time, dateTemplate, true);
+            } else {
+                fail.matches = [...((fail.matches as string[] | undefined) ?? []), ...matched];
+            }
+            const ip = (fail.ip4 ?? fail.ip6 ?? fail.dns ?? fail.fid) as string | undefined;
+            if (ip === undefined) {
+                // Multi-line failure still waiting for its address (e.g. sshd's connection id before "from <HOST>").
+                fail.mlfpending = 1;
+                return this.result(fail, i, time, dateTemplate, true);
+            }
+            return this.result(fail, i, time, dateTemplate, !!fail.nofail);
+        }
+        return { kind: "missed", time, dateTemplate };
+    }
+
+    private result(fail: Record<string, unknown>, i: number, time: number | undefined, dateTemplate: string | undefined, noFail: boolean): LineResult {
+        const host = (fail.ip4 ?? fail.ip6 ?? fail.dns ?? fail.fid) as string | undefined;
+        const groups: Record<string, string> = {};
+        for (const [k, v] of Object.entries(fail)) if (typeof v === "string") groups[k] = v;
+        const res: LineResult = { kind: "matched", failregexIndex: i, time, dateTemplate, groups };
+        if (host !== undefined) res.host = host;
+        if (fail.fid !== undefined) res.fid = fail.fid as string;
+        if (fail.user !== undefined) res.user = fail.user as string;
+        if (fail.users instanceof Set) res.users = [...(fail.users as Set<string>)];
+        if (Array.isArray(fail.matches)) res.attempts = (fail.matches as string[]).length;
+        if (noFail) res.noFail = true;
+        return res;
+    }
+
+    /** Lines of the buffer the match touched, and the rest (fail2ban keeps the rest for later matches). */
+    private matchedLines(buf: string, r: { m: RegExpExecArray; v: number }, re: PyRe): { matched: string[]; unmatched: string[] } {
+        const m = r.m;
+        const lines = this.buffer;
+        const start = m.index;
+        const end = m.index + m[0].length;
+        const lineStart = buf.lastIndexOf("\n", start) + 1; // start of the first matched line
+        let lineEnd = buf.indexOf("\n", Math.max(end - 1, 0));
+        lineEnd = lineEnd < 0 ? buf.length : lineEnd + 1;
+        const count = (upto: number) => { let n = 0; for (let p = buf.indexOf("\n"); p >= 0 && p < upto; p = buf.indexOf("\n", p + 1)) n++; return n; };
+        const l1 = count(lineStart);
+        const l2 = count(lineEnd);
+        let matched = lines.slice(l1, l2);
+        const unmatched = lines.slice(0, l1);
+        // Lines swallowed by <SKIPLINES> do not belong to the failure.
+        const skipped: string[] = [];
+        for (const [name, idx] of re.index[r.v]) {
+            if (!name.startsWith("skiplines") || m[idx] === undefined) continue;
+            skipped.push(...m[idx].split("\n").filter((s) => s !== ""));
+        }
+        if (skipped.length) {
+            const rest: string[] = [];
+            for (const l of matched) {
+                const at = skipped.indexOf(l);
+                if (at >= 0) { skipped.splice(at, 1); unmatched.push(l); } else rest.push(l);
+            }
+            matched = rest;
+        }
+        unmatched.push(...lines.slice(l2));
+        return { matched, unmatched };
+    }
+
+    /** fail2ban's merge of failures sharing a multi-line failure id (connection id and the like). */
+    private mergeFailure(mlfid: string, fail: Record<string, unknown>, matched: string[], time: number | undefined): Record<string, unknown> {
+        const cached = this.mlfid.get(mlfid);
+        let users: Set<string> | undefined;
+        let fl = 0;
+        if (fail.mlfgained) {
+            fl |= 8 | 1;
+            if (!fail.nofail) fail.nofail = fail.mlfgained;
+        } else if (fail.nofail) fl |= 1;
+        if (pop(fail, "mlfforget")) fl |= 2;
+        if (cached) {
+            const g = cached.fail;
+            users = addUser(g, fail.user as string | undefined);
+            if (pop(g, "nofail")) fl |= 4;
+            if (pop(g, "mlfgained")) fl |= 4;
+            if (fl & 8) delete g.mlfpending;
+            if ((fl & 4) === 0 && !g.mlfpending) delete g.matches;
+            for (const [k, v] of Object.entries(fail)) if (v !== undefined && v !== null) g[k] = v;
+            fail = g;
+            if (fl & 2) this.mlfid.delete(mlfid);
+        } else if (!(fl & 2)) {
+            users = addUser(fail, fail.user as string | undefined);
+            if (this.mlfid.size >= MLFID_MAX) this.mlfid.delete(this.mlfid.keys().next().value as string);
+            this.mlfid.set(mlfid, { fail, time: time ?? 0 });
+        }
+        if (pop(fail, "mlfpending") || (users && users.size > 1)) {
+            delete fail.nofail;
+            delete fail.mlfgained;
+            fl &= ~(8 | 1);
+        }
+        if ((fl & 1) === 0) {
+            const m = [...((pop(fail, "nofail-matches") as string[] | undefined) ?? []), ...((fail.matches as string[] | undefined) ?? [])];
+            if ((fl & 8) === 0) m.push(...matched);
+            fail.matches = m;
+        } else if ((fl & 3) === 1) {
+            fail["nofail-matches"] = [...((fail["nofail-matches"] as string[] | undefined) ?? []), ...matched];
+        }
+        return fail;
+    }
+}
+
+function pop(o: Record<string, unknown>, k: string): unknown {
+    const v = o[k];
+    delete o[k];
+    return v;
+}
+
+function addUser(fail: Record<string, unknown>, user: string | undefined): Set<string> | undefined {
+    let users = fail.users as Set<string> | undefined;
+    if (user) {
+        if (!users) fail.users = users = new Set();
+        users.add(user);
+    }
+    return users;
+}
+
+/** Compiles a filter definition; throws ConfigError (naming the filter and key) for a regex JS cannot express. */
+export function compileFilter(def: FilterDefinition, opts?: CompileOptions): CompiledFilter {
+    return new CompiledFilter(def, opts);
+}
