@@ -1,0 +1,86 @@
+// `npm run lab -- up | status | down | ssh HOST [COMMAND]`: the local lab from the command line.
+import { destroyLab, getHost, listHosts, ssh, LAB_DIR } from "./hosts";
+import { GLUSTER_HOSTS, labStatus, provisionGlusterHosts, runGlusterPlan, volumeHealth } from "./glusterLab";
+import { formatStep } from "./runner";
+
+const USAGE = `usage: npm run lab -- <command>
+  up             make the hosts node-gfs1..3 (if not up) and run GlusterCluster's host steps on them
+  status         peers, bricks, heal state and mounts
+  down           remove every process, mount, loop device and namespace the lab made (state: ${LAB_DIR})
+  ssh HOST CMD   run a command on a lab host over SSH, e.g. ssh node-gfs1 gluster peer status`;
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+
+async function up(): Promise<number> {
+    const t0 = Date.now();
+    console.log(`lab: hosts ${GLUSTER_HOSTS.map(h => `${h.name} (${h.ip})`).join(", ")}`);
+    const hosts = await provisionGlusterHosts();
+    const provisioned = Date.now() - t0;
+    console.log(`lab: hosts up in ${secs(provisioned)}; running the gluster plan over SSH from 10.77.0.254`);
+    const report = await runGlusterPlan(hosts, { onStep: r => console.log(formatStep(r)) });
+    if (!report.ok) {
+        const failed = report.steps.filter(s => s.status === "failed").map(s => s.id);
+        console.error(`lab: plan FAILED (${failed.join(", ")}); logs in ${LAB_DIR}/hosts/*/log`);
+        return 1;
+    }
+    console.log(`lab: ${report.steps.length} steps ok in ${secs(report.durationMs)} (total ${secs(Date.now() - t0)})\n`);
+    console.log(await volumeHealth(hosts));
+    console.log(`\nlab: try \`npm run lab -- ssh node-gfs1 ls -la /var/www/html\`; remove it all with \`npm run lab -- down\``);
+    return 0;
+}
+
+async function status(): Promise<number> {
+    const hosts = GLUSTER_HOSTS.map(h => getHost(h.name));
+    const down = GLUSTER_HOSTS.filter((_, i) => !hosts[i]).map(h => h.name);
+    if (down.length === GLUSTER_HOSTS.length) {
+        console.log("lab: down (run `npm run lab -- up`)");
+        return 1;
+    }
+    if (down.length) console.log(`lab: not running: ${down.join(", ")}`);
+    const up = hosts.filter((h): h is NonNullable<typeof h> => !!h);
+    for (const h of up) console.log(`lab: ${h.name} ${h.ip} pid ${h.init!.pid} disk ${h.disk?.loop ?? "-"}`);
+    console.log("");
+    console.log(await labStatus(up));
+    return down.length ? 1 : 0;
+}
+
+async function down(): Promise<number> {
+    const hosts = listHosts();
+    await destroyLab();
+    console.log(`lab: removed ${hosts.length ? hosts.map(h => h.name).join(", ") : "nothing (no hosts)"}, ` +
+        `the control namespace and ${LAB_DIR}`);
+    return 0;
+}
+
+async function sshCommand(name: string | undefined, words: string[]): Promise<number> {
+    const host = name ? getHost(name) : undefined;
+    if (!host) {
+        console.error(`lab: no running host '${name ?? ""}' (hosts: ${listHosts().map(h => h.name).join(", ") || "none"})`);
+        return 2;
+    }
+    const r = await ssh(host, words.length ? words.join(" ") : "hostname", { timeoutMs: 600_000 });
+    process.stdout.write(r.stdout);
+    process.stderr.write(r.stderr);
+    return r.code ?? 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+    if (process.getuid && process.getuid() !== 0) {
+        console.error("lab: must run as root (it makes namespaces, mounts and loop devices)");
+        return 2;
+    }
+    switch (argv[0]) {
+        case "up": return up();
+        case "status": return status();
+        case "down": return down();
+        case "ssh": return sshCommand(argv[1], argv.slice(2));
+        default:
+            console.error(USAGE);
+            return 2;
+    }
+}
+
+main(process.argv.slice(2)).then(code => { process.exitCode = code; }, (e: Error) => {
+    console.error(`lab: ${e.message}`);
+    process.exitCode = 1;
+});
