@@ -26,7 +26,8 @@ export class LineSplitter {
         let consumed = last + 1;
         if (this.carry) {
             consumed += this.carry.length;
-            text = this.carry.toString("utf8") + chunk.toString("utf8", 0, last);
+            // Decode together: the carry may end inside a multi-byte character.
+            text = Buffer.concat([this.carry, chunk.subarray(0, last)]).toString("utf8");
         } else {
             text = chunk.toString("utf8", 0, last);
         }

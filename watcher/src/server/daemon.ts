@@ -1,0 +1,465 @@
+// The running server: config -> jails; followers feed lines to the jails following each file; bans go to the
+// firewall backends in batches and into the state dir; the control socket and peers act on the same jails.
+// Everything time-related takes `now` from one injectable clock.
+
+import * as os from "os";
+import { backendFor, BackendName, createAction } from "../actions";
+import type { Exec } from "../actions/exec";
+import { ActionEntry, ActionJail, BanAction, secondsLeft } from "../actions/types";
+import { loadFilter, readJailConfig } from "../config/reader";
+import { ControlResponse } from "../control/protocol";
+import { compileFilter } from "../filter/filter";
+import { expandGlob } from "../follow/glob";
+import { LogFollower } from "../follow/follower";
+import type { FilePosition } from "../follow/rotation";
+import { BanHistory, IPAddr, Jail, resolveJails } from "../jail";
+import type { BanRecord } from "../jail";
+import type { ResolvedJail } from "../jail/settings";
+import { BansState, PersistedBan, StateStore } from "../state/store";
+import type { Ban } from "../types";
+import { handleControl } from "./commands";
+import type { Logger } from "./log";
+import type { ServerOptions } from "./options";
+
+/** A jail as the server runs it. */
+export interface RuntimeJail {
+    settings: ResolvedJail;
+    jail: Jail;
+    /** Log files after glob expansion. */
+    files: string[];
+    backend: BackendName;
+}
+
+/** Where bans come from: the log, the control socket, or a peer (peer bans are not sent on again). */
+export type BanSource = "log" | "control" | "peer" | "restore";
+
+/** What the peer link needs from the server and offers to it (see peers/). */
+export interface PeerHooks {
+    /** Called for every ban this server decided itself. */
+    broadcast(ban: Ban): void;
+    start(server: JailwatchServer): Promise<void>;
+    stop(): Promise<void>;
+}
+
+export interface ServerDeps {
+    /** Runs firewall tools; tests and benchmarks inject their own. */
+    exec?: Exec;
+    /** Replaces backend creation entirely (tests). */
+    createAction?: (name: BackendName) => BanAction;
+    /** Epoch seconds. */
+    now?: () => number;
+    peers?: PeerHooks;
+}
+
+const POSITION_SAVE_MS = 2000;
+const BAN_SAVE_DEBOUNCE_MS = 200;
+const TICK_MS = 1000;
+const RETRY_MS = 10_000;
+
+export class JailwatchServer {
+    jails = new Map<string, RuntimeJail>();
+    readonly actions = new Map<BackendName, BanAction>();
+    readonly history = new BanHistory();
+    readonly store: StateStore;
+    /** Problems worth showing to the operator (corrupt state, firewall failures). */
+    readonly problems: string[] = [];
+    firewallErrors = 0;
+    private followers = new Map<string, LogFollower>();
+    private byFile = new Map<string, RuntimeJail[]>();
+    private positions: Record<string, FilePosition> = {};
+    private pendingBan = new Map<BackendName, ActionEntry[]>();
+    private pendingUnban = new Map<BackendName, ActionEntry[]>();
+    private failed: Array<{ backend: BackendName; kind: "ban" | "unban"; entries: ActionEntry[] }> = [];
+    private flushScheduled = false;
+    private actionChain = new Map<BackendName, Promise<void>>();
+    private bansDirty = false;
+    private banSaveTimer: NodeJS.Timeout | undefined;
+    private tickTimer: NodeJS.Timeout | undefined;
+    private lastPositionSave = 0;
+    private lastRetry = 0;
+    private running = false;
+    readonly now: () => number;
+
+    constructor(readonly opts: ServerOptions, readonly log: Logger, private readonly deps: ServerDeps = {}) {
+        this.store = new StateStore(opts.stateDir);
+        this.now = deps.now ?? (() => Date.now() / 1000);
+    }
+
+    /** Reads config and state, installs the firewall state, starts following logs. Throws on config errors. */
+    async start(): Promise<void> {
+        const jails = this.loadJails();
+        this.store.ensureDir();
+        const bansLoad = this.store.loadBans();
+        if (bansLoad.error) this.reportCorrupt(bansLoad.error, bansLoad.keptAs);
+        const posLoad = this.store.loadPositions();
+        if (posLoad.error) this.reportCorrupt(posLoad.error, posLoad.keptAs);
+        this.positions = posLoad.value.positions;
+        this.history.restore(historyRecords(bansLoad.value));
+        const now = this.now();
+        const restored = bansLoad.value.bans.map(toBan);
+        this.install(jails, restored, now);
+        // A state file we could not read means the kernel's sets are the better record: merge, never replace.
+        await this.startActions(!bansLoad.error);
+        this.startFollowers();
+        this.running = true;
+        this.tickTimer = setInterval(() => this.tick(), TICK_MS);
+        await this.deps.peers?.start(this);
+        const total = [...this.jails.values()].reduce((n, j) => n + j.jail.bans.activeBans().length, 0);
+        this.log.info(`started: ${this.jails.size} jail(s) [${[...this.jails.keys()].join(", ")}], ${total} ban(s) in force`);
+    }
+
+    /** Stops following and saves state. Bans stay in the firewall (their timeouts run on) unless `unban`. */
+    async stop(opts: { unban?: boolean } = {}): Promise<void> {
+        if (!this.running) return;
+        this.running = false;
+        if (this.tickTimer) clearInterval(this.tickTimer);
+        await this.deps.peers?.stop();
+        this.stopFollowers();
+        this.flushActions();
+        await Promise.all(this.actionChain.values());
+        if (opts.unban) {
+            for (const [name, action] of this.actions) await action.remove(this.actionJails(name));
+        }
+        this.saveBansNow();
+        this.savePositionsNow();
+        this.log.info(`stopped${opts.unban ? " and removed all bans" : "; bans stay in force until they expire"}`);
+    }
+
+    /** Re-reads the configuration; on error the running jails stay as they are. */
+    async reload(): Promise<void> {
+        const jails = this.loadJails();
+        const now = this.now();
+        const carried = [...this.jails.values()].flatMap((r) => r.jail.bans.activeBans());
+        this.stopFollowers();
+        this.install(jails, carried, now);
+        await this.startActions(true);
+        this.startFollowers();
+        this.saveBansNow();
+        this.log.info(`reloaded: ${this.jails.size} jail(s) [${[...this.jails.keys()].join(", ")}]`);
+    }
+
+    handle(argv: string[]): Promise<ControlResponse> {
+        return handleControl(this, argv);
+    }
+
+    /** Installs a ban decided elsewhere (control socket or a peer). Returns false if ignored or already banned. */
+    banAddress(jailName: string, ip: string, source: BanSource, until?: number): { ok: boolean; reason?: string; ban?: Ban } {
+        const rj = this.jails.get(jailName);
+        if (!rj) return { ok: false, reason: `no jail ${jailName}` };
+        const addr = IPAddr.parse(ip);
+        if (!addr) return { ok: false, reason: `not an IP address: ${ip}` };
+        if (rj.jail.bans.isIgnored(addr)) return { ok: false, reason: `${ip} is in ignoreip of ${jailName}; not banned` };
+        const now = this.now();
+        let ban: Ban | undefined;
+        if (source === "peer" && until !== undefined) {
+            // A peer already decided the length; install it as is (no history here: the offender is the peer's).
+            const key = rj.jail.bans.keyOf(addr);
+            if (rj.jail.bans.isBanned(key, now) || until <= now) return { ok: false, reason: "already banned" };
+            ban = { jail: jailName, ip: key, start: now, end: until, banCount: 0 };
+            rj.jail.bans.restore([ban], now);
+        } else {
+            ban = rj.jail.bans.ban(addr, now, now);
+        }
+        if (!ban) return { ok: false, reason: `${ip} is already banned in ${jailName}` };
+        this.onBan(rj, ban, source);
+        return { ok: true, ban };
+    }
+
+    /** Lifts the ban of `ip` in one jail. */
+    unbanAddress(jailName: string, ip: string): boolean {
+        const rj = this.jails.get(jailName);
+        const addr = IPAddr.parse(ip);
+        if (!rj || !addr) return false;
+        const b = rj.jail.bans.unban(rj.jail.bans.keyOf(addr)) ?? rj.jail.bans.unban(ip);
+        if (!b) return false;
+        this.queue(this.pendingUnban, rj.backend, { jail: jailName, ip: b.ip });
+        this.log.info(`[${jailName}] Unban ${b.ip}`);
+        this.markBansDirty();
+        return true;
+    }
+
+    /** Lifts every ban in every jail; returns how many. */
+    async unbanAll(): Promise<number> {
+        let n = 0;
+        for (const rj of this.jails.values()) {
+            for (const b of rj.jail.bans.activeBans()) {
+                rj.jail.bans.unban(b.ip);
+                n++;
+            }
+        }
+        this.pendingBan.clear();
+        this.pendingUnban.clear();
+        await Promise.all(this.actionChain.values());
+        for (const [name, action] of this.actions) await action.unbanAll(this.actionJails(name));
+        this.markBansDirty();
+        this.log.info(`unbanned all (${n})`);
+        return n;
+    }
+
+    /** Every active ban (what a restarted peer asks for). */
+    activeBans(): Ban[] {
+        return [...this.jails.values()].flatMap((r) => r.jail.bans.activeBans());
+    }
+
+    /** Waits until queued firewall work is done (tests, benchmarks). */
+    async settle(): Promise<void> {
+        this.flushActions();
+        await Promise.all(this.actionChain.values());
+    }
+
+    // ---- internals ----
+
+    private loadJails(): ResolvedJail[] {
+        const dir = this.opts.configDir;
+        const config = readJailConfig(dir);
+        return resolveJails(config, { loadFilter: (spec, values) => loadFilter(dir, spec, values) });
+    }
+
+    private install(settings: ResolvedJail[], bans: Ban[], now: number): void {
+        const self = selfAddresses();
+        const jails = new Map<string, RuntimeJail>();
+        for (const s of settings) {
+            const backendName = this.opts.banaction ?? s.banaction;
+            const backend = backendFor(backendName);
+            if (!backend) throw new Error(`jail ${s.name}: unsupported banaction ${JSON.stringify(backendName)} (nftables, iptables-ipset, dummy)`);
+            const jail = new Jail(s, { filter: compileFilter(s.filter), history: this.history, selfAddresses: s.ignoreself ? self : [] });
+            jail.bans.restore(bans.filter((b) => b.jail === s.name), now);
+            const files = [...new Set(s.logpath.flatMap(expandGlob))];
+            jails.set(s.name, { settings: s, jail, files, backend });
+        }
+        this.jails = jails;
+        this.byFile = new Map();
+        for (const rj of jails.values()) {
+            for (const f of rj.files) {
+                const l = this.byFile.get(f) ?? [];
+                l.push(rj);
+                this.byFile.set(f, l);
+            }
+        }
+    }
+
+    private actionJails(backend: BackendName): ActionJail[] {
+        return [...this.jails.values()].filter((r) => r.backend === backend).map((r) => ({ name: r.settings.name, port: r.settings.port, protocol: r.settings.protocol }));
+    }
+
+    private async startActions(replace: boolean): Promise<void> {
+        const now = this.now();
+        for (const backend of new Set([...this.jails.values()].map((r) => r.backend))) {
+            let action = this.actions.get(backend);
+            if (!action) {
+                action = this.deps.createAction ? this.deps.createAction(backend) : createAction(backend, this.log, this.deps.exec);
+                this.actions.set(backend, action);
+            }
+            const entries: ActionEntry[] = [];
+            for (const r of this.jails.values()) {
+                if (r.backend !== backend) continue;
+                for (const b of r.jail.bans.activeBans()) entries.push({ jail: b.jail, ip: b.ip, timeout: secondsLeft(b.end, now) });
+            }
+            const t0 = Date.now();
+            try {
+                await action.start(this.actionJails(backend), entries, replace);
+                this.log.info(`${backend}: ${entries.length} ban(s) installed in ${Date.now() - t0} ms`);
+            } catch (e) {
+                this.firewallErrors++;
+                this.problems.push(`${backend} start failed: ${(e as Error).message}`);
+                this.log.error(`${backend}: cannot set up the firewall: ${(e as Error).message}`);
+                this.failed.push({ backend, kind: "ban", entries });
+            }
+        }
+    }
+
+    private startFollowers(): void {
+        for (const file of this.byFile.keys()) {
+            const f = new LogFollower({
+                path: file,
+                start: this.positions[file],
+                onLines: (lines) => this.onLines(file, lines),
+                log: this.log,
+                watch: !this.opts.polling,
+            });
+            this.followers.set(file, f);
+            f.start();
+        }
+    }
+
+    private stopFollowers(): void {
+        for (const [file, f] of this.followers) {
+            const p = f.position();
+            if (p) this.positions[file] = p;
+            f.stop();
+        }
+        this.followers.clear();
+    }
+
+    /** The hot path: one batch of lines from one file through every jail following it. */
+    private onLines(file: string, lines: string[]): void {
+        const jails = this.byFile.get(file);
+        if (!jails) return;
+        const now = this.now();
+        for (const rj of jails) {
+            const jail = rj.jail;
+            for (let i = 0; i < lines.length; i++) {
+                const out = jail.processLine(lines[i], now).outcome;
+                if (out !== undefined && out.kind === "ban") this.onBan(rj, out.ban, "log");
+            }
+        }
+    }
+
+    private onBan(rj: RuntimeJail, ban: Ban, source: BanSource): void {
+        const now = this.now();
+        this.queue(this.pendingBan, rj.backend, { jail: ban.jail, ip: ban.ip, timeout: secondsLeft(ban.end, now) });
+        const len = Number.isFinite(ban.end) ? `${Math.round(ban.end - ban.start)}s` : "permanent";
+        this.log.info(`[${ban.jail}] Ban ${ban.ip} (${len}${ban.banCount ? `, ban #${ban.banCount + 1}` : ""}${source === "log" ? "" : `, from ${source}`})`);
+        this.markBansDirty();
+        if (source !== "peer" && source !== "restore") this.deps.peers?.broadcast(ban);
+    }
+
+    private queue(map: Map<BackendName, ActionEntry[]>, backend: BackendName, e: ActionEntry): void {
+        const l = map.get(backend);
+        if (l) l.push(e);
+        else map.set(backend, [e]);
+        if (!this.flushScheduled) {
+            this.flushScheduled = true;
+            setImmediate(() => this.flushActions());
+        }
+    }
+
+    /** Hands queued bans/unbans to the backends, one batch per backend, in order. */
+    private flushActions(): void {
+        this.flushScheduled = false;
+        for (const [kind, map] of [["ban", this.pendingBan], ["unban", this.pendingUnban]] as const) {
+            for (const [backend, entries] of map) {
+                map.delete(backend);
+                this.runAction(backend, kind, entries);
+            }
+        }
+    }
+
+    private runAction(backend: BackendName, kind: "ban" | "unban", entries: ActionEntry[]): void {
+        const action = this.actions.get(backend);
+        if (!action) return;
+        const prev = this.actionChain.get(backend) ?? Promise.resolve();
+        const next = prev.then(async () => {
+            try {
+                await (kind === "ban" ? action.ban(entries) : action.unban(entries));
+            } catch (e) {
+                this.firewallErrors++;
+                this.log.error(`${backend} ${kind} of ${entries.length} address(es) failed, will retry: ${(e as Error).message}`);
+                this.failed.push({ backend, kind, entries });
+            }
+        });
+        this.actionChain.set(backend, next);
+    }
+
+    private tick(): void {
+        const now = this.now();
+        for (const rj of this.jails.values()) {
+            for (const b of rj.jail.expire(now)) {
+                this.queue(this.pendingUnban, rj.backend, { jail: b.jail, ip: b.ip });
+                this.log.info(`[${b.jail}] Unban ${b.ip} (expired)`);
+                this.markBansDirty();
+            }
+        }
+        const ms = Date.now();
+        if (this.failed.length > 0 && ms - this.lastRetry >= RETRY_MS) {
+            this.lastRetry = ms;
+            const failed = this.failed;
+            this.failed = [];
+            for (const f of failed) {
+                // Re-compute timeouts: time has passed since the first attempt.
+                const entries = f.kind === "ban" ? f.entries.map((e) => this.refreshTimeout(e, now)).filter((e): e is ActionEntry => !!e) : f.entries;
+                this.runAction(f.backend, f.kind, entries);
+            }
+        }
+        if (ms - this.lastPositionSave >= POSITION_SAVE_MS) this.savePositionsNow();
+    }
+
+    private refreshTimeout(e: ActionEntry, now: number): ActionEntry | undefined {
+        const b = this.jails.get(e.jail)?.jail.bans.activeBans().find((x) => x.ip === e.ip);
+        if (!b || b.end <= now) return undefined;
+        return { ...e, timeout: secondsLeft(b.end, now) };
+    }
+
+    private markBansDirty(): void {
+        this.bansDirty = true;
+        if (this.banSaveTimer || !this.running) return;
+        this.banSaveTimer = setTimeout(() => {
+            this.banSaveTimer = undefined;
+            this.saveBansNow();
+        }, BAN_SAVE_DEBOUNCE_MS);
+    }
+
+    saveBansNow(): void {
+        if (this.banSaveTimer) clearTimeout(this.banSaveTimer);
+        this.banSaveTimer = undefined;
+        this.bansDirty = false;
+        try {
+            this.store.saveBans(this.bansState());
+        } catch (e) {
+            this.log.error(`cannot save bans to ${this.store.bansFile}: ${(e as Error).message}`);
+        }
+    }
+
+    private savePositionsNow(): void {
+        this.lastPositionSave = Date.now();
+        let changed = false;
+        for (const [file, f] of this.followers) {
+            const p = f.position();
+            const old = this.positions[file];
+            if (p && (!old || old.offset !== p.offset || old.ino !== p.ino || old.head !== p.head)) {
+                this.positions[file] = p;
+                changed = true;
+            }
+        }
+        if (!changed && this.running) return;
+        try {
+            this.store.savePositions({ positions: this.positions });
+        } catch (e) {
+            this.log.error(`cannot save log positions to ${this.store.positionsFile}: ${(e as Error).message}`);
+        }
+    }
+
+    bansState(): BansState {
+        const bans: PersistedBan[] = [];
+        for (const rj of this.jails.values()) {
+            for (const b of rj.jail.bans.activeBans()) bans.push({ jail: b.jail, ip: b.ip, start: b.start, end: Number.isFinite(b.end) ? b.end : null, banCount: b.banCount });
+        }
+        const history: BansState["history"] = {};
+        for (const r of this.history.records()) {
+            (history[r.jail] ??= {})[r.ip] = { count: r.count, lastStart: r.lastStart, lastEnd: Number.isFinite(r.lastEnd) ? r.lastEnd : null };
+        }
+        return { bans, history };
+    }
+
+    /** Lines read per followed file (status, benchmarks). */
+    linesRead(): number {
+        let n = 0;
+        for (const f of this.followers.values()) n += f.linesRead;
+        return n;
+    }
+
+    private reportCorrupt(error: string, keptAs?: string): void {
+        const msg = `state file unreadable: ${error}; kept as ${keptAs}; starting without it`;
+        this.problems.push(msg);
+        this.log.error(msg);
+    }
+}
+
+function toBan(b: PersistedBan): Ban {
+    return { jail: b.jail, ip: b.ip, start: b.start, end: b.end === null ? Infinity : b.end, banCount: b.banCount };
+}
+
+function historyRecords(s: BansState): BanRecord[] {
+    const out: BanRecord[] = [];
+    for (const [jail, ips] of Object.entries(s.history)) {
+        for (const [ip, r] of Object.entries(ips)) out.push({ jail, ip, count: r.count, lastStart: r.lastStart, lastEnd: r.lastEnd === null ? Infinity : r.lastEnd });
+    }
+    return out;
+}
+
+/** This host's own addresses (fail2ban's ignoreself). */
+function selfAddresses(): string[] {
+    const out: string[] = [];
+    for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) out.push(a.address.replace(/%.*$/, ""));
+    return out;
+}
