@@ -52,7 +52,7 @@ export async function runServer(argv: string[]): Promise<number> {
         return 0;
     }
     if (p.positional.length) throw new UsageError(`server: unexpected argument ${JSON.stringify(p.positional[0])}`);
-    const configDir = path.resolve(optString(p, "config") ?? DEFAULT_CONFIG_DIR);
+    const configDir = path.resolve(optString(p, "conf") ?? DEFAULT_CONFIG_DIR);
     const section = readServerSection(configDir);
     const opts: ServerOptions = {
         configDir,
