@@ -238,6 +238,14 @@ export class CompiledFilter implements Filter {
         return this.findFailure(text, time, dateTemplate);
     }
 
+    /**
+     * A line whose time is already known (journal entries): no date detection, nothing cut out.
+     */
+    processLineAt(line: string, time: number): LineResult {
+        this.lastDate = time;
+        return this.findFailure(line, time, undefined);
+    }
+
     private findFailure(text: string, time: number | undefined, dateTemplate: string | undefined): LineResult {
         let buf: string;
         const multi = this.maxlines > 1;
