@@ -4,10 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { remote, types } from "@pulumi/command";
 import { renderStep } from "./hostStep";
-import { brickPortRange, glusterPlan, mountStepIds, stepIds } from "./glusterPlan";
-
-/** Device name the brick volume is attached as; Nitro instances show it as an NVMe device instead. */
-export const BRICK_DEVICE_NAME = "/dev/sdf";
+import { BRICK_DEVICE_NAME, brickPortRange, glusterPlan, mountStepIds, stepIds } from "./glusterPlan";
 
 export interface GlusterClusterArgs {
     /** Node names in order, e.g. `["node-gfs1", "node-gfs2", "node-gfs3"]`; node 1 runs the cluster-wide steps. */
@@ -173,7 +170,7 @@ export class GlusterCluster extends pulumi.ComponentResource {
                 encrypted: true,
                 tags: { ...tags, Name: `${nodeName}-brick` },
             }, { parent: this, retainOnDelete: args.retainBricks ?? true });
-            const attachment = new aws.ec2.VolumeAttachment(`${name}-${nodeName}-brick`, {
+            const attachment = new aws.ec2.VolumeAttachment(`${name}-${nodeName}-brick-attachment`, {
                 deviceName: BRICK_DEVICE_NAME,
                 instanceId: instance.id,
                 volumeId: brickVolume.id,

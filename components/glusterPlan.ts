@@ -3,6 +3,9 @@
 // step into command text with renderStep, so they run exactly the same text for the same values.
 import { HostStep } from "./hostStep";
 
+/** Device name GlusterCluster attaches each brick volume as; Nitro instances show it as an NVMe device instead. */
+export const BRICK_DEVICE_NAME = "/dev/sdf";
+
 /** First port GlusterFS (>= 3.4) gives a brick process. */
 export const GLUSTER_BRICK_BASE_PORT = 49152;
 
@@ -37,7 +40,10 @@ export interface GlusterPlanArgs<V> {
     mountPoint: string;
     /** `network.ping-timeout` in seconds: how long clients wait for a vanished node before going on without it. */
     pingTimeout: number;
-    /** Device name the brick volume is attached as (e.g. `/dev/sdf`); last resort of the brick device lookup. */
+    /**
+     * Device name the brick volume is attached as; the last resort of the brick device lookup (after the Nitro
+     * by-id name and the NVMe serial). Default BRICK_DEVICE_NAME, what GlusterCluster attaches as.
+     */
     deviceName?: string;
 }
 
@@ -84,8 +90,9 @@ export function glusterPlan<V>(args: GlusterPlanArgs<V>): HostStep<V | string>[]
             params: { BRICK_PORT_MIN: String(ports.from), BRICK_PORT_MAX: String(ports.to) },
             dependsOn: [stepIds.hosts(n.name)],
         });
-        const brickParams: Record<string, V | string> = { VOLUME_ID: n.brickVolumeId, BRICK_PATH: args.brickPath };
-        if (args.deviceName) brickParams.DEVICE_NAME = args.deviceName;
+        const brickParams: Record<string, V | string> = {
+            VOLUME_ID: n.brickVolumeId, BRICK_PATH: args.brickPath, DEVICE_NAME: args.deviceName ?? BRICK_DEVICE_NAME,
+        };
         steps.push({
             id: stepIds.brick(n.name), host: n.name, script: "gluster/brick.sh", params: brickParams,
             dependsOn: [stepIds.install(n.name)],

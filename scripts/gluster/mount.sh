@@ -26,7 +26,8 @@ else
 fi
 rm -f "$tmp"
 
-mounted_fstype() { findmnt -rno FSTYPE --mountpoint "$MOUNT_POINT" 2>/dev/null | head -n1; }
+# findmnt exits 1 when nothing is mounted there; under pipefail that must not fail the step.
+mounted_fstype() { { findmnt -rno FSTYPE --mountpoint "$MOUNT_POINT" 2>/dev/null || true; } | head -n1; }
 try_mount() { [ "$(mounted_fstype)" = fuse.glusterfs ] || mount "$MOUNT_POINT"; }
 
 mkdir -p "$MOUNT_POINT"

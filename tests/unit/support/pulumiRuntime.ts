@@ -1,0 +1,218 @@
+// Shared Pulumi mock runtime for every file under tests/unit (mocha runs them all in one process, and the SDK holds
+// one global runtime): mocks set once, config = Pulumi.yaml defaults + Pulumi.prod.yaml + test-only keys, every
+// registered resource recorded WITH its dependencies (MockResourceArgs lacks them, so the monitor's
+// registerResource is wrapped), the program (index.ts) imported once.
+//
+// Use:  const rt = await pulumiRuntime();          // mocks + config ready, nothing registered yet
+//       const prog = await loadProgram();           // index.ts imported, all its resources registered
+//       rt.byType("aws:ec2/instance:Instance")      // recorded resources
+// Components under test may also be constructed directly after pulumiRuntime(); give them unique names and call
+// `await settle()` before reading the recording.
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+
+// js-yaml ships with @pulumi/pulumi and mocha; tests only.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const yaml: { load(text: string): unknown } = require("js-yaml");
+
+export const REPO = path.join(__dirname, "..", "..", "..");
+export const PROJECT = "ha-wordpress";
+export const STACK = "prod";
+
+/** Secret wrapper the SDK puts around secret values handed to mocks. */
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+export const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+export function isSecretWrapped(v: unknown): v is { value: unknown } {
+    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG] === SECRET_VALUE;
+}
+export function unwrapSecret(v: unknown): unknown {
+    return isSecretWrapped(v) ? v.value : v;
+}
+
+/** A test-only key pair half: never a real key. */
+export const TEST_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZS10ZXN0LWtleS1ub3QtcmVhbA==\n-----END OPENSSH PRIVATE KEY-----\n";
+/** Keys a real operator sets on the command line (no safe default); the tests set them the same way. */
+export const OPERATOR_CONFIG: Record<string, string> = {
+    adminCidr: "198.51.100.7/32",
+    keyName: "ha-wordpress-test",
+    sshPrivateKey: TEST_PRIVATE_KEY,
+};
+
+export interface Recorded {
+    type: string;
+    name: string;
+    custom: boolean;
+    inputs: Record<string, any>;
+    /** Names of the resources this one depends on (explicit dependsOn and implicit, from the engine request). */
+    deps: string[];
+    parent: string;
+    retainOnDelete: boolean;
+    protect: boolean;
+    ignoreChanges: string[];
+    id: string;
+    state: Record<string, any>;
+}
+
+export interface Runtime {
+    resources: Recorded[];
+    calls: { token: string; inputs: Record<string, any> }[];
+    byType(type: string): Recorded[];
+    byName(name: string): Recorded;
+}
+
+/** Reads a YAML file of the repo. */
+export function readYaml(file: string): any {
+    return yaml.load(fs.readFileSync(path.join(REPO, file), "utf8"));
+}
+
+/** Project defaults (Pulumi.yaml `config:` defaults) as raw config strings, as the CLI would hand them over. */
+export function projectDefaults(): Record<string, string> {
+    const project = readYaml("Pulumi.yaml");
+    const out: Record<string, string> = {};
+    for (const [key, decl] of Object.entries<any>(project.config ?? {})) out[key] = toRaw(decl.default);
+    return out;
+}
+
+/** A stack file's `ha-wordpress:` keys as raw config strings. */
+export function stackConfig(stack: string): Record<string, string> {
+    const file = readYaml(`Pulumi.${stack}.yaml`);
+    const out: Record<string, string> = {};
+    for (const [key, v] of Object.entries<any>(file.config ?? {})) {
+        if (key.startsWith(`${PROJECT}:`)) out[key.slice(PROJECT.length + 1)] = toRaw(v);
+    }
+    return out;
+}
+
+/** What `pulumi.Config.get` returns for a stack: Pulumi.yaml defaults overlaid by the stack file. */
+export function effectiveConfig(stack: string, extra: Record<string, string> = {}): Record<string, string> {
+    return { ...projectDefaults(), ...stackConfig(stack), ...extra };
+}
+
+function toRaw(v: unknown): string {
+    return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+const MOCK_ZONE_NUMBER: Record<string, number> = {};
+let counter = 0;
+const hex = (n: number, width: number) => n.toString(16).padStart(width, "0");
+
+/** Mock ids and computed outputs AWS would assign. */
+function mockState(type: string, name: string, inputs: Record<string, any>): { id: string; state: Record<string, any> } {
+    counter++;
+    switch (type) {
+        case "aws:ec2/instance:Instance": {
+            const zone = String(inputs.availabilityZone ?? "zone");
+            MOCK_ZONE_NUMBER[zone] ??= Object.keys(MOCK_ZONE_NUMBER).length;
+            return {
+                id: `i-0${hex(counter, 16)}`,
+                state: { ...inputs, privateIp: `10.20.${MOCK_ZONE_NUMBER[zone] * 16}.${10 + counter % 200}`, publicIp: `203.0.113.${counter % 250}`, arn: `arn:aws:ec2:::instance/${name}` },
+            };
+        }
+        case "aws:ebs/volume:Volume":
+            return { id: `vol-0${hex(counter, 16)}`, state: { ...inputs } };
+        case "aws:ec2/securityGroup:SecurityGroup":
+            return { id: `sg-0${hex(counter, 16)}`, state: { ...inputs, arn: `arn:aws:ec2:::security-group/${name}` } };
+        case "aws:ec2/vpc:Vpc":
+            return { id: `vpc-0${hex(counter, 16)}`, state: { ...inputs } };
+        case "aws:ec2/subnet:Subnet":
+            return { id: `subnet-0${hex(counter, 16)}`, state: { ...inputs } };
+        case "command:remote:Command":
+            return { id: `${name}-id`, state: { ...inputs, stdout: "", stderr: "" } };
+        default:
+            return { id: `${name}-id`, state: { ...inputs } };
+    }
+}
+
+let runtime: Promise<Runtime> | undefined;
+
+/** Sets up mocks, config and recording once per process. */
+export function pulumiRuntime(): Promise<Runtime> {
+    runtime ??= (async () => {
+        const resources: Recorded[] = [];
+        const calls: Runtime["calls"] = [];
+        const pending = new Map<string, Partial<Recorded>>();
+        const config = effectiveConfig(STACK, OPERATOR_CONFIG);
+        const all: Record<string, string> = {};
+        for (const [k, v] of Object.entries(config)) all[`${PROJECT}:${k}`] = v;
+        pulumi.runtime.setAllConfig(all, [`${PROJECT}:sshPrivateKey`]);
+
+        await pulumi.runtime.setMocks({
+            newResource(args: pulumi.runtime.MockResourceArgs) {
+                const { id, state } = mockState(args.type, args.name, args.inputs);
+                const meta = pending.get(`${args.type}::${args.name}`) ?? {};
+                resources.push({
+                    type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs,
+                    deps: meta.deps ?? [], parent: meta.parent ?? "", retainOnDelete: meta.retainOnDelete ?? false,
+                    protect: meta.protect ?? false, ignoreChanges: meta.ignoreChanges ?? [], id, state,
+                });
+                return { id, state };
+            },
+            call(args: pulumi.runtime.MockCallArgs) {
+                calls.push({ token: args.token, inputs: args.inputs });
+                if (args.token === "aws:ec2/getAmi:getAmi") {
+                    return { id: "ami-0d3b1a4e5c6f70812", name: "debian-12-amd64-20260101-0000", architecture: "x86_64" };
+                }
+                return {};
+            },
+        }, PROJECT, STACK, false);
+
+        // Record what the engine would be told, dependencies included, before the mock monitor handles it.
+        const monitor = pulumi.runtime.getMonitor() as any;
+        const register = monitor.registerResource.bind(monitor);
+        monitor.registerResource = (req: any, callback: any) => {
+            pending.set(`${req.getType()}::${req.getName()}`, {
+                deps: (req.getDependenciesList() as string[]).map(urnName),
+                parent: req.getParent() ? urnName(req.getParent()) : "",
+                retainOnDelete: Boolean(req.getRetainondelete?.()),
+                protect: Boolean(req.getProtect?.()),
+                ignoreChanges: req.getIgnorechangesList?.() ?? [],
+            });
+            return register(req, callback);
+        };
+
+        return {
+            resources, calls,
+            byType: (type: string) => resources.filter(r => r.type === type),
+            byName: (name: string) => {
+                const r = resources.find(x => x.name === name);
+                if (!r) throw new Error(`no resource named ${name}; have ${resources.map(x => x.name).join(", ")}`);
+                return r;
+            },
+        };
+    })();
+    return runtime;
+}
+
+function urnName(urn: string): string {
+    return urn.split("::").pop() ?? urn;
+}
+
+/** Resolves when the number of recorded resources has stopped changing (all pending registrations done). */
+export async function settle(): Promise<void> {
+    const rt = await pulumiRuntime();
+    let last = -1, stable = 0;
+    while (stable < 10) {
+        await new Promise(r => setTimeout(r, 10));
+        if (rt.resources.length === last) stable++;
+        else { stable = 0; last = rt.resources.length; }
+    }
+}
+
+let program: Promise<Record<string, any>> | undefined;
+
+/** Imports index.ts once (after the mocks exist) and waits until everything it declares is registered. */
+export function loadProgram(): Promise<Record<string, any>> {
+    program ??= (async () => {
+        await pulumiRuntime();
+        const mod = await import("../../../index");
+        await settle();
+        return mod;
+    })();
+    return program;
+}
+
+/** The value of an Output (mocks run applies, so this resolves). */
+export function valueOf<T>(o: pulumi.Input<T>): Promise<T> {
+    return new Promise<T>(resolve => pulumi.output(o).apply(v => { resolve(v as T); return v; }));
+}
