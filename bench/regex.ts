@@ -1,0 +1,69 @@
+// Bench: `jailwatch regex` against `fail2ban-regex` on the same seed-like logs, in the same run.
+// Targets (issue 4): >= 20x fail2ban-regex's lines/s, > 1.2M lines/s, peak RSS <= 150 MB (checked on every size),
+// and the same line counts as fail2ban-regex.
+
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { generateLog, SEED_FILTER } from "./gen";
+import { measure, parseLineCounts } from "./measure";
+import type { BenchContext, Check } from "./run";
+
+const RATIO_TARGET = 20;
+const LINES_PER_SEC_TARGET = 1_200_000;
+const RSS_TARGET_MB = 150;
+
+function fmt(n: number): string {
+    return Math.round(n).toLocaleString("en-US");
+}
+
+export async function run(ctx: BenchContext): Promise<Check[]> {
+    const checks: Check[] = [];
+    const filterDir = path.join(ctx.tmp, "config", "filter.d");
+    fs.mkdirSync(filterDir, { recursive: true });
+    const filterFile = path.join(filterDir, "nginx-wp-xmlrpc.conf");
+    fs.writeFileSync(filterFile, SEED_FILTER);
+    const hasF2b = (() => {
+        try {
+            execFileSync("fail2ban-regex", ["--version"], { stdio: "ignore" });
+            return true;
+        } catch {
+            return false;
+        }
+    })();
+    const sizes = ctx.quick ? [200_000] : [1_000_000, 5_000_000];
+    for (const n of sizes) {
+        const log = path.join(ctx.tmp, `access-${n}.log`);
+        const g0 = Date.now();
+        generateLog(log, { lines: n });
+        const mb = fs.statSync(log).size / 1048576;
+        console.log(`\nregex bench: ${fmt(n)} lines (${mb.toFixed(0)} MiB, generated in ${((Date.now() - g0) / 1000).toFixed(1)} s), seed filter`);
+        const jw = await measure(process.execPath, [ctx.jailwatch, "regex", "--no-progress", log, filterFile]);
+        if (jw.code !== 0) throw new Error(`jailwatch regex failed (${jw.code}): ${jw.stderr || jw.stdout}`);
+        const jwCounts = parseLineCounts(jw.stdout);
+        const jwRate = n / jw.seconds;
+        console.log(`  jailwatch regex : ${jw.seconds.toFixed(2)} s, ${fmt(jwRate)} lines/s, peak RSS ${jw.peakRssMB.toFixed(0)} MB  ${jw.stdout.match(/^Lines: .*$/m)?.[0] ?? "(no Lines:)"}`);
+        checks.push({ name: `${fmt(n)} lines: jailwatch > ${fmt(LINES_PER_SEC_TARGET)} lines/s`, pass: jwRate > LINES_PER_SEC_TARGET, detail: `${fmt(jwRate)} lines/s` });
+        checks.push({ name: `${fmt(n)} lines: jailwatch peak RSS <= ${RSS_TARGET_MB} MB`, pass: jw.peakRssMB <= RSS_TARGET_MB, detail: `${jw.peakRssMB.toFixed(0)} MB` });
+        if (!hasF2b) {
+            console.log("  fail2ban-regex  : not installed, ratio not measured");
+            checks.push({ name: `${fmt(n)} lines: ratio vs fail2ban-regex`, pass: false, detail: "fail2ban-regex not installed" });
+            continue;
+        }
+        const f2b = await measure("fail2ban-regex", [log, filterFile], { ...process.env, LANG: "C.UTF-8" });
+        if (f2b.code !== 0) throw new Error(`fail2ban-regex failed (${f2b.code}): ${f2b.stderr || f2b.stdout}`);
+        const f2bCounts = parseLineCounts(f2b.stdout);
+        const f2bRate = n / f2b.seconds;
+        console.log(`  fail2ban-regex  : ${f2b.seconds.toFixed(2)} s, ${fmt(f2bRate)} lines/s, peak RSS ${f2b.peakRssMB.toFixed(0)} MB  ${f2b.stdout.match(/^Lines: .*$/m)?.[0] ?? "(no Lines:)"}`);
+        const ratio = jwRate / f2bRate;
+        console.log(`  ratio           : ${ratio.toFixed(1)}x lines/s, ${(f2b.peakRssMB / Math.max(1, jw.peakRssMB)).toFixed(1)}x less memory`);
+        checks.push({ name: `${fmt(n)} lines: >= ${RATIO_TARGET}x fail2ban-regex lines/s`, pass: ratio >= RATIO_TARGET, detail: `${ratio.toFixed(1)}x` });
+        checks.push({
+            name: `${fmt(n)} lines: same counts as fail2ban-regex`,
+            pass: !!jwCounts && !!f2bCounts && JSON.stringify(jwCounts) === JSON.stringify(f2bCounts),
+            detail: `jailwatch ${JSON.stringify(jwCounts)} fail2ban ${JSON.stringify(f2bCounts)}`,
+        });
+        fs.rmSync(log, { force: true });
+    }
+    return checks;
+}

@@ -1,0 +1,61 @@
+// `npm run bench [-- --quick]`: builds dist/jailwatch.js, then runs each bench module in order and prints
+// PASS/FAIL per target. Exit status 1 if any target fails. Generated logs live in a temp dir, removed at the end.
+// To add a bench: write bench/<name>.ts exporting `run(ctx): Promise<Check[]>` and add one line to MODULES.
+
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+export interface BenchContext {
+    /** `--quick`: a 200k-line smoke run instead of the full sizes. */
+    quick: boolean;
+    /** Scratch directory for this run (removed afterwards). */
+    tmp: string;
+    /** Path of the built bundle. */
+    jailwatch: string;
+    args: string[];
+}
+
+export interface Check {
+    name: string;
+    pass: boolean;
+    detail: string;
+}
+
+const MODULES: Array<[string, () => Promise<{ run(ctx: BenchContext): Promise<Check[]> }>]> = [
+    ["regex", () => import("./regex")],
+    // ["server", () => import("./server")],
+];
+
+async function main(): Promise<number> {
+    const args = process.argv.slice(2);
+    const root = path.resolve(__dirname, "..");
+    execFileSync("bash", [path.join(root, "scripts/build/jailwatch.sh")], { stdio: "inherit" });
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "jailwatch-bench-"));
+    const ctx: BenchContext = { quick: args.includes("--quick"), tmp, jailwatch: path.join(root, "dist/jailwatch.js"), args };
+    const checks: Check[] = [];
+    try {
+        for (const [name, load] of MODULES) {
+            const only = args.find((a) => a.startsWith("--only="))?.slice(7);
+            if (only && only !== name) continue;
+            console.log(`\n=== bench: ${name}${ctx.quick ? " (quick)" : ""}`);
+            checks.push(...(await (await load()).run(ctx)));
+        }
+    } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    console.log("\n=== bench: targets");
+    for (const c of checks) console.log(`${c.pass ? "PASS" : "FAIL"}  ${c.name}  (${c.detail})`);
+    const failed = checks.filter((c) => !c.pass).length;
+    console.log(failed ? `\nbench: ${failed} of ${checks.length} targets FAILED` : `\nbench: all ${checks.length} targets passed`);
+    return failed ? 1 : 0;
+}
+
+main().then(
+    (code) => (process.exitCode = code),
+    (e) => {
+        console.error(e instanceof Error ? e.stack : e);
+        process.exitCode = 1;
+    },
+);

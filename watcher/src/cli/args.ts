@@ -1,0 +1,63 @@
+// A small argv parser shared by jailwatch's commands: options may stand before or after positional arguments
+// (as with fail2ban-regex), `--name=value` and `--name value` both work, `--` ends options.
+
+export interface OptionSpec {
+    /** Every spelling, e.g. ["-c", "--config"]. The first long one (or the first) names the option. */
+    names: string[];
+    /** Takes a value (`-c DIR`), else a flag. */
+    value?: boolean;
+}
+
+export interface ParsedArgs {
+    options: Map<string, string | true>;
+    positional: string[];
+}
+
+export class UsageError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "UsageError";
+    }
+}
+
+function keyOf(spec: OptionSpec): string {
+    return (spec.names.find((n) => n.startsWith("--")) ?? spec.names[0]).replace(/^-+/, "");
+}
+
+export function parseArgs(argv: string[], specs: OptionSpec[]): ParsedArgs {
+    const byName = new Map<string, OptionSpec>();
+    for (const s of specs) for (const n of s.names) byName.set(n, s);
+    const options = new Map<string, string | true>();
+    const positional: string[] = [];
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        if (a === "--") {
+            positional.push(...argv.slice(i + 1));
+            break;
+        }
+        if (a.length < 2 || a[0] !== "-") {
+            positional.push(a);
+            continue;
+        }
+        const eq = a.startsWith("--") ? a.indexOf("=") : -1;
+        const name = eq > 0 ? a.slice(0, eq) : a;
+        const spec = byName.get(name);
+        if (!spec) throw new UsageError(`unknown option ${name}`);
+        if (spec.value) {
+            let v: string | undefined;
+            if (eq > 0) v = a.slice(eq + 1);
+            else v = argv[++i];
+            if (v === undefined) throw new UsageError(`option ${name} needs a value`);
+            options.set(keyOf(spec), v);
+        } else {
+            if (eq > 0) throw new UsageError(`option ${name} takes no value`);
+            options.set(keyOf(spec), true);
+        }
+    }
+    return { options, positional };
+}
+
+export function optString(p: ParsedArgs, key: string): string | undefined {
+    const v = p.options.get(key);
+    return typeof v === "string" ? v : undefined;
+}

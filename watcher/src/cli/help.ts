@@ -1,0 +1,28 @@
+import { VERSION } from "./version";
+
+export const HELP = `jailwatch ${VERSION}: a fail2ban-compatible log watcher
+
+Usage:
+  jailwatch -t [-c DIR]        check the configuration; errors name file, line and key (exit 1)
+  jailwatch -d [-c DIR]        print each enabled jail's effective settings, one per line
+  jailwatch regex [OPTIONS] LOG|LINE FILTER|REGEX [IGNOREREGEX]
+                               test a filter on a log file or line (fail2ban-regex compatible output)
+  jailwatch --version | --help
+
+Options:
+  -c, --config DIR             configuration directory in fail2ban's layout (default /etc/fail2ban):
+                               jail.conf, jail.d/*.conf, jail.local, jail.d/*.local, filter.d/
+
+regex options (before or after the arguments):
+  -c, --config DIR             where FILTER names are looked up (DIR/filter.d/NAME.conf)
+  -o, --out ip                 print only the address of each matched line
+  --print-all-matched          list every matched line
+  --print-all-missed           list every missed line
+  --print-all-ignored          list every ignored line
+  --print-no-missed            list no missed lines
+  --print-no-ignored           list no ignored lines
+  -L, --maxlines N             lines listed before "too many to print" (default 20)
+  -d, --datepattern PATTERN    date pattern overriding the filter's
+  --no-progress                no progress display on a terminal
+
+Jail keys beyond fail2ban's: ipv6prefix = 64 counts and bans IPv6 per /64 (default 128).`;

@@ -1,0 +1,198 @@
+// `jailwatch regex [OPTIONS] LOG|LINE FILTER|REGEX [IGNOREREGEX]`: fail2ban-regex's interface and output, fast.
+// Output goes to stdout as fail2ban-regex writes it; progress (only on a terminal) to stderr.
+
+import * as fs from "fs";
+import { compileFilter } from "../filter/filter";
+import { forEachLine, emitLines } from "../regex/lines";
+import * as report from "../regex/report";
+import { RegexRun } from "../regex/run";
+import { ignoreLine, resolveFailFilter } from "../regex/source";
+import type { Filter, FilterDefinition } from "../types";
+import { optString, parseArgs, UsageError } from "./args";
+import { DEFAULT_CONFIG_DIR } from "./common";
+
+const USAGE = "Usage: jailwatch regex [OPTIONS] <LOG> <REGEX> [IGNOREREGEX]  (see jailwatch --help)";
+
+/** Buffered stdout: one write per 64 KiB instead of one per line (-o ip prints a line per match). */
+class Out {
+    private parts: string[] = [];
+    private size = 0;
+    line(s: string): void {
+        this.parts.push(s, "\n");
+        this.size += s.length + 1;
+        if (this.size >= 65536) this.flush();
+    }
+    flush(): void {
+        if (this.parts.length === 0) return;
+        writeAll(1, this.parts.join(""));
+        this.parts = [];
+        this.size = 0;
+    }
+}
+
+function writeAll(fd: number, s: string): void {
+    const b = Buffer.from(s, "utf8");
+    let off = 0;
+    while (off < b.length) {
+        try {
+            off += fs.writeSync(fd, b, off);
+        } catch (e) {
+            if ((e as NodeJS.ErrnoException).code === "EAGAIN") continue;
+            if ((e as NodeJS.ErrnoException).code === "EPIPE") return;
+            throw e;
+        }
+    }
+}
+
+export function runRegex(argv: string[]): number {
+    const p = parseArgs(argv, [
+        { names: ["-c", "--config"], value: true },
+        { names: ["-d", "--datepattern"], value: true },
+        { names: ["-e", "--encoding"], value: true },
+        { names: ["-L", "--maxlines"], value: true },
+        { names: ["-o", "--out"], value: true },
+        { names: ["-l", "--log-level"], value: true },
+        { names: ["-r", "--raw"] },
+        { names: ["--print-all-matched"] },
+        { names: ["--print-all-missed"] },
+        { names: ["--print-all-ignored"] },
+        { names: ["--print-no-missed"] },
+        { names: ["--print-no-ignored"] },
+        { names: ["--no-check-all"] },
+        { names: ["--no-progress"] },
+        { names: ["-h", "--help"] },
+    ]);
+    const out = new Out();
+    if (p.options.has("help")) {
+        out.line(USAGE);
+        out.flush();
+        return 0;
+    }
+    const errors: string[] = [];
+    if (p.options.has("print-no-missed") && p.options.has("print-all-missed")) errors.push("ERROR: --print-no-missed and --print-all-missed are mutually exclusive.");
+    if (p.options.has("print-no-ignored") && p.options.has("print-all-ignored")) errors.push("ERROR: --print-no-ignored and --print-all-ignored are mutually exclusive.");
+    if (p.positional.length !== 2 && p.positional.length !== 3) errors.push("ERROR: provide both <LOG> and <REGEX>.");
+    const outFmt = optString(p, "out");
+    if (outFmt !== undefined && !["ip", "id", "fid", "host", "msg"].includes(outFmt)) errors.push(`ERROR: -o ${outFmt} is not supported (ip, id, fid, host, msg)`);
+    const encoding = optString(p, "encoding") ?? "UTF-8";
+    if (!/^utf-?8$/i.test(encoding)) errors.push(`ERROR: encoding ${encoding} is not supported (UTF-8 only)`);
+    const maxlinesOpt = optString(p, "maxlines");
+    const maxlinesN = maxlinesOpt === undefined ? 0 : Number(maxlinesOpt);
+    if (!Number.isInteger(maxlinesN) || maxlinesN < 0) errors.push(`ERROR: -L needs a whole number, got ${maxlinesOpt}`);
+    if (errors.length > 0) {
+        process.stderr.write(`${USAGE}\n\n${errors.join("\n")}\n`);
+        return 255;
+    }
+    const [logArg, regexArg, ignoreArg] = p.positional;
+    const configDir = optString(p, "config") ?? DEFAULT_CONFIG_DIR;
+    const quiet = outFmt !== undefined; // -o prints results only, like fail2ban-regex
+    const say = (s: string) => {
+        if (!quiet) out.line(s);
+    };
+    for (const l of report.RUNNING_TESTS) say(l);
+    const cmdDatePattern = optString(p, "datepattern");
+    // Header lines wait until the filter compiled: the date pattern line shows the compiled template's name.
+    const header: Array<string | (() => string)> = [];
+    if (maxlinesN > 0) header.push(report.useMaxLines(maxlinesN));
+    if (cmdDatePattern !== undefined) header.push(() => report.useDatePattern(cmdDatePattern, datePatternName(filter, cmdDatePattern)));
+
+    let filter: Filter | undefined;
+    try {
+        const src = resolveFailFilter(regexArg, configDir);
+        header.push(...src.header);
+        let def: FilterDefinition = src.definition;
+        if (def.maxlines !== undefined && maxlinesN === 0) header.push(report.useMaxLines(def.maxlines));
+        const fileDatePattern = def.datepattern;
+        if (fileDatePattern !== undefined && cmdDatePattern === undefined) {
+            header.push(() => report.useDatePattern(fileDatePattern, datePatternName(filter, fileDatePattern)));
+        }
+        if (ignoreArg !== undefined) {
+            header.push(ignoreLine(ignoreArg));
+            def = { ...def, ignoreregex: [ignoreArg] };
+        }
+        if (cmdDatePattern !== undefined) def = { ...def, datepattern: cmdDatePattern };
+        if (maxlinesN > 0) def = { ...def, maxlines: maxlinesN };
+        filter = compileFilter(def);
+    } catch (e) {
+        for (const h of header) say(typeof h === "string" ? h : h());
+        out.line(`ERROR: ${e instanceof Error ? e.message : String(e)}`);
+        out.flush();
+        return 255;
+    }
+    for (const h of header) say(typeof h === "string" ? h : h());
+
+    const po = {
+        maxlines: maxlinesN > 0 ? maxlinesN : 20,
+        printAllMatched: p.options.has("print-all-matched"),
+        printAllMissed: p.options.has("print-all-missed"),
+        printAllIgnored: p.options.has("print-all-ignored"),
+        printNoMissed: p.options.has("print-no-missed"),
+        printNoIgnored: p.options.has("print-no-ignored"),
+    };
+    if (!filter) return 255;
+    const compiled: Filter = filter;
+    const run = new RegexRun(compiled, {
+        ...po,
+        onMatchOut: outFmt === undefined ? undefined : (r, line) => {
+            if (outFmt === "msg") out.line(line);
+            else if (outFmt === "id" || outFmt === "fid") out.line(r.fid ?? r.host ?? "");
+            else out.line(r.host ?? "");
+        },
+    });
+    const feed = (line: string) => run.line(line);
+
+    let isFile = false;
+    try {
+        isFile = fs.statSync(logArg).isFile();
+    } catch {
+        isFile = false;
+    }
+    if (isFile) {
+        for (const l of report.useLogFile(logArg, "UTF-8")) say(l);
+    } else if (!logArg.includes("\n") && !(compiled.definition.maxlines && compiled.definition.maxlines > 1)) {
+        say(report.useSingleLine(logArg));
+    } else {
+        for (const l of report.useMultiLine(logArg.split("\n"))) say(l);
+    }
+    say("");
+    out.flush();
+
+    const t0 = process.hrtime.bigint();
+    if (isFile) {
+        const progress = makeProgress(logArg, !p.options.has("no-progress"));
+        forEachLine(logArg, feed, { onProgress: progress?.update });
+        progress?.done();
+    } else {
+        emitLines(logArg, feed);
+    }
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (!quiet) for (const l of report.resultsSection(run.finish(seconds), po)) out.line(l);
+    out.flush();
+    return 0;
+}
+
+/** A one-line progress display on stderr, only when stderr is a terminal and the file is big enough to wait for. */
+function makeProgress(file: string, wanted: boolean): { update: (bytes: number) => void; done: () => void } | undefined {
+    if (!wanted || !process.stderr.isTTY) return undefined;
+    const total = fs.statSync(file).size;
+    if (total < 32 * 1024 * 1024) return undefined;
+    const start = Date.now();
+    let last = 0;
+    return {
+        update: (bytes: number) => {
+            const now = Date.now();
+            if (now - last < 200) return;
+            last = now;
+            const pct = ((bytes / total) * 100).toFixed(1);
+            const mbs = (bytes / 1048576 / Math.max(0.001, (now - start) / 1000)).toFixed(0);
+            process.stderr.write(`\r  ${pct}% of ${(total / 1048576).toFixed(0)} MiB, ${mbs} MiB/s `);
+        },
+        done: () => process.stderr.write("\r\x1b[K"),
+    };
+}
+
+/** The name fail2ban-regex shows after a date pattern: the compiled template's, when the filter exposes it. */
+function datePatternName(filter: Filter | undefined, pattern: string): string {
+    const named = filter as (Filter & { datePatternName?: string }) | undefined;
+    return named?.datePatternName ?? pattern;
+}
