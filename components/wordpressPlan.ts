@@ -45,14 +45,20 @@ export interface WordPressPlanArgs<V> {
     cacheSize?: string;
     /** PHP version of the FPM packages. Default 8.2 (Debian 12). */
     phpVersion?: string;
+    /** More Debian packages for every node (e.g. php8.2-curl php8.2-mbstring php8.2-xml php8.2-zip). */
+    extraPackages?: string[];
 }
 
-/** Debian packages the web tier needs on every node. */
-export function webPackages(phpVersion: string, source: WordPressSource): string[] {
+/**
+ * Debian packages the web tier needs on every node: the stack, PHP's MySQL and image (media thumbnails) modules,
+ * the CLI for the install step, and the MySQL client for SQL imports. WordPress falls back to its own code where
+ * curl/mbstring/xml modules are missing; add them with `extraPackages`.
+ */
+export function webPackages(phpVersion: string, source: WordPressSource, extra: string[] = []): string[] {
     const pkgs = ["varnish", "nginx", `php${phpVersion}-fpm`, `php${phpVersion}-cli`, `php${phpVersion}-mysql`,
-        `php${phpVersion}-gd`, `php${phpVersion}-curl`, `php${phpVersion}-xml`, `php${phpVersion}-mbstring`,
-        `php${phpVersion}-zip`, "mariadb-client", "curl"];
-    if (source.kind === "debian") pkgs.push("wordpress");
+        `php${phpVersion}-gd`, `php${phpVersion}-opcache`, "mariadb-client", "curl", ...extra];
+    // Debian ships WordPress's default theme separately; without a theme every page is empty.
+    if (source.kind === "debian") pkgs.push("wordpress", "wordpress-theme-twentytwentythree");
     return pkgs;
 }
 
@@ -102,7 +108,7 @@ export function wordpressPlan<V>(args: WordPressPlanArgs<V>): HostStep<V | strin
         if (!mounted) throw new Error(`wordpressPlan: afterMount has no entry for node ${node}`);
         steps.push({
             id: ids.packages(node), host: node, script: "web/packages.sh",
-            params: { PACKAGES: webPackages(php, args.source).join(" ") },
+            params: { PACKAGES: webPackages(php, args.source, args.extraPackages).join(" ") },
             dependsOn: [...(args.afterInstall?.[node] ?? [])],
         });
         steps.push({

@@ -4,7 +4,8 @@ import * as path from "path";
 import { ProcessId } from "./proc";
 
 /** Everything the lab makes lives under this directory (pids, keys, disks, logs). */
-export const LAB_DIR = "/tmp/ha-lab";
+// HA_LAB_DIR: a second, independent lab (its own control namespace and bridge), e.g. while another one runs tests.
+export const LAB_DIR = process.env.HA_LAB_DIR || "/tmp/ha-lab";
 /** The lab's LAN: hosts get addresses in it, the control namespace holds the bridge. */
 export const LAB_SUBNET_PREFIX = "10.77.0.";
 export const LAB_PREFIX_LEN = 24;
