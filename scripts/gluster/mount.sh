@@ -7,6 +7,12 @@ need VOLUME_NAME MOUNT_POINT SERVER NODE_NAME
 [[ $MOUNT_POINT =~ ^(/[A-Za-z0-9._-]+)+$ ]] || die "MOUNT_POINT '$MOUNT_POINT' must be an absolute path"
 source_spec="$SERVER:/$VOLUME_NAME"
 
+# findmnt exits 1 when nothing is mounted there; under pipefail that must not fail the step.
+mounted_fstype() { { findmnt -rno FSTYPE --mountpoint "$MOUNT_POINT" 2>/dev/null || true; } | head -n1; }
+# Something else mounted there (a local disk, tmpfs) is the operator's: refuse before touching fstab.
+fstype=$(mounted_fstype)
+[ -z "$fstype" ] || [ "$fstype" = fuse.glusterfs ] || die "$MOUNT_POINT is already a $fstype mount; unmount it first"
+
 # _netdev and x-systemd.requires order the mount after the network and the local glusterd at boot (otherwise it can
 # run first and fail); backup-volfile-servers lets the mount succeed while SERVER is down. mount.glusterfs ignores
 # x-* options, so the same line works on hosts without systemd.
@@ -26,19 +32,14 @@ else
 fi
 rm -f "$tmp"
 
-# findmnt exits 1 when nothing is mounted there; under pipefail that must not fail the step.
-mounted_fstype() { { findmnt -rno FSTYPE --mountpoint "$MOUNT_POINT" 2>/dev/null || true; } | head -n1; }
-try_mount() { [ "$(mounted_fstype)" = fuse.glusterfs ] || mount "$MOUNT_POINT"; }
-
 mkdir -p "$MOUNT_POINT"
 fstype=$(mounted_fstype)
 if [ "$fstype" = fuse.glusterfs ]; then
   log "$MOUNT_POINT already mounted ($(findmnt -rno SOURCE --mountpoint "$MOUNT_POINT" | head -n1))"
-elif [ -n "$fstype" ]; then
-  die "$MOUNT_POINT is already a $fstype mount; unmount it first"
 else
   if [ -n "$(ls -A "$MOUNT_POINT")" ]; then log "note: $MOUNT_POINT is not empty; the volume mount hides its files"; fi
   # Mount through the fstab line, so a broken line fails here rather than at the next boot.
+  try_mount() { [ "$(mounted_fstype)" = fuse.glusterfs ] || mount "$MOUNT_POINT"; }
   wait_until 120 "mount of $source_spec on $MOUNT_POINT" try_mount
   log "mounted $source_spec on $MOUNT_POINT"
 fi
