@@ -2,7 +2,8 @@
 # Host step "brick": the node's EBS volume formatted (only if blank), mounted by UUID, with the brick directory.
 # Parameters: VOLUME_ID (EBS volume id, vol-...), BRICK_PATH (brick directory; its parent is the mount point, e.g.
 # /glusterfs/bricks/brick1/gv on /glusterfs/bricks/brick1), DEVICE_NAME (optional: the attachment's device name, e.g.
-# /dev/sdf, tried last; Xen instances show it as /dev/xvdf).
+# /dev/sdf, tried last; Xen instances show it as /dev/xvdf), DEVICE_TIMEOUT (optional: seconds to wait for the
+# device to appear after the attachment, default 300).
 # Never formats a device that carries a filesystem or a partition table, and never touches a device mounted elsewhere.
 need VOLUME_ID BRICK_PATH
 [[ $VOLUME_ID =~ ^vol-[0-9a-z]+$ ]] || die "VOLUME_ID '$VOLUME_ID' is not an EBS volume id"
@@ -24,7 +25,7 @@ find_device() {
   fi
   return 1
 }
-wait_until 300 "EBS volume $VOLUME_ID to appear as a block device" find_device
+wait_until "${DEVICE_TIMEOUT:-300}" "EBS volume $VOLUME_ID to appear as a block device" find_device
 dev=$(find_device)
 [ -b "$dev" ] || die "$dev (volume $VOLUME_ID) is not a block device"
 log "volume $VOLUME_ID is $dev"

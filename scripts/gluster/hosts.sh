@@ -73,7 +73,7 @@ if [ -f "$template" ]; then update "$template"; fi
 
 for ((i = 1; i <= NODE_COUNT; i++)); do
   name_var="NODE_NAME_$i" ip_var="NODE_IP_$i"
-  got=$(getent ahostsv4 "${!name_var}" | awk 'NR == 1 { print $1 }')
+  got=$({ getent ahostsv4 "${!name_var}" || true; } | awk 'NR == 1 { print $1 }')
   [ "$got" = "${!ip_var}" ] || die "${!name_var} resolves to '${got}', expected ${!ip_var} (check /etc/nsswitch.conf)"
 done
 log "names resolve: $names"

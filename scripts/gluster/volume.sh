@@ -53,7 +53,7 @@ fi
 # set_option NAME VALUE: only when it differs (each change regenerates the volfiles and reconnects every client).
 set_option() {
   local current
-  current=$(g volume get "$VOLUME_NAME" "$1" 2>/dev/null | awk -v o="$1" '$1 == o { print $2 }')
+  current=$({ g volume get "$VOLUME_NAME" "$1" 2>/dev/null || true; } | awk -v o="$1" '$1 == o { print $2 }')
   if [ "$current" = "$2" ]; then
     log "$1 already $2"
   else
