@@ -89,6 +89,11 @@ export interface DateTemplate {
     readonly g: FieldGroups;
     /** Set when group `span` is not simply the end of the whole match: needs the `d` flag to locate it. */
     readonly needIndices: boolean;
+    /**
+     * Char codes that end a date of this template for sure when they follow it (the regex has no way to
+     * continue with them): lets a repeated date text be recognised without running the regex.
+     */
+    readonly closedBy: number[];
 }
 
 interface FieldGroups {
@@ -164,8 +169,12 @@ function compile(b: Built, kind: DateKind): DateTemplate {
     const tail = src.endsWith(String.raw`(?=\b|\W|$)`) ? src.slice(0, -String.raw`(?=\b|\W|$)`.length) : src;
     const needIndices = !(span === 1 && tail.endsWith(")") && closesFirstGroup(tail));
     const fl = tr.flags + (needIndices ? "d" : "");
+    // `]` and `"` never start an optional tail of a date pattern unless the pattern itself contains them.
+    const closedBy = kind === "pattern" && !needIndices && !b.anchored
+        ? [93, 34].filter((c) => !b.regex.includes(c === 93 ? "\\]" : '"') && /^\(\?=\^\|\\b\|\\W\)/.test(b.regex.replace(/^\(\?[a-z]+\)/, "")))
+        : [];
     return {
-        name: b.name, kind, anchored: b.anchored,
+        name: b.name, kind, anchored: b.anchored, closedBy,
         search: new RegExp(src, fl), sticky: new RegExp(src, fl + "y"), span, needIndices,
         g: {
             Y: gi("Y"), y: gi("y"), m: gi("m"), b: gi("b"), B: gi("B"), d: gi("d"), H: gi("H"), I: gi("I"), p: gi("p"),

@@ -22,6 +22,18 @@ class PyRe {
     readonly names: string[];
     /** alt_xxx / alt_xxx_N groups merged into xxx when that is empty (fail2ban's F-ALT_ tags). */
     readonly alts: Array<[string, string]>;
+    /** Literal text every match contains (cheap reject with indexOf), and whether matches start with it. */
+    private readonly required: string;
+    private readonly fromRequired?: RegExp;
+    /** Group names and JS indices of the single variant, as flat arrays (no Map iteration per match). */
+    readonly flatNames: string[] = [];
+    readonly flatIdx: number[] = [];
+    readonly hostIdx: number[];
+    readonly fidIdx: number;
+    readonly userIdx: number;
+    readonly nofailIdx: number;
+    /** No F-MLFID, no F-ALT_, one variant: results can be built straight from the match. */
+    readonly simple: boolean;
     constructor(readonly source: string, multiline: boolean, useDns: string, what: string) {
         const expanded = globalToLocalFlags(expandTags(source, useDns));
         let tr;
@@ -34,12 +46,21 @@ class PyRe {
         this.variants = tr.sources.map((s) => new RegExp(s, tr.flags));
         this.index = tr.groupIndex;
         this.names = tr.names;
+        this.required = tr.required.length >= 3 ? tr.required : "";
+        if (this.required && tr.startsWithRequired) this.fromRequired = new RegExp(tr.sources[0], tr.flags + "g");
         this.alts = [];
         for (const n of this.names) {
             const m = /^alt_(.*?)(?:_\d+)?$/.exec(n);
             if (m) this.alts.push([n, m[1] === "id" ? "fid" : m[1] === "port" ? "fport" : m[1]]);
         }
         this.alts.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+        for (const [n, i] of this.index[0]) { this.flatNames.push(n); this.flatIdx.push(i); }
+        const at = (n: string) => this.index[0].get(n) ?? 0;
+        this.hostIdx = ["ip4", "ip6", "dns"].map(at).filter((i) => i > 0);
+        this.fidIdx = at("fid");
+        this.userIdx = at("user");
+        this.nofailIdx = at("nofail");
+        this.simple = this.variants.length === 1 && this.alts.length === 0 && !this.names.includes("mlfid");
     }
     has(name: string): boolean {
         return this.names.includes(name);
@@ -48,7 +69,15 @@ class PyRe {
     exec(buf: string): { m: RegExpExecArray; v: number } | null {
         const vs = this.variants;
         if (vs.length === 1) {
-            const m = vs[0].exec(buf);
+            let m: RegExpExecArray | null;
+            if (this.required) {
+                const at = buf.indexOf(this.required);
+                if (at < 0) return null;
+                if (this.fromRequired) {
+                    this.fromRequired.lastIndex = at;
+                    m = this.fromRequired.exec(buf);
+                } else m = vs[0].exec(buf);
+            } else m = vs[0].exec(buf);
             return m ? { m, v: 0 } : null;
         }
         let best: { m: RegExpExecArray; v: number } | null = null;
@@ -59,6 +88,7 @@ class PyRe {
         return best;
     }
     test(buf: string): boolean {
+        if (this.required && buf.indexOf(this.required) < 0) return false;
         for (const r of this.variants) if (r.test(buf)) return true;
         return false;
     }
@@ -108,6 +138,10 @@ export class CompiledFilter implements Filter {
     private lastAfter = -1;
     private readonly distance: number[];
     private lastDate?: number;
+    // last converted date text
+    private convTemplate?: DateTemplate;
+    private convText = "";
+    private convTime?: number;
     // multi-line state
     private buffer: string[] = [];
     private readonly mlfid = new Map<string, MlfidEntry>();
@@ -165,16 +199,17 @@ export class CompiledFilter implements Filter {
         let reserve: { i: number; m: RegExpExecArray } | null = null;
         if (last >= 0) {
             const t = T[last];
+            if (!t.anchored && !t.needIndices) {
+                // Fast path: the same template at the same place, or right after the same boundary character
+                // (the date moves when the address before it is longer); checked with a sticky regex, no scan.
+                const m = this.stickyAt(t, line, this.lastPos) ?? this.stickyAfterBoundary(t, line);
+                if (m) return this.accept(last, m, line);
+            }
             const m = t.search.exec(line);
             if (m) {
                 if (t.anchored || T.length === 1) return this.accept(last, m, line);
                 this.span(t, m);
-                // Same surroundings as last time (e.g. `[` ... `]`): the same date field, even if shifted by a
-                // longer address before it. fail2ban re-searches all templates here; the result is the same
-                // unless another template would match earlier in the line, which it then would have done before.
-                if (m.index === this.lastPos || (line.charCodeAt(this.ds - 1) === this.lastBefore && line.charCodeAt(this.de) === this.lastAfter)) {
-                    return this.accept(last, m, line);
-                }
+                if (m.index === this.lastPos) return this.accept(last, m, line);
                 reserve = { i: last, m };
             }
         }
@@ -193,6 +228,51 @@ export class CompiledFilter implements Filter {
         }
         if (reserve) return this.accept(reserve.i, reserve.m, line);
         this.ds = this.de = -1;
+        return null;
+    }
+
+    /**
+     * Where the last converted date text appears again at the same spot (right after the same opening
+     * character, before the same closing one), or -1. Only for closing characters no date template can
+     * continue with (`]`, `"`), so the regex could not have matched more text there.
+     */
+    private sameDateAsLast(line: string): number {
+        const t = this.convTemplate;
+        if (t === undefined || !t.closedBy.includes(this.lastAfter) || this.templates[this.lastIdx] !== t) return -1;
+        const text = this.convText;
+        let at = this.lastPos;
+        if (!(line.startsWith(text, at) && line.charCodeAt(at - 1) === this.lastBefore)) {
+            if (this.lastBefore !== this.lastBefore) return -1;
+            at = line.indexOf(String.fromCharCode(this.lastBefore)) + 1;
+            if (at <= 0 || !line.startsWith(text, at)) return -1;
+        }
+        if (line.charCodeAt(at + text.length) !== this.lastAfter) return -1;
+        // The template's left boundary: a non-word character before (or line start) - the opening char is one.
+        return at;
+    }
+
+    private stickyAt(t: DateTemplate, line: string, pos: number): RegExpExecArray | null {
+        if (pos < 0 || pos >= line.length) return null;
+        t.sticky.lastIndex = pos;
+        return t.sticky.exec(line);
+    }
+
+    private stickyAfterBoundary(t: DateTemplate, line: string): RegExpExecArray | null {
+        const before = this.lastBefore;
+        if (before < 0 || before !== before) return null;
+        const ch = String.fromCharCode(before);
+        let from = 0;
+        for (let tries = 0; tries < 4; tries++) {
+            const at = line.indexOf(ch, from);
+            if (at < 0) return null;
+            from = at + 1;
+            if (at + 1 === this.lastPos) continue;
+            const m = this.stickyAt(t, line, at + 1);
+            if (m) {
+                this.span(t, m);
+                if (line.charCodeAt(this.de) === this.lastAfter || (this.de === line.length && this.lastAfter !== this.lastAfter)) return m;
+            }
+        }
         return null;
     }
 
@@ -221,12 +301,36 @@ export class CompiledFilter implements Filter {
         let time: number | undefined;
         let dateTemplate: string | undefined;
         let text = line;
+        const same = this.sameDateAsLast(line);
+        if (same >= 0) {
+            // Exactly the last converted date text, between the same closing delimiters: no regex needed.
+            const t = this.convTemplate!;
+            this.ds = same;
+            this.de = same + this.convText.length;
+            this.lastPos = same;
+            this.distance[this.lastIdx] = same;
+            time = this.convTime;
+            if (time !== undefined) this.lastDate = time;
+            return this.findFailure(line.slice(0, this.ds) + line.slice(this.de), time, t.name);
+        }
         const hit = this.matchTime(line);
         if (hit) {
             const t = this.templates[hit.i];
             dateTemplate = t.name;
             if (this.de > this.ds) {
-                time = dateOf(t, hit.m, now, this.local, this.tzOffset);
+                // Many lines share one timestamp: convert each distinct date text once (only for dates that
+                // carry their year, whose value does not depend on "now").
+                const len = this.de - this.ds;
+                if (t === this.convTemplate && len === this.convText.length && line.startsWith(this.convText, this.ds)) {
+                    time = this.convTime;
+                } else {
+                    time = dateOf(t, hit.m, now, this.local, this.tzOffset);
+                    if (t.g.Y || t.g.y) {
+                        this.convTemplate = t;
+                        this.convText = line.slice(this.ds, this.de);
+                        this.convTime = time;
+                    } else this.convTemplate = undefined;
+                }
                 if (time !== undefined) this.lastDate = time;
             } else {
                 // The template matched nothing: the date is optional here; use the last one if recent, else now.
@@ -283,6 +387,7 @@ export class CompiledFilter implements Filter {
                 }
             }
             if (lines) this.buffer = lines.unmatched;
+            if (!multi && !pre && fails[i].simple) return this.simpleResult(fails[i], r.m, i, time, dateTemplate);
             let fail: Record<string, unknown> = fails[i].groups(r);
             if (pre) fail = { ...pre, ...fail };
             const matched = lines ? lines.matched : [buf];
@@ -302,6 +407,24 @@ export class CompiledFilter implements Filter {
             return this.result(fail, i, time, dateTemplate, !!fail.nofail);
         }
         return { kind: "missed", time, dateTemplate };
+    }
+
+    /** The common case (one line, no prefregex, no multi-line id): straight from the match. */
+    private simpleResult(re: PyRe, m: RegExpExecArray, i: number, time: number | undefined, dateTemplate: string | undefined): LineResult {
+        const groups: Record<string, string> = {};
+        const names = re.flatNames, idx = re.flatIdx;
+        for (let k = 0; k < names.length; k++) {
+            const v = m[idx[k]];
+            if (v !== undefined) groups[names[k]] = v;
+        }
+        let host: string | undefined;
+        for (let k = 0; k < re.hostIdx.length && host === undefined; k++) host = m[re.hostIdx[k]];
+        const fid = re.fidIdx ? m[re.fidIdx] : undefined;
+        const res: LineResult = { kind: "matched", failregexIndex: i, time, dateTemplate, groups, host: host ?? fid, attempts: 1 };
+        if (fid !== undefined) res.fid = fid;
+        if (re.userIdx && m[re.userIdx] !== undefined) res.user = m[re.userIdx];
+        if (res.host === undefined || (re.nofailIdx && m[re.nofailIdx])) res.noFail = true;
+        return res;
     }
 
     private result(fail: Record<string, unknown>, i: number, time: number | undefined, dateTemplate: string | undefined, noFail: boolean): LineResult {

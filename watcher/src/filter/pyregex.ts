@@ -44,6 +44,36 @@ export interface TranslatedRegex {
     groupIndex: Array<Map<string, number>>;
     /** Group names in Python order. */
     names: string[];
+    /**
+     * The longest literal text every match must contain (from the top level of the pattern), for a cheap
+     * `indexOf` pre-check; empty when there is none or the regex is case-insensitive.
+     */
+    required: string;
+    /** Whether every match starts with `required` (so a search may begin where it is found). */
+    startsWithRequired: boolean;
+}
+
+/** Runs of plain literals in the top-level sequence: text a match cannot do without. */
+function requiredLiteral(tree: Node): { text: string; atStart: boolean } {
+    if (tree.t !== "seq") return { text: "", atStart: false };
+    let best = "", bestAtStart = false, cur = "", curStart = 0;
+    const flush = () => {
+        if (cur.length > best.length) { best = cur; bestAtStart = curStart === 0; }
+        cur = "";
+    };
+    tree.items.forEach((n, i) => {
+        if (n.t === "lit") {
+            if (cur === "") curStart = i;
+            cur += n.ch;
+        } else if (n.t === "esc" && n.js === "\\n") {
+            if (cur === "") curStart = i;
+            cur += "\n";
+        } else {
+            flush();
+        }
+    });
+    flush();
+    return { text: best, atStart: bestAtStart };
 }
 
 class Parser {
@@ -534,5 +564,6 @@ export function translatePyRegex(pattern: string, opts: TranslateOptions = {}): 
         sources.push(src);
         groupIndex.push(ctx.names);
     }
-    return { sources, flags, groupIndex, names: p.names };
+    const req = trees.length === 1 && !g.has("i") ? requiredLiteral(tree) : { text: "", atStart: false };
+    return { sources, flags, groupIndex, names: p.names, required: req.text, startsWithRequired: req.atStart };
 }
