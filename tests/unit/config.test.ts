@@ -24,11 +24,13 @@ function rejection(overrides: Record<string, string | undefined>, secretKeys = S
 describe("Pulumi.yaml", () => {
     const project = readYaml("Pulumi.yaml");
 
-    it("is the TypeScript nodejs project ha-wordpress with index.ts as main", () => {
+    it("is the TypeScript nodejs project ha-wordpress, whose program is package.json's main, index.ts", () => {
         assert.strictEqual(project.name, "ha-wordpress");
         assert.strictEqual(project.runtime.name, "nodejs");
         assert.strictEqual(project.runtime.options.typescript, true);
-        assert.ok(fs.existsSync(path.join(REPO, project.main)));
+        const pkg = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8"));
+        assert.strictEqual(project.main ?? pkg.main, "index.ts");
+        assert.ok(fs.existsSync(path.join(REPO, "index.ts")));
     });
 
     it("declares exactly the keys the program reads, each with a type, a description and a default", () => {

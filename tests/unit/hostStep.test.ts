@@ -37,6 +37,25 @@ describe("renderStep and shellQuote", () => {
         assert.deepStrictEqual(got, params);
     });
 
+    it("as a non-root SSH user, re-runs the step under sudo, carrying its parameters across the environment reset", () => {
+        // Fake `id` (reports uid 1000 until "sudo" ran) and fake `sudo` (drops the environment as sudo does, then
+        // records that it ran): the re-exec path in common.sh that every AWS step (user admin) goes through.
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "fake-sudo-"));
+        try {
+            fs.writeFileSync(path.join(bin, "id"), '#!/bin/sh\nif [ "$1" = -u ] && [ -z "${FAKE_ROOT:-}" ]; then echo 1000; else exec /usr/bin/id "$@"; fi\n', { mode: 0o755 });
+            fs.writeFileSync(path.join(bin, "sudo"), `#!/bin/sh\n[ "$1" = -n ] || exit 7\nshift\necho ran > ${bin}/sudo-ran\nexec env -i FAKE_ROOT=1 PATH="${bin}:/usr/bin:/bin" "$@"\n`, { mode: 0o755 });
+            const params: Record<string, string> = { SECRET_SAFE: "it's $(not) run", MULTI: "a\nb", EMPTY: "" };
+            const text = renderStep("../tests/unit/fixtures/echo-params.sh", params);
+            const r = spawnSync("bash", ["-c", text], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, LEAK: "x" } });
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.ok(fs.existsSync(path.join(bin, "sudo-ran")), "the step went through sudo");
+            const got = Object.fromEntries(r.stdout.split("\0").filter(Boolean).map(kv => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+            assert.deepStrictEqual(got, params);
+        } finally {
+            fs.rmSync(bin, { recursive: true, force: true });
+        }
+    });
+
     it("refuses lower-case and reserved parameter names, and missing scripts", () => {
         assert.throws(() => renderStep("gluster/hosts.sh", { lower: "x" }), /UPPER_CASE/);
         assert.throws(() => renderStep("gluster/hosts.sh", { HA_STEP: "x" }), /HA_/);
