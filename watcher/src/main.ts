@@ -34,7 +34,7 @@ function err(s: string): void {
 /** Top-level options: -d, -t, -c DIR, --version, --help. */
 function runTopLevel(argv: string[]): number {
     const p = parseArgs(argv, [
-        { names: ["-c", "--conf", "--config"], value: true },
+        { names: ["-c", "--config", "--conf"], value: true },
         { names: ["-d", "--dump"] },
         { names: ["-t", "--test"] },
         { names: ["-V", "--version"] },

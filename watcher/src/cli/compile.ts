@@ -11,7 +11,7 @@ export function compileFilters(jails: ResolvedJail[]): ConfigError[] {
             compileFilter(j.filter);
         } catch (e) {
             const msg = e instanceof Error ? e.message : String(e);
-            errors.push(e instanceof ConfigError ? e : new ConfigError(j.origins.filter ?? { key: "filter" }, `jail [${j.name}], filter ${j.filter.name}: ${msg}`));
+            errors.push(new ConfigError(j.origins.filter ?? { key: "filter" }, `jail [${j.name}]: ${msg}`));
         }
     }
     return errors;

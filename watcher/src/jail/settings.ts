@@ -50,7 +50,7 @@ export interface ResolvedJail extends JailSettings {
 }
 
 const SECTIONS_NOT_JAILS = new Set(["default", "includes", "definition", "init"]);
-const DEFAULT_FORMULA = "ban.Time*(1<<(ban.Count if ban.Count<20 else 20))*banFactor";
+const DEFAULT_FORMULA = "ban.Time * (1<<(ban.Count if ban.Count<20 else 20)) * banFactor".replace(/\s+/g, "");
 
 /** Enabled jails with effective settings; throws the first ConfigError (use checkJails for all of them). */
 export function resolveJails(config: JailConfigSource, opts: ResolveOptions): ResolvedJail[] {
@@ -141,7 +141,9 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
         try {
             filter = opts.loadFilter(filterSpec || r.name, r.all(), r.origin("filter"));
         } catch (e) {
-            r.errors.push(asConfigError(e, r.origin("filter") ?? { key: "filter" }));
+            // Point at the jail's `filter` line (what the operator wrote); the message names the filter file.
+            const msg = e instanceof Error ? e.message : String(e);
+            r.errors.push(new ConfigError(r.origin("filter") ?? { key: "filter" }, `jail [${r.name}]: ${msg}`));
         }
     }
     if (r.errors.length > 0 || !filter) return undefined;
@@ -180,11 +182,6 @@ function parseFactor(v: string): number | undefined {
     return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
-function asConfigError(e: unknown, origin: Partial<ConfigOrigin> | undefined): ConfigError {
-    if (e instanceof ConfigError) return e;
-    return new ConfigError(origin ?? {}, e instanceof Error ? e.message : String(e));
-}
-
 /** Reads one jail's values, recording origins and collecting errors (so -t can report them all). */
 class JailReader {
     readonly errors: ConfigError[] = [];
@@ -196,11 +193,20 @@ class JailReader {
         return this.config.get(this.name, key)?.origin;
     }
 
+    /**
+     * Every value of the jail that can be interpolated, for the filter's `%(name)s` references. A value that
+     * cannot (e.g. jail.conf's `fail2ban_agent`, which refers to fail2ban's own version) is left out: it only
+     * matters if the filter uses it, and then the filter loader reports it.
+     */
     all(): Record<string, string> {
         const out: Record<string, string> = {};
         for (const k of this.config.keys(this.name)) {
-            const v = this.config.get(this.name, k);
-            if (v) out[k] = v.value;
+            try {
+                const v = this.config.get(this.name, k);
+                if (v) out[k] = v.value;
+            } catch {
+                // see above
+            }
         }
         return out;
     }
