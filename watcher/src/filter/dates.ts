@@ -153,6 +153,8 @@ function expandCodes(pattern: string): { name: string; regex: string; alpha: boo
     }
     name += pattern.slice(last);
     regex += pattern.slice(last);
+    const stray = pattern.replace(re, "").indexOf("%");
+    if (stray >= 0) throw new Error(`unknown %-code or unescaped "%" in date pattern ${JSON.stringify(pattern)}`);
     return { name, regex, alpha: /(?<!%)%[aAbBpc]/.test(pattern) };
 }
 
