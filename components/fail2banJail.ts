@@ -14,7 +14,7 @@ import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as random from "@pulumi/random";
 import {
-    DEFAULT_PEER_PORT, JailOverrides, SEED_XMLRPC_JAIL, encodeBundle, fail2banPlan, jailOverridesText, jailStepIds,
+    DEFAULT_PEER_PORT, JailOverrides, defaultJails, encodeBundle, fail2banPlan, jailOverridesText, jailStepIds,
     configSha256, sha256, shippedConfig, unitFile,
 } from "./fail2banPlan";
 import { Connection, planCommands } from "./webSteps";
@@ -45,7 +45,7 @@ export interface Fail2BanJailArgs {
     nodeSecurityGroupId: pulumi.Input<string>;
     /** TCP port of the peer messages. Default 7478. */
     peerPort?: number;
-    /** Per-jail overrides (jail.local); default: the seed's nginx-wp-xmlrpc values (20 in 120 s, 12 h). */
+    /** Per-jail overrides (jail.local); default: defaultJails() (seed's xmlrpc values: 20 in 120 s, 12 h; ports 80/81/443). */
     jails?: Record<string, JailOverrides>;
     /** Resources each node's jail steps wait for, by node name (e.g. its Nginx step, which creates the log). */
     after?: Record<string, pulumi.Resource[]>;
@@ -72,7 +72,7 @@ export class Fail2BanJail extends pulumi.ComponentResource {
         }
         const binary = fs.readFileSync(args.binaryPath);
         this.binarySha256 = sha256(binary);
-        const jails = args.jails ?? { "nginx-wp-xmlrpc": SEED_XMLRPC_JAIL };
+        const jails = args.jails ?? defaultJails();
         this.configSha256 = configSha256(encodeBundle(shippedConfig()), jailOverridesText(jails), unitFile());
 
         // ---- the binary, once per content ----------------------------------------------------------------------

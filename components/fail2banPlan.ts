@@ -15,7 +15,24 @@ export const DEFAULT_PEER_PORT = 7478;
 /** The seed's jail: 20 xmlrpc.php POSTs within 120 s ban for 12 hours. */
 export const SEED_XMLRPC_JAIL = { maxretry: 20, findtime: 120, bantime: 43200 };
 
+/**
+ * Ports a ban drops on a web node: 80 (plain HTTP), 81 (Varnish's listener behind the load balancer's TLS
+ * listener: a TLS client arrives there, not on 443) and 443. The shipped jails say `http,https`, which would let a
+ * banned client carry on over TLS.
+ */
+export const WEB_NODE_PORTS = "http,https,81";
+
+/** Default jail.local overrides: the seed's xmlrpc values, and the web node's ports for both shipped jails. */
+export function defaultJails(xmlrpc: { maxretry: number; findtime: number; bantime: number } = SEED_XMLRPC_JAIL): Record<string, JailOverrides> {
+    return {
+        "nginx-wp-xmlrpc": { ...xmlrpc, port: WEB_NODE_PORTS },
+        "nginx-wp-login": { port: WEB_NODE_PORTS },
+    };
+}
+
 export interface JailOverrides {
+    /** Ports the ban drops (fail2ban syntax). */
+    port?: string;
     maxretry?: number;
     findtime?: number;
     /** Seconds; negative bans permanently. */
@@ -39,7 +56,7 @@ export interface Fail2BanPlanArgs<V> {
     binarySha256: string;
     /** Addresses/CIDRs never banned besides loopback (e.g. the VPC CIDR), space-separated. */
     ignoreIp: V | string;
-    /** Per-jail overrides written to jail.local; default: the seed's values for nginx-wp-xmlrpc. */
+    /** Per-jail overrides written to jail.local; default: defaultJails() (the seed's xmlrpc values, ports 80/81/443). */
     jails?: Record<string, JailOverrides>;
     /** Steps each node's jail steps wait for (e.g. Nginx, so the log exists), by node name. */
     after?: Record<string, string[]>;
@@ -84,9 +101,10 @@ export function jailOverridesText(jails: Record<string, JailOverrides>): string 
         if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`jail name '${name}' may hold only letters, digits, . _ -`);
         const j = jails[name];
         const lines = [`[${name}]`];
-        for (const key of ["enabled", "maxretry", "findtime", "bantime"] as const) {
+        for (const key of ["enabled", "port", "maxretry", "findtime", "bantime"] as const) {
             const v = j[key];
             if (v === undefined) continue;
+            if (key === "port" && !/^[A-Za-z0-9,:-]+$/.test(String(v))) throw new Error(`jail ${name}: port '${v}' is not a port list`);
             if (typeof v === "number" && (!Number.isInteger(v) || (key !== "bantime" && v <= 0))) {
                 throw new Error(`jail ${name}: ${key} must be a ${key === "bantime" ? "" : "positive "}whole number, got ${v}`);
             }
@@ -117,7 +135,7 @@ export function fail2banPlan<V>(args: Fail2BanPlanArgs<V>): HostStep<V | string>
     const port = args.peerPort ?? DEFAULT_PEER_PORT;
     if (!Number.isInteger(port) || port < 1024 || port > 65535) throw new Error(`fail2banPlan: peerPort ${port} must be 1024-65535`);
     const bundle = encodeBundle(shippedConfig());
-    const overrides = jailOverridesText(args.jails ?? { "nginx-wp-xmlrpc": SEED_XMLRPC_JAIL });
+    const overrides = jailOverridesText(args.jails ?? defaultJails());
     const unit = unitFile();
     const deployId = `binary=${args.binarySha256.slice(0, 16)} config=${configSha256(bundle, overrides, unit).slice(0, 16)}`;
     const steps: HostStep<V | string>[] = [];

@@ -1,6 +1,7 @@
 // The whole stack in the lab: the three Gluster nodes run GlusterCluster's, WordPressTier's and Fail2BanJail's host
 // steps (the same plans the components use, fed plain strings), a MariaDB host stands in for RDS, and two client
 // hosts play visitors and attackers. Nothing is retyped: scripts come from scripts/, plans from components/.
+import { spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -9,10 +10,10 @@ import { fail2banPlan, sha256 } from "../components/fail2banPlan";
 import { webStepIds, wordpressPlan } from "../components/wordpressPlan";
 import { stepIds as glusterStepIds } from "../components/glusterPlan";
 import { GLUSTER_HOSTS, LAB_GLUSTER, labGlusterPlan } from "./glusterLab";
-import { HostSpec, LabHost, createHost, exec } from "./hosts";
-import { check } from "./proc";
+import { HostSpec, LabHost, control, createHost, exec } from "./hosts";
+import { check, waitFor } from "./proc";
 import { RunPlanOptions, RunReport, runPlan } from "./runner";
-import { LAB_DIR, LAB_SUBNET_PREFIX } from "./state";
+import { CONTROL_IP, LAB_DIR, LAB_SUBNET_PREFIX, readControlRecord } from "./state";
 
 /** MariaDB host standing in for RDS. */
 export const DB_HOST: HostSpec = { name: "db", ip: `${LAB_SUBNET_PREFIX}10` };
@@ -30,8 +31,55 @@ export const LAB_SITE = {
     installUrl: `http://${GLUSTER_HOSTS[0].ip}`,
 };
 
-/** The jailwatch executable the nodes install (the lab hosts see this machine's files through their overlay root). */
+/** The jailwatch executable the nodes install. */
 export const LAB_BINARY = path.join(__dirname, "..", "dist", "jailwatch");
+/** Port of the lab's artifact server in the control namespace (the lab's stand-in for the S3 bucket). */
+export const ARTIFACT_PORT = 8099;
+
+/**
+ * Publishes the binary as Fail2BanJail does on AWS: a copy keyed by its SHA-256, served over HTTP from the control
+ * namespace (the operator's side), which every node downloads and verifies. (Reading dist/ through a host's overlay
+ * root is not reliable: a rebuild replaces the file under the overlay's feet.) Returns URL and hash.
+ */
+export async function publishBinary(binary = LAB_BINARY): Promise<{ url: string; sha256: string }> {
+    if (!fs.existsSync(binary)) throw new Error(`${binary} not found: run \`npm run build\` first`);
+    const bytes = fs.readFileSync(binary);
+    const hash = sha256(bytes);
+    const dir = path.join(LAB_DIR, "artifacts");
+    fs.mkdirSync(path.join(dir, "jailwatch", hash), { recursive: true, mode: 0o700 });
+    const file = path.join(dir, "jailwatch", hash, "jailwatch");
+    if (!fs.existsSync(file)) fs.writeFileSync(file, bytes, { mode: 0o600 });
+    await ensureArtifactServer(dir);
+    return { url: `http://${CONTROL_IP}:${ARTIFACT_PORT}/jailwatch/${hash}/jailwatch`, sha256: hash };
+}
+
+async function artifactServerUp(): Promise<boolean> {
+    const r = await control(["bash", "-c", `exec 3<>/dev/tcp/${CONTROL_IP}/${ARTIFACT_PORT}`], { timeoutMs: 5_000 });
+    return r.code === 0;
+}
+
+/** A static file server in the control namespace; `down` stops it with every other process of that namespace. */
+async function ensureArtifactServer(dir: string): Promise<void> {
+    if (await artifactServerUp()) return;
+    const ctl = readControlRecord();
+    if (!ctl) throw new Error("the lab's control namespace is not running");
+    const program = `
+const http = require("http"), fs = require("fs"), path = require("path");
+const root = process.argv[1];
+http.createServer((req, res) => {
+  const rel = path.normalize(decodeURIComponent(req.url.split("?")[0])).replace(/^[/]+/, "");
+  const file = path.join(root, rel);
+  if (!file.startsWith(root + "/") || !fs.existsSync(file) || !fs.statSync(file).isFile()) { res.writeHead(404); res.end(); return; }
+  res.writeHead(200, { "Content-Length": fs.statSync(file).size });
+  fs.createReadStream(file).pipe(res);
+}).listen(${ARTIFACT_PORT}, "${CONTROL_IP}");`;
+    const log = fs.openSync(path.join(LAB_DIR, "artifacts.log"), "a");
+    const child = spawn("nsenter", ["-t", String(ctl.init.pid), "-n", "--", process.execPath, "-e", program, dir],
+        { detached: true, stdio: ["ignore", log, log] });
+    fs.closeSync(log);
+    child.unref();
+    await waitFor(`artifact server on ${CONTROL_IP}:${ARTIFACT_PORT}`, artifactServerUp, 10_000, 100);
+}
 
 /** Generated once per lab and kept (0600) so re-runs change nothing; the lab's stand-ins for the random resources. */
 export interface StackSecrets {
@@ -85,24 +133,23 @@ export function labWordPressPlan(s: StackSecrets): HostStep<string>[] {
  * Fail2BanJail's plan with the lab's values. ignoreip: the nodes themselves (on AWS the VPC CIDR; here the clients
  * share the nodes' subnet, so the whole subnet cannot be ignored).
  */
-export function labFail2banPlan(s: StackSecrets, binary = LAB_BINARY): HostStep<string>[] {
-    if (!fs.existsSync(binary)) throw new Error(`${binary} not found: run \`npm run build\` first`);
+export function labFail2banPlan(s: StackSecrets, binary: { url: string; sha256: string }): HostStep<string>[] {
     const ipOf = Object.fromEntries(GLUSTER_HOSTS.map(h => [h.name, h.ip]));
     return fail2banPlan<string>({
         nodes: NODE_NAMES,
         addresses: ipOf,
         peers: Object.fromEntries(NODE_NAMES.map(n => [n, NODE_NAMES.filter(o => o !== n).map(o => ipOf[o]).join(" ")])),
         peerSecret: s.peerSecret,
-        binaryUrl: `file://${binary}`,
-        binarySha256: sha256(fs.readFileSync(binary)),
+        binaryUrl: binary.url,
+        binarySha256: binary.sha256,
         ignoreIp: GLUSTER_HOSTS.map(h => h.ip).join(" "),
         after: Object.fromEntries(NODE_NAMES.map(n => [n, [webStepIds.nginx(n)]])),
     }) as HostStep<string>[];
 }
 
 /** Every host step of the stack, one plan: Gluster, then web, then jail (by their dependencies). */
-export function labStackPlan(s: StackSecrets): HostStep<string>[] {
-    return [...labGlusterPlan(), ...labWordPressPlan(s), ...labFail2banPlan(s)];
+export function labStackPlan(s: StackSecrets, binary: { url: string; sha256: string }): HostStep<string>[] {
+    return [...labGlusterPlan(), ...labWordPressPlan(s), ...labFail2banPlan(s, binary)];
 }
 
 /** Makes (or finds) all stack hosts, in parallel. */
@@ -123,6 +170,7 @@ export async function stackUp(opts: RunPlanOptions = {}): Promise<{ hosts: Recor
     const hosts = await provisionStackHosts();
     const secrets = stackSecrets();
     await startDatabase(hosts[DB_HOST.name], secrets);
-    const report = await runPlan(labStackPlan(secrets), hosts, { stepTimeoutMs: 600_000, ...opts });
+    const binary = await publishBinary();
+    const report = await runPlan(labStackPlan(secrets, binary), hosts, { stepTimeoutMs: 600_000, ...opts });
     return { hosts, report, secrets };
 }
