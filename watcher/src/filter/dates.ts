@@ -336,7 +336,7 @@ export function dateTemplates(datepattern?: string): DateTemplate[] {
 
 function compileNone(): DateTemplate {
     // Matches the empty string at line start: "no date in these lines", the time comes from elsewhere.
-    const t = compile({ name: "{NONE}", regex: "^()", anchored: true }, "pattern");
+    const t = compile({ name: "^", regex: "^()", anchored: true }, "pattern");
     return t;
 }
 
