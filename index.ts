@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { CONFIG_KEYS, PROJECT, SECRET_KEYS, fileLocator, validateConfig } from "./components/config";
+import { CONFIG_KEYS, PROJECT, SECRET_KEYS, StackConfigError, fileLocator, validateConfig } from "./components/config";
 import { Network } from "./components/network";
 import { GlusterCluster } from "./components/glusterCluster";
 
@@ -22,10 +22,18 @@ function isStoredAsSecret(fullKey: string): boolean {
 }
 const stackFileName = `Pulumi.${pulumi.getStack()}.yaml`;
 const readText = (file: string) => { try { return fs.readFileSync(path.join(__dirname, file), "utf8"); } catch { return undefined; } };
-const config = validateConfig(raw, {
-    secretKeys: SECRET_KEYS.map(k => `${PROJECT}:${k}`).filter(isStoredAsSecret),
-    locate: fileLocator({ name: stackFileName, text: readText(stackFileName) }, { name: "Pulumi.yaml", text: readText("Pulumi.yaml") }),
-});
+const config = (() => {
+    try {
+        return validateConfig(raw, {
+            secretKeys: SECRET_KEYS.map(k => `${PROJECT}:${k}`).filter(isStoredAsSecret),
+            locate: fileLocator({ name: stackFileName, text: readText(stackFileName) }, { name: "Pulumi.yaml", text: readText("Pulumi.yaml") }),
+        });
+    } catch (e) {
+        // RunError: Pulumi prints the message alone, without a stack trace that would bury the list of problems.
+        if (e instanceof StackConfigError) throw new pulumi.RunError(e.message);
+        throw e;
+    }
+})();
 const tags = { project: PROJECT, stack: pulumi.getStack() };
 
 // Every AWS resource goes through this provider, so `region` is the only region setting that matters.

@@ -79,6 +79,8 @@ export class GlusterCluster extends pulumi.ComponentResource {
     public readonly securityGroup: aws.ec2.SecurityGroup;
     /** Remote command per plan step id (`hosts-node-gfs1`, ..., `peers`, `volume`, `mount-node-gfs3`). */
     public readonly steps: Record<string, remote.Command>;
+    /** SSH connection (secret) per node name, for the host steps of other tiers. */
+    public readonly connections: Record<string, pulumi.Output<types.input.remote.ConnectionArgs>>;
     /** The final steps: once they are done the volume is mounted and writable on every node. Depend on these. */
     public readonly mountSteps: remote.Command[];
     public readonly volumeName: string;
@@ -192,6 +194,7 @@ export class GlusterCluster extends pulumi.ComponentResource {
             };
         });
 
+        this.connections = Object.fromEntries(this.nodes.map(node => [node.name, node.connection]));
         const byName = new Map(this.nodes.map(node => [node.name, node]));
         const plan = glusterPlan<pulumi.Input<string>>({
             nodes: this.nodes.map(node => ({ name: node.name, privateIp: node.privateIp, brickVolumeId: node.brickVolume.id })),

@@ -2,6 +2,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { spawnSync } from "child_process";
 import { CONFIG_DEFAULTS, CONFIG_KEYS, StackConfigError, cidrProblem, fileLocator, findKeyLine, validateConfig } from "../../components/config";
 import { subnetCidrs } from "../../components/network";
 import { OPERATOR_CONFIG, REPO, effectiveConfig, readYaml } from "./support/pulumiRuntime";
@@ -66,10 +67,10 @@ describe("stack files", () => {
         assert.strictEqual(c.retainBricks, true);
     });
 
-    it("dev is a valid, cheaper layout: one zone, smaller instances and bricks, bricks not retained", () => {
+    it("dev is a valid, cheaper layout: smaller instances and bricks, not retained, still two zones", () => {
         const prod = valid();
         const dev = validateConfig(effectiveConfig("dev", OPERATOR_CONFIG), { secretKeys: SECRET });
-        assert.strictEqual(dev.zonesInUse.length, 1);
+        assert.strictEqual(dev.zonesInUse.length, 2, "the web tier's database and load balancer need two zones");
         assert.strictEqual(dev.azs.length, 3);
         assert.ok(dev.brickVolume.sizeGiB < prod.brickVolume.sizeGiB);
         assert.notStrictEqual(dev.instanceType, prod.instanceType);
@@ -202,5 +203,29 @@ describe("subnetCidrs", () => {
         assert.deepStrictEqual(subnetCidrs("10.20.0.0/16", 3), ["10.20.0.0/20", "10.20.16.0/20", "10.20.32.0/20"]);
         assert.deepStrictEqual(subnetCidrs("10.1.2.0/24", 2), ["10.1.2.0/28", "10.1.2.16/28"]);
         assert.throws(() => subnetCidrs("10.1.2.0/24", 17), /cannot hold/);
+    });
+});
+
+describe("index.ts with a bad stack config (child process)", function () {
+    this.timeout(60_000);
+    const runProgram = (bad: Record<string, string>, secretKeys: string[]) => {
+        const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "fixtures", "badConfigProgram.ts"),
+            JSON.stringify(bad), JSON.stringify(secretKeys)], { cwd: REPO, encoding: "utf8" });
+        assert.ok(r.stdout.startsWith("{"), `child output: ${r.stdout}${r.stderr}`);
+        return JSON.parse(r.stdout) as { ok: boolean; runError?: boolean; message?: string; resources: number };
+    };
+
+    it("fails before declaring any resource, naming file:line, key and fix for every problem", () => {
+        const out = runProgram({ azs: JSON.stringify(["us-east-1b", "us-west-2a"]) }, []);
+        assert.strictEqual(out.ok, false);
+        assert.strictEqual(out.runError, true, "a RunError: Pulumi reports it without a stack trace");
+        assert.match(out.message!, /^invalid stack configuration \(3 problems\)/);
+        assert.strictEqual(out.resources, 0);
+        const stackText = fs.readFileSync(path.join(REPO, "Pulumi.prod.yaml"), "utf8");
+        const azsLine = stackText.split("\n").findIndex(l => l.startsWith("  ha-wordpress:azs:")) + 1;
+        assert.match(out.message!, new RegExp(`Pulumi\\.prod\\.yaml:${azsLine}: ha-wordpress:azs: needs exactly 3`));
+        assert.match(out.message!, /zone 'us-west-2a' \(node node-gfs2\) is not in region us-east-1/);
+        // the test key was not set with --secret: refused as plain text (the SDK's secret-key list is honoured)
+        assert.match(out.message!, /sshPrivateKey: is stored in plain text/);
     });
 });
