@@ -37,7 +37,7 @@ const config = (() => {
 const tags = { project: PROJECT, stack: pulumi.getStack() };
 
 // Every AWS resource goes through this provider, so `region` is the only region setting that matters.
-const provider = new aws.Provider("aws", { region: config.region as aws.Region, defaultTags: { tags } });
+const provider = new aws.Provider("aws", { region: config.region as aws.Region });
 
 const ami: pulumi.Input<string> = config.ami ?? aws.ec2.getAmiOutput({
     owners: [DEBIAN_AMI_OWNER],

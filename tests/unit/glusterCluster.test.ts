@@ -234,6 +234,13 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
             assert.ok(priv.every(ip => /^10\.20\./.test(ip)));
         });
 
+        it("tags every taggable AWS resource with project and stack", () => {
+            const taggable = rt.resources.filter(r => r.type.startsWith("aws:") && !r.type.includes("Association") &&
+                !r.type.includes("RouteTable") && !r.type.includes("VolumeAttachment") && !r.type.startsWith("aws:vpc/"));
+            assert.ok(taggable.length >= 10);
+            for (const r of taggable) assert.deepStrictEqual([r.inputs.tags?.project, r.inputs.tags?.stack], ["ha-wordpress", "prod"], r.name);
+        });
+
         it("has the expected number of resources in the prod stack", () => {
             const count = (t: string) => rt.resources.filter(r => r.type === t).length;
             // Components: Network, GlusterCluster. AWS: provider, VPC, IGW, route table, 2 subnets + 2 associations,
