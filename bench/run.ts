@@ -25,7 +25,7 @@ export interface Check {
 
 const MODULES: Array<[string, () => Promise<{ run(ctx: BenchContext): Promise<Check[]> }>]> = [
     ["regex", () => import("./regex")],
-    // ["server", () => import("./server")],
+    ["server", () => import("./server")],
 ];
 
 async function main(): Promise<number> {
