@@ -146,6 +146,19 @@ describe("config reader: filters", () => {
         assert.strictEqual(j.datepattern, "{^LN-BEG}");
     });
 
+    it("takes a jail's (already interpolated) values literally and picks the journal flavour for systemd", () => {
+        const d = mk({
+            "filter.d/common.conf": "[DEFAULT]\nlogtype = file\n__prefix = <lt_<logtype>/p>\n[lt_file]\np = F\n[lt_journal]\np = J\n",
+            "filter.d/k.conf": "[INCLUDES]\nbefore = common.conf\n[Definition]\nfailregex = ^<__prefix> <HOST>$\n",
+        });
+        const f = loadFilter(d, "k", { datepattern: "^%Y-%m-%d", ignoreregex: "100%" });
+        assert.strictEqual(f.datepattern, "^%Y-%m-%d");
+        assert.deepStrictEqual(f.ignoreregex, ["100%"]);
+        assert.deepStrictEqual(f.failregex, ["^F <HOST>$"]);
+        assert.deepStrictEqual(loadFilter(d, "k", { backend: "systemd" }).failregex, ["^J <HOST>$"]);
+        assert.deepStrictEqual(loadFilter(d, "k[logtype=file]", { backend: "systemd" }).failregex, ["^F <HOST>$"]);
+    });
+
     it("loads a filter file by path (fail2ban-regex style)", () => {
         const d = mk({ "x/nginx-wp-xmlrpc.conf": "[Definition]\nfailregex = POST /xmlrpc.php HTTP/.*\"<HOST>\"$\nignoreregex =\n" });
         const f = loadFilterFile(path.join(d, "x/nginx-wp-xmlrpc.conf"));

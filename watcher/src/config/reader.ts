@@ -119,6 +119,9 @@ function buildFilter(name: string, files: string[], args: Record<string, string>
     const vars: Record<string, string> = { ...lower(jailValues), ...lower(args) };
     // [Init] values count as tag sources unless an argument overrides them; `known/x` keeps the file's value.
     const init: Record<string, string> = { ...lower(args) };
+    // fail2ban's auto option: a jail reading the systemd journal gets the journal flavour of the filter.
+    const backend = (lower(jailValues).backend ?? "").trim();
+    if (backend.startsWith("systemd") && !("logtype" in init) && !store.sections.get(def)?.has("logtype")) init.logtype = "journal";
     if (store.sections.has("Init")) {
         for (const key of store.keys("Init", false)) {
             const v = store.get("Init", key)!.value;

@@ -112,7 +112,7 @@ export class ConfigStore {
         key = key.toLowerCase();
         if (vars && Object.prototype.hasOwnProperty.call(vars, key)) {
             const origin = { file: "<arguments>", line: 0, key };
-            return { value: this.interpolate(vars[key], { section, vars, origin, key, depth: 0, opts, fromVars: true }), origin };
+            return { value: this.varValue(vars[key], { section, vars, origin, key, depth: 0, opts, fromVars: true }), origin };
         }
         const e = this.entry(section, key);
         if (!e) return undefined;
@@ -148,6 +148,15 @@ export class ConfigStore {
         return out;
     }
 
+    /**
+     * Variables (a jail's values, filter arguments) arrive already interpolated: they are taken literally, except
+     * `%(known/key)s`, which a jail uses to extend what the filter defines.
+     */
+    private varValue(v: string, ctx: InterpContext): string {
+        if (v.indexOf("%(known/") < 0) return v;
+        return v.replace(/%\(known\/([^)]+)\)s/gi, (m, key: string) => this.lookup(`known/${key.toLowerCase()}`, ctx) ?? m);
+    }
+
     private lookup(name: string, ctx: InterpContext): string | undefined {
         const sub = (e: StoreEntry | undefined, section: string, key: string): string | undefined =>
             e === undefined ? undefined
@@ -173,7 +182,7 @@ export class ConfigStore {
             return sub(this.entry(section, opt), ctx.section, opt);
         }
         if (ctx.vars && Object.prototype.hasOwnProperty.call(ctx.vars, name) && !(ctx.fromVars && ctx.key === name)) {
-            return this.interpolate(ctx.vars[name], { ...ctx, key: name, depth: ctx.depth + 1, fromVars: true });
+            return this.varValue(ctx.vars[name], { ...ctx, key: name, depth: ctx.depth + 1, fromVars: true });
         }
         if (name === ctx.key && ctx.entry) {
             // `x = %(x)s more` refers to the overridden value, never to itself.
