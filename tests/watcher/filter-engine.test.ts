@@ -118,6 +118,12 @@ describe("filter engine", () => {
         assert.deepStrictEqual([r.kind, r.time], ["matched", Date.UTC(2016, 4, 15, 22, 40, 37) / 1000]);
     });
 
+    it("finds literal text that only exists once the date is cut out", () => {
+        const f = compileFilter(def({ failregex: ["x-\\[\\]-y <HOST>$"] }), utc);
+        const lines = ["x-[15/May/2016:22:40:37 +0000]-y 192.0.2.1", "x-[15/May/2016:22:40:37 +0000]-y 192.0.2.2", "x-[15/May/2016:22:40:38 +0000]-z 192.0.2.3"];
+        assert.deepStrictEqual(lines.map((l) => f.processLine(l, NOW).host), ["192.0.2.1", "192.0.2.2", undefined]);
+    });
+
     it("shows failregexes as configured (with tags)", () => {
         assert.deepStrictEqual(failRegexDisplay(def({ failregex: [SEED, "^x <F-ID/>"] })), [SEED, "^x <F-ID/>"]);
         assert.deepStrictEqual(compileFilter(def({ failregex: [SEED] })).failRegexDisplay, [SEED]);

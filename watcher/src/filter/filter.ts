@@ -23,7 +23,7 @@ class PyRe {
     /** alt_xxx / alt_xxx_N groups merged into xxx when that is empty (fail2ban's F-ALT_ tags). */
     readonly alts: Array<[string, string]>;
     /** Literal text every match contains (cheap reject with indexOf), and whether matches start with it. */
-    private readonly required: string;
+    readonly required: string;
     private readonly fromRequired?: RegExp;
     /** Group names and JS indices of the single variant, as flat arrays (no Map iteration per match). */
     readonly flatNames: string[] = [];
@@ -128,6 +128,7 @@ export class CompiledFilter implements Filter {
     private readonly pref?: PyRe;
     private readonly prefContent: number;
     private readonly templates: DateTemplate[];
+    private readonly quickReject: boolean;
     private readonly maxlines: number;
     private readonly local: LocalTime;
     private readonly tzOffset?: number;
@@ -185,6 +186,9 @@ export class CompiledFilter implements Filter {
             this.tzOffset = off;
         }
         this.failRegexDisplay = failRegexDisplay(def);
+        // Multi-line buffers and prefregex change what the failregexes see; only plain single-line filters
+        // whose every failregex needs some literal text can be rejected early.
+        this.quickReject = !multiline && !this.pref && this.fail.length > 0 && this.fail.every((r) => r.required !== "");
     }
 
     /** Names of the date templates in search order (for diagnostics). */
@@ -311,6 +315,7 @@ export class CompiledFilter implements Filter {
             this.distance[this.lastIdx] = same;
             time = this.convTime;
             if (time !== undefined) this.lastDate = time;
+            if (this.cannotMatch(line)) return { kind: "missed", time, dateTemplate: t.name };
             return this.findFailure(line.slice(0, this.ds) + line.slice(this.de), time, t.name);
         }
         const hit = this.matchTime(line);
@@ -336,10 +341,29 @@ export class CompiledFilter implements Filter {
                 // The template matched nothing: the date is optional here; use the last one if recent, else now.
                 time = this.lastDate !== undefined && this.lastDate > now - 60 ? this.lastDate : now;
             }
+            if (this.de > this.ds && this.cannotMatch(line)) return { kind: "missed", time, dateTemplate };
             text = this.ds === 0 ? line.slice(this.de) : this.de === line.length ? line.slice(0, this.ds) : line.slice(0, this.ds) + line.slice(this.de);
         }
         if (time === undefined && this.lastDate !== undefined && this.lastDate > now - 60) time = this.lastDate;
         return this.findFailure(text, time, dateTemplate);
+    }
+
+    /**
+     * True when no failregex can match the line once its date [ds, de) is cut out, judged from the literal text
+     * each failregex requires: absent from the line and not formed across the cut. Saves building the cut line.
+     */
+    private cannotMatch(line: string): boolean {
+        if (!this.quickReject) return false;
+        const fails = this.fail;
+        for (let i = 0; i < fails.length; i++) {
+            const lit = fails[i].required;
+            if (line.indexOf(lit) >= 0) return false;
+            // Could the cut join two pieces into the literal? Look at the seam only.
+            const a = Math.max(0, this.ds - lit.length + 1);
+            const seam = line.slice(a, this.ds) + line.slice(this.de, this.de + lit.length - 1);
+            if (seam.indexOf(lit) >= 0) return false;
+        }
+        return true;
     }
 
     /**
