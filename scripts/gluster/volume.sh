@@ -67,13 +67,20 @@ set_option cluster.server-quorum-type server
 set_option network.ping-timeout "$PING_TIMEOUT"
 set_option nfs.disable on
 
+bricks_online() { [ "$(g volume status "$VOLUME_NAME" detail 2>/dev/null | grep -cE '^Online +: Y' || true)" -ge "${#brick_list[@]}" ]; }
+
 status=$(g volume info "$VOLUME_NAME" | awk -F': ' '/^Status:/ { print $2 }')
-if [ "$status" = Started ]; then
+if [ "$status" != Started ]; then
+  retry 180 volume start "$VOLUME_NAME"
+elif bricks_online; then
   log "volume $VOLUME_NAME already started"
 else
-  retry 180 volume start "$VOLUME_NAME"
+  # glusterd starts a node's brick only when glusterd itself starts; a brick filesystem mounted later (a lost fstab
+  # line, a volume attached late) stays offline until started again. `start force` starts only the offline bricks and
+  # never serves a brick directory that lacks the volume's id, so an unmounted brick is not replaced by the root disk.
+  log "volume $VOLUME_NAME started but a brick is offline: volume start force"
+  retry 180 volume start "$VOLUME_NAME" force
 fi
 
-bricks_online() { [ "$(g volume status "$VOLUME_NAME" detail 2>/dev/null | grep -cE '^Online +: Y' || true)" -ge "${#brick_list[@]}" ]; }
 wait_until 180 "all ${#brick_list[@]} bricks of $VOLUME_NAME online" bricks_online
 log "volume $VOLUME_NAME started, ${#brick_list[@]} bricks online"
