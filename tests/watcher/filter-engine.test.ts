@@ -1,4 +1,8 @@
 import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { loadFilterFile } from "../../watcher/src/config/reader";
 import { compileFilter, failRegexDisplay } from "../../watcher/src/filter/filter";
 import { ConfigError, FilterDefinition } from "../../watcher/src/types";
 
@@ -134,5 +138,17 @@ describe("filter engine", () => {
             (e: unknown) => e instanceof ConfigError && /filter bad: failregex: .*locale-dependent/.test(e.message));
         assert.throws(() => compileFilter(def({ failregex: ["^no id here$"] })), /no failure-id group/);
         assert.throws(() => compileFilter(def({ failregex: ["<HOST>"], datepattern: "%Q" })), (e: unknown) => e instanceof ConfigError);
+    });
+
+    it("names the filter file, line and key when a loaded filter does not compile", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "jw-filter-"));
+        try {
+            const file = path.join(dir, "bad.conf");
+            fs.writeFileSync(file, "[Definition]\n# comment\nfailregex = ^ok <HOST>$\n            ^broken (<HOST>$\n");
+            assert.throws(() => compileFilter(loadFilterFile(file)),
+                (e: unknown) => e instanceof ConfigError && e.message.startsWith(`${file}:3: failregex: `) && /missing \)/.test(e.message));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });

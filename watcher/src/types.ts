@@ -39,6 +39,8 @@ export interface FilterDefinition {
     maxlines?: number;
     /** Every other [Definition]/[Init] option, e.g. `mode`, `journalmatch`. */
     options: Record<string, string>;
+    /** Where failregex, ignoreregex, prefregex, datepattern and maxlines were set (for error messages). */
+    origins?: Record<string, ConfigOrigin>;
 }
 
 /** What the filter made of one log line. */

@@ -129,7 +129,9 @@ function buildFilter(name: string, files: string[], args: Record<string, string>
             if (!(key in init)) init[key] = v;
         }
     }
-    const originOf = (key: string): ConfigOrigin => store.entry(def, key)?.origin ?? { file: main, line: 0, key };
+    const originOf = (key: string): ConfigOrigin =>
+        key in vars ? { file: `${main} (value given by the jail or as filter argument)`, line: 0, key }
+            : store.entry(def, key)?.origin ?? { file: main, line: 0, key };
     const combined = new Map<string, string>();
     for (const key of REGEX_KEYS) {
         const v = store.get(def, key, vars);
@@ -192,6 +194,7 @@ function buildFilter(name: string, files: string[], args: Record<string, string>
         datepattern: dp && dp.trim() !== "" ? dp.trim() : undefined,
         maxlines,
         options,
+        origins: Object.fromEntries(["failregex", "ignoreregex", "prefregex", "datepattern", "maxlines"].map((k) => [k, originOf(k)])),
     };
 }
 

@@ -155,7 +155,7 @@ export class CompiledFilter implements Filter {
         const useDns = opts.useDns ?? def.options.usedns ?? "warn";
         this.maxlines = def.maxlines ?? 1;
         const multiline = this.maxlines > 1;
-        const where = (key: string) => ({ file: `filter ${def.name}`, key });
+        const where = (key: string) => def.origins?.[key] ?? { file: `filter ${def.name}`, key };
         const compile = (src: string, what: string) => {
             try {
                 return new PyRe(src, multiline, useDns, what);
