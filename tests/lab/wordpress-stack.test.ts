@@ -1,0 +1,180 @@
+// The whole stack in the lab: Gluster + WordPressTier's + Fail2BanJail's host steps on three real hosts, MariaDB
+// standing in for RDS, two client hosts. Checks what a visitor, an editor and an attacker would see.
+import * as assert from "assert";
+import { control, destroyLab, exec, getHost } from "../../lab/hosts";
+import { RunResult } from "../../lab/proc";
+import {
+    CLIENT_HOSTS, LAB_SITE, NODE_NAMES, StackSecrets, labStackPlan, publishBinary, stackUp,
+} from "../../lab/stack";
+import { runPlan } from "../../lab/runner";
+import { GLUSTER_HOSTS, LAB_GLUSTER } from "../../lab/glusterLab";
+import { webRootOf, stateDirOf } from "../../components/wordpressPlan";
+import { assertPlanOk, footprint, hostProcesses, killPids, leftovers, onHost, requireRoot, waitFor } from "./helpers/lab";
+
+const IPS = GLUSTER_HOSTS.map(h => h.ip);
+const [N1, N2, N3] = NODE_NAMES;
+const [C1, C2] = CLIENT_HOSTS.map(h => h.name);
+const C1_IP = CLIENT_HOSTS[0].ip, C2_IP = CLIENT_HOSTS[1].ip;
+const WEB_ROOT = webRootOf(LAB_GLUSTER.mountPoint);
+const JAIL = "nginx-wp-xmlrpc";
+
+function client(name: string) {
+    const h = getHost(name);
+    assert.ok(h, `lab host ${name} is not running`);
+    return h;
+}
+
+/** curl on a client host; returns stdout (the -w output when given). Never throws: a banned client times out. */
+async function curl(from: string, args: string[], timeoutMs = 60_000): Promise<RunResult> {
+    return exec(client(from), ["curl", "-s", "-m", "5", ...args], { timeoutMs });
+}
+async function status(from: string, url: string, extra: string[] = []): Promise<string> {
+    const r = await curl(from, ["-o", "/dev/null", "-w", "%{http_code}", ...extra, url]);
+    return r.stdout.trim() || "000";
+}
+/** The same from the control namespace (the operator's machine: never banned, never ignored either). */
+async function statusFromControl(url: string): Promise<string> {
+    const r = await control(["curl", "-s", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", url], { timeoutMs: 30_000 });
+    return r.stdout.trim() || "000";
+}
+async function banned(node: string): Promise<string[]> {
+    const out = await onHost(node, `jailwatch client status ${JAIL}`);
+    const line = out.split("\n").find(l => l.includes("Banned IP list")) ?? "";
+    return line.split(":").slice(1).join(":").trim().split(/\s+/).filter(Boolean);
+}
+
+describe("lab: the whole HA WordPress stack (Varnish -> Nginx -> PHP-FPM on Gluster, MariaDB, jailwatch)", function () {
+    this.timeout(300_000);
+    let secrets: StackSecrets;
+
+    before(async function () {
+        this.timeout(900_000);
+        requireRoot();
+        await destroyLab();
+        const up = await stackUp();
+        assertPlanOk(up.report, "first run of the stack plan");
+        secrets = up.secrets;
+    });
+
+    after(async function () {
+        this.timeout(120_000);
+        const fp = footprint();
+        await destroyLab();
+        assert.deepStrictEqual(await leftovers(fp), []);
+    });
+
+    it("WordPress answers 200 through Varnish on every node, with the installed site", async () => {
+        for (const ip of IPS) {
+            const r = await curl(C1, ["-i", `http://${ip}/`]);
+            assert.match(r.stdout, /^HTTP\/1\.1 200/m, `node ${ip}: ${r.stdout.slice(0, 200)}`);
+            assert.match(r.stdout, new RegExp(`<title>${LAB_SITE.title.replace(/[()]/g, "\\$&")}</title>`));
+            // Served by Varnish (our VCL's header), which runs on :80 in front of Nginx.
+            assert.match(r.stdout, /^X-Cache: (hit|miss)/m);
+            assert.strictEqual(await status(C1, `http://${ip}/healthz`), "200");
+        }
+        // Nginx is not reachable from outside: only Varnish may set the X-Forwarded-For it logs.
+        assert.strictEqual(await status(C1, `http://${IPS[0]}:8080/`), "000");
+    });
+
+    it("installed WordPress exactly once on the shared volume (one marker, lock released)", async () => {
+        const marker = await onHost(N2, `cat ${stateDirOf(LAB_GLUSTER.mountPoint)}/installed`);
+        assert.match(marker, /^WordPress \S+ from debian by node-gfs[123] at /);
+        assert.strictEqual((await onHost(N3, `ls ${stateDirOf(LAB_GLUSTER.mountPoint)}`)).split("\n").filter(Boolean).sort().join(" "), "installed");
+        // The secrets stay out of the world-readable tree: wp-config is root:www-data 0640.
+        assert.strictEqual((await onHost(N1, `stat -c '%U:%G %a' ${WEB_ROOT}/wp-config.php`)).trim(), "root:www-data 640");
+    });
+
+    it("a media upload through node 1 is served by nodes 2 and 3", async () => {
+        const jar = "/tmp/wp-cookies";
+        const login = await curl(C2, ["-c", jar, "-b", "wordpress_test_cookie=WP%20Cookie%20check", "-o", "/dev/null",
+            "-w", "%{http_code} %{redirect_url}", "--data-urlencode", `log=${LAB_SITE.adminUser}`,
+            "--data-urlencode", `pwd=${secrets.adminPassword}`, "-d", "testcookie=1", "-d", "redirect_to=/wp-admin/",
+            `http://${IPS[0]}/wp-login.php`]);
+        assert.match(login.stdout, /^302 .*\/wp-admin\/$/, `login: ${login.stdout}`);
+        const page = await curl(C2, ["-b", jar, `http://${IPS[0]}/wp-admin/media-new.php`]);
+        const nonce = /"_wpnonce":"([0-9a-f]+)"/.exec(page.stdout)?.[1];
+        assert.ok(nonce, "upload nonce on media-new.php");
+        // A small PNG made on the client (GD's CLI is on every lab host through the overlay root).
+        await exec(client(C2), ["php", "-r", "$i=imagecreatetruecolor(8,8);imagefill($i,0,0,imagecolorallocate($i,200,30,60));imagepng($i,'/tmp/lab-upload.png');"]);
+        const up = await curl(C2, ["-b", jar, "-F", "name=lab-upload.png", "-F", "action=upload-attachment",
+            "-F", `_wpnonce=${nonce}`, "-F", "async-upload=@/tmp/lab-upload.png;type=image/png",
+            `http://${IPS[0]}/wp-admin/async-upload.php`]);
+        const json = JSON.parse(up.stdout);
+        assert.strictEqual(json.success, true, up.stdout);
+        const url = new URL(json.data.url);
+        const want = (await exec(client(C2), ["sha256sum", "/tmp/lab-upload.png"])).stdout.split(" ")[0];
+        for (const ip of [IPS[1], IPS[2]]) {
+            const got = await exec(client(C1), ["bash", "-c", `curl -s -m 5 http://${ip}${url.pathname} | sha256sum`]);
+            assert.strictEqual(got.stdout.split(" ")[0], want, `upload served by ${ip}`);
+        }
+    });
+
+    it("a plugin installed on one node is active on all", async () => {
+        const plugin = "ha-lab-probe";
+        await onHost(N1, `install -d -o www-data -g www-data ${WEB_ROOT}/wp-content/plugins/${plugin} && ` +
+            `printf '%s\\n' '<?php' '/* Plugin Name: HA lab probe */' ` +
+            `"add_action('send_headers', function () { header('X-HA-Lab-Probe: active'); });" ` +
+            `> ${WEB_ROOT}/wp-content/plugins/${plugin}/${plugin}.php && chown www-data: ${WEB_ROOT}/wp-content/plugins/${plugin}/${plugin}.php`);
+        const jar = "/tmp/wp-cookies";
+        const list = await curl(C2, ["-b", jar, `http://${IPS[0]}/wp-admin/plugins.php`]);
+        const href = new RegExp(`href="(plugins\\.php\\?action=activate&amp;plugin=${plugin}%2F${plugin}\\.php[^"]*)"`).exec(list.stdout)?.[1];
+        assert.ok(href, "activate link for the probe plugin on node 1's plugin list");
+        const act = await status(C2, `http://${IPS[0]}/wp-admin/${href.replace(/&amp;/g, "&")}`, ["-b", jar]);
+        assert.strictEqual(act, "302");
+        for (const ip of IPS.slice(1)) {
+            // A query string nobody asked for yet: a fresh page, not one Varnish cached before the activation.
+            const r = await curl(C1, ["-i", `http://${ip}/?probe=${Date.now()}`]);
+            assert.match(r.stdout, /^X-HA-Lab-Probe: active/m, `plugin active on ${ip}`);
+        }
+    });
+
+    it("an xmlrpc.php flood against node 2 bans the client on all three nodes; others are still served", async () => {
+        for (let i = 0; i < 20; i++) {
+            await curl(C1, ["-o", "/dev/null", "-X", "POST", "-d", "<methodCall/>", `http://${IPS[1]}/xmlrpc.php`]);
+        }
+        for (const n of NODE_NAMES) {
+            await waitFor(`${C1_IP} banned on ${n}`, async () => (await banned(n)).includes(C1_IP), 30_000, 200);
+        }
+        for (const ip of IPS) assert.strictEqual(await status(C1, `http://${ip}/`), "000", `${C1_IP} still reaches ${ip}`);
+        for (const ip of IPS) assert.strictEqual(await status(C2, `http://${ip}/`), "200", `${C2_IP} blocked on ${ip}`);
+    });
+
+    it("a client forging X-Forwarded-For is banned by its real address, the forged one is not", async () => {
+        const forged = "192.0.2.77";
+        for (let i = 0; i < 20; i++) {
+            await curl(C2, ["-o", "/dev/null", "-X", "POST", "-H", `X-Forwarded-For: ${forged}`, "-d", "<methodCall/>",
+                `http://${IPS[0]}/xmlrpc.php`]);
+        }
+        // Nginx logged "forged, real": the rightmost entry is the address Varnish saw.
+        const log = (await onHost(N1, "tail -n 1 /var/log/nginx/access.log")).trim();
+        assert.match(log, new RegExp(`"${forged}, ${C2_IP.replace(/\./g, "\\.")}"$`));
+        for (const n of NODE_NAMES) {
+            await waitFor(`${C2_IP} banned on ${n}`, async () => (await banned(n)).includes(C2_IP), 30_000, 200);
+            assert.ok(!(await banned(n)).includes(forged), `forged ${forged} banned on ${n}`);
+        }
+        assert.strictEqual(await status(C2, `http://${IPS[0]}/`), "000");
+    });
+
+    it("re-running every step succeeds and changes nothing (no reinstall, no jailwatch restart)", async () => {
+        const before = await onHost(N1, `stat -c %Y ${WEB_ROOT}/wp-config.php; grep -c 'started:' /var/log/jailwatch.log; cat ${stateDirOf(LAB_GLUSTER.mountPoint)}/installed`);
+        const hosts = Object.fromEntries([...NODE_NAMES, ...CLIENT_HOSTS.map(c => c.name), "db"].map(n => [n, getHost(n)!]));
+        const report = await runPlan(labStackPlan(secrets, await publishBinary()), hosts, { stepTimeoutMs: 300_000 });
+        assertPlanOk(report, "re-run");
+        const after = await onHost(N1, `stat -c %Y ${WEB_ROOT}/wp-config.php; grep -c 'started:' /var/log/jailwatch.log; cat ${stateDirOf(LAB_GLUSTER.mountPoint)}/installed`);
+        assert.strictEqual(after, before);
+        // Bans survive a re-run: the daemon was not restarted.
+        assert.ok((await banned(N1)).includes(C1_IP));
+    });
+
+    it("with node 3 killed the site still answers on nodes 1 and 2", async () => {
+        const pids = hostProcesses(N3).map(p => p.pid);
+        assert.ok(pids.length > 0);
+        await killPids(pids);
+        assert.strictEqual(await statusFromControl(`http://${IPS[2]}/`), "000");
+        for (const ip of IPS.slice(0, 2)) {
+            // The first requests may wait out Gluster's ping-timeout for the vanished brick; then they are served.
+            await waitFor(`site on ${ip} with node 3 dead`, async () =>
+                (await statusFromControl(`http://${ip}/?after-node3=${Date.now()}`)) === "200", 120_000, 1_000);
+        }
+    });
+});
