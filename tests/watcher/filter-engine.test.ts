@@ -116,6 +116,14 @@ describe("filter engine", () => {
         assert.strictEqual(f.processLine("denied", NOW).kind, "missed");
     });
 
+    it("reads zone-less dates in the jail's logtimezone", () => {
+        const line = "2016-05-15 22:40:37 fail from 192.0.2.9";
+        const t = (o: Record<string, string>) => compileFilter(def({ failregex: ["fail from <HOST>"], options: o })).processLine(line, NOW).time;
+        assert.strictEqual(t({ logtimezone: "UTC+0200" }), Date.UTC(2016, 4, 15, 20, 40, 37) / 1000);
+        assert.strictEqual(t({ logtimezone: "UTC" }), Date.UTC(2016, 4, 15, 22, 40, 37) / 1000);
+        assert.throws(() => t({ logtimezone: "Mars/Olympus" }), /unknown or unsupported time zone/);
+    });
+
     it("removes the date before matching, so regexes anchor at the message", () => {
         const f = compileFilter(def({ failregex: ["^\\s*host sshd: fail from <HOST>$"] }), utc);
         const r = f.processLine("2016-05-15 22:40:37 host sshd: fail from 192.0.2.9", NOW);

@@ -185,6 +185,9 @@ function buildFilter(name: string, files: string[], args: Record<string, string>
     const usedns = final("usedns");
     const journalmatch = final("journalmatch");
     if (usedns !== undefined) options.usedns = usedns;
+    // A jail's fixed zone for lines without one (fail2ban's logtimezone) travels with the filter to its compiler.
+    const ltz = lower(jailValues).logtimezone;
+    if (ltz !== undefined && ltz.trim() !== "") options.logtimezone = ltz.trim();
     if (journalmatch !== undefined) options.journalmatch = journalmatch;
     return {
         name,

@@ -11,7 +11,10 @@ export interface CompileOptions {
     useDns?: string;
     /** Local wall-clock -> epoch for lines without a zone (default: this process's time zone). */
     localTime?: LocalTime;
-    /** fail2ban's `logtimezone` (e.g. `UTC`, `UTC+0200`, `CET`): fixed zone for lines without one. */
+    /**
+     * fail2ban's `logtimezone` (e.g. `UTC`, `UTC+0200`, `CET`): fixed zone for lines without one. Default: the
+     * definition's `options.logtimezone` (loadFilter copies the jail's), else local time.
+     */
     logTimeZone?: string;
 }
 
@@ -180,9 +183,10 @@ export class CompiledFilter implements Filter {
         }
         this.distance = this.templates.map(() => Infinity);
         this.local = opts.localTime ?? systemLocalTime;
-        if (opts.logTimeZone !== undefined) {
-            const off = zoneOffset(opts.logTimeZone.replace(/^(UTC|GMT)(?=[+-])/, ""));
-            if (off === undefined) throw new ConfigError({ key: "logtimezone" }, `unknown or unsupported time zone ${JSON.stringify(opts.logTimeZone)}`);
+        const ltz = opts.logTimeZone ?? def.options.logtimezone;
+        if (ltz !== undefined) {
+            const off = zoneOffset(ltz.replace(/^(UTC|GMT)(?=[+-])/, ""));
+            if (off === undefined) throw new ConfigError({ file: `filter ${def.name}`, key: "logtimezone" }, `unknown or unsupported time zone ${JSON.stringify(ltz)} (use UTC, UTC+0200, CET, ...)`);
             this.tzOffset = off;
         }
         this.failRegexDisplay = failRegexDisplay(def);
