@@ -71,3 +71,30 @@ describe("regex CLI: same output as fail2ban-regex", function () {
         assert.match(jw.stderr, /provide both <LOG> and <REGEX>/);
     });
 });
+
+describe("regex CLI: several threads give the same output", function () {
+    this.timeout(60000);
+    let dir: string;
+    let log: string;
+    before(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "jw-regex-par-"));
+        log = path.join(dir, "access.log");
+        generateLog(log, { lines: 4000, seed: 11, garbage: 0.02 });
+        fs.mkdirSync(path.join(dir, "filter.d"));
+        fs.writeFileSync(path.join(dir, "filter.d", "seed.conf"), SEED_FILTER);
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("splits the file into ranges (odd sizes, cutting lines) and merges counts, lists and -o in order", () => {
+        // Ranges of 7777 bytes cut most lines in the middle: every line must still be read exactly once.
+        const env = { JAILWATCH_REGEX_PARALLEL_MIN: "0", JAILWATCH_REGEX_RANGE: "7777" };
+        for (const extra of [[], ["--print-all-missed", "--print-all-matched"], ["-o", "ip"]]) {
+            const args = ["regex", log, path.join(dir, "filter.d", "seed.conf"), ...extra];
+            const one = runJailwatch([...args, "-j", "1"]);
+            const two = runJailwatch([...args, "-j", "2"], ROOT_DIR, env);
+            assert.equal(one.code, 0, one.stderr);
+            assert.equal(two.code, 0, two.stderr);
+            assert.equal(maskTime(two.stdout), maskTime(one.stdout));
+        }
+    });
+});

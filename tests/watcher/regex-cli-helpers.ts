@@ -26,8 +26,8 @@ export interface RunResult {
     stderr: string;
 }
 
-export function runJailwatch(args: string[], cwd = ROOT): RunResult {
-    const r = spawnSync(process.execPath, [jailwatchBundle(), ...args], { cwd, encoding: "utf8", maxBuffer: 1 << 28 });
+export function runJailwatch(args: string[], cwd = ROOT, env: Record<string, string> = {}): RunResult {
+    const r = spawnSync(process.execPath, [jailwatchBundle(), ...args], { cwd, encoding: "utf8", maxBuffer: 1 << 28, env: { ...process.env, ...env } });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -14,6 +14,7 @@ import { runServer } from "./cli/server";
 import { runClient } from "./cli/client";
 import { VERSION } from "./cli/version";
 import { parseArgs, optString, UsageError } from "./cli/args";
+import { isMainThread } from "worker_threads";
 
 type Command = (argv: string[]) => number | Promise<number>;
 
@@ -70,7 +71,8 @@ export async function main(argv: string[]): Promise<number> {
     }
 }
 
-if (require.main === module) {
+// Worker threads (parallel `regex`) start this same file; only the main thread runs the command line.
+if (require.main === module && isMainThread) {
     main(process.argv.slice(2)).then(
         (code) => {
             process.exitCode = code;

@@ -21,8 +21,11 @@ regex options (before or after the arguments):
   --print-all-ignored          list every ignored line
   --print-no-missed            list no missed lines
   --print-no-ignored           list no ignored lines
-  -L, --maxlines N             lines listed before "too many to print" (default 20)
+  -L, --maxlines N             lines listed before "too many to print" (default 20); sets the
+                               filter's maxlines as fail2ban-regex does
   -d, --datepattern PATTERN    date pattern overriding the filter's
+  -j, --jobs N                 threads for big files (default: 2, or 1 on one core); single-line
+                               filters only, the output is the same
   --no-progress                no progress display on a terminal
 
 Jail keys beyond fail2ban's: ipv6prefix = 64 counts and bans IPv6 per /64 (default 128).`;

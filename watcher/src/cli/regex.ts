@@ -2,9 +2,11 @@
 // Output goes to stdout as fail2ban-regex writes it; progress (only on a terminal) to stderr.
 
 import * as fs from "fs";
+import * as os from "os";
 import { compileFilter } from "../filter/filter";
 import { forEachLine, emitLines } from "../regex/lines";
 import * as report from "../regex/report";
+import { canRunParallel, outValue, runParallel, workerScript } from "../regex/parallel";
 import { RegexRun } from "../regex/run";
 import { ignoreLine, resolveFailFilter } from "../regex/source";
 import type { Filter, FilterDefinition } from "../types";
@@ -44,7 +46,13 @@ function writeAll(fd: number, s: string): void {
     }
 }
 
-export function runRegex(argv: string[]): number {
+/**
+ * Files smaller than this run on one thread: starting workers costs more than it saves.
+ * (JAILWATCH_REGEX_PARALLEL_MIN overrides it, so tests can run the parallel path on small files.)
+ */
+const PARALLEL_MIN_BYTES = Number(process.env.JAILWATCH_REGEX_PARALLEL_MIN ?? 48 * 1024 * 1024);
+
+export async function runRegex(argv: string[]): Promise<number> {
     const p = parseArgs(argv, [
         { names: ["-c", "--config"], value: true },
         { names: ["-d", "--datepattern"], value: true },
@@ -60,6 +68,7 @@ export function runRegex(argv: string[]): number {
         { names: ["--print-no-ignored"] },
         { names: ["--no-check-all"] },
         { names: ["--no-progress"] },
+        { names: ["-j", "--jobs"], value: true },
         { names: ["-h", "--help"] },
     ]);
     const out = new Out();
@@ -79,6 +88,9 @@ export function runRegex(argv: string[]): number {
     const maxlinesOpt = optString(p, "maxlines");
     const maxlinesN = maxlinesOpt === undefined ? 0 : Number(maxlinesOpt);
     if (!Number.isInteger(maxlinesN) || maxlinesN < 0) errors.push(`ERROR: -L needs a whole number, got ${maxlinesOpt}`);
+    const jobsOpt = optString(p, "jobs");
+    const jobs = jobsOpt === undefined ? Math.min(2, os.availableParallelism?.() ?? os.cpus().length) : Number(jobsOpt);
+    if (!Number.isInteger(jobs) || jobs < 1) errors.push(`ERROR: -j needs a whole number >= 1, got ${jobsOpt}`);
     if (errors.length > 0) {
         process.stderr.write(`${USAGE}\n\n${errors.join("\n")}\n`);
         return 255;
@@ -133,11 +145,7 @@ export function runRegex(argv: string[]): number {
     const compiled: Filter = filter;
     const run = new RegexRun(compiled, {
         ...po,
-        onMatchOut: outFmt === undefined ? undefined : (r, line) => {
-            if (outFmt === "msg") out.line(line);
-            else if (outFmt === "id" || outFmt === "fid") out.line(r.fid ?? r.host ?? "");
-            else out.line(r.host ?? "");
-        },
+        onMatchOut: outFmt === undefined ? undefined : (r, line) => out.line(outValue(outFmt, r, line)),
     });
     const feed = (line: string) => run.line(line);
 
@@ -158,15 +166,25 @@ export function runRegex(argv: string[]): number {
     out.flush();
 
     const t0 = process.hrtime.bigint();
+    let stats;
     if (isFile) {
         const progress = makeProgress(logArg, !p.options.has("no-progress"));
-        forEachLine(logArg, feed, { onProgress: progress?.update });
+        const script = workerScript();
+        if (jobs > 1 && script && canRunParallel(compiled.definition) && fs.statSync(logArg).size >= PARALLEL_MIN_BYTES) {
+            stats = await runParallel(script, logArg, compiled.definition, po, jobs, outFmt, (text) => {
+                out.flush();
+                writeAll(1, text);
+            }, progress?.update);
+        } else {
+            forEachLine(logArg, feed, { onProgress: progress?.update });
+        }
         progress?.done();
     } else {
         emitLines(logArg, feed);
     }
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    if (!quiet) for (const l of report.resultsSection(run.finish(seconds), po)) out.line(l);
+    if (stats) stats.seconds = seconds;
+    if (!quiet) for (const l of report.resultsSection(stats ?? run.finish(seconds), po)) out.line(l);
     out.flush();
     return 0;
 }

@@ -1,0 +1,176 @@
+// `jailwatch regex` on several cores: the file is cut into byte ranges, worker threads (this same bundle, started
+// again as a worker) run the filter over ranges, and the main thread merges their statistics in file order.
+//
+// Only for single-line filters: a multi-line buffer (maxlines > 1) or multi-line failure ids (<F-MLFID> & co.)
+// carry state from line to line, so those run on one thread. Date detection also carries state (which template
+// hit last), but it only speeds up the search: each range finds the same templates on its own.
+// Memory stays bounded: every worker holds one read buffer, and at most `jobs` ranges are in flight.
+
+import * as fs from "fs";
+import { isMainThread, parentPort, Worker, workerData } from "worker_threads";
+import { compileFilter } from "../filter/filter";
+import type { FilterDefinition } from "../types";
+import { forEachLine } from "./lines";
+import type { RegexStats } from "./report";
+import { RegexRun, RunOptions } from "./run";
+
+const WORKER_TAG = "jailwatch-regex-worker";
+/** Bytes per range handed to a worker (JAILWATCH_REGEX_RANGE overrides it, for tests of range edges). */
+const RANGE = Number(process.env.JAILWATCH_REGEX_RANGE) || 16 * 1024 * 1024;
+/**
+ * A small young generation keeps each worker's heap (and so the process's RSS) small: the filter's per-line
+ * garbage dies young anyway, and measured CPU time did not grow.
+ */
+const YOUNG_GEN_MB = 4;
+
+type PlainRunOptions = Omit<RunOptions, "onMatchOut">;
+
+interface WorkerInit {
+    tag: typeof WORKER_TAG;
+    file: string;
+    definition: FilterDefinition;
+    opts: PlainRunOptions;
+    /** -o: collect each matched line's value instead of statistics. */
+    outFmt?: string;
+}
+
+interface RangeResult {
+    id: number;
+    stats: RegexStats;
+    out: string;
+}
+
+/** Whether a filter may be split across threads (see the header). */
+export function canRunParallel(def: FilterDefinition): boolean {
+    if ((def.maxlines ?? 1) > 1) return false;
+    const all = [...def.failregex, ...def.ignoreregex, def.prefregex ?? ""].join("\n");
+    return !/<F-MLF|\(\?P<mlf/i.test(all);
+}
+
+/** The bundle file a worker can start from, when there is one (not under ts-node, not in a single executable). */
+export function workerScript(): string | undefined {
+    const file = __filename;
+    if (!file.endsWith(".js")) return undefined;
+    try {
+        return fs.statSync(file).isFile() ? file : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** The value -o prints for a matched line. */
+export function outValue(fmt: string, r: { host?: string; fid?: string }, line: string): string {
+    if (fmt === "msg") return line;
+    if (fmt === "id" || fmt === "fid") return r.fid ?? r.host ?? "";
+    return r.host ?? "";
+}
+
+/** Runs the file through `jobs` workers; `onOut` gets -o output in file order. Resolves to merged stats. */
+export async function runParallel(
+    script: string,
+    file: string,
+    definition: FilterDefinition,
+    opts: PlainRunOptions,
+    jobs: number,
+    outFmt: string | undefined,
+    onOut: (text: string) => void,
+    onProgress?: (bytes: number) => void,
+): Promise<RegexStats> {
+    const size = fs.statSync(file).size;
+    const ranges: Array<[number, number]> = [];
+    for (let s = 0; s < size; s += RANGE) ranges.push([s, Math.min(size, s + RANGE)]);
+    const init: WorkerInit = { tag: WORKER_TAG, file, definition, opts, outFmt };
+    const workers = Array.from({ length: Math.min(jobs, ranges.length) }, () => new Worker(script, { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GEN_MB } }));
+    const done = new Map<number, RangeResult>();
+    let nextToSend = 0;
+    let nextToMerge = 0;
+    let merged: RegexStats | undefined;
+    const limit = opts.maxlines + 1;
+    const take = (into: string[], from: string[], all: boolean) => {
+        for (const l of from) {
+            if (!all && into.length >= limit) break;
+            into.push(l);
+        }
+    };
+    const mergeReady = () => {
+        while (done.has(nextToMerge)) {
+            const r = done.get(nextToMerge)!;
+            done.delete(nextToMerge);
+            nextToMerge++;
+            if (r.out) onOut(r.out);
+            const s = r.stats;
+            if (!merged) {
+                merged = { ...s, matchedLines: [], ignoredLines: [], missedLines: [], dateHits: [] };
+                merged.tested = merged.matched = merged.ignored = merged.missed = merged.prefHits = 0;
+                merged.failHits = s.failHits.map(() => 0);
+                merged.ignoreHits = s.ignoreHits.map(() => 0);
+            }
+            const m = merged;
+            s.failHits.forEach((n, i) => (m.failHits[i] += n));
+            s.ignoreHits.forEach((n, i) => (m.ignoreHits[i] += n));
+            for (const [name, n] of s.dateHits) {
+                const e = m.dateHits.find(([x]) => x === name);
+                if (e) e[1] += n;
+                else m.dateHits.push([name, n]);
+            }
+            m.tested += s.tested;
+            m.matched += s.matched;
+            m.ignored += s.ignored;
+            m.missed += s.missed;
+            m.prefHits += s.prefHits;
+            take(m.matchedLines, s.matchedLines, true);
+            take(m.ignoredLines, s.ignoredLines, opts.printAllIgnored);
+            take(m.missedLines, s.missedLines, opts.printAllMissed);
+            onProgress?.(Math.min(size, nextToMerge * RANGE));
+        }
+    };
+    try {
+        await new Promise<void>((resolve, reject) => {
+            let running = 0;
+            const feed = (w: Worker) => {
+                if (nextToSend < ranges.length) {
+                    const id = nextToSend++;
+                    running++;
+                    w.postMessage({ id, start: ranges[id][0], end: ranges[id][1] });
+                } else if (running === 0) resolve();
+            };
+            for (const w of workers) {
+                w.on("message", (r: RangeResult) => {
+                    running--;
+                    done.set(r.id, r);
+                    try {
+                        mergeReady();
+                    } catch (e) {
+                        reject(e);
+                        return;
+                    }
+                    feed(w);
+                });
+                w.on("error", reject);
+                feed(w);
+            }
+        });
+    } finally {
+        await Promise.all(workers.map((w) => w.terminate()));
+    }
+    if (!merged) throw new Error("no range was processed");
+    return merged;
+}
+
+/** Worker side: compile the filter once, then answer range requests. */
+function workerMain(init: WorkerInit): void {
+    const filter = compileFilter(init.definition);
+    parentPort!.on("message", (msg: { id: number; start: number; end: number }) => {
+        const out: string[] = [];
+        const fmt = init.outFmt;
+        const run = new RegexRun(filter, {
+            ...init.opts,
+            onMatchOut: fmt === undefined ? undefined : (r, line) => out.push(outValue(fmt, r, line), "\n"),
+        });
+        forEachLine(init.file, (l) => run.line(l), { start: msg.start, end: msg.end });
+        const res: RangeResult = { id: msg.id, stats: run.finish(0), out: out.join("") };
+        parentPort!.postMessage(res);
+    });
+}
+
+if (!isMainThread && (workerData as WorkerInit | undefined)?.tag === WORKER_TAG) workerMain(workerData as WorkerInit);
