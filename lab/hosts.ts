@@ -370,7 +370,7 @@ export async function destroyHost(host: LabHost, opts: { keepDisk?: boolean } = 
 
 /** Removes the whole lab: every host, the control namespace, and /tmp/ha-lab. Safe to run when nothing is up. */
 export async function destroyLab(): Promise<void> {
-    for (const name of hostNames()) {
+    await Promise.all(hostNames().map(async name => {
         const rec = readHostRecord(name);
         if (rec) {
             await destroyHost(rec);
@@ -380,7 +380,7 @@ export async function destroyLab(): Promise<void> {
             for (const loop of await loopsOf(image)) await run("losetup", ["--detach", loop]);
             fs.rmSync(hostDir(name), { recursive: true, force: true });
         }
-    }
+    }));
     const ctl = readControlRecord();
     if (ctl && isAlive(ctl.init) && nsOf(ctl.init.pid, "net") === ctl.netns) {
         await stopNamespace(ctl.netns);

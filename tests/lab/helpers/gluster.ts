@@ -1,0 +1,85 @@
+// Gluster facts read off lab hosts, for the lab tests.
+import { LAB_GLUSTER } from "../../../lab/glusterLab";
+import { hostProcesses, killPids, onHost, tryOnHost } from "./lab";
+
+const VOL = LAB_GLUSTER.volumeName;
+
+/** `gluster --mode=script ARGS` on a host; stdout. */
+export function gluster(name: string, args: string): Promise<string> {
+    return onHost(name, `gluster --mode=script ${args}`, 60_000);
+}
+
+/** Peers a host sees as "Peer in Cluster (Connected)", by name. */
+export async function connectedPeers(name: string): Promise<string[]> {
+    const out = await gluster(name, "peer status");
+    const peers: string[] = [];
+    let current = "";
+    for (const line of out.split("\n")) {
+        const m = /^Hostname:\s*(\S+)/.exec(line);
+        if (m) current = m[1];
+        if (/^State:\s*Peer in Cluster \(Connected\)/.test(line)) peers.push(current);
+    }
+    return peers.sort();
+}
+
+/** `gluster volume info` as key/value pairs (first occurrence wins), plus the brick list. */
+export async function volumeInfo(name: string): Promise<{ fields: Record<string, string>; bricks: string[] }> {
+    const out = await gluster(name, `volume info ${VOL}`);
+    const fields: Record<string, string> = {};
+    const bricks: string[] = [];
+    for (const line of out.split("\n")) {
+        const m = /^([^:]+):\s*(.*)$/.exec(line.trim());
+        if (!m) continue;
+        if (/^Brick\d+$/.test(m[1])) bricks.push(m[2]);
+        else if (!(m[1] in fields)) fields[m[1]] = m[2];
+    }
+    return { fields, bricks };
+}
+
+/** Brick status from `volume status --xml`: `host:path` -> online. */
+export async function brickOnline(name: string): Promise<Record<string, boolean>> {
+    const xml = await gluster(name, `volume status ${VOL} --xml`);
+    const out: Record<string, boolean> = {};
+    for (const node of xml.split("<node>").slice(1)) {
+        const host = /<hostname>([^<]*)<\/hostname>/.exec(node)?.[1] ?? "";
+        const path = /<path>([^<]*)<\/path>/.exec(node)?.[1] ?? "";
+        if (!path.startsWith("/")) continue; // self-heal daemons
+        out[`${host}:${path}`] = /<status>1<\/status>/.test(node);
+    }
+    return out;
+}
+
+/** Entries waiting for heal, summed over bricks; undefined if some brick cannot be asked. */
+export async function healPending(name: string): Promise<number | undefined> {
+    const r = await tryOnHost(name, `gluster --mode=script volume heal ${VOL} info`, 60_000);
+    if (r.code !== 0) return undefined;
+    const counts = [...r.stdout.matchAll(/^Number of entries:\s*(\S+)/gm)].map(m => Number(m[1]));
+    if (counts.length !== 3 || counts.some(n => !Number.isInteger(n))) return undefined;
+    return counts.reduce((a, b) => a + b, 0);
+}
+
+/** Processes of GlusterFS on a host: glusterd, the brick (glusterfsd), self-heal and FUSE clients (glusterfs). */
+export function glusterProcesses(name: string): { pid: number; comm: string; cmd: string }[] {
+    return hostProcesses(name).filter(p => /^gluster(d|fsd|fs)$/.test(p.comm));
+}
+
+/** Kills a host's GlusterFS processes by pid, as a crash would (SIGKILL); returns what was killed. */
+export async function crashGluster(name: string, which: (p: { comm: string; cmd: string }) => boolean = () => true):
+    Promise<{ pid: number; comm: string }[]> {
+    const victims = glusterProcesses(name).filter(which);
+    await killPids(victims.map(p => p.pid));
+    return victims;
+}
+
+/**
+ * The host's view after a crash and reboot: a rebooted machine has no FUSE mount of a dead client, so the stale
+ * mount is dropped (lazily: its daemon is gone). The brick filesystem stays mounted, as fstab would mount it.
+ */
+export async function dropDeadFuseMount(name: string): Promise<void> {
+    await tryOnHost(name, `umount -l ${LAB_GLUSTER.mountPoint} 2>/dev/null || true`);
+}
+
+/** sha256 of a file, as seen on a host. */
+export async function sha256(name: string, file: string): Promise<string> {
+    return (await onHost(name, `sha256sum ${file} | cut -d' ' -f1`)).trim();
+}
