@@ -8,6 +8,8 @@ import * as path from "path";
 import { generateLog, SEED_FILTER } from "../../bench/gen";
 import { jailwatchBundle, lineCounts, maskTime, ROOT_DIR, runBoth, runJailwatch } from "./regex-cli-helpers";
 
+const F2B_LOGS = "/usr/lib/python3/dist-packages/fail2ban/tests/files/logs";
+
 describe("regex CLI: same output as fail2ban-regex", function () {
     this.timeout(60000);
     let dir: string;
@@ -43,6 +45,8 @@ describe("regex CLI: same output as fail2ban-regex", function () {
         ["-L changes the listing threshold; --print-no-missed", () => ["-L", "5", small, seedFilter, "--print-no-missed"]],
         ["a single line given as text", () => ['127.0.0.1 - - [15/May/2016:11:55:14 +0000] "POST /xmlrpc.php HTTP/1.0" 200 370 "-" "Mozilla/4.0" "203.0.113.9"', seedFilter]],
         ["several lines given as text", () => ['a 1.2.3.4\n# c\n\nb 5.6.7.8\nc\nd\ne 9.9.9.9', "^\\w <HOST>$"]],
+        ["a stock filter by name on fail2ban's own sample log (nginx-http-auth)", () => [`${F2B_LOGS}/nginx-http-auth`, "nginx-http-auth"]],
+        ["a stock filter with options on its sample log (nginx-limit-req, --print-all-matched)", () => ["--print-all-matched", `${F2B_LOGS}/nginx-limit-req`, "nginx-limit-req[logtype=file]"]],
         ["-o ip", () => ["-o", "ip", log, seedFilter]],
         ["-o ip with our filter (rightmost X-Forwarded-For)", () => [log, path.join(ROOT_DIR, "watcher/config/filter.d/nginx-wp-xmlrpc.conf"), "-o", "ip"]],
     ];

@@ -209,8 +209,12 @@ function makeProgress(file: string, wanted: boolean): { update: (bytes: number) 
     };
 }
 
-/** The name fail2ban-regex shows after a date pattern: the compiled template's, when the filter exposes it. */
+/**
+ * The name fail2ban-regex shows after a date pattern: "Default Detectors" unless the pattern compiled to one or
+ * two templates, then the first one's name.
+ */
 function datePatternName(filter: Filter | undefined, pattern: string): string {
-    const named = filter as (Filter & { datePatternName?: string }) | undefined;
-    return named?.datePatternName ?? pattern;
+    const names = (filter as (Filter & { dateTemplateNames?: string[] }) | undefined)?.dateTemplateNames;
+    if (!names) return pattern;
+    return names.length === 0 || names.length > 2 ? "Default Detectors" : names[0];
 }

@@ -2,6 +2,7 @@
 // Hot path: no per-line allocation beyond the line slice itself and what the filter does; lines are kept only
 // when they will be printed (at most maxlines + 1 of each kind unless --print-all-*).
 
+import { expandTags } from "../filter/tags";
 import type { Filter, LineResult } from "../types";
 import type { RegexStats } from "./report";
 
@@ -37,7 +38,8 @@ export class RegexRun {
             failHits: def.failregex.map(() => 0),
             ignoreregex: def.ignoreregex.slice(),
             ignoreHits: def.ignoreregex.map(() => 0),
-            prefregex: def.prefregex,
+            // Shown as fail2ban-regex shows it: with the tags expanded.
+            prefregex: def.prefregex === undefined ? undefined : expandTags(def.prefregex, def.options.usedns ?? "warn"),
             prefHits: 0,
             dateHits: [],
             tested: 0,
@@ -72,6 +74,12 @@ export class RegexRun {
                 this.lastDateCount = c;
             }
             this.lastDateCount.n++;
+        }
+        if (st.prefregex !== undefined) {
+            // fail2ban-regex counts lines the prefregex matched. A filter that reports it sets `prefMatched`;
+            // otherwise the lines that got past it to a failregex/ignoreregex hit are counted (a lower bound).
+            const pm = (r as LineResult & { prefMatched?: boolean }).prefMatched;
+            if (pm ?? r.kind !== "missed") st.prefHits++;
         }
         if (r.kind === "matched" && r.failregexIndex !== undefined) st.failHits[r.failregexIndex]++;
         if (r.kind === "ignored" || (r.kind === "matched" && r.noFail)) {
