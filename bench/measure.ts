@@ -6,6 +6,8 @@ import * as fs from "fs";
 
 export interface Measured {
     seconds: number;
+    /** User + system CPU seconds (GNU time only; NaN otherwise). On a busy machine this is the fairer speed. */
+    cpuSeconds: number;
     peakRssMB: number;
     code: number;
     stdout: string;
@@ -17,7 +19,7 @@ const GNU_TIME = "/usr/bin/time";
 export function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Measured> {
     const useTime = fs.existsSync(GNU_TIME);
     const marker = "@@peak-rss-kb=";
-    const argv = useTime ? ["-f", `${marker}%M`, cmd, ...args] : args;
+    const argv = useTime ? ["-f", `${marker}%M %U %S`, cmd, ...args] : args;
     return new Promise((resolve, reject) => {
         const t0 = process.hrtime.bigint();
         const child = spawn(useTime ? GNU_TIME : cmd, argv, { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -26,6 +28,7 @@ export function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = pr
         child.stdout.on("data", (b: Buffer) => out.push(b));
         child.stderr.on("data", (b: Buffer) => err.push(b));
         let hwmKB = 0;
+        let cpuSeconds = NaN;
         const poll = useTime
             ? undefined
             : setInterval(() => {
@@ -42,11 +45,14 @@ export function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = pr
             const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
             let stderr = Buffer.concat(err).toString("utf8");
             if (useTime) {
-                const m = new RegExp(`${marker}(\\d+)`).exec(stderr);
-                if (m) hwmKB = Number(m[1]);
-                stderr = stderr.replace(new RegExp(`${marker}\\d+\\n?`), "");
+                const m = new RegExp(`${marker}(\\d+) ([\\d.]+) ([\\d.]+)`).exec(stderr);
+                if (m) {
+                    hwmKB = Number(m[1]);
+                    cpuSeconds = Number(m[2]) + Number(m[3]);
+                }
+                stderr = stderr.replace(new RegExp(`${marker}[\\d. ]+\\n?`), "");
             }
-            resolve({ seconds, peakRssMB: hwmKB / 1024, code: code ?? -1, stdout: Buffer.concat(out).toString("utf8"), stderr });
+            resolve({ seconds, cpuSeconds, peakRssMB: hwmKB / 1024, code: code ?? -1, stdout: Buffer.concat(out).toString("utf8"), stderr });
         });
     });
 }
