@@ -53,10 +53,16 @@ function requireAlive(host: LabHost): number {
     return host.init.pid;
 }
 
+/** A login's environment on a lab host, instead of whatever npm and mocha put into ours. */
+const HOST_ENV: NodeJS.ProcessEnv = {
+    PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root", USER: "root",
+    LOGNAME: "root", SHELL: "/bin/bash", LANG: "C.UTF-8", TERM: process.env.TERM ?? "dumb",
+};
+
 /** Runs a program on a host directly (nsenter into its namespaces and root): for the lab's own checks. */
 export function exec(host: LabHost, argv: string[], opts?: RunOptions): Promise<RunResult> {
     const pid = requireAlive(host);
-    return run("nsenter", ["-t", String(pid), "-m", "-u", "-n", "-r", "-w", "--", ...argv], opts);
+    return run("nsenter", ["-t", String(pid), "-m", "-u", "-n", "-r", "-w", "--", ...argv], { env: HOST_ENV, ...opts });
 }
 
 /** Runs a bash script on a host directly; throws with its stderr unless it succeeds. Returns stdout. */

@@ -19,13 +19,15 @@ export interface RunOptions {
     input?: string;
     /** Kill the command (SIGKILL) after this many milliseconds. Default 120 s. */
     timeoutMs?: number;
+    /** Environment; default this process's. */
+    env?: NodeJS.ProcessEnv;
 }
 
 /** Runs a program without a shell and collects its output. Never throws for a non-zero exit; see `check`. */
 export function run(file: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
     const started = Date.now();
     return new Promise((resolve, reject) => {
-        const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"] });
+        const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], env: opts.env ?? process.env });
         const out: Buffer[] = [], err: Buffer[] = [];
         let timedOut = false;
         const timer = setTimeout(() => { timedOut = true; child.kill("SIGKILL"); }, opts.timeoutMs ?? 120_000);

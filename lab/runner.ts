@@ -63,7 +63,9 @@ export async function runPlan(plan: HostStep<string>[], hosts: Record<string, La
             finish({
                 id: step.id, host: step.host, script: step.script, status: ok ? "ok" : "failed",
                 durationMs: r.durationMs, exitCode: r.code, stdout: r.stdout,
-                stderrTail: ok ? "" : (r.timedOut ? "timed out\n" : "") + tail(r.stderr),
+                // A step that hangs usually says on stdout what it was waiting for.
+                stderrTail: ok ? "" : (r.timedOut ? `timed out after ${Math.round(r.durationMs / 1000)}s\n` : "") +
+                    tail(r.stderr.trim() ? r.stderr : r.stdout),
             });
         }, (e: Error) => {
             finish({
