@@ -6,6 +6,11 @@ import * as aws from "@pulumi/aws";
 import { CONFIG_KEYS, PROJECT, SECRET_KEYS, StackConfigError, fileLocator, validateConfig } from "./components/config";
 import { Network } from "./components/network";
 import { GlusterCluster } from "./components/glusterCluster";
+import { WEB_CONFIG_KEYS, validateWebConfig } from "./components/webConfig";
+import { WordPressTier } from "./components/wordpressTier";
+import { Fail2BanJail } from "./components/fail2banJail";
+import { webStepIds } from "./components/wordpressPlan";
+import { defaultJails } from "./components/fail2banPlan";
 
 /** Owner id of the official Debian cloud images on AWS. */
 export const DEBIAN_AMI_OWNER = "136693071363";
@@ -13,7 +18,7 @@ export const DEBIAN_AMI_OWNER = "136693071363";
 // ---- config: read every key, validate all at once, fail before any resource is declared ----
 const cfg = new pulumi.Config();
 const raw: Record<string, string | undefined> = {};
-for (const key of CONFIG_KEYS) raw[key] = cfg.get(key);
+for (const key of [...CONFIG_KEYS, ...WEB_CONFIG_KEYS]) raw[key] = cfg.get(key);
 // The SDK knows which keys were set with --secret but exports that only internally; if it ever goes away, trust the
 // key rather than block every deployment.
 function isStoredAsSecret(fullKey: string): boolean {
@@ -22,17 +27,20 @@ function isStoredAsSecret(fullKey: string): boolean {
 }
 const stackFileName = `Pulumi.${pulumi.getStack()}.yaml`;
 const readText = (file: string) => { try { return fs.readFileSync(path.join(__dirname, file), "utf8"); } catch { return undefined; } };
-const config = (() => {
-    try {
-        return validateConfig(raw, {
-            secretKeys: SECRET_KEYS.map(k => `${PROJECT}:${k}`).filter(isStoredAsSecret),
-            locate: fileLocator({ name: stackFileName, text: readText(stackFileName) }, { name: "Pulumi.yaml", text: readText("Pulumi.yaml") }),
-        });
-    } catch (e) {
-        // RunError: Pulumi prints the message alone, without a stack trace that would bury the list of problems.
-        if (e instanceof StackConfigError) throw new pulumi.RunError(e.message);
-        throw e;
-    }
+const { config, webConfig } = (() => {
+    const locate = fileLocator({ name: stackFileName, text: readText(stackFileName) }, { name: "Pulumi.yaml", text: readText("Pulumi.yaml") });
+    const problems: string[] = [];
+    const attempt = <T>(f: () => T): T | undefined => {
+        try { return f(); } catch (e) { if (e instanceof StackConfigError) { problems.push(...e.problems); return undefined; } throw e; }
+    };
+    const config = attempt(() => validateConfig(raw, {
+        secretKeys: SECRET_KEYS.map(k => `${PROJECT}:${k}`).filter(isStoredAsSecret),
+        locate,
+    }));
+    const webConfig = attempt(() => validateWebConfig(raw, { locate }));
+    // RunError: Pulumi prints the message alone, without a stack trace that would bury the list of problems.
+    if (!config || !webConfig) throw new pulumi.RunError(new StackConfigError(problems).message);
+    return { config, webConfig };
 })();
 const tags = { project: PROJECT, stack: pulumi.getStack() };
 
@@ -85,6 +93,46 @@ const cluster = new GlusterCluster("gluster", {
 // writable at `cluster.mountPoint` on every node once those are done).
 // Only plain values are exported below: everything exported becomes a stack output, and `config` holds the key.
 
+// ---- web tier: MySQL (RDS), network load balancer, Varnish -> Nginx -> PHP-FPM, WordPress on the volume ----
+const web = new WordPressTier("web", {
+    nodes: cluster.nodes.map(n => ({ name: n.name, instanceId: n.instance.id })),
+    connections: cluster.connections,
+    glusterSteps: cluster.steps,
+    mountPoint: config.mountPoint,
+    vpcId: network.vpcId,
+    subnetIds: network.subnetIds,
+    nodeSecurityGroupId: cluster.securityGroup.id,
+    database: webConfig.db,
+    source: webConfig.source,
+    siteUrl: webConfig.siteUrl,
+    siteTitle: webConfig.siteTitle,
+    adminUser: webConfig.adminUser,
+    adminEmail: webConfig.adminEmail,
+    sqlDumpUrl: webConfig.sqlDumpUrl || undefined,
+    certificateArn: webConfig.certificateArn,
+    webIngressCidr: webConfig.webIngressCidr,
+    varnishCacheSize: webConfig.varnishCacheSize,
+    tags,
+}, { providers: [provider] });
+
+// ---- jailwatch on every node, bans shared between them ----
+const jail = new Fail2BanJail("jail", {
+    nodes: cluster.nodes.map(n => ({ name: n.name, privateIp: n.privateIp, instanceId: n.instance.id })),
+    connections: cluster.connections,
+    binaryPath: path.resolve(__dirname, webConfig.jailwatchBinary),
+    region: config.region,
+    vpcId: network.vpcId,
+    ignoreIp: [config.existingNetwork
+        ? aws.ec2.getVpcOutput({ id: config.existingNetwork.vpcId }, { provider }).cidrBlock
+        : config.vpcCidr],
+    nodeSecurityGroupId: cluster.securityGroup.id,
+    peerPort: webConfig.jailwatchPeerPort,
+    jails: defaultJails(webConfig.xmlrpcJail),
+    // Nginx creates the access log the jails follow.
+    after: Object.fromEntries(config.nodeNames.map(n => [n, [web.commands[webStepIds.nginx(n)]]])),
+    tags,
+}, { providers: [provider] });
+
 // ---- outputs (stack outputs) ----
 export const nodeNames = config.nodeNames;
 export const availabilityZones = config.azs;
@@ -95,3 +143,9 @@ export const mountPoint = cluster.mountPoint;
 export const brickPath = config.brickPath;
 export const securityGroupId = cluster.securityGroup.id;
 export const vpcId = network.vpcId;
+export const siteUrl = web.siteUrl;
+export const loadBalancerDnsName = web.loadBalancerDnsName;
+export const dbEndpoint = web.dbEndpoint;
+export const wordpressAdminUser = webConfig.adminUser;
+export const wordpressAdminPassword = web.adminPassword;
+export const jailwatchSha256 = jail.binarySha256;

@@ -24,6 +24,8 @@ export interface Fail2BanNodeArgs {
     name: string;
     /** Private address: where the other nodes send ban messages. */
     privateIp: pulumi.Input<string>;
+    /** EC2 instance id: a replaced instance gets every step again. */
+    instanceId: pulumi.Input<string>;
 }
 
 export interface Fail2BanJailArgs {
@@ -134,6 +136,7 @@ export class Fail2BanJail extends pulumi.ComponentResource {
             referencedSecurityGroupId: args.nodeSecurityGroupId,
             ipProtocol: "tcp", fromPort: port, toPort: port,
             description: "jailwatch ban sharing between the web nodes",
+            tags,
         }, { parent: this });
 
         // ---- host steps ----------------------------------------------------------------------------------------
@@ -144,7 +147,8 @@ export class Fail2BanJail extends pulumi.ComponentResource {
             addresses: ipOf,
             peers: Object.fromEntries(names.map(n => [n,
                 pulumi.all(names.filter(o => o !== n).map(o => ipOf[o])).apply(ips => ips.join(" "))])),
-            peerSecret: peerSecret.result,
+            // Explicitly secret: the command text carrying it must never be stored in plain text.
+            peerSecret: pulumi.secret(peerSecret.result),
             peerPort: port,
             // The binary step waits for the object (its URL is an output of it).
             binaryUrl: this.binaryUrl,
@@ -162,9 +166,10 @@ export class Fail2BanJail extends pulumi.ComponentResource {
             triggers[jailStepIds.binary(n)] = [this.binarySha256];
             triggers[jailStepIds.config(n)] = [this.configSha256];
         }
+        const hostTriggers = Object.fromEntries(args.nodes.map(n => [n.name, [n.instanceId]]));
         const firstPass = planCommands(this, {
             plan: plan.filter(s => !s.id.startsWith("jailwatch-service-")),
-            connections: args.connections, external, triggers, prefix: name,
+            connections: args.connections, external, triggers, hostTriggers, prefix: name,
         });
         // The service restarts on a new binary or any change of its node's config (incl. peers and secret).
         const serviceTriggers: Record<string, pulumi.Input<unknown>[]> = {};
@@ -177,7 +182,7 @@ export class Fail2BanJail extends pulumi.ComponentResource {
         const services = planCommands(this, {
             plan: plan.filter(s => s.id.startsWith("jailwatch-service-")),
             connections: args.connections, external: { ...external, ...firstPass }, triggers: serviceTriggers,
-            prefix: name,
+            hostTriggers, prefix: name,
         });
         this.commands = { ...firstPass, ...services };
         this.registerOutputs({ binaryUrl: this.binaryUrl, binarySha256: this.binarySha256, configSha256: this.configSha256 });

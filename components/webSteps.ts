@@ -16,6 +16,8 @@ export interface PlanCommandsArgs {
     external?: Record<string, pulumi.Resource>;
     /** Extra triggers per step id: a change replaces the command, so its script runs again. */
     triggers?: Record<string, pulumi.Input<unknown>[]>;
+    /** Triggers of every step on a host, by node name: its instance id, so a replaced instance gets every step again. */
+    hostTriggers?: Record<string, pulumi.Input<unknown>[]>;
     /** Resource name prefix. */
     prefix: string;
 }
@@ -43,9 +45,11 @@ export function planCommands(parent: pulumi.Resource, args: PlanCommandsArgs): R
         out[step.id] = new command.remote.Command(`${args.prefix}-${step.id}`, {
             connection: pulumi.secret(connection),
             create: stepText(step),
-            triggers: args.triggers?.[step.id],
+            triggers: [...(args.hostTriggers?.[step.host] ?? []), ...(args.triggers?.[step.id] ?? [])],
+            // Parameters travel in the command text (a default sshd drops `environment`). No delete command:
+            // removing the stack must never uninstall the site or wipe the volume.
             addPreviousOutputInEnv: false,
-        }, { parent, dependsOn });
+        }, { parent, dependsOn, customTimeouts: { create: "30m", update: "30m" } });
     }
     return out;
 }

@@ -124,6 +124,15 @@ export class WordPressTier extends pulumi.ComponentResource {
             referencedSecurityGroupId: args.nodeSecurityGroupId,
             ipProtocol: "tcp", fromPort: 3306, toPort: 3306,
             description: "MySQL from the web nodes",
+            tags,
+        }, { parent: this });
+        // The nodes' group limits outbound traffic too: let them reach the database, and only it, on 3306.
+        new aws.vpc.SecurityGroupEgressRule(`${name}-nodes-mysql-out`, {
+            securityGroupId: args.nodeSecurityGroupId,
+            referencedSecurityGroupId: dbSg.id,
+            ipProtocol: "tcp", fromPort: 3306, toPort: 3306,
+            description: "MySQL to the WordPress database",
+            tags,
         }, { parent: this });
         const subnetGroup = new aws.rds.SubnetGroup(`${name}-db`, {
             subnetIds: subnets,
@@ -141,7 +150,7 @@ export class WordPressTier extends pulumi.ComponentResource {
             multiAz: args.database.multiAz,
             dbName: args.database.name,
             username: args.database.user,
-            password: dbPassword.result,
+            password: pulumi.secret(dbPassword.result),
             dbSubnetGroupName: subnetGroup.name,
             vpcSecurityGroupIds: [dbSg.id],
             publiclyAccessible: false,
@@ -165,6 +174,7 @@ export class WordPressTier extends pulumi.ComponentResource {
                 cidrIpv4: args.webIngressCidr,
                 ipProtocol: "tcp", fromPort: port, toPort: port,
                 description: `Varnish ${what}`,
+                tags,
             }, { parent: this });
         }
         this.loadBalancer = new aws.lb.LoadBalancer(`${name}-nlb`, {
@@ -217,7 +227,7 @@ export class WordPressTier extends pulumi.ComponentResource {
             length: 64, special: true, overrideSpecial: SALT_SPECIALS,
         }, { parent: this }).result);
         const admin = new random.RandomPassword(`${name}-admin-password`, { length: 24, special: false }, { parent: this });
-        this.adminPassword = admin.result;
+        this.adminPassword = pulumi.secret(admin.result);
 
         const plan = wordpressPlan<pulumi.Input<string>>({
             nodes: names,
@@ -229,13 +239,14 @@ export class WordPressTier extends pulumi.ComponentResource {
             dbHost: this.dbEndpoint,
             dbName: args.database.name,
             dbUser: args.database.user,
-            dbPassword: dbPassword.result,
+            // Secrets explicitly (whatever the provider marks): every command text carrying one is stored encrypted.
+            dbPassword: pulumi.secret(dbPassword.result),
             salts: pulumi.secret(pulumi.all(salts).apply(s => s.join(" "))),
             siteUrl: args.siteUrl,
             installUrl: this.siteUrl,
             siteTitle: args.siteTitle,
             adminUser: args.adminUser,
-            adminPassword: admin.result,
+            adminPassword: pulumi.secret(admin.result),
             adminEmail: args.adminEmail,
             sqlDumpUrl: args.sqlDumpUrl,
             cacheSize: args.varnishCacheSize,
@@ -243,6 +254,7 @@ export class WordPressTier extends pulumi.ComponentResource {
         // DB_HOST is the database's endpoint output, so every step that uses it waits for the database too.
         this.commands = planCommands(this, {
             plan, connections: args.connections, external: args.glusterSteps, prefix: name,
+            hostTriggers: Object.fromEntries(args.nodes.map(n => [n.name, [n.instanceId]])),
         });
 
         this.registerOutputs({

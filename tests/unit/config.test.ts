@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { CONFIG_DEFAULTS, CONFIG_KEYS, StackConfigError, cidrProblem, fileLocator, findKeyLine, validateConfig } from "../../components/config";
+import { WEB_CONFIG_DEFAULTS, WEB_CONFIG_KEYS } from "../../components/webConfig";
 import { subnetCidrs } from "../../components/network";
 import { OPERATOR_CONFIG, REPO, effectiveConfig, readYaml } from "./support/pulumiRuntime";
 
@@ -35,7 +36,7 @@ describe("Pulumi.yaml", () => {
     });
 
     it("declares exactly the keys the program reads, each with a type, a description and a default", () => {
-        assert.deepStrictEqual(Object.keys(project.config).sort(), [...CONFIG_KEYS].sort());
+        assert.deepStrictEqual(Object.keys(project.config).sort(), [...CONFIG_KEYS, ...WEB_CONFIG_KEYS].sort());
         for (const [key, decl] of Object.entries<any>(project.config)) {
             assert.ok(["string", "integer", "boolean", "array"].includes(decl.type), `${key} type`);
             if (decl.type === "array") assert.strictEqual(decl.items?.type, "string", `${key} items`);
@@ -47,7 +48,7 @@ describe("Pulumi.yaml", () => {
     it("has the same defaults as the validator", () => {
         for (const [key, decl] of Object.entries<any>(project.config)) {
             const d = decl.default;
-            assert.strictEqual(typeof d === "string" ? d : JSON.stringify(d), CONFIG_DEFAULTS[key], key);
+            assert.strictEqual(typeof d === "string" ? d : JSON.stringify(d), { ...CONFIG_DEFAULTS, ...WEB_CONFIG_DEFAULTS }[key], key);
         }
     });
 });

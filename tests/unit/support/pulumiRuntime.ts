@@ -37,6 +37,8 @@ export const OPERATOR_CONFIG: Record<string, string> = {
     adminCidr: "198.51.100.7/32",
     keyName: "ha-wordpress-test",
     sshPrivateKey: TEST_PRIVATE_KEY,
+    // A small stand-in for dist/jailwatch, so the unit tests need no build (Fail2BanJail hashes the file).
+    jailwatchBinary: "tests/unit/fail2ban-jailwatch.stub",
 };
 
 export interface Recorded {
@@ -119,6 +121,19 @@ function mockState(type: string, name: string, inputs: Record<string, any>): { i
             return { id: `subnet-0${hex(counter, 16)}`, state: { ...inputs } };
         case "command:remote:Command":
             return { id: `${name}-id`, state: { ...inputs, stdout: "", stderr: "" } };
+        // Web tier and jail: the computed outputs their consumers read.
+        case "random:index/randomPassword:RandomPassword":
+            return { id: `${name}-id`, state: { ...inputs, result: `mock-${name}-${hex(counter, 8)}` } };
+        case "aws:rds/instance:Instance":
+            return { id: `${name}-id`, state: { ...inputs, address: `${name}.c0ffee.us-east-1.rds.amazonaws.com`, port: 3306, arn: `arn:aws:rds:::db/${name}` } };
+        case "aws:lb/loadBalancer:LoadBalancer":
+            return { id: `${name}-id`, state: { ...inputs, dnsName: `${name}-0123456789.elb.us-east-1.amazonaws.com`, arn: `arn:aws:elasticloadbalancing:::loadbalancer/net/${name}` } };
+        case "aws:lb/targetGroup:TargetGroup":
+            return { id: `${name}-id`, state: { ...inputs, arn: `arn:aws:elasticloadbalancing:::targetgroup/${name}` } };
+        case "aws:s3/bucketV2:BucketV2":
+            return { id: `${name}-bucket`, state: { ...inputs, bucket: `${name}-bucket`, arn: `arn:aws:s3:::${name}-bucket`, bucketRegionalDomainName: `${name}-bucket.s3.us-east-1.amazonaws.com` } };
+        case "aws:ec2/vpcEndpoint:VpcEndpoint":
+            return { id: `vpce-0${hex(counter, 16)}`, state: { ...inputs } };
         default:
             return { id: `${name}-id`, state: { ...inputs } };
     }
@@ -153,6 +168,8 @@ export function pulumiRuntime(): Promise<Runtime> {
                 if (args.token === "aws:ec2/getAmi:getAmi") {
                     return { id: "ami-0d3b1a4e5c6f70812", name: "debian-12-amd64-20260101-0000", architecture: "x86_64" };
                 }
+                if (args.token === "aws:ec2/getRouteTables:getRouteTables") return { id: "rtbs", ids: ["rtb-0aaaaaaaaaaaaaaa1"] };
+                if (args.token === "aws:ec2/getVpc:getVpc") return { id: args.inputs.id, cidrBlock: "10.99.0.0/16" };
                 return {};
             },
         }, PROJECT, STACK, false);
