@@ -370,6 +370,17 @@ const TZ_OFFSETS: Record<string, number> = (() => {
 /** Offset in minutes east of UTC for a zone text like `+0200`, `-05:00`, `UTC`, `CEST`, `CET+1`; undefined if unknown. */
 export function zoneOffset(z: string): number | undefined {
     if (z === "Z" || z === "UTC" || z === "GMT") return 0;
+    if (z.length === 5) {
+        // The common `+hhmm` without a regex.
+        const s = z.charCodeAt(0);
+        if (s === 43 || s === 45) {
+            const d = (i: number) => z.charCodeAt(i) - 48;
+            const h = d(1) * 10 + d(2), m = d(3) * 10 + d(4);
+            if (h >= 0 && h <= 19 && m >= 0 && m <= 99 && d(1) <= 1 && d(3) >= 0 && d(3) <= 9 && d(4) >= 0 && d(4) <= 9 && d(2) >= 0 && d(2) <= 9) {
+                return (s === 45 ? -1 : 1) * (h * 60 + m);
+            }
+        }
+    }
     const m = /^([A-Za-z]+)?([+-])?(\d{2})?(?::?(\d{2}))?$/.exec(z);
     if (!m) return undefined;
     let base = 0;
@@ -461,6 +472,8 @@ export function dateOf(t: DateTemplate, m: RegExpExecArray, now: number, local: 
     return t0;
 }
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 function daysIn(y: number, m: number): number {
-    return new Date(Date.UTC(y, m, 0)).getUTCDate();
+    if (m === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)) return 29;
+    return MONTH_DAYS[m - 1];
 }

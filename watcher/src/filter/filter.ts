@@ -64,6 +64,36 @@ class PyRe {
         this.userIdx = at("user");
         this.nofailIdx = at("nofail");
         this.simple = this.variants.length === 1 && this.alts.length === 0 && !this.names.includes("mlfid");
+        // Matches begin with the required literal and never look behind their start (the only lookbehind
+        // allowed is IPv6's one-character `(?<=:)`, which follows a consumed `:`): such a regex gives the same
+        // match on the line itself as on the line with its date cut out, when the match lies after the date.
+        const lookbehinds = tr.sources[0].split("(?<=:)").join("");
+        this.direct = this.simple && !multiline && !!this.fromRequired && !/\(\?<[=!]/.test(lookbehinds);
+        this.requiredChars = new Set([...this.required].map((c) => c.charCodeAt(0)));
+    }
+
+    readonly direct: boolean;
+    private readonly requiredChars: Set<number>;
+
+    /**
+     * Runs the regex on `line` as if [ds, de) were cut out, without building that string. Returns the match,
+     * null for no match, or undefined when this shortcut cannot decide (the caller then builds the cut line).
+     */
+    execAfterCut(line: string, ds: number, de: number): RegExpExecArray | null | undefined {
+        const lit = this.required;
+        const first = line.indexOf(lit);
+        if (first >= 0 && first < ds) return undefined; // an earlier hit before the date
+        const L = lit.length;
+        // A hit formed across the cut would come first in the cut line.
+        if (ds > 0 && de < line.length && this.requiredChars.has(line.charCodeAt(ds - 1)) && this.requiredChars.has(line.charCodeAt(de))) {
+            const seam = line.slice(Math.max(0, ds - L + 1), ds) + line.slice(de, de + L - 1);
+            if (seam.indexOf(lit) >= 0) return undefined;
+        }
+        const at = first >= de ? first : first < 0 ? -1 : line.indexOf(lit, de);
+        if (at < 0) return null;
+        const re = this.fromRequired!;
+        re.lastIndex = at;
+        return re.exec(line);
     }
     has(name: string): boolean {
         return this.names.includes(name);
@@ -132,6 +162,8 @@ export class CompiledFilter implements Filter {
     private readonly prefContent: number;
     private readonly templates: DateTemplate[];
     private readonly quickReject: boolean;
+    /** Plain single-line filter whose failregexes can run on the line itself around the date (see PyRe.direct). */
+    private readonly directMode: boolean;
     private readonly maxlines: number;
     private readonly local: LocalTime;
     private readonly tzOffset?: number;
@@ -193,6 +225,7 @@ export class CompiledFilter implements Filter {
         // Multi-line buffers and prefregex change what the failregexes see; only plain single-line filters
         // whose every failregex needs some literal text can be rejected early.
         this.quickReject = !multiline && !this.pref && this.fail.length > 0 && this.fail.every((r) => r.required !== "");
+        this.directMode = !multiline && !this.pref && this.ignore.length === 0 && this.fail.length > 0 && this.fail.every((r) => r.direct);
     }
 
     /** Names of the date templates in search order (for diagnostics). */
@@ -319,6 +352,10 @@ export class CompiledFilter implements Filter {
             this.distance[this.lastIdx] = same;
             time = this.convTime;
             if (time !== undefined) this.lastDate = time;
+            if (this.directMode) {
+                const r = this.findDirect(line, time, t.name);
+                if (r !== undefined) return r;
+            }
             if (this.cannotMatch(line)) return { kind: "missed", time, dateTemplate: t.name };
             return this.findFailure(line.slice(0, this.ds) + line.slice(this.de), time, t.name);
         }
@@ -345,11 +382,26 @@ export class CompiledFilter implements Filter {
                 // The template matched nothing: the date is optional here; use the last one if recent, else now.
                 time = this.lastDate !== undefined && this.lastDate > now - 60 ? this.lastDate : now;
             }
+            if (this.directMode && this.de > this.ds) {
+                const r = this.findDirect(line, time, dateTemplate);
+                if (r !== undefined) return r;
+            }
             if (this.de > this.ds && this.cannotMatch(line)) return { kind: "missed", time, dateTemplate };
             text = this.ds === 0 ? line.slice(this.de) : this.de === line.length ? line.slice(0, this.ds) : line.slice(0, this.ds) + line.slice(this.de);
         }
         if (time === undefined && this.lastDate !== undefined && this.lastDate > now - 60) time = this.lastDate;
         return this.findFailure(text, time, dateTemplate);
+    }
+
+    /** findFailure for directMode filters without building the cut line; undefined when it cannot decide. */
+    private findDirect(line: string, time: number | undefined, dateTemplate: string | undefined): LineResult | undefined {
+        const fails = this.fail;
+        for (let i = 0; i < fails.length; i++) {
+            const m = fails[i].execAfterCut(line, this.ds, this.de);
+            if (m === undefined) return undefined;
+            if (m !== null) return this.simpleResult(fails[i], m, i, time, dateTemplate);
+        }
+        return { kind: "missed", time, dateTemplate };
     }
 
     /**
