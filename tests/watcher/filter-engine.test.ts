@@ -136,6 +136,23 @@ describe("filter engine", () => {
         assert.deepStrictEqual(lines.map((l) => f.processLine(l, NOW).host), ["192.0.2.1", "192.0.2.2", undefined]);
     });
 
+    it("answers the same whether a failregex runs around the date or on the cut line", () => {
+        // `(?:)` in front hides the leading literal, forcing the plain path: both must agree on every line.
+        const fast = compileFilter(def({ failregex: ['fail from <HOST>"?$'] }), utc);
+        const plain = compileFilter(def({ failregex: ['(?:)fail from <HOST>"?$'] }), utc);
+        const lines = [
+            "fail from 192.0.2.1 [15/May/2016:22:40:37 +0000] fail from 192.0.2.2",
+            "x [15/May/2016:22:40:37 +0000] fail from 192.0.2.3",
+            "fail from 192.0.2.4 [15/May/2016:22:40:38 +0000]",
+            "fail [15/May/2016:22:40:38 +0000]from 192.0.2.5",
+            "[15/May/2016:22:40:39 +0000] fail from 2001:db8::9\"",
+            "nothing [15/May/2016:22:40:39 +0000] here",
+        ];
+        const view = (r: { kind: string; host?: string; time?: number }) => [r.kind, r.host, r.time];
+        assert.deepStrictEqual(lines.map((l) => view(fast.processLine(l, NOW))), lines.map((l) => view(plain.processLine(l, NOW))));
+        assert.deepStrictEqual(lines.map((l) => fast.processLine(l, NOW).host), ["192.0.2.2", "192.0.2.3", undefined, undefined, "2001:db8::9", undefined]);
+    });
+
     it("shows failregexes as configured (with tags)", () => {
         assert.deepStrictEqual(failRegexDisplay(def({ failregex: [SEED, "^x <F-ID/>"] })), [SEED, "^x <F-ID/>"]);
         assert.deepStrictEqual(compileFilter(def({ failregex: [SEED] })).failRegexDisplay, [SEED]);
