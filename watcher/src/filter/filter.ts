@@ -153,6 +153,7 @@ export function ignoreRegexDisplay(def: FilterDefinition): string[] {
 interface MlfidEntry { fail: Record<string, unknown>; time: number }
 
 const MLFID_MAX = 100;
+const MLFID_TTL = 300;
 
 export class CompiledFilter implements Filter {
     readonly failRegexDisplay: string[];
@@ -473,7 +474,7 @@ export class CompiledFilter implements Filter {
             const matched = lines ? lines.matched : [buf];
             const mlfid = fail.mlfid as string | undefined;
             if (mlfid !== undefined) {
-                fail = this.mergeFailure(mlfid, fail, matched, time);
+                fail = this.mergeFailure(mlfid, fail, matched);
                 if (fail.nofail) return this.result(fail, i, time, dateTemplate, true);
             } else {
                 fail.matches = [...((fail.matches as string[] | undefined) ?? []), ...matched];
@@ -554,8 +555,14 @@ export class CompiledFilter implements Filter {
     }
 
     /** fail2ban's merge of failures sharing a multi-line failure id (connection id and the like). */
-    private mergeFailure(mlfid: string, fail: Record<string, unknown>, matched: string[], time: number | undefined): Record<string, unknown> {
-        const cached = this.mlfid.get(mlfid);
+    private mergeFailure(mlfid: string, fail: Record<string, unknown>, matched: string[]): Record<string, unknown> {
+        let cached = this.mlfid.get(mlfid);
+        // Like fail2ban's cache: an id is forgotten 5 minutes (wall clock) after it was first seen.
+        const wall = Date.now() / 1000;
+        if (cached && wall > cached.time + MLFID_TTL) {
+            this.mlfid.delete(mlfid);
+            cached = undefined;
+        }
         let users: Set<string> | undefined;
         let fl = 0;
         if (fail.mlfgained) {
@@ -576,7 +583,7 @@ export class CompiledFilter implements Filter {
         } else if (!(fl & 2)) {
             users = addUser(fail, fail.user as string | undefined);
             if (this.mlfid.size >= MLFID_MAX) this.mlfid.delete(this.mlfid.keys().next().value as string);
-            this.mlfid.set(mlfid, { fail, time: time ?? 0 });
+            this.mlfid.set(mlfid, { fail, time: wall });
         }
         if (pop(fail, "mlfpending") || (users && users.size > 1)) {
             delete fail.nofail;
