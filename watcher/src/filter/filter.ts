@@ -160,7 +160,6 @@ export class CompiledFilter implements Filter {
     private readonly fail: PyRe[];
     private readonly ignore: PyRe[];
     private readonly pref?: PyRe;
-    private readonly prefContent: number;
     private readonly templates: DateTemplate[];
     private readonly quickReject: boolean;
     /** Plain single-line filter whose failregexes can run on the line itself around the date (see PyRe.direct). */
@@ -200,7 +199,6 @@ export class CompiledFilter implements Filter {
             }
         };
         this.pref = def.prefregex !== undefined ? compile(def.prefregex, "prefregex") : undefined;
-        this.prefContent = this.pref?.has("content") ? 1 : 0;
         this.fail = def.failregex.map((r) => compile(r, "failregex"));
         this.ignore = def.ignoreregex.map((r) => compile(r, "ignoreregex"));
         const prefIds = this.pref ? FAILURE_ID_GROUPS.some((g) => this.pref!.has(g)) : false;
@@ -234,7 +232,7 @@ export class CompiledFilter implements Filter {
         return this.templates.map((t) => t.name);
     }
 
-    /** Finds the date; sets ds/de and returns the template index, or -1. */
+    /** Finds the date: sets ds/de and returns the winning template's index and match, or null. */
     private matchTime(line: string): { i: number; m: RegExpExecArray } | null {
         const T = this.templates;
         const last = this.lastIdx;
