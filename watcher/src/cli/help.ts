@@ -24,6 +24,8 @@ regex options (before or after the arguments):
   -L, --maxlines N             lines listed before "too many to print" (default 20); sets the
                                filter's maxlines as fail2ban-regex does
   -d, --datepattern PATTERN    date pattern overriding the filter's
+  --usedns yes|warn|no         whether <HOST> also matches host names (no: addresses only)
+  --timezone ZONE              zone for log times written without one (UTC, UTC+0200, ...)
   -j, --jobs N                 threads for big files (default: 2, or 1 on one core); single-line
                                filters only, the output is the same
   --no-progress                no progress display on a terminal

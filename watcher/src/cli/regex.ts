@@ -3,7 +3,7 @@
 
 import * as fs from "fs";
 import * as os from "os";
-import { compileFilter } from "../filter/filter";
+import { compileFilter, CompileOptions } from "../filter/filter";
 import { forEachLine, emitLines } from "../regex/lines";
 import * as report from "../regex/report";
 import { canRunParallel, outValue, runParallel, workerScript } from "../regex/parallel";
@@ -61,6 +61,8 @@ export async function runRegex(argv: string[]): Promise<number> {
         { names: ["-o", "--out"], value: true },
         { names: ["-l", "--log-level"], value: true },
         { names: ["-r", "--raw"] },
+        { names: ["--usedns"], value: true },
+        { names: ["--timezone", "--TZ"], value: true },
         { names: ["--print-all-matched"] },
         { names: ["--print-all-missed"] },
         { names: ["--print-all-ignored"] },
@@ -108,6 +110,9 @@ export async function runRegex(argv: string[]): Promise<number> {
     if (maxlinesN > 0) header.push(report.useMaxLines(maxlinesN));
     if (cmdDatePattern !== undefined) header.push(() => report.useDatePattern(cmdDatePattern, datePatternName(filter, cmdDatePattern)));
 
+    const usedns = optString(p, "usedns");
+    const tz = optString(p, "timezone");
+    const compileOpts: CompileOptions = { ...(usedns !== undefined ? { useDns: usedns } : {}), ...(tz !== undefined ? { logTimeZone: tz } : {}) };
     let filter: Filter | undefined;
     try {
         const src = resolveFailFilter(regexArg, configDir);
@@ -124,7 +129,7 @@ export async function runRegex(argv: string[]): Promise<number> {
         }
         if (cmdDatePattern !== undefined) def = { ...def, datepattern: cmdDatePattern };
         if (maxlinesN > 0) def = { ...def, maxlines: maxlinesN };
-        filter = compileFilter(def);
+        filter = compileFilter(def, compileOpts);
     } catch (e) {
         for (const h of header) say(typeof h === "string" ? h : h());
         out.line(`ERROR: ${e instanceof Error ? e.message : String(e)}`);
@@ -156,7 +161,7 @@ export async function runRegex(argv: string[]): Promise<number> {
         isFile = false;
     }
     if (isFile) {
-        for (const l of report.useLogFile(logArg, "UTF-8")) say(l);
+        for (const l of report.useLogFile(logArg, encoding)) say(l);
     } else if (!logArg.includes("\n") && !(compiled.definition.maxlines && compiled.definition.maxlines > 1)) {
         say(report.useSingleLine(logArg));
     } else {
@@ -171,7 +176,7 @@ export async function runRegex(argv: string[]): Promise<number> {
         const progress = makeProgress(logArg, !p.options.has("no-progress"));
         const script = workerScript();
         if (jobs > 1 && script && canRunParallel(compiled.definition) && fs.statSync(logArg).size >= PARALLEL_MIN_BYTES) {
-            stats = await runParallel(script, logArg, compiled.definition, po, jobs, outFmt, (text) => {
+            stats = await runParallel(script, logArg, compiled.definition, compileOpts, po, jobs, outFmt, (text) => {
                 out.flush();
                 writeAll(1, text);
             }, progress?.update);

