@@ -81,6 +81,21 @@ describe("Python regex -> JavaScript", () => {
         assert.strictEqual(translatePyRegex("(?P<a>x)?(?(a)y|z)").sources.length, 2);
     });
 
+    it("matches \\w, \\d, \\s and \\b on any script like Python 3, or ASCII only with (?a)", () => {
+        assert.strictEqual(rx("^user (?P<u>\\w+) from")("user müller from")?.u, "müller");
+        assert.strictEqual(rx("^user (?P<u>\\w+) from")("user Дмитрий from")?.u, "Дмитрий");
+        assert.strictEqual(rx("^user (?P<u>[\\w.-]+)$")("user jörg.o-k")?.u, "jörg.o-k");
+        assert.ok(rx("^\\d+$")("١٢٣"));
+        assert.ok(rx("^a\\sb$")("a\u3000b"));
+        assert.ok(rx("^a\\sb$")("a\x1fb"));
+        assert.ok(rx("\\bжук\\b")("большой жук!"));
+        assert.strictEqual(rx("\\bжук\\b")("большойжук"), null);
+        assert.strictEqual(rx("(?a)^\\w+$")("müller"), null);
+        assert.ok(rx("(?a)^\\w+$")("muller"));
+        assert.strictEqual(rx("^[^\\W\\d]+$")("ab1"), null);
+        assert.ok(rx("^[^\\W\\d]+$")("äb"));
+    });
+
     it("rejects what JavaScript cannot express, with the position", () => {
         const bad = (p: string, re: RegExp) => assert.throws(() => translatePyRegex(p), (e: unknown) => e instanceof PyRegexError && re.test(e.message));
         bad("(?L)abc", /locale-dependent/);

@@ -159,7 +159,7 @@ function expandCodes(pattern: string): { name: string; regex: string; alpha: boo
 }
 
 function compile(b: Built, kind: DateKind): DateTemplate {
-    const tr = translatePyRegex(b.regex);
+    const tr = translatePyRegex(b.regex, { ascii: true });
     if (tr.sources.length !== 1) throw new Error(`date pattern ${JSON.stringify(b.name)}: conditionals are not supported here`);
     const src = tr.sources[0];
     const names = tr.groupIndex[0];

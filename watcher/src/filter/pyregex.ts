@@ -382,6 +382,8 @@ function assume(n: Node, ref: string | number, on: boolean): Node {
 // ----- printing --------------------------------------------------------------------------------------------
 
 interface PrintCtx {
+    /** ASCII-only \w \d \s \b (Python's (?a)); otherwise Unicode as Python 3 matches str patterns. */
+    ascii: boolean;
     ignoreCase: boolean;   // local (?i:) in effect while the regex is not globally case-insensitive
     dotAll: boolean;       // local (?s:)
     multiline: boolean;    // global
@@ -414,6 +416,84 @@ function caseClassItems(items: string): string {
     return items + extra;
 }
 
+// Python 3 matches str patterns with Unicode classes: \w is any letter or digit of any script (and _), \d any
+// decimal digit, \s includes \x1c-\x1f. JavaScript without the u flag knows ASCII only, so the classes are
+// spelled out as ranges (built once from the JavaScript engine's own Unicode tables, BMP only).
+interface UniClasses { w: string; W: string; d: string; D: string; s: string; S: string; wc: string }
+let UNI: UniClasses | undefined;
+
+type Ranges = Array<[number, number]>;
+
+/** Code-unit ranges of the BMP that `re` (global, unicode) matches, found in one pass over all characters. */
+function rangesOf(re: RegExp, bmp: string): Ranges {
+    const out: Ranges = [];
+    for (const m of bmp.matchAll(re)) {
+        if (m[0].length > 1 && m[0].codePointAt(0)! > 0xffff) continue; // an accidental surrogate pair
+        out.push([m.index!, m.index! + m[0].length - 1]);
+    }
+    return out;
+}
+
+function complement(r: Ranges): Ranges {
+    const out: Ranges = [];
+    let next = 0;
+    for (const [a, b] of r) {
+        if (a > next) out.push([next, a - 1]);
+        next = b + 1;
+    }
+    if (next <= 0xffff) out.push([next, 0xffff]);
+    return out;
+}
+
+function classText(r: Ranges): string {
+    const hex = (c: number) => "\\u" + c.toString(16).padStart(4, "0");
+    return r.map(([a, b]) => (a === b ? hex(a) : b === a + 1 ? hex(a) + hex(b) : `${hex(a)}-${hex(b)}`)).join("");
+}
+
+function uni(): UniClasses {
+    if (UNI) return UNI;
+    const codes = new Uint16Array(0x10000);
+    for (let c = 0; c < 0x10000; c++) codes[c] = c >= 0xd800 && c <= 0xdfff ? 0 : c; // no surrogates
+    const bmp = new TextDecoder("utf-16le").decode(codes);
+    const word = rangesOf(/[\p{L}\p{N}_]+/gu, bmp);
+    const digit = rangesOf(/\p{Nd}+/gu, bmp);
+    const space = rangesOf(/[\s\x1c-\x1f]+/gu, bmp);
+    const w = classText(word);
+    UNI = {
+        w, W: classText(complement(word)), d: classText(digit), D: classText(complement(digit)),
+        s: "\\s\\x1c-\\x1f", S: classText(complement(space)), wc: `[${w}]`,
+    };
+    return UNI;
+}
+
+function unicodeEscape(js: string): string {
+    switch (js) {
+        case "\\w": return `[${uni().w}]`;
+        case "\\W": return `[^${uni().w}]`;
+        case "\\d": return `[${uni().d}]`;
+        case "\\D": return `[^${uni().d}]`;
+        case "\\s": return `[${uni().s}]`;
+        case "\\S": return `[^${uni().s}]`;
+        default: return js;
+    }
+}
+
+/** Class body with \w \W \d \D \s \S spelled out as Unicode ranges. */
+function unicodeClassItems(items: string): string {
+    if (!/\\[wWdDsS]/.test(items)) return items;
+    let out = "";
+    for (let i = 0; i < items.length; i++) {
+        const c = items[i];
+        if (c !== "\\") { out += c; continue; }
+        const d = items[i + 1];
+        const u = uni();
+        const rep = d === "w" ? u.w : d === "W" ? u.W : d === "d" ? u.d : d === "D" ? u.D : d === "s" ? u.s : d === "S" ? u.S : undefined;
+        out += rep ?? c + d;
+        i++;
+    }
+    return out;
+}
+
 function print(n: Node, ctx: PrintCtx): string {
     switch (n.t) {
         case "seq": return n.items.map((x) => print(x, ctx)).join("");
@@ -425,10 +505,11 @@ function print(n: Node, ctx: PrintCtx): string {
             if (c === "\n") return "\\n";
             return c;
         }
-        case "esc": return n.js;
+        case "esc": return ctx.ascii ? n.js : unicodeEscape(n.js);
         case "dot": return ctx.dotAll ? "[\\s\\S]" : ".";
         case "class": {
-            const items = ctx.ignoreCase && n.letters ? caseClassItems(n.items) : n.items;
+            let items = ctx.ignoreCase && n.letters ? caseClassItems(n.items) : n.items;
+            if (!ctx.ascii) items = unicodeClassItems(items);
             return `[${n.negate ? "^" : ""}${items}]`;
         }
         case "anchor":
@@ -437,8 +518,8 @@ function print(n: Node, ctx: PrintCtx): string {
                 case "$": return "$";
                 case "A": return ctx.multiline ? "(?<![\\s\\S])" : "^";
                 case "Z": return ctx.multiline ? "(?![\\s\\S])" : "$";
-                case "b": return "\\b";
-                case "B": return "\\B";
+                case "b": return ctx.ascii ? "\\b" : `(?:(?<=${uni().wc})(?!${uni().wc})|(?<!${uni().wc})(?=${uni().wc}))`;
+                case "B": return ctx.ascii ? "\\B" : `(?:(?<=${uni().wc})(?=${uni().wc})|(?<!${uni().wc})(?!${uni().wc}))`;
             }
             // eslint-disable-next-line no-fallthrough
         case "backref": {
@@ -515,6 +596,8 @@ function wrap(n: Node, printed: string): string {
 export interface TranslateOptions {
     /** Compile for a multi-line buffer (fail2ban sets re.MULTILINE when maxlines > 1). */
     multiline?: boolean;
+    /** ASCII-only classes, as with Python's (?a) (used for date patterns, which are ASCII by nature). */
+    ascii?: boolean;
 }
 
 /** fail2ban turns `((?i)x)` and `(?:(?i)x)` into the local form `(?i:x)` before compiling; so do we. */
@@ -547,6 +630,7 @@ export function translatePyRegex(pattern: string, opts: TranslateOptions = {}): 
     const groupIndex: Array<Map<string, number>> = [];
     for (const t of trees) {
         const ctx: PrintCtx = {
+            ascii: !!opts.ascii || g.has("a"),
             ignoreCase: false, dotAll: false, multiline, globalI: g.has("i"), nextGroup: 1,
             pyToJs: new Map(), names: new Map(), numOfName: new Map(), atomic: 0,
         };
