@@ -52,9 +52,13 @@ function addElements(lines: string[], verb: "add" | "delete", set: string, items
 
 /** Entries grouped by set; a repeated address keeps its last entry (duplicates would fail the batch). */
 function bySet(entries: ActionEntry[]): Map<string, ActionEntry[]> {
+    const names = new Map<string, string>();
     const m = new Map<string, Map<string, ActionEntry>>();
     for (const e of entries) {
-        const s = nftSetName(e.jail, isIPv6(e.ip) ? 6 : 4);
+        const fam = isIPv6(e.ip) ? 6 : 4;
+        const nk = `${fam}${e.jail}`;
+        let s = names.get(nk);
+        if (s === undefined) names.set(nk, (s = nftSetName(e.jail, fam)));
         let l = m.get(s);
         if (!l) m.set(s, (l = new Map()));
         l.set(e.ip, e);
@@ -79,10 +83,15 @@ export function nftStartBatch(jails: ActionJail[], restore: ActionEntry[], repla
     lines.push(`flush chain ${T} input`);
     for (const j of jails) lines.push(...nftJailRules(j));
     if (replace) for (const j of jails) lines.push(`flush set ${T} ${nftSetName(j.name, 4)}`, `flush set ${T} ${nftSetName(j.name, 6)}`);
-    const known = new Set(jails.map((j) => j.name));
-    for (const [set, es] of bySet(restore.filter((e) => known.has(e.jail)))) {
-        addElements(lines, "add", set, es.map((e) => element(e, true)));
+    // Restored entries come from the ban manager, one per address: group them without the dedupe bySet does
+    // (this is the 100,000-ban path at start).
+    const sets = new Map<string, string[]>();
+    for (const j of jails) {
+        sets.set(`4${j.name}`, []);
+        sets.set(`6${j.name}`, []);
     }
+    for (const e of restore) sets.get(`${isIPv6(e.ip) ? 6 : 4}${e.jail}`)?.push(element(e, true));
+    for (const [key, items] of sets) if (items.length) addElements(lines, "add", nftSetName(key.slice(1), key[0] === "6" ? 6 : 4), items);
     return lines.join("\n") + "\n";
 }
 

@@ -28,6 +28,8 @@ export interface RuntimeJail {
     /** Log files after glob expansion. */
     files: string[];
     backend: BackendName;
+    /** Earliest ban end (epoch s) among this jail's bans; Infinity when none can end. */
+    nextExpiry: number;
 }
 
 /** Where bans come from: the log, the control socket, or a peer (peer bans are not sent on again). */
@@ -139,8 +141,14 @@ export class JailwatchServer {
         this.log.info(`reloaded: ${this.jails.size} jail(s) [${[...this.jails.keys()].join(", ")}]`);
     }
 
-    handle(argv: string[]): Promise<ControlResponse> {
-        return handleControl(this, argv);
+    /** Runs one control command; errors (a bad config on reload, say) become error answers. */
+    async handle(argv: string[]): Promise<ControlResponse> {
+        try {
+            return await handleControl(this, argv);
+        } catch (e) {
+            this.log.error(`${argv.join(" ")}: ${(e as Error).message}`);
+            return { ok: false, error: (e as Error).message };
+        }
     }
 
     /** Installs a ban decided elsewhere (control socket or a peer). Returns false if ignored or already banned. */
@@ -226,7 +234,7 @@ export class JailwatchServer {
             const jail = new Jail(s, { filter: compileFilter(s.filter), history: this.history, selfAddresses: s.ignoreself ? self : [] });
             jail.bans.restore(bans.filter((b) => b.jail === s.name), now);
             const files = [...new Set(s.logpath.flatMap(expandGlob))];
-            jails.set(s.name, { settings: s, jail, files, backend });
+            jails.set(s.name, { settings: s, jail, files, backend, nextExpiry: jail.bans.nextExpiry() });
         }
         this.jails = jails;
         this.byFile = new Map();
@@ -308,6 +316,7 @@ export class JailwatchServer {
 
     private onBan(rj: RuntimeJail, ban: Ban, source: BanSource): void {
         const now = this.now();
+        if (ban.end < rj.nextExpiry) rj.nextExpiry = ban.end;
         this.queue(this.pendingBan, rj.backend, { jail: ban.jail, ip: ban.ip, timeout: secondsLeft(ban.end, now) });
         const len = Number.isFinite(ban.end) ? `${Math.round(ban.end - ban.start)}s` : "permanent";
         this.log.info(`[${ban.jail}] Ban ${ban.ip} (${len}${ban.banCount ? `, ban #${ban.banCount + 1}` : ""}${source === "log" ? "" : `, from ${source}`})`);
@@ -357,7 +366,11 @@ export class JailwatchServer {
     private tick(): void {
         const now = this.now();
         for (const rj of this.jails.values()) {
-            for (const b of rj.jail.expire(now)) {
+            // Scanning 100,000 bans every second for none that ended is waste: only when the earliest is due.
+            if (now < rj.nextExpiry) continue;
+            const ended = rj.jail.expire(now);
+            rj.nextExpiry = rj.jail.bans.nextExpiry();
+            for (const b of ended) {
                 this.queue(this.pendingUnban, rj.backend, { jail: b.jail, ip: b.ip });
                 this.log.info(`[${b.jail}] Unban ${b.ip} (expired)`);
                 this.markBansDirty();
