@@ -63,8 +63,11 @@ describe("shipped WordPress filters", function () {
             assert.equal(ip.jw.stdout, ip.f2b.stdout);
             assert.deepEqual(ip.jw.stdout.trim().split("\n"), expected[name]);
             for (const f of FORGED) assert.ok(!ip.jw.stdout.split("\n").includes(f), `forged ${f} reported`);
-            const full = await runBoth(["-c", CONFIG, log, name, "--print-all-matched"]);
-            assert.equal(maskTime(full.jw.stdout), maskTime(full.f2b.stdout));
+            if (name === "nginx-wp-login") {
+                // (nginx-wp-xmlrpc's full output is compared in regex-cli-compare.test.ts.)
+                const full = await runBoth(["-c", CONFIG, log, name, "--print-all-matched"]);
+                assert.equal(maskTime(full.jw.stdout), maskTime(full.f2b.stdout));
+            }
         });
     }
 

@@ -30,6 +30,8 @@ export class RegexRun {
     private readonly keepMissed: boolean;
     private readonly keepIgnored: boolean;
     private readonly limit: number;
+    /** One "now" for the whole run (fills in year-less dates), instead of a clock read per line. */
+    private readonly now = Date.now() / 1000;
 
     constructor(private readonly filter: Filter, private readonly opts: RunOptions) {
         const def = filter.definition;
@@ -58,7 +60,7 @@ export class RegexRun {
 
     /** One counted line (already stripped of "\r\n"; empty and "#" lines never get here). */
     line(line: string): void {
-        const r = this.filter.processLine(line);
+        const r = this.filter.processLine(line, this.now);
         const st = this.stats;
         const out = this.opts.onMatchOut;
         if (out) {
