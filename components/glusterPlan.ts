@@ -102,13 +102,13 @@ export function glusterPlan<V>(args: GlusterPlanArgs<V>): HostStep<V | string>[]
     const expected = String(nodes.length - 1);
     steps.push({
         id: stepIds.peers, host: first, script: "gluster/peers.sh",
-        params: { PROBE: others.join(" "), EXPECTED_CONNECTED: expected },
+        params: { PROBE: others.join(" "), EXPECTED_CONNECTED: expected, BRICK_PATH: args.brickPath },
         dependsOn: names.map(stepIds.brick),
     });
     for (const name of others) {
         steps.push({
             id: stepIds.peerView(name), host: name, script: "gluster/peers.sh",
-            params: { PROBE: first, EXPECTED_CONNECTED: expected },
+            params: { PROBE: first, EXPECTED_CONNECTED: expected, BRICK_PATH: args.brickPath },
             dependsOn: [stepIds.peers],
         });
     }

@@ -94,6 +94,12 @@ describe("glusterPlan", () => {
         assert.deepStrictEqual(p, { peers: "node-gfs2 node-gfs3", "peers-node-gfs2": "node-gfs1", "peers-node-gfs3": "node-gfs1" });
     });
 
+    it("has every peers step save the node's glusterd identity beside the brick (for a replaced instance)", () => {
+        for (const s of plan().filter(x => x.script === "gluster/peers.sh")) {
+            assert.deepStrictEqual([s.params.BRICK_PATH, s.params.EXPECTED_CONNECTED], ["/glusterfs/bricks/brick1/gv", "2"], s.id);
+        }
+    });
+
     it("gives every node the same name->address table and its own brick volume id", () => {
         const steps = plan();
         const hosts = steps.filter(s => s.script === "gluster/hosts.sh").map(s => s.params);
