@@ -2,9 +2,11 @@
 import { destroyLab, getHost, listHosts, ssh, LAB_DIR } from "./hosts";
 import { GLUSTER_HOSTS, labStatus, provisionGlusterHosts, runGlusterPlan, volumeHealth } from "./glusterLab";
 import { formatStep } from "./runner";
+import { stackUpCommand } from "./stackCli";
 
 const USAGE = `usage: npm run lab -- <command>
-  up             make the hosts node-gfs1..3 (if not up) and run GlusterCluster's host steps on them
+  up             the whole stack: node-gfs1..3, a MariaDB host and two clients; Gluster, WordPress and jailwatch steps
+  up --gluster   only node-gfs1..3 and GlusterCluster's host steps
   status         peers, bricks, heal state and mounts
   down           remove every process, mount, loop device and namespace the lab made (state: ${LAB_DIR})
   ssh HOST CMD   run a command on a lab host over SSH, e.g. ssh node-gfs1 gluster peer status`;
@@ -70,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
         return 2;
     }
     switch (argv[0]) {
-        case "up": return up();
+        case "up": return argv.includes("--gluster") ? up() : stackUpCommand();
         case "status": return status();
         case "down": return down();
         case "ssh": return sshCommand(argv[1], argv.slice(2));
