@@ -18,7 +18,7 @@ const FORGED = "10.78.0.200";
 const JAIL = "nginx-wp-xmlrpc";
 
 describe("e2e: xmlrpc flood banned in nftables through Varnish -> Nginx -> PHP-FPM", function () {
-    this.timeout(120_000);
+    this.timeout(180_000);
     let srv: Namespace;
     let attacker: Namespace;
     let bystander: Namespace;
@@ -67,7 +67,12 @@ describe("e2e: xmlrpc flood banned in nftables through Varnish -> Nginx -> PHP-F
         prepareServerFiles(srv, WORK);
         services = startWebStack(srv, WORK, SERVER);
         await startJw();
-        await waitFor("the site through Varnish", () => get(bystander) === "200", 30_000);
+        // varnishd compiles the VCL with cc first: slow on a busy machine.
+        let last = "";
+        await waitFor("the site through Varnish", () => (last = get(bystander)) === "200", 90_000).catch((e) => {
+            const tail = (f: string) => (fs.existsSync(path.join(WORK, f)) ? fs.readFileSync(path.join(WORK, f), "utf8").split("\n").slice(-15).join("\n") : "");
+            throw new Error(`${(e as Error).message} (last answer: ${last})\n--- varnish\n${tail("varnish.out")}\n--- nginx\n${tail("nginx.out")}${tail("nginx-error.log")}\n--- php-fpm\n${tail("php-fpm.log")}`);
+        });
     });
 
     afterEach(function () {
