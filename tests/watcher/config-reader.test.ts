@@ -159,6 +159,16 @@ describe("config reader: filters", () => {
         assert.deepStrictEqual(loadFilter(d, "k[logtype=file]", { backend: "systemd" }).failregex, ["^F <HOST>$"]);
     });
 
+    it("extends a filter from its .local with <known/...> and %(known/...)s", () => {
+        const d = mk({
+            "filter.d/e.conf": "[Definition]\nfailregex = ^a <HOST>$\nignoreregex = ^x$\n",
+            "filter.d/e.local": "[Definition]\nfailregex = <known/failregex>\n            ^b <HOST>$\nignoreregex = %(known/ignoreregex)s\n              ^y$\n",
+        });
+        const f = loadFilter(d, "e");
+        assert.deepStrictEqual(f.failregex, ["^a <HOST>$", "^b <HOST>$"]);
+        assert.deepStrictEqual(f.ignoreregex, ["^x$", "^y$"]);
+    });
+
     it("loads a filter file by path (fail2ban-regex style)", () => {
         const d = mk({ "x/nginx-wp-xmlrpc.conf": "[Definition]\nfailregex = POST /xmlrpc.php HTTP/.*\"<HOST>\"$\nignoreregex =\n" });
         const f = loadFilterFile(path.join(d, "x/nginx-wp-xmlrpc.conf"));

@@ -148,9 +148,13 @@ function buildFilter(name: string, files: string[], args: Record<string, string>
         if (slash > 0) {
             const sec = tag.slice(0, slash);
             const opt = tag.slice(slash + 1).toLowerCase();
-            if (sec.toLowerCase() === "known") v = store.entry(def, opt)?.previous?.raw !== undefined
-                ? store.interpolate(store.entry(def, opt)!.previous!.raw, { section: def, vars, origin: originOf(opt), key: opt, depth: 0, opts: {} })
-                : store.get(DEFAULT, opt, vars)?.value;
+            if (sec.toLowerCase() === "known") {
+                // The value before the last override (a .local or a later include), else the current one.
+                const prev = store.entry(def, opt)?.previous;
+                v = prev !== undefined
+                    ? store.interpolate(prev.raw, { section: def, vars, origin: prev.origin, key: opt, entry: prev, depth: 0, opts: {} })
+                    : store.get(def, opt, vars)?.value;
+            }
             else if (sec.toLowerCase() === "default") v = store.defaults.has(opt) ? store.get(DEFAULT, opt, vars)?.value : undefined;
             else if (store.sections.has(sec)) v = store.get(sec, opt, vars)?.value;
         } else if (/^[\w.-]+$/.test(tag) && !/^F-|^\/F-/.test(tag)) {
