@@ -94,6 +94,46 @@ const cluster = new GlusterCluster("gluster", {
 // `network.vpcId` and `network.subnetIds`, and pass `{ providers: [provider] }`.
 // Only plain values are exported below: everything exported becomes a stack output, and `config` holds the key.
 
+// ---- web tier: MySQL (RDS), network load balancer, Varnish -> Nginx -> PHP-FPM, WordPress on the volume ----
+const web = new WordPressTier("web", {
+    nodes: cluster.nodes.map(n => ({ name: n.name, instanceId: n.instance.id })),
+    connections: cluster.connections,
+    glusterSteps: cluster.steps,
+    mountPoint: config.mountPoint,
+    vpcId: network.vpcId,
+    subnetIds: network.subnetIds,
+    nodeSecurityGroupId: cluster.securityGroup.id,
+    database: webConfig.db,
+    source: webConfig.source,
+    siteUrl: webConfig.siteUrl,
+    siteTitle: webConfig.siteTitle,
+    adminUser: webConfig.adminUser,
+    adminEmail: webConfig.adminEmail,
+    sqlDumpUrl: webConfig.sqlDumpUrl || undefined,
+    certificateArn: webConfig.certificateArn,
+    webIngressCidr: webConfig.webIngressCidr,
+    varnishCacheSize: webConfig.varnishCacheSize,
+    tags,
+}, { providers: [provider] });
+
+// ---- jailwatch on every node, bans shared between them ----
+const jail = new Fail2BanJail("jail", {
+    nodes: cluster.nodes.map(n => ({ name: n.name, privateIp: n.privateIp, instanceId: n.instance.id })),
+    connections: cluster.connections,
+    binaryPath: path.resolve(__dirname, webConfig.jailwatchBinary),
+    region: config.region,
+    vpcId: network.vpcId,
+    ignoreIp: [config.existingNetwork
+        ? aws.ec2.getVpcOutput({ id: config.existingNetwork.vpcId }, { provider }).cidrBlock
+        : config.vpcCidr],
+    nodeSecurityGroupId: cluster.securityGroup.id,
+    peerPort: webConfig.jailwatchPeerPort,
+    jails: defaultJails(webConfig.xmlrpcJail),
+    // Nginx creates the access log the jails follow.
+    after: Object.fromEntries(config.nodeNames.map(n => [n, [web.commands[webStepIds.nginx(n)]]])),
+    tags,
+}, { providers: [provider] });
+
 // ---- outputs (stack outputs) ----
 export const nodeNames = config.nodeNames;
 export const availabilityZones = config.azs;
