@@ -32,6 +32,8 @@ export interface FollowerOptions {
 }
 
 const HEAD_BYTES = 256;
+/** Bytes read per turn of the event loop when catching up on a backlog. */
+const READ_SLICE = 32 * 1024 * 1024;
 
 interface OpenFile {
     fd: number;
@@ -130,7 +132,8 @@ export class LogFollower {
         const step = decideStep({ dev: f.dev, ino: f.ino, offset: f.offset, size }, now);
         switch (step.kind) {
             case "read":
-                if (size > f.offset) this.readAll();
+                // A big backlog is read in slices so the control socket and other logs get their turn.
+                if (size > f.offset && !this.readFrom(f, this.path, READ_SLICE)) this.schedule();
                 return;
             case "truncated":
                 this.opts.log.info(`${this.path} was truncated (copytruncate); reading from its start`);
@@ -228,18 +231,22 @@ export class LogFollower {
         if (f.head === undefined && f.offset > 0) this.computeHead(f);
     }
 
-    private readFrom(f: OpenFile, name: string): void {
+    /** Reads up to `budget` bytes (all by default); true when the end of the file was reached. */
+    private readFrom(f: OpenFile, name: string, budget = Infinity): boolean {
         const buf = this.buf;
+        let done = 0;
         for (;;) {
             const n = fs.readSync(f.fd, buf, 0, buf.length, f.offset + f.splitter.pending);
-            if (n <= 0) return;
+            if (n <= 0) return true;
             const { lines, consumed } = f.splitter.push(buf.subarray(0, n));
             f.offset += consumed;
             if (lines.length > 0) {
                 this.linesRead += lines.length;
                 this.opts.onLines(lines, name);
             }
-            if (n < buf.length) return;
+            if (n < buf.length) return true;
+            done += n;
+            if (done >= budget) return false;
         }
     }
 
