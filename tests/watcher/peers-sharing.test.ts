@@ -102,6 +102,11 @@ describe("peers: bans shared between two servers", function () {
         assert.strictEqual(nodes[0].server.jails.get(JAIL)!.jail.status().totalBanned, 1, "node 0 decided only its own ban; the peer's was installed, not re-decided");
     });
 
+    it("an IPv6 ban travels as its key and lands as the same key", async () => {
+        await nodes[0].server.handle(["set", JAIL, "banip", "2001:db8:7::1"]);
+        await until("IPv6 ban on node 1", () => banned(nodes[1]).includes("2001:db8:7::1"));
+    });
+
     it("refuses frames with a wrong secret", async () => {
         const frame = encodeFrame({ type: "ban", node: "intruder", ts: Date.now() / 1000, nonce: newNonce(), bans: [{ jail: JAIL, ip: "192.0.2.66", end: null }] }, Buffer.from("not-the-shared-secret-0123456789"));
         await new Promise<void>((resolve) => {
@@ -120,6 +125,6 @@ describe("peers: bans shared between two servers", function () {
         await nodes[0].server.handle(["set", JAIL, "banip", "192.0.2.99"]);
         const again = await startNode(1);
         nodes.push(again);
-        assert.deepStrictEqual(banned(again).sort(), ["192.0.2.99", "198.51.100.20", "203.0.113.7"]);
+        assert.deepStrictEqual(banned(again).sort(), ["192.0.2.99", "198.51.100.20", "2001:db8:7::1", "203.0.113.7"]);
     });
 });

@@ -133,6 +133,24 @@ describe("server: in-process with the dummy backend", () => {
         await until("ban at the new maxretry", () => inSet().includes("203.0.113.8"));
     });
 
+    it("reports firewall failures in status and retries the ban", async () => {
+        await start();
+        let fail = true;
+        const realBan = action.ban.bind(action);
+        action.ban = async (entries) => {
+            if (fail) throw new Error("nft: Could not process rule: Operation not permitted");
+            return realBan(entries);
+        };
+        assert.strictEqual(await text("set", JAIL, "banip", "198.51.100.3"), "1");
+        assert.match(await text("status"), /! 1 firewall command\(s\) failed; failed bans are retried/);
+        assert.deepStrictEqual(inSet(), []);
+        fail = false;
+        (server as unknown as { lastRetry: number }).lastRetry = 0;
+        (server as unknown as { tick(): void }).tick();
+        await server!.settle();
+        assert.deepStrictEqual(inSet(), ["198.51.100.3"]);
+    });
+
     it("a failing reload keeps the running configuration", async () => {
         await start();
         fs.writeFileSync(path.join(conf, "jail.local"), `[${JAIL}]\nlogpath = ${log}\nmaxretry = twenty\n`);

@@ -19,7 +19,9 @@ export async function handleControl(server: JailwatchServer, argv: string[]): Pr
         case "status": {
             if (cmd.jail === undefined) {
                 let text = formatStatus([...server.jails.keys()]);
-                if (server.problems.length) text += `\n${server.problems.map((p) => `! ${p}`).join("\n")}`;
+                const problems = [...server.problems];
+                if (server.firewallErrors > 0) problems.push(`${server.firewallErrors} firewall command(s) failed; failed bans are retried every 10 s (see the log)`);
+                if (problems.length) text += `\n${problems.map((p) => `! ${p}`).join("\n")}`;
                 return { ok: true, text };
             }
             const rj = jail(cmd.jail);

@@ -155,7 +155,8 @@ export class JailwatchServer {
     banAddress(jailName: string, ip: string, source: BanSource, until?: number): { ok: boolean; reason?: string; ban?: Ban } {
         const rj = this.jails.get(jailName);
         if (!rj) return { ok: false, reason: `no jail ${jailName}` };
-        const addr = IPAddr.parse(ip);
+        // A peer sends keys, which for IPv6 may be a prefix (`2001:db8::/64`): its network address maps back to it.
+        const addr = IPAddr.parse(ip.replace(/\/\d{1,3}$/, ""));
         if (!addr) return { ok: false, reason: `not an IP address: ${ip}` };
         if (rj.jail.bans.isIgnored(addr)) return { ok: false, reason: `${ip} is in ignoreip of ${jailName}; not banned` };
         const now = this.now();
