@@ -50,10 +50,12 @@ else
   retry 180 volume create "$VOLUME_NAME" replica "$REPLICA" transport tcp "${brick_list[@]}"
 fi
 
-# set_option NAME VALUE: only when it differs (each change regenerates the volfiles and reconnects every client).
+# set_option NAME VALUE: unless `volume info` already lists it with that value (each change regenerates the volfiles
+# and reconnects every client). Set explicitly even when it is gluster's default: defaults differ between versions
+# and volume types, and `volume info` then shows what the cluster relies on.
 set_option() {
   local current
-  current=$({ g volume get "$VOLUME_NAME" "$1" 2>/dev/null || true; } | awk -v o="$1" '$1 == o { print $2 }')
+  current=$({ g volume info "$VOLUME_NAME" 2>/dev/null || true; } | awk -v o="$1:" '$1 == o { print $2 }')
   if [ "$current" = "$2" ]; then
     log "$1 already $2"
   else
