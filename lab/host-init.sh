@@ -75,6 +75,11 @@ rm -rf "$root/var/lib/glusterd/glusterd.info" "$root/var/lib/glusterd/peers" "$r
 rm -rf "$root/root/.ssh"
 mkdir -m 700 "$root/root/.ssh"
 install -m 600 "$LAB_PUBKEY" "$root/root/.ssh/authorized_keys"
+# Root's shell start-up files as a fresh Debian install has them. This machine's may start tools (version managers)
+# that are slow or take locks, and bash reads ~/.bashrc even for `bash -c` when run by sshd.
+for f in bashrc profile; do
+  if [ -f "/usr/share/base-files/dot.$f" ]; then install -m 644 "/usr/share/base-files/dot.$f" "$root/root/.$f"; fi
+done
 rm -f "$root"/etc/ssh/ssh_host_*
 install -m 600 "$LAB_HOSTKEY" "$root/etc/ssh/ssh_host_ed25519_key"
 install -m 644 "$LAB_HOSTKEY.pub" "$root/etc/ssh/ssh_host_ed25519_key.pub"

@@ -27,12 +27,14 @@ export interface RunOptions {
 export function run(file: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
     const started = Date.now();
     return new Promise((resolve, reject) => {
-        const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], env: opts.env ?? process.env });
+        // No input: stdin is /dev/null, not a socket (bash run with a socket on stdin thinks sshd started it).
+        const stdin = opts.input === undefined ? "ignore" : "pipe";
+        const child = spawn(file, args, { stdio: [stdin, "pipe", "pipe"], env: opts.env ?? process.env });
         const out: Buffer[] = [], err: Buffer[] = [];
         let timedOut = false;
         const timer = setTimeout(() => { timedOut = true; child.kill("SIGKILL"); }, opts.timeoutMs ?? 120_000);
-        child.stdout.on("data", (b: Buffer) => out.push(b));
-        child.stderr.on("data", (b: Buffer) => err.push(b));
+        child.stdout!.on("data", (b: Buffer) => out.push(b));
+        child.stderr!.on("data", (b: Buffer) => err.push(b));
         child.on("error", e => { clearTimeout(timer); reject(e); });
         child.on("close", code => {
             clearTimeout(timer);
@@ -41,9 +43,11 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
                 stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8"),
             });
         });
-        // A command that exits without reading its stdin makes the pipe fail with EPIPE: that is not our error.
-        child.stdin.on("error", () => undefined);
-        child.stdin.end(opts.input ?? "");
+        if (child.stdin) {
+            // A command that exits without reading its stdin makes the pipe fail with EPIPE: that is not our error.
+            child.stdin.on("error", () => undefined);
+            child.stdin.end(opts.input);
+        }
     });
 }
 
