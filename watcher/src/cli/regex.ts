@@ -3,6 +3,7 @@
 
 import * as fs from "fs";
 import * as os from "os";
+import * as v8 from "v8";
 import { compileFilter, CompileOptions } from "../filter/filter";
 import { forEachLine, emitLines } from "../regex/lines";
 import * as report from "../regex/report";
@@ -53,6 +54,10 @@ function writeAll(fd: number, s: string): void {
 const PARALLEL_MIN_BYTES = Number(process.env.JAILWATCH_REGEX_PARALLEL_MIN ?? 48 * 1024 * 1024);
 
 export async function runRegex(argv: string[]): Promise<number> {
+    // Keep V8's young generation at its starting size: the filter makes short-lived garbage per line, and a
+    // growing young generation only turns it into resident memory (measured on 1M lines: 123 -> 81 MB peak RSS,
+    // same CPU time). A GC heuristic read at run time, so setting it here is safe.
+    v8.setFlagsFromString("--semi-space-growth-factor=1");
     const p = parseArgs(argv, [
         { names: ["-c", "--config"], value: true },
         { names: ["-d", "--datepattern"], value: true },

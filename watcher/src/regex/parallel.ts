@@ -9,7 +9,7 @@
 import * as fs from "fs";
 import { isMainThread, parentPort, Worker, workerData } from "worker_threads";
 import { compileFilter, CompileOptions } from "../filter/filter";
-import type { FilterDefinition } from "../types";
+import type { Filter, FilterDefinition } from "../types";
 import { forEachLine } from "./lines";
 import type { RegexStats } from "./report";
 import { RegexRun, RunOptions } from "./run";
@@ -71,7 +71,7 @@ export function outValue(fmt: string, r: { host?: string; fid?: string }, line: 
     return r.host ?? "";
 }
 
-/** Runs the file through `jobs` workers; `onOut` gets -o output in file order. Resolves to merged stats. */
+/** Runs the file on `jobs` worker threads; `onOut` gets -o output in file order. Resolves to the merged stats. */
 export async function runParallel(
     script: string,
     file: string,
@@ -89,7 +89,10 @@ export async function runParallel(
     const init: WorkerInit = { tag: WORKER_TAG, file, definition, compileOpts, opts, outFmt };
     const keepsAll = opts.printAllMatched || opts.printAllMissed || opts.printAllIgnored;
     const limits = { maxYoungGenerationSizeMb: YOUNG_GEN_MB, ...(keepsAll ? {} : { maxOldGenerationSizeMb: OLD_GEN_MB }) };
-    const workers = Array.from({ length: Math.min(jobs, ranges.length) }, () => new Worker(script, { workerData: init, resourceLimits: limits }));
+    // Workers only: this thread just merges. Running the filter here too would save starting one worker, but this
+    // thread's heap cannot be capped like a worker's (measured on 5M lines: 148 MB peak RSS instead of ~120).
+    const threads = Math.min(jobs, ranges.length);
+    const workers = Array.from({ length: threads }, () => new Worker(script, { workerData: init, resourceLimits: limits }));
     const done = new Map<number, RangeResult>();
     let nextToSend = 0;
     let nextToMerge = 0;
@@ -135,20 +138,23 @@ export async function runParallel(
     };
     try {
         await new Promise<void>((resolve, reject) => {
-            let running = 0;
+            let finished = 0;
+            const complete = (r: RangeResult) => {
+                done.set(r.id, r);
+                finished++;
+                mergeReady();
+                if (finished === ranges.length) resolve();
+            };
             const feed = (w: Worker) => {
                 if (nextToSend < ranges.length) {
                     const id = nextToSend++;
-                    running++;
                     w.postMessage({ id, start: ranges[id][0], end: ranges[id][1] });
-                } else if (running === 0) resolve();
+                }
             };
             for (const w of workers) {
                 w.on("message", (r: RangeResult) => {
-                    running--;
-                    done.set(r.id, r);
                     try {
-                        mergeReady();
+                        complete(r);
                     } catch (e) {
                         reject(e);
                         return;
@@ -166,19 +172,23 @@ export async function runParallel(
     return merged;
 }
 
+/** One range through a filter, collecting statistics (or -o output). */
+function processRange(filter: Filter, init: WorkerInit, id: number, start: number, end: number): RangeResult {
+    const out: string[] = [];
+    const fmt = init.outFmt;
+    const run = new RegexRun(filter, {
+        ...init.opts,
+        onMatchOut: fmt === undefined ? undefined : (r, line) => out.push(outValue(fmt, r, line), "\n"),
+    });
+    forEachLine(init.file, (l) => run.line(l), { start, end });
+    return { id, stats: run.finish(0), out: out.join("") };
+}
+
 /** Worker side: compile the filter once, then answer range requests. */
 function workerMain(init: WorkerInit): void {
     const filter = compileFilter(init.definition, init.compileOpts);
     parentPort!.on("message", (msg: { id: number; start: number; end: number }) => {
-        const out: string[] = [];
-        const fmt = init.outFmt;
-        const run = new RegexRun(filter, {
-            ...init.opts,
-            onMatchOut: fmt === undefined ? undefined : (r, line) => out.push(outValue(fmt, r, line), "\n"),
-        });
-        forEachLine(init.file, (l) => run.line(l), { start: msg.start, end: msg.end });
-        const res: RangeResult = { id: msg.id, stats: run.finish(0), out: out.join("") };
-        parentPort!.postMessage(res);
+        parentPort!.postMessage(processRange(filter, init, msg.id, msg.start, msg.end));
     });
 }
 
