@@ -89,7 +89,9 @@ export class GlusterCluster extends pulumi.ComponentResource {
     public readonly publicIps: pulumi.Output<string[]>;
 
     constructor(name: string, args: GlusterClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ha-wordpress:index:GlusterCluster", name, args, opts);
+        // The component's inputs are recorded in state: never the private key in plain text, whatever the caller passed.
+        super("ha-wordpress:index:GlusterCluster", name,
+            { ...args, ssh: { ...args.ssh, privateKey: pulumi.secret(args.ssh.privateKey) } }, opts);
         const n = args.nodeNames.length;
         if (args.availabilityZones.length !== n || args.subnetIds.length !== n) {
             throw new Error(`GlusterCluster ${name}: ${n} nodes need ${n} availability zones and ${n} subnets`);

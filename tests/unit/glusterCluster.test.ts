@@ -12,22 +12,26 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
     let program: Record<string, any>;
     let commands: Recorded[];
     const stepOf = (r: Recorded) => r.name.replace(/^gluster-/, "");
+    /** Resources index.ts declared (other test files build their own components, named t-*, in the same runtime). */
+    const programResources = () => rt.resources.filter(r => !r.name.startsWith("t-"));
+    /** Resources of the program's GlusterCluster (other tests may construct more clusters in the same runtime). */
+    const own = (type: string) => rt.byType(type).filter(r => r.parent === "gluster");
 
     before(async () => {
         rt = await pulumiRuntime();
         program = await loadProgram();
-        commands = rt.byType(CMD).filter(c => c.name.startsWith("gluster-"));
+        commands = rt.byType(CMD).filter(c => c.parent === "gluster");
     });
 
     it("declares three instances named after the seed's nodes, in the seed's zones", () => {
-        const instances = rt.byType("aws:ec2/instance:Instance");
+        const instances = own("aws:ec2/instance:Instance");
         assert.deepStrictEqual(instances.map(i => i.inputs.tags.Name).sort(), NODES);
         const zone = (n: string) => instances.find(i => i.inputs.tags.Name === n)!.inputs.availabilityZone;
         assert.deepStrictEqual(NODES.map(zone), ["us-east-1b", "us-east-1d", "us-east-1d"]);
     });
 
     it("puts each brick volume in its instance's availability zone", () => {
-        const attachments = rt.byType("aws:ec2/volumeAttachment:VolumeAttachment");
+        const attachments = own("aws:ec2/volumeAttachment:VolumeAttachment");
         assert.strictEqual(attachments.length, 3);
         for (const a of attachments) {
             const instance = rt.resources.find(r => r.type === "aws:ec2/instance:Instance" && r.id === a.inputs.instanceId)!;
@@ -40,7 +44,7 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
     });
 
     it("makes every brick an encrypted gp3 volume of its own that survives stack deletion (prod)", () => {
-        const volumes = rt.byType("aws:ebs/volume:Volume");
+        const volumes = own("aws:ebs/volume:Volume");
         assert.strictEqual(volumes.length, 3);
         for (const v of volumes) {
             assert.strictEqual(v.inputs.encrypted, true);
@@ -53,7 +57,7 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
     });
 
     it("requires IMDSv2 and encrypts the root disk of every instance", () => {
-        for (const i of rt.byType("aws:ec2/instance:Instance")) {
+        for (const i of own("aws:ec2/instance:Instance")) {
             assert.strictEqual(i.inputs.metadataOptions.httpTokens, "required", i.name);
             assert.strictEqual(i.inputs.rootBlockDevice.encrypted, true, i.name);
             assert.strictEqual(i.inputs.keyName, "ha-wordpress-test");
@@ -68,14 +72,14 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
         assert.strictEqual(call!.inputs.mostRecent, true);
         const name = call!.inputs.filters.find((f: any) => f.name === "name");
         assert.deepStrictEqual(name.values, ["debian-12-amd64-*"]);
-        for (const i of rt.byType("aws:ec2/instance:Instance")) assert.strictEqual(i.inputs.ami, "ami-0d3b1a4e5c6f70812");
+        for (const i of own("aws:ec2/instance:Instance")) assert.strictEqual(i.inputs.ami, "ami-0d3b1a4e5c6f70812");
     });
 
     describe("security group", () => {
         // GlusterCluster's own rules (the web tier and the jail add theirs to the same group: tested in wordpress*/fail2ban*).
         const ingress = () => rt.byType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter(r => r.parent === "gluster");
         const egress = () => rt.byType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter(r => r.parent === "gluster");
-        const sg = () => rt.byType("aws:ec2/securityGroup:SecurityGroup")[0];
+        const sg = () => own("aws:ec2/securityGroup:SecurityGroup")[0];
 
         it("opens exactly the seed's gluster ports, each only to the group itself", () => {
             const peer = ingress().filter(r => r.inputs.referencedSecurityGroupId !== undefined);
@@ -126,7 +130,7 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
                 else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${where}[${i}]`));
                 else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, `${where}.${k}`);
             };
-            for (const r of rt.resources) walk(r.inputs, r.name);
+            for (const r of programResources()) walk(r.inputs, r.name);
             for (const [k, v] of Object.entries(program)) walk(await valueOf(v as any), `output ${k}`);
             assert.deepStrictEqual(leaks, []);
         });
@@ -148,7 +152,7 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
                 "peers", "peers-node-gfs2", "peers-node-gfs3", "volume",
             ].sort();
             assert.deepStrictEqual(ids, want);
-            const instances = rt.byType("aws:ec2/instance:Instance");
+            const instances = own("aws:ec2/instance:Instance");
             for (const c of commands) {
                 const host = (unwrapSecret(c.inputs.connection) as any).host;
                 const node = instances.find(i => i.state.publicIp === host)!;
@@ -179,8 +183,8 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
         });
 
         it("sends the same command text the lab would send for the same values", () => {
-            const instances = rt.byType("aws:ec2/instance:Instance");
-            const volumes = rt.byType("aws:ebs/volume:Volume");
+            const instances = own("aws:ec2/instance:Instance");
+            const volumes = own("aws:ebs/volume:Volume");
             const plan = glusterPlan<string>({
                 nodes: NODES.map(n => ({
                     name: n,
@@ -197,22 +201,23 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
 
         it("feeds the nodes' private addresses and brick volume ids into the steps", () => {
             const hosts = rt.byName("gluster-hosts-node-gfs2").inputs.create as string;
-            for (const i of rt.byType("aws:ec2/instance:Instance")) assert.ok(hosts.includes(`=${i.state.privateIp} `), i.name);
-            const vol = rt.byType("aws:ebs/volume:Volume").find(v => v.inputs.tags.Name === "node-gfs3-brick")!;
+            for (const i of own("aws:ec2/instance:Instance")) assert.ok(hosts.includes(`=${i.state.privateIp} `), i.name);
+            const vol = own("aws:ebs/volume:Volume").find(v => v.inputs.tags.Name === "node-gfs3-brick")!;
             assert.ok((rt.byName("gluster-brick-node-gfs3").inputs.create as string).includes(`VOLUME_ID=${vol.id} `));
         });
     });
 
     describe("network and outputs", () => {
         it("creates a VPC with one public subnet per zone in use, routed through an internet gateway", () => {
-            assert.strictEqual(rt.byType("aws:ec2/vpc:Vpc").length, 1);
-            const subnets = rt.byType("aws:ec2/subnet:Subnet");
+            const net = (type: string) => rt.byType(type).filter(r => r.parent === "net");
+            assert.strictEqual(net("aws:ec2/vpc:Vpc").length, 1);
+            const subnets = net("aws:ec2/subnet:Subnet");
             assert.deepStrictEqual(subnets.map(s => s.inputs.availabilityZone).sort(), ["us-east-1b", "us-east-1d"]);
             assert.strictEqual(new Set(subnets.map(s => s.inputs.cidrBlock)).size, 2);
-            const routes = rt.byType("aws:ec2/routeTable:RouteTable")[0];
+            const routes = net("aws:ec2/routeTable:RouteTable")[0];
             assert.deepStrictEqual(routes.inputs.routes.map((r: any) => r.cidrBlock), ["0.0.0.0/0"]);
-            assert.strictEqual(rt.byType("aws:ec2/routeTableAssociation:RouteTableAssociation").length, 2);
-            for (const i of rt.byType("aws:ec2/instance:Instance")) {
+            assert.strictEqual(net("aws:ec2/routeTableAssociation:RouteTableAssociation").length, 2);
+            for (const i of own("aws:ec2/instance:Instance")) {
                 const subnet = subnets.find(s => s.id === i.inputs.subnetId)!;
                 assert.strictEqual(subnet.inputs.availabilityZone, i.inputs.availabilityZone, `${i.name} subnet zone`);
             }
@@ -238,7 +243,7 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
         it("tags every taggable AWS resource with project and stack", () => {
             // Types AWS cannot tag (bucket sub-resources, target attachments) are left out.
             const untaggable = /^aws:(s3\/bucket(PublicAccessBlock|ServerSideEncryptionConfigurationV2|OwnershipControls|Policy)|lb\/targetGroupAttachment):/;
-            const taggable = rt.resources.filter(r => r.type.startsWith("aws:") && !r.type.includes("Association") &&
+            const taggable = programResources().filter(r => r.type.startsWith("aws:") && !r.type.includes("Association") &&
                 !r.type.includes("RouteTable") && !r.type.includes("VolumeAttachment") && !r.type.startsWith("aws:vpc/") &&
                 !untaggable.test(r.type));
             assert.ok(taggable.length >= 10);
@@ -246,13 +251,13 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
         });
 
         it("has the expected number of resources in the prod stack", () => {
-            const count = (t: string) => rt.resources.filter(r => r.type === t).length;
+            const count = (t: string) => programResources().filter(r => r.type === t).length;
             // Components: Network, GlusterCluster. AWS: provider, VPC, IGW, route table, 2 subnets + 2 associations,
             // SG + 7 ingress + 3 egress, 3 x (instance, volume, attachment). Commands: 16 host steps.
             assert.strictEqual(count("ha-wordpress:index:GlusterCluster"), 1);
             assert.strictEqual(count("ha-wordpress:index:Network"), 1);
             assert.strictEqual(commands.length, 16);
-            const glusterAndNetwork = rt.resources.filter(r => r.name.startsWith("gluster") || r.name.startsWith("net") || r.type === "pulumi:providers:aws");
+            const glusterAndNetwork = programResources().filter(r => r.name.startsWith("gluster") || r.name.startsWith("net") || r.type === "pulumi:providers:aws");
             assert.strictEqual(glusterAndNetwork.length, 2 + 1 + 1 + 1 + 1 + 4 + 1 + 7 + 3 + 9 + 16);
         });
     });
