@@ -22,7 +22,7 @@ function clusterArgs(over: Partial<GlusterClusterArgs>): GlusterClusterArgs {
 describe("GlusterCluster and Network variants (built directly under the shared mocks)", () => {
     let rt: Runtime;
     let network: Network;
-    const under = (parent: string, type: string) => rt.byType(type).filter(r => r.parent === parent);
+    const under = (parent: string, type: string) => rt.resources.filter(r => r.type === type && r.parent === parent);
 
     before(async () => {
         rt = await pulumiRuntime();

@@ -6,8 +6,9 @@
 // Use:  const rt = await pulumiRuntime();          // mocks + config ready, nothing registered yet
 //       const prog = await loadProgram();           // index.ts imported, all its resources registered
 //       rt.byType("aws:ec2/instance:Instance")      // recorded resources
-// Components under test may also be constructed directly after pulumiRuntime(); give them unique names and call
-// `await settle()` before reading the recording.
+// Components under test may also be constructed directly after pulumiRuntime(): name them `t-...` (their children
+// then are `t-...` too) and call `await settle()` before reading the recording. `byType` leaves `t-*` resources out,
+// so tests of the program see only what index.ts declared; find test-built ones in `resources`.
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -59,6 +60,7 @@ export interface Recorded {
 export interface Runtime {
     resources: Recorded[];
     calls: { token: string; inputs: Record<string, any> }[];
+    /** Resources of this type that index.ts declared (test-built `t-*` resources left out). */
     byType(type: string): Recorded[];
     byName(name: string): Recorded;
 }
@@ -190,7 +192,7 @@ export function pulumiRuntime(): Promise<Runtime> {
 
         return {
             resources, calls,
-            byType: (type: string) => resources.filter(r => r.type === type),
+            byType: (type: string) => resources.filter(r => r.type === type && !r.name.startsWith("t-")),
             byName: (name: string) => {
                 const r = resources.find(x => x.name === name);
                 if (!r) throw new Error(`no resource named ${name}; have ${resources.map(x => x.name).join(", ")}`);
