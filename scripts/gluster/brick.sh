@@ -51,6 +51,14 @@ fi
 uuid=$(blkid -p -o value -s UUID "$dev")
 [ -n "$uuid" ] || die "no UUID on $dev after formatting"
 
+# Something else mounted at the mount point is the operator's: refuse before touching fstab.
+already_mounted=0
+if mountpoint -q "$mount_point" 2>/dev/null; then
+  current=$(readlink -f "$(findmnt -rno SOURCE --mountpoint "$mount_point" | head -n1)")
+  [ "$current" = "$dev" ] || die "$mount_point is already a mount of $current, not of $dev"
+  already_mounted=1
+fi
+
 # One fstab line for the brick mount point, by UUID (device names move between boots). nofail: the instance still
 # boots without the volume; glusterd then refuses to start a brick whose directory is missing, which is safe.
 line="UUID=$uuid $mount_point xfs defaults,noatime,nofail 0 0"
@@ -67,9 +75,7 @@ fi
 rm -f "$tmp"
 
 mkdir -p "$mount_point"
-if mountpoint -q "$mount_point"; then
-  current=$(readlink -f "$(findmnt -rno SOURCE --mountpoint "$mount_point" | head -n1)")
-  [ "$current" = "$dev" ] || die "$mount_point is already a mount of $current, not of $dev"
+if [ "$already_mounted" = 1 ]; then
   log "$mount_point already mounted"
 else
   mount -t xfs "$dev" "$mount_point"

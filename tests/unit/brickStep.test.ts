@@ -87,6 +87,19 @@ exit $rc`;
         assert.strictEqual(execFileSync("blkid", ["-p", "-o", "value", "-s", "UUID", dev], { encoding: "utf8" }).trim(), before);
     });
 
+    it("refuses a brick mount point that already holds another filesystem, before touching fstab", () => {
+        const dev = newDisk("occupied");
+        const fstab = path.join(dir, "fstab5");
+        fs.writeFileSync(fstab, "# untouched\n");
+        const text = renderStep("gluster/brick.sh", { VOLUME_ID: "vol-0test0000000000001", BRICK_PATH: BRICK, DEVICE_NAME: dev });
+        const r = spawnSync("unshare", ["-m", "--propagation", "private", "bash", "-c",
+            `mount --bind "$1" /etc/fstab && mount -t tmpfs t /mnt && mkdir -p ${MOUNT} && mount -t tmpfs other ${MOUNT} && bash -c "$2"`,
+            "_", fstab, text], { encoding: "utf8" });
+        assert.notStrictEqual(r.status, 0);
+        assert.match(r.stderr, new RegExp(`${MOUNT} is already a mount of .*, not of ${dev}`));
+        assert.strictEqual(fs.readFileSync(fstab, "utf8"), "# untouched\n");
+    });
+
     it("never rewrites the identity of a glusterd that already has peers (brick saved by another node)", () => {
         const dev = newDisk("identity");
         const fstab = path.join(dir, "fstab4");
