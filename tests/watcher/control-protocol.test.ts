@@ -18,6 +18,8 @@ describe("control: command parsing", () => {
         assert.deepStrictEqual(parseCommand(["unban", "--all"]), { cmd: "unban", all: true });
         assert.deepStrictEqual(parseCommand(["unban", "1.2.3.4"]), { cmd: "unban", all: false, ips: ["1.2.3.4"] });
         assert.deepStrictEqual(parseCommand(["reload"]), { cmd: "reload" });
+        assert.deepStrictEqual(parseCommand(["stop"]), { cmd: "stop", unban: false });
+        assert.deepStrictEqual(parseCommand(["stop", "--unban"]), { cmd: "stop", unban: true });
     });
 
     it("rejects malformed commands with a usable message", () => {

@@ -144,4 +144,13 @@ describe("e2e: xmlrpc flood banned in nftables through Varnish -> Nginx -> PHP-F
         assert.strictEqual(get(forger), "timeout");
         assert.strictEqual(get(bystander), "200");
     });
+
+    it("`stop --unban` removes our table and lifts every ban; plain stops never do", async () => {
+        const exited = new Promise((r) => jailwatch.once("exit", r));
+        assert.strictEqual(jwClient("stop", "--unban").trim(), "Shutdown successful");
+        await exited;
+        assert.doesNotMatch(run(srv, ["nft", "list", "tables"]), /jailwatch/);
+        assert.strictEqual(get(forger), "200");
+        assert.strictEqual(get(attacker), "200");
+    });
 });

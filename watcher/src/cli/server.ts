@@ -86,7 +86,7 @@ export async function runServer(argv: string[]): Promise<number> {
             if (stopping) return;
             stopping = true;
             log.info(`${sig}: stopping`);
-            Promise.all([server.stop(), control.close()]).then(
+            Promise.all([server.stop({ unban: server.unbanOnStop }), control.close()]).then(
                 () => resolve(0),
                 (e) => {
                     log.error(`stop failed: ${(e as Error).message}`);

@@ -11,7 +11,7 @@ export type ControlCommand =
     | { cmd: "unban"; all: true }
     | { cmd: "unban"; all: false; ips: string[] }
     | { cmd: "reload" }
-    | { cmd: "stop" };
+    | { cmd: "stop"; unban: boolean };
 
 export interface ControlRequest {
     argv: string[];
@@ -35,7 +35,7 @@ commands:
   set JAIL unbanip IP...        lift bans in JAIL
   unban --all | unban IP...     lift every ban, or these addresses in every jail
   reload                        re-read the configuration
-  stop                          stop the server (bans stay in force)`;
+  stop [--unban]                stop the server; bans stay in force unless --unban`;
 
 /** Parses the client's words into a command; throws UsageError with a message fit for the terminal. */
 export function parseCommand(argv: string[]): ControlCommand {
@@ -54,7 +54,8 @@ export function parseCommand(argv: string[]): ControlCommand {
         case "reload":
             return none({ cmd: "reload" });
         case "stop":
-            return none({ cmd: "stop" });
+            if (rest.length === 1 && rest[0] === "--unban") return { cmd: "stop", unban: true };
+            return none({ cmd: "stop", unban: false });
         case "status":
             if (rest.length > 1) throw new UsageError("status takes at most one jail name");
             return rest.length ? { cmd: "status", jail: rest[0] } : { cmd: "status" };

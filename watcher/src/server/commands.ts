@@ -65,7 +65,8 @@ export async function handleControl(server: JailwatchServer, argv: string[]): Pr
             await server.reload();
             return { ok: true, text: "OK" };
         case "stop":
-            // Answer first; the CLI's handler stops the process after the reply went out.
+            // Answer first; the CLI's signal handler stops the process after the reply went out.
+            server.unbanOnStop = cmd.unban;
             setImmediate(() => process.emit("SIGTERM"));
             return { ok: true, text: "Shutdown successful" };
     }

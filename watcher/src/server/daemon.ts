@@ -66,6 +66,8 @@ export class JailwatchServer {
     /** Problems worth showing to the operator (corrupt state, firewall failures). */
     readonly problems: string[] = [];
     firewallErrors = 0;
+    /** Set by `stop --unban`: remove our firewall state on the way out. */
+    unbanOnStop = false;
     private followers = new Map<string, LogFollower>();
     private byFile = new Map<string, RuntimeJail[]>();
     private positions: Record<string, FilePosition> = {};
