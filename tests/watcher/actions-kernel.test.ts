@@ -5,6 +5,7 @@ import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import { Exec, spawnExec } from "../../watcher/src/actions/exec";
 import { IpsetAction } from "../../watcher/src/actions/ipset";
+import { NftSession } from "../../watcher/src/actions/nft-session";
 import { NftablesAction } from "../../watcher/src/actions/nftables";
 
 const quiet = { info: () => undefined, warn: () => undefined, debug: () => undefined };
@@ -58,6 +59,25 @@ describe("actions: real nftables and ipset in a private network namespace", func
     it("nftables: a failing batch is reported with nft's message", async () => {
         const a = new NftablesAction(quiet, (c, args, input) => inNs(c, args, input.replace("jailwatch", "jailwatch-missing")));
         await assert.rejects(a.ban([{ jail: "nginx-wp-xmlrpc", ip: "10.1.0.1", timeout: 5 }]), /nft -f - failed after 3 attempt\(s\): .*(No such file|does not exist)/);
+    });
+
+    it("nft session: one transaction per batch, errors reported and survived, a dead nft replaced", async () => {
+        const session = new NftSession(["nsenter", "-t", String(holder.pid), "-n", "--", "nft"]);
+        try {
+            sh(["nft", "add table inet sess; add set inet sess s { type ipv4_addr; flags timeout; }"]);
+            await session.run("add element inet sess s { 10.3.0.1 }\ndelete element inet sess s { 10.3.0.1 }\nadd element inet sess s { 10.3.0.1 timeout 40s }");
+            assert.match(sh(["nft", "list", "set", "inet", "sess", "s"]), /10\.3\.0\.1 timeout 40s/);
+            // The failing delete rolls back the add before it: one line, one transaction.
+            await assert.rejects(session.run("add element inet sess s { 10.3.0.2 }\ndelete element inet sess s { 10.3.0.99 }"), /Error: Could not process rule/);
+            assert.doesNotMatch(sh(["nft", "list", "set", "inet", "sess", "s"]), /10\.3\.0\.2/);
+            await session.run("add element inet sess s { 10.3.0.3 }");
+            process.kill(session.pid!, "SIGKILL");
+            await new Promise((r) => setTimeout(r, 50));
+            await session.run("add element inet sess s { 10.3.0.4 }");
+            assert.match(sh(["nft", "list", "set", "inet", "sess", "s"]), /10\.3\.0\.3.*10\.3\.0\.4|10\.3\.0\.4.*10\.3\.0\.3/s);
+        } finally {
+            session.close();
+        }
     });
 
     it("iptables-ipset: sets with timeouts and one DROP rule per family, idempotent", async () => {

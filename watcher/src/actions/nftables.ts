@@ -2,6 +2,7 @@
 // bans on time even while jailwatch is down.
 
 import { Exec, runWithRetry, spawnExec } from "./exec";
+import { NftSession } from "./nft-session";
 import { nftBanBatch, nftFlushSetsBatch, nftRemoveBatch, nftStartBatch, nftUnbanBatch } from "./nftables-text";
 import { ActionEntry, ActionJail, BanAction } from "./types";
 
@@ -14,7 +15,25 @@ export interface ActionLog {
 export class NftablesAction implements BanAction {
     readonly name = "nftables";
 
-    constructor(private readonly log: ActionLog, private readonly exec: Exec = spawnExec, private readonly nft = "nft") {}
+    /** Persistent nft for live bans; only with the real nft (an injected exec means tests or another netns). */
+    private readonly session: NftSession | undefined;
+
+    constructor(private readonly log: ActionLog, private readonly exec: Exec = spawnExec, private readonly nft = "nft") {
+        this.session = exec === spawnExec ? new NftSession([nft]) : undefined;
+    }
+
+    /** Small batches through the persistent session, falling back to a one-shot `nft -f -` (with retries). */
+    private async runFast(batch: string, what: string): Promise<void> {
+        if (this.session && batch.length < 64 * 1024) {
+            try {
+                await this.session.run(batch);
+                return;
+            } catch (e) {
+                this.log.debug(`nft session: ${what} failed (${(e as Error).message.split("\n")[0]}); retrying with nft -f`);
+            }
+        }
+        await this.run(batch, what);
+    }
 
     private async run(batch: string, what: string): Promise<void> {
         this.log.debug(`nft ${what}: ${batch.length} bytes`);
@@ -28,18 +47,23 @@ export class NftablesAction implements BanAction {
     }
 
     ban(entries: ActionEntry[]): Promise<void> {
-        return entries.length ? this.run(nftBanBatch(entries), `ban ${entries.length}`) : Promise.resolve();
+        return entries.length ? this.runFast(nftBanBatch(entries), `ban ${entries.length}`) : Promise.resolve();
     }
 
     unban(entries: ActionEntry[]): Promise<void> {
-        return entries.length ? this.run(nftUnbanBatch(entries), `unban ${entries.length}`) : Promise.resolve();
+        return entries.length ? this.runFast(nftUnbanBatch(entries), `unban ${entries.length}`) : Promise.resolve();
     }
 
     unbanAll(jails: ActionJail[]): Promise<void> {
         return jails.length ? this.run(nftFlushSetsBatch(jails), "unban all") : Promise.resolve();
     }
 
-    remove(): Promise<void> {
-        return this.run(nftRemoveBatch(), "remove table");
+    async remove(): Promise<void> {
+        this.session?.close();
+        await this.run(nftRemoveBatch(), "remove table");
+    }
+
+    close(): void {
+        this.session?.close();
     }
 }

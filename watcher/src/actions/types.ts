@@ -29,6 +29,8 @@ export interface BanAction {
     unbanAll(jails: ActionJail[]): Promise<void>;
     /** Removes our table/sets/rules entirely; only on explicit request (stopping the server keeps bans in force). */
     remove(jails: ActionJail[]): Promise<void>;
+    /** Releases helper processes (the server's last step). */
+    close?(): void;
 }
 
 /** A firewall command that kept failing after its retries. */

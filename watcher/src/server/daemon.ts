@@ -125,6 +125,7 @@ export class JailwatchServer {
         if (opts.unban) {
             for (const [name, action] of this.actions) await action.remove(this.actionJails(name));
         }
+        for (const action of this.actions.values()) action.close?.();
         this.saveBansNow();
         this.savePositionsNow();
         this.log.info(`stopped${opts.unban ? " and removed all bans" : "; bans stay in force until they expire"}`);
