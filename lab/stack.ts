@@ -159,9 +159,9 @@ export async function provisionStackHosts(): Promise<Record<string, LabHost>> {
 }
 
 /** Starts MariaDB on the db host with the stack's database and user (lab/stack-db.sh). */
-export async function startDatabase(db: LabHost, s: StackSecrets): Promise<void> {
+export async function startDatabase(db: LabHost, s: StackSecrets, dbName = LAB_SITE.dbName): Promise<void> {
     const script = fs.readFileSync(path.join(__dirname, "stack-db.sh"), "utf8");
-    check("database host", await exec(db, ["bash", "-c", script, "stack-db", DB_HOST.ip, LAB_SITE.dbName,
+    check("database host", await exec(db, ["bash", "-c", script, "stack-db", DB_HOST.ip, dbName,
         LAB_SITE.dbUser, s.dbPassword, `${LAB_SUBNET_PREFIX}%`], { timeoutMs: 120_000 }));
 }
 

@@ -30,23 +30,24 @@ if [ -d /run/systemd/system ]; then
     systemctl start jailwatch.service
   fi
 else
-  pidfile=/run/jailwatch.pid
-  own() {
-    local pid
-    pid=$(cat "$pidfile" 2>/dev/null) || return 1
-    [[ $pid =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'jailwatch.* server'
-  }
-  if own && [ "$have" != "$want" ]; then
-    pid=$(cat "$pidfile")
-    kill "$pid"
-    gone() { ! kill -0 "$pid" 2>/dev/null; }
-    wait_until 30 "jailwatch (pid $pid) to stop" gone
+  # No systemd: the daemon answering on this host's control socket is the truth (a pid file can be stale, and
+  # without a pid namespace a pid may belong to another host). Its pid comes from the socket's owner.
+  sock=/run/jailwatch/jailwatch.sock
+  answering() { jailwatch client -s "$sock" ping >/dev/null 2>&1; }
+  socket_pid() { ss -xlpnH 2>/dev/null | awk -v s="$sock" '$5 == s' | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2; }
+  if answering && [ "$have" != "$want" ]; then
+    pid=$(socket_pid)
+    jailwatch client -s "$sock" stop >/dev/null 2>&1 || { [ -n "$pid" ] && kill "$pid"; }
+    stopped() { ! answering && { [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; }; }
+    wait_until 30 "jailwatch to stop" stopped
     log "stopped the old daemon (binary or configuration changed)"
   fi
-  if ! own; then
+  if answering; then
+    log "running, binary and configuration unchanged"
+  else
     mkdir -p /run/jailwatch /var/log
+    chmod 0700 /run/jailwatch
     setsid jailwatch server -c /etc/jailwatch -f >>/var/log/jailwatch.log 2>&1 </dev/null &
-    echo $! >"$pidfile"
     log "started without systemd (pid $!, log /var/log/jailwatch.log)"
   fi
 fi

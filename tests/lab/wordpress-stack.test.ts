@@ -4,11 +4,12 @@ import * as assert from "assert";
 import { control, destroyLab, exec, getHost } from "../../lab/hosts";
 import { RunResult } from "../../lab/proc";
 import {
-    CLIENT_HOSTS, LAB_SITE, NODE_NAMES, StackSecrets, labStackPlan, publishBinary, stackUp,
+    CLIENT_HOSTS, DB_HOST, LAB_SITE, NODE_NAMES, StackSecrets, labStackPlan, publishBinary, stackUp,
+    startDatabase,
 } from "../../lab/stack";
 import { runPlan } from "../../lab/runner";
 import { GLUSTER_HOSTS, LAB_GLUSTER } from "../../lab/glusterLab";
-import { webRootOf, stateDirOf } from "../../components/wordpressPlan";
+import { webRootOf, stateDirOf, webStepIds } from "../../components/wordpressPlan";
 import { assertPlanOk, footprint, hostProcesses, killPids, leftovers, onHost, requireRoot, waitFor } from "./helpers/lab";
 
 const IPS = GLUSTER_HOSTS.map(h => h.ip);
@@ -156,14 +157,49 @@ describe("lab: the whole HA WordPress stack (Varnish -> Nginx -> PHP-FPM on Glus
     });
 
     it("re-running every step succeeds and changes nothing (no reinstall, no jailwatch restart)", async () => {
-        const before = await onHost(N1, `stat -c %Y ${WEB_ROOT}/wp-config.php; grep -c 'started:' /var/log/jailwatch.log; cat ${stateDirOf(LAB_GLUSTER.mountPoint)}/installed`);
-        const hosts = Object.fromEntries([...NODE_NAMES, ...CLIENT_HOSTS.map(c => c.name), "db"].map(n => [n, getHost(n)!]));
+        // wp-config's mtime, the install marker, and which process owns jailwatch's control socket on each node.
+        const state = async () => {
+            const out: string[] = [await onHost(N1, `stat -c %Y ${WEB_ROOT}/wp-config.php; cat ${stateDirOf(LAB_GLUSTER.mountPoint)}/installed`)];
+            for (const n of NODE_NAMES) out.push(`${n}: ${(await onHost(n, "ss -xlpnH | grep -o '/run/jailwatch/jailwatch.sock.*pid=[0-9]*' | grep -o 'pid=[0-9]*'")).trim()}`);
+            return out.join("\n");
+        };
+        const before = await state();
+        const hosts = Object.fromEntries(NODE_NAMES.map(n => [n, getHost(n)!]));
         const report = await runPlan(labStackPlan(secrets, await publishBinary()), hosts, { stepTimeoutMs: 300_000 });
         assertPlanOk(report, "re-run");
-        const after = await onHost(N1, `stat -c %Y ${WEB_ROOT}/wp-config.php; grep -c 'started:' /var/log/jailwatch.log; cat ${stateDirOf(LAB_GLUSTER.mountPoint)}/installed`);
-        assert.strictEqual(after, before);
+        const after = await state();
+        const logs = after === before ? "" : (await Promise.all(NODE_NAMES.map(n => onHost(n, "tail -n 8 /var/log/jailwatch.log")))).join("\n");
+        assert.strictEqual(after, before, `state changed by a re-run; jailwatch logs:\n${logs}`);
+        for (const n of NODE_NAMES) {
+            const out = report.steps.find(s => s.id === `jailwatch-service-${n}`)!.stdout;
+            assert.match(out, /running, binary and configuration unchanged/, n);
+        }
         // Bans survive a re-run: the daemon was not restarted.
         assert.ok((await banned(N1)).includes(C1_IP));
+    });
+
+    it("imports an existing SQL dump into an empty database once, instead of a fresh install", async () => {
+        // The seed moved its existing database: dump ours, and let the site step import it into a second, empty one.
+        const db = getHost(DB_HOST.name)!;
+        const dump = (await exec(db, ["mariadb-dump", "--socket=/run/mysqld/mysqld.sock", LAB_SITE.dbName], { timeoutMs: 60_000 })).stdout;
+        assert.match(dump, /CREATE TABLE `wp_options`/);
+        await startDatabase(db, secrets, "imported");
+        await exec(getHost(N1)!, ["bash", "-c", "cat > /root/site.sql"], { input: dump });
+        const plan = labStackPlan(secrets, await publishBinary()).map(s => s.id !== webStepIds.site ? s
+            : { ...s, params: { ...s.params, DB_NAME: "imported", SQL_DUMP_URL: "/root/site.sql" } });
+        const hosts = Object.fromEntries(NODE_NAMES.map(n => [n, getHost(n)!]));
+        const onlySite = { select: (s: { id: string }) => s.id === webStepIds.site };
+        const first = await runPlan(plan, hosts, onlySite);
+        assertPlanOk(first, "site step with a SQL dump");
+        assert.match(first.steps[0].stdout, /imported SQL dump into the empty database imported/);
+        assert.match(first.steps[0].stdout, /WordPress site: already installed/);
+        const title = await exec(db, ["mariadb", "--socket=/run/mysqld/mysqld.sock", "-N", "-e",
+            "SELECT option_value FROM wp_options WHERE option_name = 'blogname'", "imported"]);
+        assert.strictEqual(title.stdout.trim(), LAB_SITE.title);
+        // Again: tables present, so no second import.
+        const again = await runPlan(plan, hosts, onlySite);
+        assertPlanOk(again, "site step again");
+        assert.doesNotMatch(again.steps[0].stdout, /imported SQL dump/);
     });
 
     it("with node 3 killed the site still answers on nodes 1 and 2", async () => {
