@@ -1,6 +1,9 @@
 // The default backend: our own nftables table with per-jail sets whose elements carry timeouts, so the kernel lifts
 // bans on time even while jailwatch is down.
 
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { Exec, runWithRetry, spawnExec } from "./exec";
 import { NftSession } from "./nft-session";
 import { nftBanBatch, nftFlushSetsBatch, nftRemoveBatch, nftStartBatch, nftUnbanBatch } from "./nftables-text";
@@ -42,8 +45,23 @@ export class NftablesAction implements BanAction {
         });
     }
 
-    start(jails: ActionJail[], restore: ActionEntry[], replace: boolean): Promise<void> {
-        return this.run(nftStartBatch(jails, restore, replace), `start (${jails.length} jails, ${restore.length} bans)`);
+    async start(jails: ActionJail[], restore: ActionEntry[], replace: boolean): Promise<void> {
+        const batch = nftStartBatch(jails, restore, replace);
+        const what = `start (${jails.length} jails, ${restore.length} bans)`;
+        if (batch.length < 256 * 1024) return this.run(batch, what);
+        // A big restore goes through a file nft reads itself: a pipe would only move 64 KB whenever our event loop
+        // gets a turn, while the server is busy building its jails in parallel.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "jailwatch-nft-"));
+        const file = path.join(dir, "restore.nft");
+        try {
+            fs.writeFileSync(file, batch, { mode: 0o600 });
+            this.log.debug(`nft ${what}: ${batch.length} bytes via ${file}`);
+            await runWithRetry(this.exec, this.nft, ["-f", file], "", {
+                onRetry: (n, err) => this.log.warn(`nft ${what} failed (attempt ${n}), retrying: ${err.trim()}`),
+            });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     }
 
     ban(entries: ActionEntry[]): Promise<void> {

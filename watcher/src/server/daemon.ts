@@ -98,12 +98,19 @@ export class JailwatchServer {
         const posLoad = this.store.loadPositions();
         if (posLoad.error) this.reportCorrupt(posLoad.error, posLoad.keptAs);
         this.positions = posLoad.value.positions;
-        this.history.restore(historyRecords(bansLoad.value));
         const now = this.now();
         const restored = bansLoad.value.bans.map(toBan);
-        this.install(jails, restored, now);
+        // The firewall restore starts first and runs in nft while we build the jails (100,000 bans: both take a while).
         // A state file we could not read means the kernel's sets are the better record: merge, never replace.
-        await this.startActions(!bansLoad.error);
+        const known = new Set(jails.map((s) => s.name));
+        const firewall = this.startActions(
+            jails.map((s) => ({ name: s.name, port: s.port, protocol: s.protocol, backend: this.backendOf(s) })),
+            restored.filter((b) => known.has(b.jail) && b.end > now),
+            !bansLoad.error,
+        );
+        this.history.restore(historyRecords(bansLoad.value));
+        this.install(jails, restored, now);
+        await firewall;
         this.startFollowers();
         this.running = true;
         this.tickTimer = setInterval(() => this.tick(), TICK_MS);
@@ -138,7 +145,11 @@ export class JailwatchServer {
         const carried = [...this.jails.values()].flatMap((r) => r.jail.bans.activeBans());
         this.stopFollowers();
         this.install(jails, carried, now);
-        await this.startActions(true);
+        await this.startActions(
+            [...this.jails.values()].map((r) => ({ name: r.settings.name, port: r.settings.port, protocol: r.settings.protocol, backend: r.backend })),
+            this.activeBans(),
+            true,
+        );
         this.startFollowers();
         this.saveBansNow();
         this.log.info(`reloaded: ${this.jails.size} jail(s) [${[...this.jails.keys()].join(", ")}]`);
@@ -232,9 +243,7 @@ export class JailwatchServer {
         const self = selfAddresses();
         const jails = new Map<string, RuntimeJail>();
         for (const s of settings) {
-            const backendName = this.opts.banaction ?? s.banaction;
-            const backend = backendFor(backendName);
-            if (!backend) throw new Error(`jail ${s.name}: unsupported banaction ${JSON.stringify(backendName)} (nftables, iptables-ipset, dummy)`);
+            const backend = this.backendOf(s);
             const jail = new Jail(s, { filter: compileFilter(s.filter), history: this.history, selfAddresses: s.ignoreself ? self : [] });
             jail.bans.restore(bans.filter((b) => b.jail === s.name), now);
             const files = [...new Set(s.logpath.flatMap(expandGlob))];
@@ -255,30 +264,42 @@ export class JailwatchServer {
         return [...this.jails.values()].filter((r) => r.backend === backend).map((r) => ({ name: r.settings.name, port: r.settings.port, protocol: r.settings.protocol }));
     }
 
-    private async startActions(replace: boolean): Promise<void> {
+    private backendOf(s: ResolvedJail): BackendName {
+        const name = this.opts.banaction ?? s.banaction;
+        const backend = backendFor(name);
+        if (!backend) throw new Error(`jail ${s.name}: unsupported banaction ${JSON.stringify(name)} (nftables, iptables-ipset, dummy)`);
+        return backend;
+    }
+
+    /** Sets up every backend for its jails and installs `bans` (all backends in parallel). */
+    private async startActions(jails: Array<ActionJail & { backend: BackendName }>, bans: Ban[], replace: boolean): Promise<void> {
         const now = this.now();
-        for (const backend of new Set([...this.jails.values()].map((r) => r.backend))) {
+        const backendOfJail = new Map(jails.map((j) => [j.name, j.backend]));
+        const work: Promise<void>[] = [];
+        for (const backend of new Set(jails.map((j) => j.backend))) {
             let action = this.actions.get(backend);
             if (!action) {
                 action = this.deps.createAction ? this.deps.createAction(backend) : createAction(backend, this.log, this.deps.exec);
                 this.actions.set(backend, action);
             }
             const entries: ActionEntry[] = [];
-            for (const r of this.jails.values()) {
-                if (r.backend !== backend) continue;
-                for (const b of r.jail.bans.activeBans()) entries.push({ jail: b.jail, ip: b.ip, timeout: secondsLeft(b.end, now) });
-            }
+            for (const b of bans) if (backendOfJail.get(b.jail) === backend) entries.push({ jail: b.jail, ip: b.ip, timeout: secondsLeft(b.end, now) });
+            const ajails = jails.filter((j) => j.backend === backend).map(({ name, port, protocol }) => ({ name, port, protocol }));
             const t0 = Date.now();
-            try {
-                await action.start(this.actionJails(backend), entries, replace);
-                this.log.info(`${backend}: ${entries.length} ban(s) installed in ${Date.now() - t0} ms`);
-            } catch (e) {
-                this.firewallErrors++;
-                this.problems.push(`${backend} start failed: ${(e as Error).message}`);
-                this.log.error(`${backend}: cannot set up the firewall: ${(e as Error).message}`);
-                this.failed.push({ backend, kind: "ban", entries });
-            }
+            const a = action;
+            work.push(
+                a.start(ajails, entries, replace).then(
+                    () => this.log.info(`${backend}: ${entries.length} ban(s) installed in ${Date.now() - t0} ms`),
+                    (e) => {
+                        this.firewallErrors++;
+                        this.problems.push(`${backend} start failed: ${(e as Error).message}`);
+                        this.log.error(`${backend}: cannot set up the firewall: ${(e as Error).message}`);
+                        this.failed.push({ backend, kind: "ban", entries });
+                    },
+                ),
+            );
         }
+        await Promise.all(work);
     }
 
     private startFollowers(): void {
