@@ -49,6 +49,18 @@ export async function brickOnline(name: string): Promise<Record<string, boolean>
     return out;
 }
 
+/**
+ * Whether each brick serves, as the self-heal machinery reaches it (`heal info`: "Status: Connected").
+ * `volume status` can report a restarted brick offline while it serves (glusterd started it twice on regaining
+ * server quorum; upstream issue 4641), so tests that follow a restart ask the bricks themselves.
+ */
+export async function bricksServing(name: string): Promise<Record<string, boolean>> {
+    const r = await tryOnHost(name, `gluster --mode=script volume heal ${VOL} info`, 60_000);
+    const out: Record<string, boolean> = {};
+    for (const m of r.stdout.matchAll(/^Brick (\S+)\nStatus: ([^\n]*)/gm)) out[m[1]] = m[2].trim() === "Connected";
+    return out;
+}
+
 /** Entries waiting for heal, summed over bricks; undefined if some brick cannot be asked. */
 export async function healPending(name: string): Promise<number | undefined> {
     const r = await tryOnHost(name, `gluster --mode=script volume heal ${VOL} info`, 60_000);
