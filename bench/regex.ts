@@ -36,20 +36,30 @@ export async function run(ctx: BenchContext): Promise<Check[]> {
             return false;
         }
     })();
-    const sizes = ctx.quick ? [200_000] : [1_000_000, 5_000_000];
+    const linesArg = ctx.args.find((a) => a.startsWith("--lines="));
+    const sizes = linesArg ? linesArg.slice(8).split(",").map(Number) : ctx.quick ? [200_000] : [1_000_000, 5_000_000];
     for (const n of sizes) {
         const log = path.join(ctx.tmp, `access-${n}.log`);
         const g0 = Date.now();
         generateLog(log, { lines: n });
         const mb = fs.statSync(log).size / 1048576;
         console.log(`\nregex bench: ${fmt(n)} lines (${mb.toFixed(0)} MiB, generated in ${((Date.now() - g0) / 1000).toFixed(1)} s), seed filter`);
-        const jw = await measure(process.execPath, [ctx.jailwatch, "regex", "--no-progress", log, filterFile]);
-        if (jw.code !== 0) throw new Error(`jailwatch regex failed (${jw.code}): ${jw.stderr || jw.stdout}`);
+        // jailwatch runs a few seconds, so a burst of load from other work on the machine can double one run:
+        // take the median of three (all three are printed). fail2ban-regex runs long enough to average it out.
+        const runs = [];
+        for (let i = 0; i < 3; i++) {
+            const r = await measure(process.execPath, [ctx.jailwatch, "regex", "--no-progress", log, filterFile]);
+            if (r.code !== 0) throw new Error(`jailwatch regex failed (${r.code}): ${r.stderr || r.stdout}`);
+            runs.push(r);
+        }
+        const jw = runs.slice().sort((a, b) => a.seconds - b.seconds)[1];
+        console.log(`  jailwatch runs  : ${runs.map((r) => `${r.seconds.toFixed(2)} s`).join(", ")} wall (median taken); peak RSS ${runs.map((r) => r.peakRssMB.toFixed(0)).join(", ")} MB`);
         const jwCounts = parseLineCounts(jw.stdout);
         const jwRate = n / jw.seconds;
         console.log(`  jailwatch regex : ${jw.seconds.toFixed(2)} s wall (${cpu(jw.cpuSeconds)}), ${fmt(jwRate)} lines/s, peak RSS ${jw.peakRssMB.toFixed(0)} MB  ${jw.stdout.match(/^Lines: .*$/m)?.[0] ?? "(no Lines:)"}`);
         checks.push({ name: `${fmt(n)} lines: jailwatch > ${fmt(LINES_PER_SEC_TARGET)} lines/s`, pass: jwRate > LINES_PER_SEC_TARGET, detail: `${fmt(jwRate)} lines/s` });
-        checks.push({ name: `${fmt(n)} lines: jailwatch peak RSS <= ${RSS_TARGET_MB} MB`, pass: jw.peakRssMB <= RSS_TARGET_MB, detail: `${jw.peakRssMB.toFixed(0)} MB` });
+        const maxRss = Math.max(...runs.map((r) => r.peakRssMB));
+        checks.push({ name: `${fmt(n)} lines: jailwatch peak RSS <= ${RSS_TARGET_MB} MB`, pass: maxRss <= RSS_TARGET_MB, detail: `${maxRss.toFixed(0)} MB (highest of 3 runs)` });
         if (!hasF2b) {
             console.log("  fail2ban-regex  : not installed, ratio not measured");
             checks.push({ name: `${fmt(n)} lines: ratio vs fail2ban-regex`, pass: false, detail: "fail2ban-regex not installed" });

@@ -1,5 +1,6 @@
-// `npm run bench [-- --quick]`: builds dist/jailwatch.js, then runs each bench module in order and prints
-// PASS/FAIL per target. Exit status 1 if any target fails. Generated logs live in a temp dir, removed at the end.
+// `npm run bench [-- --quick] [--only=NAME] [--lines=N,M]`: builds dist/jailwatch.js, then runs each bench module
+// in order and prints PASS/FAIL per target. Exit status 1 if any target fails. Generated logs live in a temp dir,
+// removed at the end.
 // To add a bench: write bench/<name>.ts exporting `run(ctx): Promise<Check[]>` and add one line to MODULES.
 
 import { execFileSync } from "child_process";
