@@ -6,7 +6,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { HostStep } from "../components/hostStep";
-import { fail2banPlan, sha256 } from "../components/fail2banPlan";
+import { JailOverrides, fail2banPlan, sha256 } from "../components/fail2banPlan";
 import { webStepIds, wordpressPlan } from "../components/wordpressPlan";
 import { stepIds as glusterStepIds } from "../components/glusterPlan";
 import { GLUSTER_HOSTS, LAB_GLUSTER, labGlusterPlan } from "./glusterLab";
@@ -133,7 +133,8 @@ export function labWordPressPlan(s: StackSecrets): HostStep<string>[] {
  * Fail2BanJail's plan with the lab's values. ignoreip: the nodes themselves (on AWS the VPC CIDR; here the clients
  * share the nodes' subnet, so the whole subnet cannot be ignored).
  */
-export function labFail2banPlan(s: StackSecrets, binary: { url: string; sha256: string }): HostStep<string>[] {
+export function labFail2banPlan(s: StackSecrets, binary: { url: string; sha256: string },
+    jails?: Record<string, JailOverrides>): HostStep<string>[] {
     const ipOf = Object.fromEntries(GLUSTER_HOSTS.map(h => [h.name, h.ip]));
     return fail2banPlan<string>({
         nodes: NODE_NAMES,
@@ -144,12 +145,14 @@ export function labFail2banPlan(s: StackSecrets, binary: { url: string; sha256: 
         binarySha256: binary.sha256,
         ignoreIp: GLUSTER_HOSTS.map(h => h.ip).join(" "),
         after: Object.fromEntries(NODE_NAMES.map(n => [n, [webStepIds.nginx(n)]])),
+        jails,
     }) as HostStep<string>[];
 }
 
 /** Every host step of the stack, one plan: Gluster, then web, then jail (by their dependencies). */
-export function labStackPlan(s: StackSecrets, binary: { url: string; sha256: string }): HostStep<string>[] {
-    return [...labGlusterPlan(), ...labWordPressPlan(s), ...labFail2banPlan(s, binary)];
+export function labStackPlan(s: StackSecrets, binary: { url: string; sha256: string },
+    jails?: Record<string, JailOverrides>): HostStep<string>[] {
+    return [...labGlusterPlan(), ...labWordPressPlan(s), ...labFail2banPlan(s, binary, jails)];
 }
 
 /** Makes (or finds) all stack hosts, in parallel. */

@@ -10,6 +10,7 @@ import {
 import { runPlan } from "../../lab/runner";
 import { GLUSTER_HOSTS, LAB_GLUSTER } from "../../lab/glusterLab";
 import { webRootOf, stateDirOf, webStepIds } from "../../components/wordpressPlan";
+import { SEED_XMLRPC_JAIL, defaultJails } from "../../components/fail2banPlan";
 import { assertPlanOk, footprint, hostProcesses, killPids, leftovers, onHost, requireRoot, waitFor } from "./helpers/lab";
 
 const IPS = GLUSTER_HOSTS.map(h => h.ip);
@@ -176,6 +177,24 @@ describe("lab: the whole HA WordPress stack (Varnish -> Nginx -> PHP-FPM on Glus
         }
         // Bans survive a re-run: the daemon was not restarted.
         assert.ok((await banned(N1)).includes(C1_IP));
+    });
+
+    it("a changed jail setting redeploys jailwatch on every node (new daemon, new value), and bans survive", async () => {
+        const owner = (n: string) => onHost(n, "ss -xlpnH | grep -o '/run/jailwatch/jailwatch.sock.*pid=[0-9]*' | grep -o 'pid=[0-9]*'");
+        const before = await Promise.all(NODE_NAMES.map(owner));
+        const hosts = Object.fromEntries(NODE_NAMES.map(n => [n, getHost(n)!]));
+        const plan = labStackPlan(secrets, await publishBinary(), defaultJails({ ...SEED_XMLRPC_JAIL, maxretry: 25 }));
+        const report = await runPlan(plan, hosts, { select: s => s.id.startsWith("jailwatch-") });
+        assertPlanOk(report, "redeploy with maxretry 25");
+        const after = await Promise.all(NODE_NAMES.map(owner));
+        NODE_NAMES.forEach((n, i) => {
+            assert.notStrictEqual(after[i], before[i], `${n}: jailwatch restarted`);
+            assert.match(report.steps.find(s => s.id === `jailwatch-binary-${n}`)!.stdout, /already installed/, `${n}: binary untouched`);
+        });
+        for (const n of NODE_NAMES) {
+            assert.match(await onHost(n, "jailwatch -d -c /etc/jailwatch"), /^\[nginx-wp-xmlrpc\] maxretry = 25\b/m, n);
+            assert.ok((await banned(n)).includes(C1_IP), `${n}: the ban outlived the restart`);
+        }
     });
 
     it("imports an existing SQL dump into an empty database once, instead of a fresh install", async () => {
