@@ -11,9 +11,10 @@ const isAscii: (b: Uint8Array) => boolean = (buffer as unknown as { isAscii?: (b
 
 export interface LineStreamOptions {
     /**
-     * Bytes per read; the buffer grows only for a single line longer than this. Default 960 KiB: Node keeps
-     * decoded strings under ~1 MB on the V8 heap, where they die young; bigger ones become external strings that
-     * pile up until a full GC (4 MiB chunks cost ~60 MB more peak RSS, for no gain in speed).
+     * Bytes per read; the buffer grows only for a single line longer than this. Default 64 KiB: the decoded
+     * chunk is then a regular young-generation string that dies at the next scavenge. Strings over 128 KiB go
+     * to V8's large-object space (freed only by full GCs) and from ~1 MB they become external strings; measured
+     * on 1M lines, 960 KiB chunks cost 20% more CPU and 80 vs 59 MB peak RSS.
      */
     chunkSize?: number;
     /** Called after each chunk with bytes consumed so far. */
@@ -30,7 +31,7 @@ export interface LineStreamOptions {
 export function forEachLine(path: string, onLine: (line: string) => void, opts: LineStreamOptions = {}): void {
     const fd = fs.openSync(path, "r");
     try {
-        let buf = Buffer.allocUnsafe(opts.chunkSize ?? 960 * 1024);
+        let buf = Buffer.allocUnsafe(opts.chunkSize ?? 64 * 1024);
         const stop = opts.end ?? Infinity;
         let pos = opts.start ?? 0; // file offset of buf[0]
         if (pos > 0) {
