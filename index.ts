@@ -95,6 +95,9 @@ const cluster = new GlusterCluster("gluster", {
 // Only plain values are exported below: everything exported becomes a stack output, and `config` holds the key.
 
 // ---- web tier: MySQL (RDS), network load balancer, Varnish -> Nginx -> PHP-FPM, WordPress on the volume ----
+const vpcCidr: pulumi.Input<string> = config.existingNetwork
+    ? aws.ec2.getVpcOutput({ id: config.existingNetwork.vpcId }, { provider }).cidrBlock
+    : config.vpcCidr;
 const web = new WordPressTier("web", {
     nodes: cluster.nodes.map(n => ({ name: n.name, instanceId: n.instance.id })),
     connections: cluster.connections,
@@ -112,6 +115,7 @@ const web = new WordPressTier("web", {
     sqlDumpUrl: webConfig.sqlDumpUrl || undefined,
     certificateArn: webConfig.certificateArn,
     webIngressCidr: webConfig.webIngressCidr,
+    vpcCidr,
     varnishCacheSize: webConfig.varnishCacheSize,
     tags,
 }, { providers: [provider] });
@@ -123,9 +127,7 @@ const jail = new Fail2BanJail("jail", {
     binaryPath: path.resolve(__dirname, webConfig.jailwatchBinary),
     region: config.region,
     vpcId: network.vpcId,
-    ignoreIp: [config.existingNetwork
-        ? aws.ec2.getVpcOutput({ id: config.existingNetwork.vpcId }, { provider }).cidrBlock
-        : config.vpcCidr],
+    ignoreIp: [vpcCidr],
     nodeSecurityGroupId: cluster.securityGroup.id,
     peerPort: webConfig.jailwatchPeerPort,
     jails: defaultJails(webConfig.xmlrpcJail),

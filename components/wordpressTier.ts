@@ -69,6 +69,11 @@ export interface WordPressTierArgs {
     certificateArn?: string;
     /** Who may reach the site (ports 80/443 through the load balancer, which keeps client addresses). */
     webIngressCidr: string;
+    /**
+     * The VPC's CIDR: the load balancer's health checks come from its own addresses in the VPC, so when
+     * `webIngressCidr` is narrower than the internet, 80/81 are opened to this range too.
+     */
+    vpcCidr?: pulumi.Input<string>;
     /** Varnish cache size per node, e.g. 256m. */
     varnishCacheSize: string;
     /** Tags for every AWS resource. */
@@ -176,6 +181,15 @@ export class WordPressTier extends pulumi.ComponentResource {
                 description: `Varnish ${what}`,
                 tags,
             }, { parent: this });
+            if (args.webIngressCidr !== "0.0.0.0/0" && args.vpcCidr) {
+                new aws.vpc.SecurityGroupIngressRule(`${name}-health-${port}`, {
+                    securityGroupId: args.nodeSecurityGroupId,
+                    cidrIpv4: args.vpcCidr,
+                    ipProtocol: "tcp", fromPort: port, toPort: port,
+                    description: "Load balancer health checks (from its addresses in the VPC)",
+                    tags,
+                }, { parent: this });
+            }
         }
         this.loadBalancer = new aws.lb.LoadBalancer(`${name}-nlb`, {
             loadBalancerType: "network",

@@ -221,7 +221,7 @@ describe("WordPressTier built with the dev stack's settings and a certificate (m
             siteUrl: "https://www.example.com",
             siteTitle: "t", adminUser: "wpadmin", adminEmail: "a@example.com",
             certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/0b5c1f9e-1111-2222-3333-444455556666",
-            webIngressCidr: "0.0.0.0/0", varnishCacheSize: "128m",
+            webIngressCidr: "198.51.100.0/24", vpcCidr: "10.40.0.0/16", varnishCacheSize: "128m",
             tags: { project: "ha-wordpress", stack: "prod" },
         });
         await settle();
@@ -240,6 +240,12 @@ describe("WordPressTier built with the dev stack's settings and a certificate (m
         const tg = rt.byName(`${prefix}-tg81`).inputs;
         assert.deepStrictEqual([tg.port, tg.protocol, tg.targetType, tg.preserveClientIp], [81, "TCP", "instance", "true"]);
         assert.strictEqual(rt.byType("aws:lb/targetGroupAttachment:TargetGroupAttachment").filter(a => a.name.startsWith(`${prefix}-tg81-`)).length, 3);
+    });
+
+    it("with a narrow webIngressCidr, still admits the load balancer's health checks from the VPC", () => {
+        const rules = rt.byType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter(r => r.name.startsWith(`${prefix}-`) && r.inputs.securityGroupId === "sg-0devnodes");
+        const got = rules.map(r => `${r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId}/${r.inputs.fromPort}`).sort();
+        assert.deepStrictEqual(got, ["10.40.0.0/16/80", "10.40.0.0/16/81", "198.51.100.0/24/80", "198.51.100.0/24/81"]);
     });
 
     it("drops duplicate subnets (two nodes sharing a zone) for the load balancer and the subnet group", () => {
