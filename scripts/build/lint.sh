@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# shellcheck over every shell script we ship or run: host steps, build scripts, lab helpers.
+# Lint every shell script we ship or run (host steps, build scripts, lab helpers) with shellcheck.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mapfile -t files < <(git ls-files -co --exclude-standard -- '*.sh' | sort)
