@@ -7,6 +7,8 @@ Usage:
   jailwatch -d [-c DIR]        print each enabled jail's effective settings, one per line
   jailwatch regex [OPTIONS] LOG|LINE FILTER|REGEX [IGNOREREGEX]
                                test a filter on a log file or line (fail2ban-regex compatible output)
+  jailwatch server [OPTIONS]   run the watcher daemon (see jailwatch server --help)
+  jailwatch client COMMAND     talk to a running daemon (see jailwatch client --help)
   jailwatch --version | --help
 
 Options:
