@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { runCheck } from "../../watcher/src/cli/check";
+import { defaultConfigDir } from "../../watcher/src/cli/common";
 import { runDump } from "../../watcher/src/cli/dump";
 import { VERSION } from "../../watcher/src/cli/version";
 import { main } from "../../watcher/src/main";
@@ -126,6 +127,11 @@ describe("cli: -t and -d", function () {
         const r = run(runCheck, dir);
         assert.equal(r.code, 1);
         assert.match(r.err.join("\n"), /f\.local:3: bantime\.formula: .*multipliers/);
+    });
+
+    it("defaults -t/-d to the daemon's /etc/jailwatch when present, else /etc/fail2ban", () => {
+        const present = fs.existsSync("/etc/jailwatch") && fs.statSync("/etc/jailwatch").isDirectory();
+        assert.equal(defaultConfigDir(), present ? "/etc/jailwatch" : "/etc/fail2ban");
     });
 
     it("reports a missing directory", () => {

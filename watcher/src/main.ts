@@ -6,7 +6,7 @@
 //   jailwatch --version | --help
 
 import { runCheck } from "./cli/check";
-import { DEFAULT_CONFIG_DIR } from "./cli/common";
+import { defaultConfigDir } from "./cli/common";
 import { runDump } from "./cli/dump";
 import { HELP } from "./cli/help";
 import { runRegex } from "./cli/regex";
@@ -50,7 +50,7 @@ function runTopLevel(argv: string[]): number {
         return 0;
     }
     if (p.positional.length > 0) throw new UsageError(`unknown command ${JSON.stringify(p.positional[0])}`);
-    const dir = optString(p, "config") ?? DEFAULT_CONFIG_DIR;
+    const dir = optString(p, "config") ?? defaultConfigDir();
     if (p.options.has("test")) return runCheck(dir, out, err);
     if (p.options.has("dump")) return runDump(dir, out, err);
     throw new UsageError("nothing to do");

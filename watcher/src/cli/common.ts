@@ -1,13 +1,27 @@
 // Bits shared by the configuration commands.
 
+import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loadFilter, readJailConfig } from "../config/reader";
 import { checkJails, ResolvedJail } from "../jail/settings";
 import { ConfigError } from "../types";
 
-/** `-c` default: like fail2ban, so jailwatch reads an existing fail2ban setup as it is. */
+/** `regex -c` default: fail2ban-regex's, so its output (`basedir: /etc/fail2ban`) is the same. */
 export const DEFAULT_CONFIG_DIR = "/etc/fail2ban";
+
+/** The daemon's configuration directory (jailwatch server's default). */
+export const JAILWATCH_CONFIG_DIR = "/etc/jailwatch";
+
+/** `-t`/`-d` default: what the daemon would read (/etc/jailwatch) when it exists, else /etc/fail2ban as it is. */
+export function defaultConfigDir(): string {
+    try {
+        if (fs.statSync(JAILWATCH_CONFIG_DIR).isDirectory()) return JAILWATCH_CONFIG_DIR;
+    } catch {
+        // absent: fall through
+    }
+    return DEFAULT_CONFIG_DIR;
+}
 
 /** Reads a configuration directory and resolves its enabled jails, collecting every error. */
 export function loadJails(dir: string, opts: { includeDisabled?: boolean } = {}): { jails: ResolvedJail[]; errors: ConfigError[] } {

@@ -12,11 +12,13 @@ Usage:
   jailwatch --version | --help
 
 Options:
-  -c, --config DIR             configuration directory in fail2ban's layout (default /etc/fail2ban):
-                               jail.conf, jail.d/*.conf, jail.local, jail.d/*.local, filter.d/
+  -c, --config DIR             configuration directory in fail2ban's layout (default /etc/jailwatch
+                               if it exists, else /etc/fail2ban): jail.conf, jail.d/*.conf,
+                               jail.local, jail.d/*.local, filter.d/
 
 regex options (before or after the arguments):
-  -c, --config DIR             where FILTER names are looked up (DIR/filter.d/NAME.conf)
+  -c, --config DIR             where FILTER names are looked up (DIR/filter.d/NAME.conf;
+                               default /etc/fail2ban, as fail2ban-regex)
   -o, --out ip                 print only the address of each matched line
   --print-all-matched          list every matched line
   --print-all-missed           list every missed line
