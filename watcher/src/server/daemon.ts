@@ -54,7 +54,9 @@ export interface ServerDeps {
 }
 
 const POSITION_SAVE_MS = 2000;
-const BAN_SAVE_DEBOUNCE_MS = 200;
+// With 100,000 bans a save is a few MB: at most about once a second. A crash loses at most that second of the
+// state file; the kernel keeps those bans anyway (start merges into the sets, it never flushes them).
+const BAN_SAVE_DEBOUNCE_MS = 1000;
 const TICK_MS = 1000;
 const RETRY_MS = 10_000;
 
@@ -101,12 +103,13 @@ export class JailwatchServer {
         const now = this.now();
         const restored = bansLoad.value.bans.map(toBan);
         // The firewall restore starts first and runs in nft while we build the jails (100,000 bans: both take a while).
-        // A state file we could not read means the kernel's sets are the better record: merge, never replace.
+        // Merge, never replace: the kernel may hold bans the state file missed (a crash just after a ban, a corrupt
+        // file), and whatever we unbanned was already removed from the kernel at the time.
         const known = new Set(jails.map((s) => s.name));
         const firewall = this.startActions(
             jails.map((s) => ({ name: s.name, port: s.port, protocol: s.protocol, backend: this.backendOf(s) })),
             restored.filter((b) => known.has(b.jail) && b.end > now),
-            !bansLoad.error,
+            false,
         );
         this.history.restore(historyRecords(bansLoad.value));
         this.install(jails, restored, now);
@@ -194,9 +197,11 @@ export class JailwatchServer {
         const rj = this.jails.get(jailName);
         const addr = IPAddr.parse(ip);
         if (!rj || !addr) return false;
-        const b = rj.jail.bans.unban(rj.jail.bans.keyOf(addr)) ?? rj.jail.bans.unban(ip);
+        const key = rj.jail.bans.keyOf(addr);
+        const b = rj.jail.bans.unban(key) ?? rj.jail.bans.unban(ip);
+        // Also when we did not know the ban: the kernel may still hold it (e.g. from before a crash).
+        this.queue(this.pendingUnban, rj.backend, { jail: jailName, ip: b?.ip ?? key });
         if (!b) return false;
-        this.queue(this.pendingUnban, rj.backend, { jail: jailName, ip: b.ip });
         this.log.info(`[${jailName}] Unban ${b.ip}`);
         this.markBansDirty();
         return true;
