@@ -229,7 +229,8 @@ async function loopsOf(image: string): Promise<string[]> {
 
 /**
  * Makes a host, or returns it if it is already running (then only sshd is checked). A host that was recorded but
- * is no longer running is cleaned up and made again, keeping its disk and host key, like a rebooted machine.
+ * is no longer running is cleaned up and made again with a fresh root but its old disk and host key: like an
+ * instance replaced while its EBS volume is kept.
  */
 export async function createHost(spec: HostSpec): Promise<LabHost> {
     validate(spec);

@@ -10,7 +10,9 @@ import {
     brickOnline, bricksServing, connectedPeers, crashGluster, dropDeadFuseMount, gluster, glusterProcesses, healPending, sha256,
     volumeInfo,
 } from "./helpers/gluster";
-import { assertPlanOk, footprint, leftovers, onHost, requireRoot, setLink, tryOnHost, waitFor } from "./helpers/lab";
+import {
+    assertPlanOk, footprint, leftovers, logTails, onHost, requireRoot, setLink, tryOnHost, waitFor,
+} from "./helpers/lab";
 
 const NAMES = GLUSTER_HOSTS.map(h => h.name);
 const [N1, N2, N3] = NAMES;
@@ -70,8 +72,14 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
         assert.strictEqual(first.steps.length + second.steps.length, plan.length);
     });
 
+    let failed = false;
+    afterEach(function () {
+        if (this.currentTest?.state === "failed") failed = true;
+    });
+
     after(async function () {
         this.timeout(120_000);
+        if (failed) console.log(`\nlab logs (last lines, before down):\n${logTails()}\n`);
         await destroyLab();
     });
 

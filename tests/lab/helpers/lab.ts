@@ -2,8 +2,9 @@
 // and check that the lab left nothing behind.
 import * as assert from "assert";
 import * as fs from "fs";
+import * as path from "path";
 import { LAB_DIR, LabHost, control, exec, getHost, listHosts, processesOf, sh } from "../../../lab/hosts";
-import { RunResult, cmdlineOf, commOf, nsOf, pidsInNetns, run, signal, waitFor } from "../../../lab/proc";
+import { RunResult, cmdlineOf, commOf, nsOf, pidsInNetns, run, signal, startTimeOf, waitFor } from "../../../lab/proc";
 import { RunReport, formatStep } from "../../../lab/runner";
 
 export { waitFor } from "../../../lab/proc";
@@ -42,11 +43,14 @@ export function hostProcesses(name: string): { pid: number; comm: string; cmd: s
     return processesOf(h).filter(p => p.pid !== h.init!.pid).map(p => ({ ...p, comm: commOf(p.pid) ?? "" }));
 }
 
-/** Kills the given processes by pid (SIGKILL, like a power cut) and waits until they are gone. */
+/**
+ * Kills the given processes by pid (SIGKILL, like a power cut) and waits until they are reaped. A zombie still
+ * answers for its pid with its old name, and daemons judge "running" by pid file (glusterd does): the machine's
+ * init here reaps orphans only every few seconds, so a zombie left in place would look alive to a restart.
+ */
 export async function killPids(pids: number[]): Promise<void> {
     signal(pids, "SIGKILL");
-    await waitFor(`pids ${pids.join(", ")} to die`, () => pids.every(p => commOf(p) === undefined ||
-        fs.readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1].startsWith("Z")), 10_000, 50);
+    await waitFor(`pids ${pids.join(", ")} to be gone`, () => pids.every(p => commOf(p) === undefined), 20_000, 100);
 }
 
 /** Cuts (down) or restores (up) a host's link to the lab LAN, on the bridge side: packets just vanish. */
@@ -60,6 +64,13 @@ export interface LabFootprint {
     netns: string[];
     images: string[];
     loops: string[];
+    /** When it was taken, in clock ticks since boot (the unit of a process's start time). */
+    takenAt: number;
+}
+
+/** Now, in clock ticks since boot (USER_HZ = 100 on Linux). */
+function ticksNow(): number {
+    return Math.ceil(parseFloat(fs.readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 100);
 }
 
 export function footprint(): LabFootprint {
@@ -72,14 +83,18 @@ export function footprint(): LabFootprint {
         netns: [...hosts.map(h => h.netns!).filter(Boolean), ...ctlNetns],
         images: hosts.map(h => h.disk?.image).filter((s): s is string => !!s),
         loops: hosts.map(h => h.disk?.loop).filter((s): s is string => !!s),
+        takenAt: ticksNow(),
     };
 }
 
 /** Everything of a footprint still present: processes in its namespaces, its loop devices, mounts, state. */
 export async function leftovers(fp: LabFootprint): Promise<string[]> {
     const left: string[] = [];
+    // The kernel reuses a freed namespace's inode number: a process that started after the footprint was taken
+    // (another lab making hosts at the same time) is in a new namespace that merely has the old number.
+    const older = (pid: number) => Number(startTimeOf(pid) ?? Infinity) <= fp.takenAt;
     for (const ns of fp.netns) {
-        for (const pid of pidsInNetns(ns)) left.push(`process ${pid} (${cmdlineOf(pid)}) in ${ns}`);
+        for (const pid of pidsInNetns(ns).filter(older)) left.push(`process ${pid} (${cmdlineOf(pid)}) in ${ns}`);
     }
     const loops = await run("losetup", ["--list", "--noheadings", "--output", "NAME,BACK-FILE"]);
     for (const line of loops.stdout.split("\n")) {
@@ -98,4 +113,22 @@ export async function leftovers(fp: LabFootprint): Promise<string[]> {
     if (fs.existsSync(LAB_DIR)) left.push(`state directory ${LAB_DIR}`);
     const mine = nsOf("self", "net");
     return left.filter(l => !mine || !l.includes(mine));
+}
+
+/**
+ * The last lines of every log the lab hosts wrote (they live in the state directory, which `down` removes):
+ * printed by a suite's `after` hook when a test failed, so a CI log shows what the daemons saw.
+ */
+export function logTails(lines = 15): string {
+    const out: string[] = [];
+    const walk = (dir: string): string[] => fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true })
+        .flatMap(e => e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]) : [];
+    for (const h of listHosts()) {
+        for (const file of walk(path.join(h.dir, "log")).filter(f => f.endsWith(".log")).sort()) {
+            const text = fs.readFileSync(file, "utf8").trimEnd();
+            if (!text) continue;
+            out.push(`==> ${h.name}: ${path.relative(path.join(h.dir, "log"), file)} <==`, ...text.split("\n").slice(-lines));
+        }
+    }
+    return out.join("\n");
 }
