@@ -47,6 +47,10 @@ describe("regex CLI: same output as fail2ban-regex", function () {
         ["several lines given as text", () => ['a 1.2.3.4\n# c\n\nb 5.6.7.8\nc\nd\ne 9.9.9.9', "^\\w <HOST>$"]],
         ["a stock filter by name on fail2ban's own sample log (nginx-http-auth)", () => [`${F2B_LOGS}/nginx-http-auth`, "nginx-http-auth"]],
         ["a stock filter with options on its sample log (nginx-limit-req, --print-all-matched)", () => ["--print-all-matched", `${F2B_LOGS}/nginx-limit-req`, "nginx-limit-req[logtype=file]"]],
+        ["a multi-line filter: earlier missed lines a match takes in become matched (guacamole)", () => ["--print-all-matched", `${F2B_LOGS}/guacamole`, "guacamole"]],
+        ["a multi-line match skipping lines with <SKIPLINES> (slapd)", () => [`${F2B_LOGS}/slapd`, "slapd"]],
+        ["host names: unresolved ones missed, /etc/hosts ones matched (mysqld-auth)", () => [`${F2B_LOGS}/mysqld-auth`, "mysqld-auth", "--print-all-missed"]],
+        ["host names taken as they are with -r (pam-generic)", () => ["-r", `${F2B_LOGS}/pam-generic`, "pam-generic", "--print-all-matched"]],
         ["-o ip", () => ["-o", "ip", log, seedFilter]],
         ["-o ip with our filter (rightmost X-Forwarded-For)", () => [log, path.join(ROOT_DIR, "watcher/config/filter.d/nginx-wp-xmlrpc.conf"), "-o", "ip"]],
     ];

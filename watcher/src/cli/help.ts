@@ -27,6 +27,8 @@ regex options (before or after the arguments):
   --print-no-ignored           list no ignored lines
   -L, --maxlines N             lines listed before "too many to print" (default 20); sets the
                                filter's maxlines as fail2ban-regex does
+  -r, --raw                    count host names matched by <HOST> as they are (without -r they count as
+                               missed: jailwatch never resolves names found in logs)
   -d, --datepattern PATTERN    date pattern overriding the filter's
   --usedns yes|warn|no         whether <HOST> also matches host names (no: addresses only)
   --timezone ZONE              zone for log times written without one (UTC, UTC+0200, ...)

@@ -144,6 +144,7 @@ export async function runRegex(argv: string[]): Promise<number> {
     for (const h of header) say(typeof h === "string" ? h : h());
 
     const po = {
+        rawHosts: p.options.has("raw"),
         maxlines: maxlinesN > 0 ? maxlinesN : 20,
         printAllMatched: p.options.has("print-all-matched"),
         printAllMissed: p.options.has("print-all-missed"),

@@ -2,6 +2,7 @@
 // Hot path: no per-line allocation beyond the line slice itself and what the filter does; lines are kept only
 // when they will be printed (at most maxlines + 1 of each kind unless --print-all-*).
 
+import * as fs from "fs";
 import { expandTags } from "../filter/tags";
 import type { Filter, LineResult } from "../types";
 import type { RegexStats } from "./report";
@@ -13,6 +14,12 @@ export interface RunOptions {
     printAllIgnored: boolean;
     printNoMissed: boolean;
     printNoIgnored: boolean;
+    /**
+     * `-r`: a host name matched by <HOST> counts as it is. Otherwise it counts as missed unless /etc/hosts names
+     * it: jailwatch never makes DNS queries for names from logs, and fail2ban-regex, which does, drops a failure
+     * whose name does not resolve.
+     */
+    rawHosts?: boolean;
     /** `-o ip`: called with each matched (not ignored) line's address instead of collecting statistics. */
     onMatchOut?: (r: LineResult, line: string) => void;
 }
@@ -32,6 +39,9 @@ export class RegexRun {
     private readonly limit: number;
     /** One "now" for the whole run (fills in year-less dates), instead of a clock read per line. */
     private readonly now = Date.now() / 1000;
+    /** Multi-line filters (maxlines > 1): the last lines, and whether each still counts as missed. */
+    private readonly window: Array<{ line: string; missed: boolean }> = [];
+    private readonly maxlines: number;
 
     constructor(private readonly filter: Filter, private readonly opts: RunOptions) {
         const def = filter.definition;
@@ -56,12 +66,25 @@ export class RegexRun {
         this.keepMissed = !opts.printNoMissed;
         this.keepIgnored = !opts.printNoIgnored;
         this.limit = opts.maxlines + 1;
+        this.maxlines = def.maxlines ?? 1;
     }
 
     /** One counted line (already stripped of "\r\n"; empty and "#" lines never get here). */
     line(line: string): void {
-        const r = this.filter.processLine(line, this.now);
+        let r = this.filter.processLine(line, this.now);
         const st = this.stats;
+        if (st.prefregex !== undefined) {
+            // fail2ban-regex counts lines the prefregex matched. A filter that reports it sets `prefMatched`;
+            // otherwise the lines that got past it to a failregex/ignoreregex hit are counted (a lower bound).
+            const pm = (r as LineResult & { prefMatched?: boolean }).prefMatched;
+            if (pm ?? r.kind !== "missed") st.prefHits++;
+        }
+        if (r.kind === "matched" && !this.opts.rawHosts) {
+            const g = r.groups;
+            if (g && g.dns !== undefined && g.ip4 === undefined && g.ip6 === undefined && g.fid === undefined && !localName(g.dns)) {
+                r = { kind: "missed", time: r.time, dateTemplate: r.dateTemplate };
+            }
+        }
         const out = this.opts.onMatchOut;
         if (out) {
             if (r.kind === "matched" && !r.noFail) out(r, line);
@@ -77,18 +100,13 @@ export class RegexRun {
             }
             this.lastDateCount.n++;
         }
-        if (st.prefregex !== undefined) {
-            // fail2ban-regex counts lines the prefregex matched. A filter that reports it sets `prefMatched`;
-            // otherwise the lines that got past it to a failregex/ignoreregex hit are counted (a lower bound).
-            const pm = (r as LineResult & { prefMatched?: boolean }).prefMatched;
-            if (pm ?? r.kind !== "missed") st.prefHits++;
-        }
         if (r.kind === "matched" && r.failregexIndex !== undefined) st.failHits[r.failregexIndex]++;
         if (r.kind === "ignored" || (r.kind === "matched" && r.noFail)) {
             if (r.ignoreregexIndex !== undefined) st.ignoreHits[r.ignoreregexIndex]++;
             st.ignored++;
             if (this.keepIgnored && (this.opts.printAllIgnored || st.ignored <= this.limit)) st.ignoredLines.push(detach(line));
         } else if (r.kind === "matched") {
+            if (this.maxlines > 1 && (r.attempts ?? 1) > 1) this.reclaim(r.attempts! - 1, skippedLines(r));
             st.matched++;
             if (this.opts.printAllMatched) st.matchedLines.push(detach(line));
         } else {
@@ -96,6 +114,37 @@ export class RegexRun {
             if (this.keepMissed && (this.opts.printAllMissed || st.missed <= this.limit)) st.missedLines.push(detach(line));
         }
         st.tested++;
+        if (this.maxlines > 1) {
+            this.window.push({ line, missed: r.kind === "missed" });
+            if (this.window.length > this.maxlines) this.window.shift();
+        }
+    }
+
+    /**
+     * A multi-line match took in `n` earlier lines, counted as missed when they came: fail2ban-regex then moves
+     * them to matched (and out of the missed listing), and so do we.
+     */
+    private reclaim(n: number, skipped: string[]): void {
+        const st = this.stats;
+        const taken: string[] = [];
+        for (let k = this.window.length - 1; k >= 0 && n > 0; k--) {
+            const w = this.window[k];
+            // Lines a <SKIPLINES> jumped over stay in the filter's buffer: they are not part of the failure.
+            const sk = skipped.findIndex((t) => isLineWithoutDate(w.line, t));
+            if (sk >= 0) {
+                skipped.splice(sk, 1);
+                continue;
+            }
+            n--;
+            if (!w.missed) continue;
+            w.missed = false;
+            st.missed--;
+            st.matched++;
+            const at = st.missedLines.indexOf(w.line);
+            if (at >= 0) st.missedLines.splice(at, 1);
+            taken.push(w.line);
+        }
+        if (this.opts.printAllMatched) for (let i = taken.length - 1; i >= 0; i--) st.matchedLines.push(detach(taken[i]));
     }
 
     finish(seconds: number): RegexStats {
@@ -103,4 +152,41 @@ export class RegexRun {
         this.stats.dateHits = [...this.dateCounts].map(([name, c]) => [name, c.n]);
         return this.stats;
     }
+}
+
+let hostsFile: Set<string> | undefined;
+
+/** True for names /etc/hosts knows (read once; a local file, never DNS). */
+function localName(name: string): boolean {
+    if (!hostsFile) {
+        hostsFile = new Set(["localhost"]);
+        try {
+            for (const l of fs.readFileSync("/etc/hosts", "utf8").split("\n")) {
+                const f = l.replace(/#.*/, "").trim().split(/\s+/);
+                for (const n of f.slice(1)) hostsFile.add(n.toLowerCase());
+            }
+        } catch {
+            // no /etc/hosts: only "localhost"
+        }
+    }
+    return hostsFile.has(name.toLowerCase());
+}
+
+/** Lines a <SKIPLINES> tag matched (as the filter saw them: date text removed). */
+function skippedLines(r: LineResult): string[] {
+    const out: string[] = [];
+    if (!r.groups) return out;
+    for (const [name, text] of Object.entries(r.groups)) {
+        if (!name.startsWith("skiplines")) continue;
+        for (const l of text.split("\n")) if (l !== "") out.push(l);
+    }
+    return out;
+}
+
+/** True if `stripped` is `line` with at most one stretch (its date) cut out. */
+function isLineWithoutDate(line: string, stripped: string): boolean {
+    if (stripped.length > line.length) return false;
+    let p = 0;
+    while (p < stripped.length && line.charCodeAt(p) === stripped.charCodeAt(p)) p++;
+    return line.endsWith(stripped.slice(p));
 }
