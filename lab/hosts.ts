@@ -237,6 +237,9 @@ export async function createHost(spec: HostSpec): Promise<LabHost> {
     const old = readHostRecord(spec.name);
     if (old && hostIsUp(old)) {
         if (old.ip !== spec.ip) throw new Error(`lab host ${spec.name} is running with address ${old.ip}, not ${spec.ip}`);
+        // A control namespace that died took every host's veth with it: make a new one and plug the host back in.
+        await ensureControl();
+        if ((await exec(old, ["ip", "link", "show", "eth0"])).code !== 0) await wireNetwork(old);
         await ensureSshd(old);
         return old;
     }
@@ -323,12 +326,17 @@ export async function ensureSshd(host: LabHost): Promise<void> {
 // ---- teardown ----------------------------------------------------------------------------------------------------
 
 /** Stops every process in a namespace the lab recorded: TERM, a grace period, then KILL. */
-async function stopNamespace(netns: string, keep: number[] = []): Promise<void> {
-    const others = () => pidsInNetns(netns).filter(p => !keep.includes(p));
+async function stopNamespace(netns: string, keep: number[] = [], only: (pid: number) => boolean = () => true):
+    Promise<void> {
+    const others = () => pidsInNetns(netns).filter(p => !keep.includes(p) && only(p));
     signal(others(), "SIGTERM");
     await waitFor(`processes of ${netns} to stop`, () => others().length === 0, 5_000, 100).catch(() => undefined);
     signal(others(), "SIGKILL");
     await waitFor(`processes of ${netns} to die`, () => others().length === 0, 5_000, 100);
+}
+
+function rootOf(pid: number): string | undefined {
+    try { return fs.readlinkSync(`/proc/${pid}/root`); } catch { return undefined; }
 }
 
 /** Mount points of a host's own mounts that hold something outside it: FUSE clients and its disk. */
@@ -358,6 +366,11 @@ export async function destroyHost(host: LabHost, opts: { keepDisk?: boolean } = 
         }
         signal([pid], "SIGKILL");
         await waitFor(`${host.name}'s namespace holder to exit`, () => !isAlive(host.init!), 5_000, 50);
+    } else if (host.netns) {
+        // The holder died (killed by hand?) but daemons may still hold its namespaces. The namespace's inode number
+        // may since belong to a new namespace, so only processes chrooted into this host's root count as its own.
+        const root = path.join(host.dir, "root");
+        await stopNamespace(host.netns, [], p => rootOf(p) === root);
     }
     if (host.disk) {
         for (const loop of await loopsOf(host.disk.image)) await run("losetup", ["--detach", loop]);
