@@ -40,10 +40,17 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
      * runbook says, `gluster volume heal wp`, and keeps waiting.
      */
     const waitHealed = async (what: string, triggerAfterMs = 30_000) => {
-        const healed = async () => (await healPending(N1)) === 0;
-        if (triggerAfterMs > 0 && await waitFor(what, healed, triggerAfterMs, 2_000).then(() => true, () => false)) return;
-        await gluster(N1, `volume heal ${VOL}`);
-        await waitFor(what, healed, 90_000, 2_000);
+        const start = Date.now();
+        let lastTrigger = 0;
+        await waitFor(what, async () => {
+            if ((await healPending(N1)) === 0) return true;
+            if (Date.now() - start >= triggerAfterMs && Date.now() - lastTrigger >= 10_000) {
+                lastTrigger = Date.now();
+                // Refused ("Commit failed on node-gfs3") while that node's brick or daemon is still starting: retried.
+                await tryOnHost(N1, `gluster --mode=script volume heal ${VOL}`);
+            }
+            return false;
+        }, triggerAfterMs + 120_000, 2_000);
     };
     const waitBricksServing = () => waitFor("all three bricks serving", async () => {
         const serving = await bricksServing(N1);
