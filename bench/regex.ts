@@ -57,7 +57,10 @@ export async function run(ctx: BenchContext): Promise<Check[]> {
         const jwCounts = parseLineCounts(jw.stdout);
         const jwRate = n / jw.seconds;
         console.log(`  jailwatch regex : ${jw.seconds.toFixed(2)} s wall (${cpu(jw.cpuSeconds)}), ${fmt(jwRate)} lines/s, peak RSS ${jw.peakRssMB.toFixed(0)} MB  ${jw.stdout.match(/^Lines: .*$/m)?.[0] ?? "(no Lines:)"}`);
-        checks.push({ name: `${fmt(n)} lines: jailwatch > ${fmt(LINES_PER_SEC_TARGET)} lines/s`, pass: jwRate > LINES_PER_SEC_TARGET, detail: `${fmt(jwRate)} lines/s` });
+        // Speed targets are for the full sizes: on a 200k-line smoke run, process start-up dominates.
+        const judged = n >= 1_000_000;
+        const judge = (ok: boolean) => (judged ? ok : undefined);
+        checks.push({ name: `${fmt(n)} lines: jailwatch > ${fmt(LINES_PER_SEC_TARGET)} lines/s`, pass: judge(jwRate > LINES_PER_SEC_TARGET), detail: `${fmt(jwRate)} lines/s` });
         const maxRss = Math.max(...runs.map((r) => r.peakRssMB));
         checks.push({ name: `${fmt(n)} lines: jailwatch peak RSS <= ${RSS_TARGET_MB} MB`, pass: maxRss <= RSS_TARGET_MB, detail: `${maxRss.toFixed(0)} MB (highest of 3 runs)` });
         if (!hasF2b) {
@@ -74,7 +77,7 @@ export async function run(ctx: BenchContext): Promise<Check[]> {
         const cpuRatio = f2b.cpuSeconds / jw.cpuSeconds;
         console.log(`  ratio           : ${ratio.toFixed(1)}x lines/s (wall), ${cpuRatio.toFixed(1)}x less CPU time, ${(f2b.peakRssMB / Math.max(1, jw.peakRssMB)).toFixed(1)}x less memory`);
         console.log(`  load average    : ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} (2 cores shared: wall-clock figures vary with it)`);
-        checks.push({ name: `${fmt(n)} lines: >= ${RATIO_TARGET}x fail2ban-regex lines/s`, pass: ratio >= RATIO_TARGET, detail: `${ratio.toFixed(1)}x` });
+        checks.push({ name: `${fmt(n)} lines: >= ${RATIO_TARGET}x fail2ban-regex lines/s`, pass: judge(ratio >= RATIO_TARGET), detail: `${ratio.toFixed(1)}x` });
         checks.push({
             name: `${fmt(n)} lines: same counts as fail2ban-regex`,
             pass: !!jwCounts && !!f2bCounts && JSON.stringify(jwCounts) === JSON.stringify(f2bCounts),
