@@ -50,7 +50,9 @@ async function main(): Promise<number> {
     console.log("\n=== bench: targets");
     for (const c of checks) console.log(`${c.pass === undefined ? "INFO" : c.pass ? "PASS" : "FAIL"}  ${c.name}  (${c.detail})`);
     const failed = checks.filter((c) => c.pass === false).length;
-    console.log(failed ? `\nbench: ${failed} of ${checks.length} targets FAILED` : `\nbench: all ${checks.length} targets passed`);
+    const judged = checks.filter((c) => c.pass !== undefined).length;
+    const info = checks.length - judged;
+    console.log(failed ? `\nbench: ${failed} of ${judged} targets FAILED` : `\nbench: all ${judged} judged targets passed${info ? ` (${info} shown for information)` : ""}`);
     return failed ? 1 : 0;
 }
 
