@@ -12,6 +12,8 @@ export interface StepReport {
     status: "ok" | "failed" | "skipped";
     /** Wall time of the SSH command in milliseconds (0 when skipped). */
     durationMs: number;
+    /** When the step started (epoch milliseconds; when it was skipped, for skipped steps). */
+    startedAt: number;
     /** Exit code of the remote command; null when it timed out or was not run. */
     exitCode: number | null;
     stdout: string;
@@ -57,19 +59,20 @@ export async function runPlan(plan: HostStep<string>[], hosts: Record<string, La
 
     const launch = (step: HostStep<string>) => {
         busy.add(step.host);
+        const startedAt = Date.now();
         const text = renderStep(step.script, step.params);
         const p = ssh(byName[step.host], text, { timeoutMs: opts.stepTimeoutMs ?? 300_000 }).then(r => {
             const ok = r.code === 0;
             finish({
                 id: step.id, host: step.host, script: step.script, status: ok ? "ok" : "failed",
-                durationMs: r.durationMs, exitCode: r.code, stdout: r.stdout,
+                durationMs: r.durationMs, startedAt, exitCode: r.code, stdout: r.stdout,
                 // A step that hangs usually says on stdout what it was waiting for.
                 stderrTail: ok ? "" : (r.timedOut ? `timed out after ${Math.round(r.durationMs / 1000)}s\n` : "") +
                     tail(r.stderr.trim() ? r.stderr : r.stdout),
             });
         }, (e: Error) => {
             finish({
-                id: step.id, host: step.host, script: step.script, status: "failed", durationMs: 0,
+                id: step.id, host: step.host, script: step.script, status: "failed", durationMs: 0, startedAt,
                 exitCode: null, stdout: "", stderrTail: e.message,
             });
         }).finally(() => { busy.delete(step.host); running.delete(step.id); });
@@ -84,7 +87,7 @@ export async function runPlan(plan: HostStep<string>[], hosts: Record<string, La
             if (bad) {
                 finish({
                     id: step.id, host: step.host, script: step.script, status: "skipped", durationMs: 0,
-                    exitCode: null, stdout: "", stderrTail: `not run: ${bad} did not succeed`,
+                    startedAt: Date.now(), exitCode: null, stdout: "", stderrTail: `not run: ${bad} did not succeed`,
                 });
                 continue;
             }
