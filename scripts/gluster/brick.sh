@@ -62,17 +62,11 @@ fi
 # One fstab line for the brick mount point, by UUID (device names move between boots). nofail: the instance still
 # boots without the volume; glusterd then refuses to start a brick whose directory is missing, which is safe.
 line="UUID=$uuid $mount_point xfs defaults,noatime,nofail 0 0"
-tmp=$(mktemp)
-MP=$mount_point ID="UUID=$uuid" awk '$0 !~ /^[[:space:]]*#/ && ($2 == ENVIRON["MP"] || $1 == ENVIRON["ID"]) { next } { print }' /etc/fstab >"$tmp"
-printf '%s\n' "$line" >>"$tmp"
-if cmp -s "$tmp" /etc/fstab; then
-  log "fstab line for $mount_point already present"
-else
-  cat "$tmp" >/etc/fstab
+if fstab_set "$mount_point" "$line" "UUID=$uuid"; then
   log "fstab: $line"
-  if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+else
+  log "fstab line for $mount_point already present"
 fi
-rm -f "$tmp"
 
 mkdir -p "$mount_point"
 if [ "$already_mounted" = 1 ]; then

@@ -20,17 +20,11 @@ options="defaults,_netdev"
 if [ -n "${BACKUP_SERVERS:-}" ]; then options+=",backup-volfile-servers=$BACKUP_SERVERS"; fi
 options+=",x-systemd.requires=glusterd.service"
 line="$source_spec $MOUNT_POINT glusterfs $options 0 0"
-tmp=$(mktemp)
-MP=$MOUNT_POINT awk '$0 !~ /^[[:space:]]*#/ && $2 == ENVIRON["MP"] { next } { print }' /etc/fstab >"$tmp"
-printf '%s\n' "$line" >>"$tmp"
-if cmp -s "$tmp" /etc/fstab; then
-  log "fstab line for $MOUNT_POINT already present"
-else
-  cat "$tmp" >/etc/fstab
+if fstab_set "$MOUNT_POINT" "$line"; then
   log "fstab: $line"
-  if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+else
+  log "fstab line for $MOUNT_POINT already present"
 fi
-rm -f "$tmp"
 
 mkdir -p "$MOUNT_POINT"
 fstype=$(mounted_fstype)

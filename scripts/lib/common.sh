@@ -39,3 +39,36 @@ wait_until() {
     sleep 1
   done
 }
+
+# write_if_changed FILE CONTENT MODE: atomic replace; returns 0 when the file changed, 1 when it was identical.
+write_if_changed() {
+  local file=$1 content=$2 mode=$3 tmp
+  if [ -f "$file" ] && [ "$(cat "$file")" = "$content" ]; then return 1; fi
+  mkdir -p "$(dirname "$file")"
+  tmp=$(mktemp "${file}.XXXXXX")
+  printf '%s\n' "$content" >"$tmp"
+  chmod "$mode" "$tmp"
+  mv -f "$tmp" "$file"
+}
+
+# fstab_set MOUNT_POINT LINE [SOURCE]: makes LINE the one active fstab entry for MOUNT_POINT (and for SOURCE, when
+# given), in place; other entries for them are dropped, comments kept. Returns 0 when fstab changed, 1 when it
+# already held exactly that, so a re-run neither duplicates nor reorders lines.
+fstab_set() {
+  local tmp
+  tmp=$(mktemp)
+  MP=$1 WANT=$2 SRC=${3:-} awk '
+    $0 !~ /^[[:space:]]*#/ && ($2 == ENVIRON["MP"] || (ENVIRON["SRC"] != "" && $1 == ENVIRON["SRC"])) {
+      if ($0 == ENVIRON["WANT"] && !seen++) print
+      next
+    }
+    { print }
+    END { if (!seen) print ENVIRON["WANT"] }' /etc/fstab >"$tmp"
+  if cmp -s "$tmp" /etc/fstab; then rm -f "$tmp"; return 1; fi
+  cat "$tmp" >/etc/fstab
+  rm -f "$tmp"
+  if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+}
+
+# port_open PORT [ADDR]: something accepts TCP connections there (default 127.0.0.1).
+port_open() { (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }

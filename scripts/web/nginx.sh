@@ -6,16 +6,6 @@ need SITE_CONF WEB_ROOT HEALTHZ_PHP
 command -v nginx >/dev/null || die "nginx not installed (packages step)"
 case "$WEB_ROOT" in /*) ;; *) die "WEB_ROOT must be an absolute path, got '$WEB_ROOT'" ;; esac
 
-write_if_changed() {
-  local file=$1 content=$2 mode=$3 tmp
-  if [ -f "$file" ] && [ "$(cat "$file")" = "$content" ]; then return 1; fi
-  mkdir -p "$(dirname "$file")"
-  tmp=$(mktemp "${file}.XXXXXX")
-  printf '%s\n' "$content" >"$tmp"
-  chmod "$mode" "$tmp"
-  mv -f "$tmp" "$file"
-}
-
 site="${SITE_CONF//@@WEB_ROOT@@/$WEB_ROOT}"
 changed=no
 write_if_changed /etc/nginx/sites-available/ha-wordpress "$site" 0644 && changed=yes
@@ -43,6 +33,5 @@ else
   fi
 fi
 
-port_open() { (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null; }
-wait_until 30 "nginx listening on 127.0.0.1:8080" port_open
+wait_until 30 "nginx listening on 127.0.0.1:8080" port_open 8080
 log "nginx ready on 127.0.0.1:8080, root $WEB_ROOT (changed: $changed)"

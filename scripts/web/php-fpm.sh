@@ -10,17 +10,6 @@ pool="/etc/php/${PHP_VERSION}/fpm/pool.d/ha-wordpress.conf"
 pidfile="/run/php/php${PHP_VERSION}-fpm.pid"
 command -v "$fpm" >/dev/null || die "$fpm not installed (packages step)"
 
-# write_if_changed FILE CONTENT MODE: atomic replace; returns 0 when the file changed, 1 when it was identical.
-write_if_changed() {
-  local file=$1 content=$2 mode=$3 tmp
-  if [ -f "$file" ] && [ "$(cat "$file")" = "$content" ]; then return 1; fi
-  mkdir -p "$(dirname "$file")"
-  tmp=$(mktemp "${file}.XXXXXX")
-  printf '%s\n' "$content" >"$tmp"
-  chmod "$mode" "$tmp"
-  mv -f "$tmp" "$file"
-}
-
 changed=no
 if write_if_changed "$pool" "$POOL_CONF" 0644; then changed=yes; log "pool file written: $pool"; fi
 "$fpm" -t >/dev/null 2>&1 || { "$fpm" -t || true; die "php-fpm configuration test failed"; }
@@ -40,6 +29,5 @@ else
   fi
 fi
 
-port_open() { (exec 3<>/dev/tcp/127.0.0.1/9000) 2>/dev/null; }
-wait_until 30 "php-fpm listening on 127.0.0.1:9000" port_open
+wait_until 30 "php-fpm listening on 127.0.0.1:9000" port_open 9000
 log "php-fpm ready on 127.0.0.1:9000 (pool changed: $changed)"

@@ -5,16 +5,6 @@
 need VCL HTTP_PORT TLS_PORT CACHE_SIZE
 command -v varnishd >/dev/null || die "varnish not installed (packages step)"
 
-write_if_changed() {
-  local file=$1 content=$2 mode=$3 tmp
-  if [ -f "$file" ] && [ "$(cat "$file")" = "$content" ]; then return 1; fi
-  mkdir -p "$(dirname "$file")"
-  tmp=$(mktemp "${file}.XXXXXX")
-  printf '%s\n' "$content" >"$tmp"
-  chmod "$mode" "$tmp"
-  mv -f "$tmp" "$file"
-}
-
 vcl_file=/etc/varnish/ha-wordpress.vcl
 pidfile=/run/varnishd.pid
 args=(-a "http=:${HTTP_PORT}" -a "tls=:${TLS_PORT}" -f "$vcl_file" -s "malloc,${CACHE_SIZE}" -p feature=+http2)
@@ -60,6 +50,5 @@ else
   printf '%s\n' "${args[*]}" >/run/varnishd.args
 fi
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/${HTTP_PORT}") 2>/dev/null; }
-wait_until 30 "varnish listening on :${HTTP_PORT}" port_open
+wait_until 30 "varnish listening on :${HTTP_PORT}" port_open "$HTTP_PORT"
 log "varnish ready on :${HTTP_PORT} and :${TLS_PORT} (VCL changed: $vcl_changed)"
