@@ -67,6 +67,8 @@ export interface LineResult {
     users?: string[];
     /** Lines that make up this failure (more than 1 when F-MLFID merged several lines). */
     attempts?: number;
+    /** Whether the filter's prefregex matched the line; set only by filters that have a prefregex. */
+    prefMatched?: boolean;
 }
 
 /** A compiled filter: feed it lines in log order. */

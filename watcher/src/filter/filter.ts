@@ -439,18 +439,24 @@ export class CompiledFilter implements Filter {
         } else {
             buf = text;
         }
-        let pre: Record<string, string> | undefined;
-        if (this.pref) {
-            const pm = this.pref.exec(buf);
-            if (!pm) return { kind: "missed", time, dateTemplate };
-            pre = this.pref.groups(pm);
-            const content = pre.content;
-            delete pre.content;
-            if (content) {
-                buf = content;
-                if (multi) this.buffer = [content];
-            }
+        if (!this.pref) return this.findAfterPref(buf, multi, undefined, time, dateTemplate);
+        const pm = this.pref.exec(buf);
+        if (!pm) return { kind: "missed", time, dateTemplate, prefMatched: false };
+        const pre = this.pref.groups(pm);
+        const content = pre.content;
+        delete pre.content;
+        if (content) {
+            buf = content;
+            if (multi) this.buffer = [content];
         }
+        // Every result past this point is a fresh object: tag it for fail2ban-regex's "Prefregex: N total".
+        const res = this.findAfterPref(buf, multi, pre, time, dateTemplate);
+        res.prefMatched = true;
+        return res;
+    }
+
+    /** The failregex/ignoreregex stage, on the text the prefregex (if any) left, with its groups in `pre`. */
+    private findAfterPref(buf: string, multi: boolean, pre: Record<string, string> | undefined, time: number | undefined, dateTemplate: string | undefined): LineResult {
         const fails = this.fail;
         for (let i = 0; i < fails.length; i++) {
             const r = fails[i].exec(buf);

@@ -74,10 +74,8 @@ export class RegexRun {
         let r = this.filter.processLine(line, this.now);
         const st = this.stats;
         if (st.prefregex !== undefined) {
-            // fail2ban-regex counts lines the prefregex matched. A filter that reports it sets `prefMatched`;
-            // otherwise the lines that got past it to a failregex/ignoreregex hit are counted (a lower bound).
-            const pm = (r as LineResult & { prefMatched?: boolean }).prefMatched;
-            if (pm ?? r.kind !== "missed") st.prefHits++;
+            // fail2ban-regex counts lines the prefregex matched; the filter says so in `prefMatched`.
+            if (r.prefMatched) st.prefHits++;
         }
         if (r.kind === "matched" && !this.opts.rawHosts) {
             const g = r.groups;
