@@ -46,6 +46,50 @@ describe("jail: failure counter on the log's clock", () => {
         assert.equal(c.count("x999", T0 + 1199), 1);
         assert.equal(c.count("x0", T0 + 1199), 0);
     });
+
+    it("sweeps stale keys lying behind a key that failed again", () => {
+        const c = new FailureCounter({ maxretry: 5, findtime: 60 });
+        c.add("a", T0);
+        for (let i = 0; i < 20; i++) c.add(`stale${i}`, T0 + 1);
+        c.add("a", T0 + 100); // "a" took its place first, but is fresh now
+        c.add("b", T0 + 100);
+        assert.equal(c.sweep(T0 + 100), 20);
+        assert.equal(c.size, 2);
+        assert.equal(c.count("a", T0 + 100), 1);
+        assert.equal(c.count("b", T0 + 100), 1);
+        assert.equal(c.count("stale0", T0 + 100), 0);
+        // Nothing stale is left: a second sweep drops nothing and keeps both.
+        assert.equal(c.sweep(T0 + 100), 0);
+        assert.equal(c.size, 2);
+    });
+
+    it("at the cap forgets the least recently failing key, never the newest or one that keeps failing", () => {
+        const c = new FailureCounter({ maxretry: 5, findtime: 600, maxKeys: 3 });
+        c.add("a", T0);
+        c.add("b", T0 + 1);
+        c.add("c", T0 + 2);
+        c.add("a", T0 + 3); // "a" is now more recent than "b" and "c"
+        c.add("d", T0 + 4);
+        assert.equal(c.size, 3);
+        assert.equal(c.count("b", T0 + 4), 0, "b is the least recently failing");
+        assert.equal(c.count("a", T0 + 4), 2);
+        assert.equal(c.count("d", T0 + 4), 1);
+        // Every tracked key failed again: the new key still stays and the cap still holds.
+        c.add("a", T0 + 5);
+        c.add("c", T0 + 5);
+        c.add("d", T0 + 5);
+        assert.equal(c.add("e", T0 + 6), 1);
+        assert.equal(c.size, 3);
+        assert.equal(c.count("e", T0 + 6), 1);
+        // An address failing throughout a flood of distinct ones is never forgotten.
+        const k = new FailureCounter({ maxretry: 1000, findtime: 10_000, maxKeys: 50 });
+        for (let i = 0; i < 2000; i++) {
+            k.add(`flood${i}`, T0 + i);
+            if (i % 10 === 0) k.add("attacker", T0 + i);
+        }
+        assert.equal(k.size, 50);
+        assert.equal(k.count("attacker", T0 + 2000), 200);
+    });
 });
 
 describe("jail: ban manager", () => {

@@ -6,9 +6,14 @@
 // a "last reset" that moves only when the first counted failure falls out of the window, so it can miss a burst
 // straddling that reset; a sliding window catches every burst fail2ban catches, and those too.
 //
-// Memory: each key keeps at most maxretry timestamps (a ring). The map is kept in order of last failure (a key is
-// re-inserted on every failure), so stale keys sit at the front and `sweep` drops them in O(stale). A hard cap
-// (`maxKeys`) evicts the least recently failing keys first, so a flood of distinct addresses cannot exhaust memory.
+// Memory: each key keeps at most maxretry timestamps (a ring). The map is in order of each key's `placed` time: a
+// new key goes to the back, but a failure of a known key only updates its `last` (moving a Map key costs a delete
+// and a re-insert, which dominated the daemon's CPU with many tracked addresses). `sweep` walks the front, where
+// keys placed more than findtime ago sit: stale ones are dropped, ones that failed since are moved to the back
+// (placed = last), and the first key placed within findtime ends the walk. So each key moves at most once per
+// findtime instead of once per failure, and stale keys still go in O(stale + moved).
+// A hard cap (`maxKeys`) evicts keys that have not failed since they were placed, oldest first, moving the others
+// back ("second chance"), so a flood of distinct addresses cannot exhaust memory nor push out one that keeps failing.
 
 export interface FailureCounterOptions {
     maxretry: number;
@@ -26,6 +31,8 @@ interface Entry {
     filled: number;
     /** Newest failure time (log clock). */
     last: number;
+    /** Log time the key took its place in the map; `last > placed` means it failed again since. */
+    placed: number;
 }
 
 export class FailureCounter {
@@ -50,8 +57,12 @@ export class FailureCounter {
      */
     add(key: string, time: number, weight = 1): number {
         let e = this.entries.get(key);
-        if (e) this.entries.delete(key); // re-insert below: keeps the map ordered by last failure
-        else e = { times: new Float64Array(this.maxretry), next: 0, filled: 0, last: time };
+        if (!e) {
+            // Make room first, so the second-chance pass can never pick the key being added.
+            if (this.entries.size >= this.maxKeys) this.evictOldest(this.entries.size - this.maxKeys + 1);
+            e = { times: new Float64Array(this.maxretry), next: 0, filled: 0, last: time, placed: time };
+            this.entries.set(key, e);
+        }
         const n = Math.min(Math.max(1, Math.floor(weight)), this.maxretry);
         for (let k = 0; k < n; k++) {
             e.times[e.next] = time;
@@ -59,9 +70,7 @@ export class FailureCounter {
             if (e.filled < this.maxretry) e.filled++;
         }
         if (time > e.last) e.last = time;
-        this.entries.set(key, e);
         if (time > this.clock) this.clock = time;
-        if (this.entries.size > this.maxKeys) this.evictOldest(this.entries.size - this.maxKeys);
         if (++this.sinceSweep >= 4096) this.sweep(this.clock);
         return this.countWithin(e, time);
     }
@@ -83,9 +92,14 @@ export class FailureCounter {
         const limit = now - this.findtime;
         let dropped = 0;
         for (const [key, e] of this.entries) {
-            if (e.last >= limit) break; // ordered by last failure: the rest is fresher
-            this.entries.delete(key);
-            dropped++;
+            if (e.last < limit) {
+                this.entries.delete(key);
+                dropped++;
+            } else if (e.placed < limit) {
+                this.moveToBack(key, e); // fresh; met again at the end, where placed = last ends the loop
+            } else {
+                break; // placed within findtime: every key behind it was placed later, so is fresh too
+            }
         }
         return dropped;
     }
@@ -102,9 +116,20 @@ export class FailureCounter {
     }
 
     private evictOldest(n: number): void {
-        for (const key of this.entries.keys()) {
-            if (n-- <= 0) break;
-            this.entries.delete(key);
+        for (const [key, e] of this.entries) {
+            if (n <= 0) break;
+            if (e.last > e.placed) {
+                this.moveToBack(key, e);
+            } else {
+                this.entries.delete(key);
+                n--;
+            }
         }
+    }
+
+    private moveToBack(key: string, e: Entry): void {
+        e.placed = e.last;
+        this.entries.delete(key);
+        this.entries.set(key, e);
     }
 }
