@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# `npm test`: everything that can run on this machine, in order of speed. Stops at the first failing stage.
+# `npm test`: everything that can run on this machine, in order of speed. Stops at the first failing stage and
+# ends with one summary line of the mocha counts over all stages.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
 stage() { echo; echo "=== npm test: $1"; }
-stage lint;        npm run -s lint
-stage typecheck;   npm run -s typecheck
-stage build;       npm run -s build
-stage unit;        npm run -s test:unit
-stage watcher;     npm run -s test:watcher
-stage conformance; npm run -s test:conformance
-stage lab;         npm run -s test:lab
-echo; echo "=== npm test: all stages passed"
+# Runs a mocha stage, showing its output and keeping it for the summary.
+suite() { stage "$1"; npm run -s "$2" 2>&1 | tee -a "$out"; }
+stage lint;      npm run -s lint
+stage typecheck; npm run -s typecheck
+stage build;     npm run -s build
+suite unit test:unit
+suite watcher test:watcher
+suite conformance test:conformance
+suite lab test:lab
+# mocha colours its summary when it writes to a terminal: strip escapes before counting.
+count() { sed 's/\x1b\[[0-9;]*m//g' "$out" | awk -v w="$1" '$2 == w { n += $1 } END { print n + 0 }'; }
+echo
+echo "=== npm test: all stages passed"
+echo "npm test: $(count passing) passed, $(count failing) failed"
