@@ -10,6 +10,8 @@ need FILES IGNORE_IP
 live=/etc/jailwatch
 manifest="$live/.ha-managed"
 command -v jailwatch >/dev/null || die "jailwatch not installed (binary step)"
+# A run that died between the two renames of the swap below left the old tree aside: put it back first.
+if [ -d "$live.previous" ] && ! [ -d "$live" ]; then mv "$live.previous" "$live"; fi
 
 stage=$(mktemp -d /etc/.jailwatch.stage.XXXXXX)
 trap 'rm -rf "$stage"' EXIT

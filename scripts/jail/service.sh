@@ -17,8 +17,7 @@ chmod 0700 /var/lib/jailwatch
 
 if [ -d /run/systemd/system ]; then
   unit_path=/etc/systemd/system/jailwatch.service
-  if ! [ -f "$unit_path" ] || [ "$(cat "$unit_path")" != "$UNIT_FILE" ]; then
-    printf '%s\n' "$UNIT_FILE" >"$unit_path"
+  if write_if_changed "$unit_path" "$UNIT_FILE" 0644; then
     systemctl daemon-reload
     have="unit changed"
   fi
@@ -37,7 +36,7 @@ else
   socket_pid() { ss -xlpnH 2>/dev/null | awk -v s="$sock" '$5 == s' | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2; }
   if answering && [ "$have" != "$want" ]; then
     pid=$(socket_pid)
-    jailwatch client -s "$sock" stop >/dev/null 2>&1 || { [ -n "$pid" ] && kill "$pid"; }
+    jailwatch client -s "$sock" stop >/dev/null 2>&1 || { [ -z "$pid" ] || kill "$pid" || true; }
     stopped() { ! answering && { [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; }; }
     wait_until 30 "jailwatch to stop" stopped
     log "stopped the old daemon (binary or configuration changed)"

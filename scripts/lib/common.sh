@@ -5,11 +5,12 @@ umask 022
 : "${HA_STEP:=unknown-step}"
 
 # Steps act as root. Cloud images log in as an unprivileged sudoer (`admin` on Debian), so re-run the very same text
-# under sudo. sudo resets the environment: carry the step's parameters (named in HA_PARAMS by renderStep) explicitly.
+# under sudo. sudo resets the environment: keep the step's parameters (named in HA_PARAMS by renderStep) by NAME with
+# --preserve-env, so their values (passwords, salts, the peer secret) never reach sudo's command line or its log.
 if [ "$(id -u)" -ne 0 ]; then
-  ha_env=("HA_STEP=${HA_STEP}" "HA_PARAMS=${HA_PARAMS:-}")
-  for ha_var in ${HA_PARAMS:-}; do ha_env+=("${ha_var}=${!ha_var-}"); done
-  exec sudo -n env "${ha_env[@]}" bash -c "${BASH_EXECUTION_STRING}" "$0"
+  ha_keep="HA_STEP,HA_PARAMS"
+  for ha_var in ${HA_PARAMS:-}; do ha_keep+=",${ha_var}"; done
+  exec sudo -n --preserve-env="${ha_keep}" bash -c "${BASH_EXECUTION_STRING}" "$0"
 fi
 
 # A failed step must say which host and why: the error trap names both, plus the failing command.
@@ -43,7 +44,8 @@ wait_until() {
 # write_if_changed FILE CONTENT MODE: atomic replace; returns 0 when the file changed, 1 when it was identical.
 write_if_changed() {
   local file=$1 content=$2 mode=$3 tmp
-  if [ -f "$file" ] && [ "$(cat "$file")" = "$content" ]; then return 1; fi
+  # Compare the bytes we would write (content plus newline): $(cat) would drop trailing newlines and never match.
+  if [ -f "$file" ] && printf '%s\n' "$content" | cmp -s - "$file"; then return 1; fi
   mkdir -p "$(dirname "$file")"
   tmp=$(mktemp "${file}.XXXXXX")
   printf '%s\n' "$content" >"$tmp"

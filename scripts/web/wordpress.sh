@@ -30,7 +30,8 @@ take_lock() {
     age=$(( $(date +%s) - $(stat -c %Y "$lock" 2>/dev/null || date +%s) ))
     if [ "$age" -gt 1800 ]; then
       log "breaking a stale install lock (${age}s old, held by $(cat "$lock/owner" 2>/dev/null || echo unknown))"
-      rm -rf "$lock"
+      # Move it aside first: of two nodes breaking the same stale lock, only one rename succeeds.
+      mv "$lock" "$lock.stale.$(hostname).$$" 2>/dev/null && rm -rf "$lock.stale.$(hostname).$$"
       continue
     fi
     sleep 1
@@ -145,7 +146,8 @@ target="$WEB_ROOT/wp-config.php"
 if [ -f "$target" ] && [ "$(cat "$target")" = "$config" ]; then
   log "wp-config.php up to date"
 else
-  tmp="$target.tmp.$(hostname)"
+  # Staged in STATE_DIR (same volume, outside the web root, 0700): a temporary copy in the web root would be served.
+  tmp="$STATE_DIR/wp-config.php.$(hostname)"
   ( umask 027; printf '%s\n' "$config" >"$tmp" )
   chown root:www-data "$tmp"
   chmod 0640 "$tmp"

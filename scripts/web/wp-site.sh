@@ -25,7 +25,9 @@ sql() { mysql --defaults-extra-file="$work/my.cnf" --batch --skip-column-names "
 db_up() { sql -e 'SELECT 1' "$DB_NAME"; }
 wait_until 300 "database $DB_NAME at $DB_HOST to accept our login" db_up
 
-tables=$(sql -e "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '${TABLE_PREFIX}options'" "$DB_NAME")
+# Import only into a database with no tables at all: a dump that uses another table prefix must not be imported
+# again on every re-run (a mysqldump drops and recreates its tables, losing everything written since).
+tables=$(sql -e "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()" "$DB_NAME")
 if [ "$tables" = 0 ] && [ -n "${SQL_DUMP_URL:-}" ]; then
   case "$SQL_DUMP_URL" in
     http://*|https://*) curl -fsSL --retry 5 -o "$work/dump" "$SQL_DUMP_URL" ;;
@@ -34,6 +36,8 @@ if [ "$tables" = 0 ] && [ -n "${SQL_DUMP_URL:-}" ]; then
   esac
   if gzip -t "$work/dump" 2>/dev/null; then gzip -dc "$work/dump" | sql "$DB_NAME"; else sql "$DB_NAME" <"$work/dump"; fi
   log "imported SQL dump into the empty database $DB_NAME"
+  has_options=$(sql -e "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '${TABLE_PREFIX}options'" "$DB_NAME")
+  [ "$has_options" != 0 ] || die "the SQL dump has no ${TABLE_PREFIX}options table: it uses another table prefix (set the same prefix for WordPress)"
 fi
 
 # WordPress's own installer through its API (no wp-cli in Debian 12). Runs as www-data so anything it creates on

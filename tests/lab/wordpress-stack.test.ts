@@ -174,6 +174,11 @@ describe("lab: the whole HA WordPress stack (Varnish -> Nginx -> PHP-FPM on Glus
         for (const n of NODE_NAMES) {
             const out = report.steps.find(s => s.id === `jailwatch-service-${n}`)!.stdout;
             assert.match(out, /running, binary and configuration unchanged/, n);
+            // Unchanged config files are not rewritten, so nothing reloads and Varnish loads no new VCL.
+            const stdoutOf = (id: string) => report.steps.find(s => s.id === id)!.stdout;
+            assert.match(stdoutOf(webStepIds.nginx(n)), /\(changed: no\)/, `${n}: nginx config rewritten by a re-run`);
+            assert.match(stdoutOf(webStepIds.varnish(n)), /\(VCL changed: no\)/, `${n}: VCL reloaded by a re-run`);
+            assert.doesNotMatch(stdoutOf(webStepIds.phpFpm(n)), /pool file written|reloaded/, `${n}: php-fpm pool rewritten by a re-run`);
         }
         // Bans survive a re-run: the daemon was not restarted.
         assert.ok((await banned(N1)).includes(C1_IP));

@@ -43,12 +43,27 @@ describe("renderStep and shellQuote", () => {
         const bin = fs.mkdtempSync(path.join(os.tmpdir(), "fake-sudo-"));
         try {
             fs.writeFileSync(path.join(bin, "id"), '#!/bin/sh\nif [ "$1" = -u ] && [ -z "${FAKE_ROOT:-}" ]; then echo 1000; else exec /usr/bin/id "$@"; fi\n', { mode: 0o755 });
-            fs.writeFileSync(path.join(bin, "sudo"), `#!/bin/sh\n[ "$1" = -n ] || exit 7\nshift\necho ran > ${bin}/sudo-ran\nexec env -i FAKE_ROOT=1 PATH="${bin}:/usr/bin:/bin" "$@"\n`, { mode: 0o755 });
+            // Like sudo: the environment is reset except for the names given with --preserve-env=A,B; its command line is
+            // recorded (sudo logs it), so the test can check that no parameter value appears there.
+            fs.writeFileSync(path.join(bin, "sudo"), [
+                "#!/bin/bash",
+                '[ "$1" = -n ] || exit 7; shift',
+                'printf "%s\\n" "$@" > ' + bin + "/sudo-argv",
+                "keep=()",
+                'case "$1" in --preserve-env=*) IFS=, read -ra names <<<"${1#--preserve-env=}"',
+                '  for v in "${names[@]}"; do [ -n "${!v+x}" ] && keep+=("$v=${!v}"); done; shift ;; esac',
+                "echo ran > " + bin + "/sudo-ran",
+                'exec env -i FAKE_ROOT=1 PATH="' + bin + ':/usr/bin:/bin" "${keep[@]}" "$@"',
+                "",
+            ].join("\n"), { mode: 0o755 });
             const params: Record<string, string> = { SECRET_SAFE: "it's $(not) run", MULTI: "a\nb", EMPTY: "" };
             const text = renderStep("../tests/unit/fixtures/echo-params.sh", params);
             const r = spawnSync("bash", ["-c", text], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, LEAK: "x" } });
             assert.strictEqual(r.status, 0, r.stderr);
             assert.ok(fs.existsSync(path.join(bin, "sudo-ran")), "the step went through sudo");
+            const sudoArgv = fs.readFileSync(path.join(bin, "sudo-argv"), "utf8");
+            assert.ok(!sudoArgv.includes("it's $(not) run"), "parameter values stay off sudo's command line");
+            assert.match(sudoArgv, /--preserve-env=HA_STEP,HA_PARAMS,.*SECRET_SAFE/);
             const got = Object.fromEntries(r.stdout.split("\0").filter(Boolean).map(kv => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
             assert.deepStrictEqual(got, params);
         } finally {
