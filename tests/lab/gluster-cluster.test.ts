@@ -52,10 +52,11 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
             return false;
         }, triggerAfterMs + 120_000, 2_000);
     };
-    const waitBricksServing = () => waitFor("all three bricks serving", async () => {
+    const allServing = async () => {
         const serving = await bricksServing(N1);
         return Object.keys(serving).length === 3 && Object.values(serving).every(Boolean);
-    }, 90_000, 1_000);
+    };
+    const waitBricksServing = () => waitFor("all three bricks serving", allServing, 90_000, 1_000);
 
     /** The seed's mistake, tried between the brick steps and the volume step (once wp exists, its bricks block it). */
     let bareAttempt: { code: number | null; output: string; volumes: string };
@@ -195,7 +196,7 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
     });
 
     describe("failures", function () {
-        this.timeout(240_000);
+        this.timeout(360_000);
         it(`node loss: with node 3's gluster processes killed, node 1 writes within the ping-timeout; after a restart node 3 heals`, async () => {
             const killed = await crashGluster(N3);
             assert.deepStrictEqual([...new Set(killed.map(p => p.comm))].sort(), ["glusterd", "glusterfs", "glusterfsd"]);
@@ -232,6 +233,11 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
                 await setLink(N3, "up");
             }
             await waitFor("node 3 to rejoin its peers", async () => (await connectedPeers(N1)).includes(N3), 90_000, 1_000);
+            // Cut off, node 3 lost server quorum and its glusterd stopped the brick; on regaining quorum glusterd
+            // restarts it, but now and then that restart loses a race and the brick stays down. The recovery is the
+            // one an operator runs: re-run the volume step (`pulumi up`), which starts offline bricks.
+            const recovered = await waitFor("node 3's brick back by itself", allServing, 45_000, 1_000).then(() => true, () => false);
+            if (!recovered) await rerun(s => s.id === stepIds.volume);
             await waitBricksServing();
             await waitHealed("heal info to reach 0 entries after the link came back", 0);
             for (let i = 1; i <= 20; i++) {
