@@ -5,15 +5,10 @@
 import * as fs from "fs";
 import { expandTags } from "../filter/tags";
 import type { Filter, LineResult } from "../types";
-import type { RegexStats } from "./report";
+import type { PrintOptions, RegexStats } from "./report";
 
-export interface RunOptions {
-    maxlines: number;
-    printAllMatched: boolean;
-    printAllMissed: boolean;
-    printAllIgnored: boolean;
-    printNoMissed: boolean;
-    printNoIgnored: boolean;
+/** What a run keeps for the report (the listing thresholds and switches), plus how it counts lines. */
+export interface RunOptions extends PrintOptions {
     /**
      * `-r`: a host name matched by <HOST> counts as it is. Otherwise it counts as missed unless /etc/hosts names
      * it: jailwatch never makes DNS queries for names from logs, and fail2ban-regex, which does, drops a failure
