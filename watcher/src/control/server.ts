@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { ControlResponse, decodeRequest, encodeResponse } from "./protocol";
+import { readSocketLines } from "../socketLines";
 
 export type ControlHandler = (argv: string[]) => Promise<ControlResponse>;
 
@@ -52,31 +53,21 @@ export class ControlServer {
     }
 
     private serve(sock: net.Socket): void {
-        let buf = "";
-        sock.setEncoding("utf8");
-        sock.on("error", () => undefined);
-        sock.on("data", (d: string) => {
-            buf += d;
-            if (buf.length > MAX_REQUEST) {
-                sock.end(encodeResponse({ ok: false, error: "request too large" }));
-                return;
-            }
-            const nl = buf.indexOf("\n");
-            if (nl < 0) return;
-            const line = buf.slice(0, nl);
-            buf = "";
+        // One request per connection: answer the first line, then close.
+        readSocketLines(sock, MAX_REQUEST, (line) => {
             let argv: string[];
             try {
                 argv = decodeRequest(line).argv;
             } catch (e) {
                 sock.end(encodeResponse({ ok: false, error: (e as Error).message }));
-                return;
+                return false;
             }
             this.handler(argv).then(
                 (r) => sock.end(encodeResponse(r)),
                 (e) => sock.end(encodeResponse({ ok: false, error: (e as Error).message })),
             );
-        });
+            return false;
+        }, () => sock.end(encodeResponse({ ok: false, error: "request too large" })));
     }
 
     async close(): Promise<void> {

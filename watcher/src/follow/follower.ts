@@ -167,13 +167,8 @@ export class LogFollower {
             return;
         }
         const saved = this.opts.start;
-        let fd: number;
-        try {
-            fd = fs.openSync(this.path, "r");
-        } catch (e) {
-            this.opts.log.warn(`cannot open ${this.path}: ${(e as Error).message}`);
-            return;
-        }
+        const fd = this.tryOpen();
+        if (fd === undefined) return;
         const st = fs.fstatSync(fd);
         const ident = { dev: st.dev, ino: st.ino, size: st.size };
         const headNow = saved?.headLen ? headHash(fd, saved.headLen) : undefined;
@@ -204,14 +199,19 @@ export class LogFollower {
         }
     }
 
-    private open(id: FileIdentity, offset: number): void {
-        let fd: number;
+    /** Opens the log for reading; a failure is logged and the next poll tries again. */
+    private tryOpen(): number | undefined {
         try {
-            fd = fs.openSync(this.path, "r");
+            return fs.openSync(this.path, "r");
         } catch (e) {
             this.opts.log.warn(`cannot open ${this.path}: ${(e as Error).message}`);
-            return;
+            return undefined;
         }
+    }
+
+    private open(id: FileIdentity, offset: number): void {
+        const fd = this.tryOpen();
+        if (fd === undefined) return;
         const st = fs.fstatSync(fd);
         this.file = { fd, dev: st.dev, ino: st.ino, offset: st.ino === id.ino ? offset : 0, splitter: new LineSplitter() };
         this.computeHead(this.file);

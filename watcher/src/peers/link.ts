@@ -6,6 +6,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
+import { readSocketLines } from "../socketLines";
 import type { JailwatchServer, PeerHooks } from "../server/daemon";
 import type { Logger } from "../server/log";
 import type { PeerOptions } from "../server/options";
@@ -140,22 +141,7 @@ export class PeerLink implements PeerHooks {
     }
 
     private serve(sock: net.Socket): void {
-        let buf = "";
-        sock.setEncoding("utf8");
-        sock.on("error", () => undefined);
-        sock.on("data", (d: string) => {
-            buf += d;
-            if (buf.length > MAX_FRAME) {
-                sock.destroy();
-                return;
-            }
-            let nl: number;
-            while ((nl = buf.indexOf("\n")) >= 0) {
-                const line = buf.slice(0, nl);
-                buf = buf.slice(nl + 1);
-                this.onFrame(sock, line);
-            }
-        });
+        readSocketLines(sock, MAX_FRAME, (line) => { this.onFrame(sock, line); }, () => sock.destroy());
     }
 
     private onFrame(sock: net.Socket, line: string): void {
