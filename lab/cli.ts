@@ -1,5 +1,8 @@
 // `npm run lab -- up | status | down | ssh HOST [COMMAND]`: the local lab from the command line.
-import { destroyLab, getHost, listHosts, ssh, LAB_DIR } from "./hosts";
+import {
+    LabHost, destroyLab, getHost, hostIsUp, listHosts, powerOff, powerOn, rebootHost, ssh, LAB_DIR,
+} from "./hosts";
+import { readHostRecord } from "./state";
 import { GLUSTER_HOSTS, labStatus, provisionGlusterHosts, runGlusterPlan, volumeHealth } from "./glusterLab";
 import { formatStep } from "./runner";
 import { stackUpCommand } from "./stackCli";
@@ -9,7 +12,10 @@ const USAGE = `usage: npm run lab -- <command>
   up --gluster   only node-gfs1..3 and GlusterCluster's host steps
   status         peers, bricks, heal state and mounts
   down           remove every process, mount, loop device and namespace the lab made (state: ${LAB_DIR})
-  ssh HOST CMD   run a command on a lab host over SSH, e.g. ssh node-gfs1 gluster peer status`;
+  ssh HOST CMD   run a command on a lab host over SSH, e.g. ssh node-gfs1 gluster peer status
+  reboot HOST|all   reboot hosts from inside (systemctl reboot), all of them at once with "all"; waits until booted
+  stop HOST [--force]   power a host off: a clean shutdown, or with --force a power cut (links down, every process killed)
+  start HOST     power a stopped host on (same root volume and disk) and wait until it has booted`;
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
@@ -40,7 +46,7 @@ async function status(): Promise<number> {
     }
     if (down.length) console.log(`lab: not running: ${down.join(", ")}`);
     const up = hosts.filter((h): h is NonNullable<typeof h> => !!h);
-    for (const h of up) console.log(`lab: ${h.name} ${h.ip} pid ${h.init!.pid} disk ${h.disk?.loop ?? "-"}`);
+    for (const h of up) console.log(`lab: ${h.name} ${h.ip} disk ${h.disk?.loop ?? "-"}`);
     console.log("");
     console.log(await labStatus(up));
     return down.length ? 1 : 0;
@@ -66,6 +72,30 @@ async function sshCommand(name: string | undefined, words: string[]): Promise<nu
     return r.code ?? 1;
 }
 
+function recorded(name: string | undefined): LabHost {
+    const rec = name ? readHostRecord(name) : undefined;
+    if (!rec) throw new Error(`no lab host '${name ?? ""}' (hosts: ${listHosts().map(h => h.name).join(", ") || "none"})`);
+    return rec;
+}
+
+async function power(verb: string, argv: string[]): Promise<number> {
+    const t0 = Date.now();
+    if (verb === "reboot") {
+        const targets = argv[0] === "all" ? listHosts().filter(hostIsUp) : [recorded(argv[0])];
+        await Promise.all(targets.map(rebootHost));
+        console.log(`lab: rebooted ${targets.map(h => h.name).join(", ")} in ${secs(Date.now() - t0)}`);
+    } else if (verb === "stop") {
+        const host = recorded(argv[0]);
+        await powerOff(host, { force: argv.includes("--force") });
+        console.log(`lab: ${host.name} powered off${argv.includes("--force") ? " (power cut)" : ""} in ${secs(Date.now() - t0)}`);
+    } else {
+        const host = recorded(argv[0]);
+        await powerOn(host);
+        console.log(`lab: ${host.name} booted in ${secs(Date.now() - t0)}`);
+    }
+    return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
     if (process.getuid && process.getuid() !== 0) {
         console.error("lab: must run as root (it makes namespaces, mounts and loop devices)");
@@ -76,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
         case "status": return status();
         case "down": return down();
         case "ssh": return sshCommand(argv[1], argv.slice(2));
+        case "reboot": case "stop": case "start": return power(argv[0], argv.slice(1));
         default:
             console.error(USAGE);
             return 2;

@@ -4,6 +4,7 @@ import { HostStep } from "../components/hostStep";
 import { glusterPlan } from "../components/glusterPlan";
 import { HostSpec, LabHost, createHost, exec } from "./hosts";
 import { RunPlanOptions, RunReport, runPlan } from "./runner";
+import { LB_PRIVATE_IP } from "./balancer";
 import { LAB_SUBNET_PREFIX } from "./state";
 
 /** The Gluster volume settings the lab uses: the seed's names and paths, and a short ping-timeout. */
@@ -22,10 +23,11 @@ export function labVolumeId(n: number): string {
     return `vol-0lab${String(n).padStart(12, "0")}`;
 }
 
-/** node-gfs1..3 at 10.77.0.1-3, each with a 1 GiB raw disk. */
+/** node-gfs1..3 at 10.77.0.1-3, each with a 1 GiB raw disk; replies to visitors go back through the balancer. */
 export const GLUSTER_HOSTS: HostSpec[] = [1, 2, 3].map(n => ({
     name: `node-gfs${n}`,
     ip: `${LAB_SUBNET_PREFIX}${n}`,
+    gateway: LB_PRIVATE_IP,
     disk: { volumeId: labVolumeId(n), sizeMiB: 1024 },
 }));
 
@@ -42,7 +44,7 @@ export function labGlusterPlan(hosts: HostSpec[] = GLUSTER_HOSTS): HostStep<stri
 
 /** Makes (or finds) the three Gluster hosts, in parallel. */
 export function provisionGlusterHosts(): Promise<LabHost[]> {
-    return Promise.all(GLUSTER_HOSTS.map(createHost));
+    return Promise.all(GLUSTER_HOSTS.map(h => createHost(h)));
 }
 
 /** Runs the Gluster plan (all of it, or the selected steps) on the lab hosts. */

@@ -1,20 +1,23 @@
-// Lab hosts: real Linux hosts made of namespaces on this machine, reachable over SSH from a control namespace.
+// Lab hosts: real Debian 12 systems booted on this machine with systemd-nspawn (systemd as PID 1, sshd, journald
+// and every unit the host steps enable), reachable over SSH from a control namespace, as EC2 instances are from
+// the operator's machine.
 //
-// A host is a process (`sleep infinity`, started by host-init.sh) holding a network, mount and uts namespace and
-// chrooted into a private overlay root. The control namespace holds the bridge every host's veth joins, and is
-// where SSH connections come from, as from an operator's machine. Everything is recorded under /tmp/ha-lab so
-// `destroyHost`/`destroyLab` remove exactly what was made: processes by namespace, loop devices by backing file.
+// A host is: a named network namespace with a veth on one of the lab's bridges (its NIC, kept while it is powered
+// off); an overlay root on disk over the cached image (its root volume, kept across reboots); optionally a loop
+// device standing in for its EBS volume; and, while powered on, a boot loop (lab/boot.sh) running systemd-nspawn.
+// Everything is recorded under LAB_DIR so `destroyHost`/`destroyLab` remove exactly what was made.
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { ensureImage } from "./image";
 import {
-    RunOptions, RunResult, check, cmdlineOf, commOf, isAlive, nsOf, pidsInNetns, run, signal, startTimeOf,
-    waitFor,
+    RunOptions, RunResult, check, childrenOf, cmdlineOf, commOf, isAlive, nsOf, pidsInNetns, run, signal,
+    startTimeOf, waitFor,
 } from "./proc";
 import {
-    BRIDGE, CLIENT_KEY, CONTROL_FILE, CONTROL_IP, ControlRecord, DiskRecord, HostRecord, KNOWN_HOSTS, LAB_DIR,
-    LAB_PREFIX_LEN, LAB_SUBNET_PREFIX, hostDir, hostNames, readControlRecord, readHostRecord, writeHostRecord,
-    writeJson,
+    BRIDGES, CLIENT_KEY, CONTROL_FILE, CONTROL_IP, CONTROL_PUBLIC_IP, ControlRecord, HostRecord, KNOWN_HOSTS, LAB_DIR,
+    LAB_PREFIX_LEN, LAB_SUBNET_PREFIX, LAB_TAG, LanName, NicRecord, PUBLIC_SUBNET_PREFIX, hostDir, hostNames,
+    readControlRecord, readHostRecord, writeHostRecord, writeJson,
 } from "./state";
 
 export { LAB_DIR } from "./state";
@@ -25,8 +28,14 @@ type LabHost = HostRecord;
 export interface HostSpec {
     /** Host name, also its hostname inside, e.g. `node-gfs1` (lower case, digits, dashes). */
     name: string;
-    /** Its address on the lab LAN, 10.77.0.1 - 10.77.0.253. */
+    /** Its first address: 10.77.0.1-253 on the private LAN, or 10.77.1.1-253 on the public side. */
     ip: string;
+    /** More interfaces (eth1, ...), e.g. the load balancer's public side. */
+    moreAddresses?: string[];
+    /** Default gateway, e.g. the load balancer's private address for the web nodes (replies to visitors). */
+    gateway?: string;
+    /** Route packets between its interfaces (the load balancer). */
+    forward?: boolean;
     /** A raw disk standing in for an attached EBS volume; omit for hosts without one (database, clients). */
     disk?: {
         /** EBS volume id, e.g. `vol-0lab000000000001`; the host sees the disk under this id's by-id name. */
@@ -34,9 +43,15 @@ export interface HostSpec {
         /** Size of the sparse backing file in MiB. Default 1024. */
         sizeMiB?: number;
     };
+    /**
+     * Files the host has from its first boot (path inside -> content), for the lab's own hosts (the load
+     * balancer's configuration); units listed in `enableUnits` are enabled before the first boot.
+     */
+    files?: Record<string, { content: string; mode?: number }>;
+    enableUnits?: string[];
 }
 
-const HOST_INIT = path.join(__dirname, "host-init.sh");
+const BOOT_SCRIPT = path.join(__dirname, "boot.sh");
 const NITRO_BY_ID = "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_";
 
 /** Nitro names an EBS volume's NVMe device after its id without the dash: vol-0abc -> ...Store_vol0abc. */
@@ -44,14 +59,37 @@ export function nitroByIdPath(volumeId: string): string {
     return NITRO_BY_ID + volumeId.replace("-", "");
 }
 
-// ---- running commands ------------------------------------------------------------------------------------------
-
-function requireAlive(host: LabHost): number {
-    if (!host.init || !isAlive(host.init) || nsOf(host.init.pid, "net") !== host.netns) {
-        throw new Error(`lab host ${host.name} is not running (run \`npm run lab -- up\`)`);
-    }
-    return host.init.pid;
+function lanOf(ip: string): LanName {
+    if (ip.startsWith(LAB_SUBNET_PREFIX)) return "private";
+    if (ip.startsWith(PUBLIC_SUBNET_PREFIX)) return "public";
+    throw new Error(`address ${ip} is on neither of the lab's LANs (${LAB_SUBNET_PREFIX}0/24, ${PUBLIC_SUBNET_PREFIX}0/24)`);
 }
+
+// ---- finding a booted host's systemd -------------------------------------------------------------------------
+
+/** The host's PID 1 (systemd) as seen from this machine: the child of nspawn, the child of the boot loop. */
+export function leaderOf(host: LabHost): number | undefined {
+    if (!host.wrapper || !isAlive(host.wrapper)) return undefined;
+    for (const nspawn of childrenOf(host.wrapper.pid, "systemd-nspawn")) {
+        for (const pid of childrenOf(nspawn, "systemd")) {
+            if (nsOf(pid, "net") === host.netns && nsOf(pid, "pid") !== nsOf("self", "pid")) return pid;
+        }
+    }
+    return undefined;
+}
+
+/** True while the host is powered on and its systemd runs. */
+export function hostIsUp(host: LabHost): boolean {
+    return leaderOf(host) !== undefined;
+}
+
+function requireLeader(host: LabHost): number {
+    const pid = leaderOf(host);
+    if (pid === undefined) throw new Error(`lab host ${host.name} is not running (run \`npm run lab -- up\` or \`start ${host.name}\`)`);
+    return pid;
+}
+
+// ---- running commands ------------------------------------------------------------------------------------------
 
 /** A login's environment on a lab host, instead of whatever npm and mocha put into ours. */
 const HOST_ENV: NodeJS.ProcessEnv = {
@@ -59,10 +97,10 @@ const HOST_ENV: NodeJS.ProcessEnv = {
     LOGNAME: "root", SHELL: "/bin/bash", LANG: "C.UTF-8", TERM: process.env.TERM ?? "dumb",
 };
 
-/** Runs a program on a host directly (nsenter into its namespaces and root): for the lab's own checks. */
+/** Runs a program on a host directly (nsenter into all its namespaces): for the lab's own checks, not for steps. */
 export function exec(host: LabHost, argv: string[], opts?: RunOptions): Promise<RunResult> {
-    const pid = requireAlive(host);
-    return run("nsenter", ["-t", String(pid), "-m", "-u", "-n", "-r", "-w", "--", ...argv], { env: HOST_ENV, ...opts });
+    const pid = requireLeader(host);
+    return run("nsenter", ["-t", String(pid), "-a", "-r", "-w", "--", ...argv], { env: HOST_ENV, ...opts });
 }
 
 /** Runs a bash script on a host directly; throws with its stderr unless it succeeds. Returns stdout. */
@@ -71,11 +109,13 @@ export async function sh(host: LabHost, script: string, opts?: RunOptions): Prom
     return check(`on ${host.name}: ${script.split("\n")[0]}`, r).stdout;
 }
 
+function controlIsUp(ctl: ControlRecord | undefined): ctl is ControlRecord {
+    return !!ctl && isAlive(ctl.init) && nsOf(ctl.init.pid, "net") === ctl.netns;
+}
+
 function requireControl(): ControlRecord {
     const ctl = readControlRecord();
-    if (!ctl || !isAlive(ctl.init) || nsOf(ctl.init.pid, "net") !== ctl.netns) {
-        throw new Error("the lab's control namespace is not running (run `npm run lab -- up`)");
-    }
+    if (!controlIsUp(ctl)) throw new Error("the lab's control namespace is not running (run `npm run lab -- up`)");
     return ctl;
 }
 
@@ -113,16 +153,14 @@ export function getHost(name: string): LabHost | undefined {
 
 /** Every host the lab has a record of (running or not). */
 export function listHosts(): LabHost[] {
-    return hostNames().map(readHostRecord).filter((r): r is LabHost => r !== undefined);
-}
-
-export function hostIsUp(host: LabHost): boolean {
-    return !!host.init && isAlive(host.init) && nsOf(host.init.pid, "net") === host.netns;
+    return hostNames().map(readHostRecord).filter((r): r is LabHost => r !== undefined && Array.isArray(r.nics));
 }
 
 // ---- control namespace -------------------------------------------------------------------------------------------
 
-async function spawnHolder(argv: string[], env: NodeJS.ProcessEnv, logFile: string): Promise<number> {
+/** Starts a detached process and waits until `ready` says it is; its output goes to `logFile`. */
+async function spawnDetached(argv: string[], env: NodeJS.ProcessEnv, logFile: string,
+    ready: (pid: number) => boolean, what: string): Promise<number> {
     const log = fs.openSync(logFile, "a");
     const child = spawn(argv[0], argv.slice(1), { env, detached: true, stdio: ["ignore", log, log] });
     fs.closeSync(log);
@@ -132,12 +170,11 @@ async function spawnHolder(argv: string[], env: NodeJS.ProcessEnv, logFile: stri
     child.unref();
     const pid = child.pid;
     if (pid === undefined) throw new Error(`could not start ${argv[0]}`);
-    // Ready once the holder has exec'd `sleep` inside its new namespaces.
-    await waitFor(`${argv.join(" ")} (pid ${pid}) to hold its namespaces`, () => {
+    await waitFor(`${what} (pid ${pid})`, () => {
         if (exited !== undefined) throw new Error("exited");
-        return commOf(pid) === "sleep" && nsOf(pid, "net") !== nsOf("self", "net");
+        return ready(pid);
     }, 20_000, 50).catch(e => {
-        const logText = fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").trim() : "";
+        const logText = fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").trim().split("\n").slice(-20).join("\n") : "";
         throw new Error(`${e.message}${exited !== undefined ? ` (exited with ${exited})` : ""}\n${logText}`);
     });
     return pid;
@@ -146,7 +183,7 @@ async function spawnHolder(argv: string[], env: NodeJS.ProcessEnv, logFile: stri
 // Hosts are made in parallel; they share one control namespace and one client key, made once.
 let controlMaking: Promise<ControlRecord> | undefined;
 
-/** Makes the control namespace, its bridge and the lab's SSH key, or returns the running namespace. */
+/** Makes the control namespace, its bridges and the lab's SSH key, or returns the running namespace. */
 export function ensureControl(): Promise<ControlRecord> {
     if (!controlMaking) {
         controlMaking = makeControl().finally(() => { controlMaking = undefined; });
@@ -158,16 +195,19 @@ async function makeControl(): Promise<ControlRecord> {
     fs.mkdirSync(LAB_DIR, { recursive: true, mode: 0o700 });
     await ensureClientKey();
     const existing = readControlRecord();
-    if (existing && isAlive(existing.init) && nsOf(existing.init.pid, "net") === existing.netns) return existing;
-    const pid = await spawnHolder(["unshare", "--net", "sleep", "infinity"], process.env,
-        path.join(LAB_DIR, "control.log"));
+    if (controlIsUp(existing)) return existing;
+    const pid = await spawnDetached(["unshare", "--net", "sleep", "infinity"], process.env,
+        path.join(LAB_DIR, "control.log"),
+        p => commOf(p) === "sleep" && nsOf(p, "net") !== nsOf("self", "net"), "the control namespace");
     const rec: ControlRecord = { init: { pid, startTime: startTimeOf(pid)! }, netns: nsOf(pid, "net")! };
     writeJson(CONTROL_FILE, rec);
     const ip = (...args: string[]) => control(["ip", ...args]).then(r => check(`ip ${args.join(" ")}`, r));
     await ip("link", "set", "lo", "up");
-    await ip("link", "add", BRIDGE, "type", "bridge");
-    await ip("addr", "add", `${CONTROL_IP}/${LAB_PREFIX_LEN}`, "dev", BRIDGE);
-    await ip("link", "set", BRIDGE, "up");
+    for (const [lan, address] of [["private", CONTROL_IP], ["public", CONTROL_PUBLIC_IP]] as const) {
+        await ip("link", "add", BRIDGES[lan], "type", "bridge");
+        await ip("addr", "add", `${address}/${LAB_PREFIX_LEN}`, "dev", BRIDGES[lan]);
+        await ip("link", "set", BRIDGES[lan], "up");
+    }
     return rec;
 }
 
@@ -196,12 +236,15 @@ function validate(spec: HostSpec): void {
     if (!/^[a-z][a-z0-9-]{0,30}$/.test(spec.name)) {
         throw new Error(`lab host name '${spec.name}': use lower-case letters, digits and dashes (at most 31)`);
     }
-    const m = spec.ip.startsWith(LAB_SUBNET_PREFIX) ? Number(spec.ip.slice(LAB_SUBNET_PREFIX.length)) : NaN;
-    if (!Number.isInteger(m) || m < 1 || m > 253 || `${LAB_SUBNET_PREFIX}${m}` !== spec.ip) {
-        throw new Error(`lab host ${spec.name}: address ${spec.ip} must be ${LAB_SUBNET_PREFIX}1-253`);
+    for (const ip of [spec.ip, ...spec.moreAddresses ?? []]) {
+        const prefix = ip.startsWith(PUBLIC_SUBNET_PREFIX) ? PUBLIC_SUBNET_PREFIX : LAB_SUBNET_PREFIX;
+        const m = ip.startsWith(prefix) ? Number(ip.slice(prefix.length)) : NaN;
+        if (!Number.isInteger(m) || m < 1 || m > 253 || `${prefix}${m}` !== ip) {
+            throw new Error(`lab host ${spec.name}: address ${ip} must be ${LAB_SUBNET_PREFIX}1-253 or ${PUBLIC_SUBNET_PREFIX}1-253`);
+        }
+        const clash = listHosts().find(h => h.name !== spec.name && h.nics.some(n => n.ip === ip));
+        if (clash) throw new Error(`lab host ${spec.name}: address ${ip} is already ${clash.name}'s`);
     }
-    const clash = listHosts().find(h => h.ip === spec.ip && h.name !== spec.name);
-    if (clash) throw new Error(`lab host ${spec.name}: address ${spec.ip} is already ${clash.name}'s`);
     if (spec.disk && !/^vol-[0-9a-z]+$/.test(spec.disk.volumeId)) {
         throw new Error(`lab host ${spec.name}: volume id '${spec.disk.volumeId}' must look like vol-0123abcd`);
     }
@@ -227,160 +270,333 @@ async function loopsOf(image: string): Promise<string[]> {
     return r.code === 0 ? r.stdout.split("\n").map(s => s.trim()).filter(Boolean) : [];
 }
 
+function netnsId(name: string): string | undefined {
+    try {
+        return `net:[${fs.statSync(`/run/netns/${name}`).ino}]`;
+    } catch {
+        return undefined;
+    }
+}
+
+function isMounted(dir: string): boolean {
+    return fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").some(l => l.split(" ")[4] === dir);
+}
+
+function newRecord(spec: HostSpec, image: string): LabHost {
+    const dir = hostDir(spec.name);
+    const addresses = [spec.ip, ...spec.moreAddresses ?? []];
+    const nics: NicRecord[] = addresses.map((ip, i) => ({
+        lan: lanOf(ip), ifname: `eth${i}`, ip,
+        // Unique per lab (the control namespace is the lab's own): lan letter and the address's last number.
+        veth: `hl${lanOf(ip)[0]}${ip.split(".")[3]}`,
+    }));
+    const rec: LabHost = {
+        name: spec.name, ip: spec.ip, dir, veth: nics[0].veth, nics, netnsName: `${LAB_TAG}-${spec.name}`,
+        image, root: path.join(dir, "root"),
+    };
+    if (spec.disk) {
+        rec.disk = {
+            volumeId: spec.disk.volumeId, image: path.join(dir, "disk.img"), loop: "", byId: nitroByIdPath(spec.disk.volumeId),
+        };
+        rec.diskAttached = true;
+    }
+    return rec;
+}
+
 /**
- * Makes a host, or returns it if it is already running (then only sshd is checked). A host that was recorded but
- * is no longer running is cleaned up and made again with a fresh root but its old disk and host key: like an
- * instance replaced while its EBS volume is kept.
+ * Makes a host and boots it, or powers a recorded host back on, or returns it if it runs (then only its network
+ * and SSH are checked). A host keeps its root volume and disk across all of these, as an EC2 instance does.
  */
-export async function createHost(spec: HostSpec): Promise<LabHost> {
+export async function createHost(spec: HostSpec, log: (line: string) => void = () => undefined): Promise<LabHost> {
     validate(spec);
+    await ensureControl();
     const old = readHostRecord(spec.name);
-    if (old && hostIsUp(old)) {
+    if (old && Array.isArray(old.nics) && hostIsUp(old)) {
         if (old.ip !== spec.ip) throw new Error(`lab host ${spec.name} is running with address ${old.ip}, not ${spec.ip}`);
-        // A control namespace that died took every host's veth with it: make a new one and plug the host back in.
-        await ensureControl();
-        if ((await exec(old, ["ip", "link", "show", "eth0"])).code !== 0) await wireNetwork(old);
-        await ensureSshd(old);
+        // A control namespace that died took every host's veth with it: plug the host back in.
+        await wireNetwork(old);
+        await waitSsh(old);
         return old;
     }
-    if (old) await destroyHost(old, { keepDisk: true });
-
-    await ensureControl();
-    const dir = hostDir(spec.name);
-    fs.mkdirSync(path.join(dir, "log"), { recursive: true, mode: 0o700 });
-    const hostKey = path.join(dir, "ssh_host_ed25519_key");
-    if (!fs.existsSync(hostKey) || !fs.existsSync(`${hostKey}.pub`)) {
-        fs.rmSync(hostKey, { force: true });
-        fs.rmSync(`${hostKey}.pub`, { force: true });
-        check("ssh-keygen (host key)", await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", spec.name, "-f", hostKey]));
-    }
-    const rec: LabHost = { name: spec.name, ip: spec.ip, dir, veth: `hl${spec.ip.slice(LAB_SUBNET_PREFIX.length)}` };
-    if (spec.disk) {
-        const image = path.join(dir, "disk.img");
-        if (!fs.existsSync(image)) {
-            const fd = fs.openSync(image, "w", 0o600);
-            fs.ftruncateSync(fd, (spec.disk.sizeMiB ?? 1024) * 1024 * 1024);
-            fs.closeSync(fd);
-        }
-        // Recorded before attaching, so `down` finds the loop device by its file even if we stop half-way.
-        rec.disk = { volumeId: spec.disk.volumeId, image, loop: "", byId: nitroByIdPath(spec.disk.volumeId) };
-        writeHostRecord(rec);
-        rec.disk.loop = await attachLoop(image);
-    }
+    const image = await ensureImage(log);
+    const rec = old && Array.isArray(old.nics) && fs.existsSync(old.image) ? old : newRecord(spec, image);
+    fs.mkdirSync(rec.dir, { recursive: true, mode: 0o700 });
     writeHostRecord(rec);
-
     try {
-        const env = {
-            ...process.env, LAB_HOST: spec.name, LAB_DIR: dir, LAB_LOOP: rec.disk?.loop ?? "",
-            LAB_DISK_ID: rec.disk ? path.basename(rec.disk.byId) : "", LAB_PUBKEY: `${CLIENT_KEY}.pub`,
-            LAB_HOSTKEY: hostKey,
-        };
-        const pid = await spawnHolder(
-            ["unshare", "--net", "--mount", "--uts", "--propagation", "private", "bash", HOST_INIT], env,
-            path.join(dir, "init.log"));
-        rec.init = { pid, startTime: startTimeOf(pid)! };
-        rec.netns = nsOf(pid, "net");
-        rec.mntns = nsOf(pid, "mnt");
-        writeHostRecord(rec);
-        await wireNetwork(rec);
+        await prepareHardware(rec, spec);
         writeKnownHosts();
-        await ensureSshd(rec);
+        await powerOn(rec);
         return rec;
     } catch (e) {
-        await destroyHost(rec, { keepDisk: true }).catch(() => undefined);
+        await powerOff(rec, { force: true }).catch(() => undefined);
         throw e;
     }
 }
 
-async function wireNetwork(host: LabHost): Promise<void> {
-    const pid = String(host.init!.pid);
-    const ctl = (...args: string[]) => control(["ip", ...args]).then(r => check(`ip ${args.join(" ")}`, r));
-    const inHost = (...args: string[]) => exec(host, ["ip", ...args]).then(r => check(`${host.name}: ip ${args.join(" ")}`, r));
-    await ctl("link", "add", host.veth, "type", "veth", "peer", "name", "eth0", "netns", pid);
-    await ctl("link", "set", host.veth, "master", BRIDGE, "up");
-    await inHost("link", "set", "lo", "up");
-    await inHost("addr", "add", `${host.ip}/${LAB_PREFIX_LEN}`, "dev", "eth0");
-    await inHost("link", "set", "eth0", "up");
+/** The parts of a host that exist while it is powered off: network namespace and NICs, disk, root volume. */
+async function prepareHardware(rec: LabHost, spec: HostSpec): Promise<void> {
+    if (!netnsId(rec.netnsName)) check(`ip netns add ${rec.netnsName}`, await run("ip", ["netns", "add", rec.netnsName]));
+    rec.netns = netnsId(rec.netnsName);
+    if (spec.forward) {
+        // The kernel's switch for the namespace; networkd inside sets it too (IPForward=), this makes it hold early.
+        await run("ip", ["netns", "exec", rec.netnsName, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
+    }
+    await wireNetwork(rec);
+    if (rec.disk) {
+        if (!fs.existsSync(rec.disk.image)) {
+            const fd = fs.openSync(rec.disk.image, "w", 0o600);
+            fs.ftruncateSync(fd, (spec.disk?.sizeMiB ?? 1024) * 1024 * 1024);
+            fs.closeSync(fd);
+        }
+        writeHostRecord(rec); // recorded before attaching, so `down` finds the loop device by its file
+        rec.disk.loop = await attachLoop(rec.disk.image);
+    }
+    writeHostRecord(rec);
+    const upper = path.join(rec.dir, "upper"), work = path.join(rec.dir, "work");
+    fs.mkdirSync(upper, { recursive: true });
+    fs.mkdirSync(work, { recursive: true });
+    fs.mkdirSync(rec.root, { recursive: true });
+    if (!isMounted(rec.root)) {
+        check(`overlay root of ${rec.name}`, await run("mount", ["-t", "overlay", `${LAB_TAG}-root-${rec.name}`, "-o",
+            `lowerdir=${rec.image},upperdir=${upper},workdir=${work}`, rec.root]));
+    }
+    await firstBootFiles(rec, spec);
+    writeBootFiles(rec);
 }
 
-/** Starts the host's sshd unless it runs, then waits until the control namespace can log in. */
-export async function ensureSshd(host: LabHost): Promise<void> {
-    const running = await exec(host, ["bash", "-c", "kill -0 \"$(cat /run/sshd.pid 2>/dev/null)\" 2>/dev/null"]);
-    if (running.code !== 0) {
-        check(`${host.name}: start sshd`, await exec(host, [
-            "/usr/sbin/sshd", "-E", "/var/log/ha-lab/sshd.log", "-h", "/etc/ssh/ssh_host_ed25519_key",
-            "-o", `ListenAddress=${host.ip}:22`, "-o", "PidFile=/run/sshd.pid",
-            "-o", "PermitRootLogin=prohibit-password", "-o", "PasswordAuthentication=no",
-            "-o", "KbdInteractiveAuthentication=no", "-o", "AuthorizedKeysFile=.ssh/authorized_keys",
-            "-o", "MaxStartups=100", "-o", "MaxSessions=100",
-        ]));
+/** Writes a file into the host's root volume (through its mounted overlay). */
+function put(rec: LabHost, file: string, content: string, mode = 0o644): void {
+    const target = path.join(rec.root, file);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, content, { mode });
+    fs.chmodSync(target, mode);
+}
+
+/**
+ * What cloud-init and the AMI give an EC2 instance before anyone logs in: its name, its network, SSH with a pinned
+ * host key and the operator's public key. Written once, into the host's root volume; later boots keep whatever the
+ * host steps changed.
+ */
+async function firstBootFiles(rec: LabHost, spec: HostSpec): Promise<void> {
+    const marker = path.join(rec.dir, "provisioned");
+    if (fs.existsSync(marker)) return;
+    const hostKey = path.join(rec.dir, "ssh_host_ed25519_key");
+    if (!fs.existsSync(hostKey) || !fs.existsSync(`${hostKey}.pub`)) {
+        fs.rmSync(hostKey, { force: true });
+        fs.rmSync(`${hostKey}.pub`, { force: true });
+        check("ssh-keygen (host key)", await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", rec.name, "-f", hostKey]));
     }
+    put(rec, "etc/hostname", `${rec.name}\n`);
+    put(rec, "etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+    put(rec, "etc/fstab", `# /etc/fstab of lab host ${rec.name}\n`);
+    for (const nic of rec.nics) {
+        // LinkLocalAddressing/IPv6AcceptRA=no: otherwise systemd-networkd-wait-online holds every boot ~12 s.
+        const gateway = nic.ifname === "eth0" && spec.gateway ? `Gateway=${spec.gateway}\n` : "";
+        put(rec, `etc/systemd/network/10-${nic.ifname}.network`,
+            `[Match]\nName=${nic.ifname}\n[Network]\nAddress=${nic.ip}/${LAB_PREFIX_LEN}\n${gateway}` +
+            `LinkLocalAddressing=no\nIPv6AcceptRA=no\n${spec.forward ? "IPForward=ipv4\n" : ""}`);
+    }
+    put(rec, "etc/ssh/ssh_host_ed25519_key", fs.readFileSync(hostKey, "utf8"), 0o600);
+    put(rec, "etc/ssh/ssh_host_ed25519_key.pub", fs.readFileSync(`${hostKey}.pub`, "utf8"));
+    put(rec, "etc/ssh/sshd_config.d/ha-lab.conf", "HostKey /etc/ssh/ssh_host_ed25519_key\nPasswordAuthentication no\n" +
+        "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nMaxStartups 100\nMaxSessions 100\n");
+    put(rec, "root/.ssh/authorized_keys", fs.readFileSync(`${CLIENT_KEY}.pub`, "utf8"), 0o600);
+    fs.chmodSync(path.join(rec.root, "root/.ssh"), 0o700);
+    for (const [file, f] of Object.entries(spec.files ?? {})) put(rec, file.replace(/^\/+/, ""), f.content, f.mode ?? 0o644);
+    for (const unit of spec.enableUnits ?? []) {
+        const wants = path.join(rec.root, "etc/systemd/system/multi-user.target.wants");
+        fs.mkdirSync(wants, { recursive: true });
+        const unitFile = ["etc/systemd/system", "lib/systemd/system"].map(d => `/${d}/${unit}`)
+            .find(p => fs.existsSync(path.join(rec.root, p)));
+        if (!unitFile) throw new Error(`lab host ${rec.name}: no unit ${unit} to enable`);
+        fs.rmSync(path.join(wants, unit), { force: true });
+        fs.symlinkSync(unitFile, path.join(wants, unit));
+    }
+    fs.writeFileSync(marker, new Date().toISOString() + "\n");
+}
+
+/**
+ * Files the machine decides at every boot: which devices are plugged in, and (no udev in a container) the disk's
+ * Nitro by-id name, which systemd-tmpfiles creates early in the boot as udev would on EC2.
+ */
+function writeBootFiles(rec: LabHost): void {
+    const attached = !!rec.disk?.loop && rec.diskAttached !== false;
+    fs.writeFileSync(path.join(rec.dir, "binds"), attached ? `${rec.disk!.loop}\n` : "");
+    const rule = path.join(rec.root, "etc/tmpfiles.d/ha-lab-disk.conf");
+    if (attached) put(rec, "etc/tmpfiles.d/ha-lab-disk.conf", `L+ ${rec.disk!.byId} - - - - ${rec.disk!.loop}\n`);
+    else fs.rmSync(rule, { force: true });
+}
+
+async function wireNetwork(rec: LabHost): Promise<void> {
+    const ctl = (...args: string[]) => control(["ip", ...args]).then(r => check(`ip ${args.join(" ")}`, r));
+    for (const nic of rec.nics) {
+        if ((await control(["ip", "link", "show", nic.veth])).code === 0) continue;
+        // The inside end may be left from a control namespace that died: its veth died with it, so make both anew.
+        await run("ip", ["-n", rec.netnsName, "link", "del", nic.ifname]);
+        await ctl("link", "add", nic.veth, "type", "veth", "peer", "name", nic.ifname, "netns", rec.netnsName);
+        await ctl("link", "set", nic.veth, "master", BRIDGES[nic.lan], "up");
+        // networkd inside brings the link up at boot; a running host (re-plugged) needs it now.
+        await run("ip", ["-n", rec.netnsName, "link", "set", nic.ifname, "up"]);
+        if (hostIsUp(rec)) await exec(rec, ["networkctl", "reconfigure", nic.ifname]);
+    }
+}
+
+/** Sets the host's links on the bridge side up or down: down, its packets vanish, as a pulled cable's do. */
+export async function setLinks(host: LabHost, state: "up" | "down"): Promise<void> {
+    for (const nic of host.nics) check(`ip link set ${nic.veth} ${state}`, await control(["ip", "link", "set", nic.veth, state]));
+}
+
+/** Waits until systemd says the boot is finished (running, or degraded when a unit failed). Returns the state. */
+export async function waitBooted(host: LabHost, timeoutMs = 120_000): Promise<string> {
+    let state = "";
+    await waitFor(`${host.name} to finish booting`, async () => {
+        if (!hostIsUp(host)) return false;
+        const r = await exec(host, ["systemctl", "is-system-running"], { timeoutMs: 10_000 });
+        state = r.stdout.trim();
+        return state === "running" || state === "degraded";
+    }, timeoutMs, 200).catch(e => { throw new Error(`${e.message} (systemd says '${state || "nothing yet"}')`); });
+    return state;
+}
+
+/** Waits until the control namespace can log in over SSH. */
+async function waitSsh(host: LabHost): Promise<void> {
     let last = "";
     await waitFor(`ssh root@${host.ip} (${host.name})`, async () => {
         const r = await ssh(host, "true", { timeoutMs: 10_000 });
         last = r.stderr.trim();
         return r.code === 0;
-    }, 20_000, 200).catch(e => { throw new Error(`${e.message}${last ? `: ${last}` : ""}`); });
+    }, 60_000, 200).catch(e => { throw new Error(`${e.message}${last ? `: ${last}` : ""}`); });
+}
+
+/** Boots a powered-off host and waits for its systemd and sshd. A running host is left alone. */
+export async function powerOn(host: LabHost): Promise<LabHost> {
+    if (hostIsUp(host)) return host;
+    writeBootFiles(host);
+    await setLinks(host, "up");
+    const logFile = path.join(host.dir, "boot.log");
+    const env = {
+        PATH: process.env.PATH, LAB_HOST: host.name, LAB_ROOT: host.root, LAB_NETNS: host.netnsName,
+        LAB_CGROUP: `${LAB_TAG}/${host.name}`, LAB_BINDS: path.join(host.dir, "binds"), LAB_LOG: logFile,
+    };
+    const pid = await spawnDetached(["bash", BOOT_SCRIPT], env, path.join(host.dir, "console.log"),
+        () => true, `${host.name}'s boot loop`);
+    host.wrapper = { pid, startTime: startTimeOf(pid)! };
+    writeHostRecord(host);
+    await waitFor(`${host.name}'s systemd to start`, () => hostIsUp(host), 30_000, 50).catch(e => {
+        throw new Error(`${e.message}\n${tailOf(path.join(host.dir, "console.log"))}`);
+    });
+    await waitBooted(host);
+    await waitSsh(host);
+    return host;
+}
+
+function tailOf(file: string, lines = 20): string {
+    try { return fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n"); } catch { return ""; }
+}
+
+/**
+ * Powers a host off. Graceful: `systemctl poweroff` inside, as `aws ec2 stop-instances` does. Forced: a power cut:
+ * its links go down first (peers see packets vanish, not connections closed), then its PID 1 is killed, which ends
+ * every process of the host at once; nothing is written, unmounted or flushed.
+ */
+export async function powerOff(host: LabHost, opts: { force?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    const wrapperGone = () => !host.wrapper || !isAlive(host.wrapper);
+    if (!wrapperGone()) {
+        const leader = leaderOf(host);
+        if (opts.force || leader === undefined) {
+            if (readControlRecord() && controlIsUp(readControlRecord())) await setLinks(host, "down").catch(() => undefined);
+            if (leader !== undefined) signal([leader], "SIGKILL");
+        } else {
+            await exec(host, ["systemctl", "--no-block", "poweroff"], { timeoutMs: 10_000 }).catch(() => undefined);
+        }
+        const graceful = await waitFor(`${host.name} to power off`, wrapperGone, opts.timeoutMs ?? 60_000, 100)
+            .then(() => true, () => false);
+        if (!graceful) {
+            // A shutdown that hangs: pull the plug, then stop the boot loop itself.
+            const l = leaderOf(host);
+            if (l !== undefined) signal([l], "SIGKILL");
+            await waitFor(`${host.name}'s boot loop to end`, wrapperGone, 15_000, 100).catch(() => {
+                signal([-host.wrapper!.pid], "SIGKILL");
+            });
+        }
+    }
+    delete host.wrapper;
+    writeHostRecord(host);
+}
+
+/** Reboots a host from inside (`systemctl reboot`) and waits until it has booted again and answers SSH. */
+export async function rebootHost(host: LabHost): Promise<void> {
+    const before = requireLeader(host);
+    await exec(host, ["systemctl", "--no-block", "reboot"], { timeoutMs: 10_000 }).catch(() => undefined);
+    await waitFor(`${host.name} to reboot`, () => {
+        const now = leaderOf(host);
+        return now !== undefined && now !== before;
+    }, 120_000, 100).catch(e => { throw new Error(`${e.message}\n${tailOf(path.join(host.dir, "boot.log"))}`); });
+    await waitBooted(host);
+    await waitSsh(host);
+}
+
+/**
+ * Unplugs (false) or plugs in (true) the host's disk. Unplugged, the next boot has no such device; plugged into a
+ * running host, the device node and its by-id name appear at once, as a late EBS attachment does on EC2.
+ */
+export async function setDiskAttached(host: LabHost, attached: boolean): Promise<void> {
+    if (!host.disk) throw new Error(`lab host ${host.name} has no disk`);
+    host.diskAttached = attached;
+    writeHostRecord(host);
+    writeBootFiles(host);
+    if (attached && hostIsUp(host)) {
+        const st = fs.statSync(host.disk.loop);
+        const major = Math.floor(st.rdev / 256), minor = st.rdev % 256;
+        await sh(host, `[ -b ${host.disk.loop} ] || mknod -m 660 ${host.disk.loop} b ${major} ${minor}
+            mkdir -p ${path.dirname(host.disk.byId)} && ln -sfn ${host.disk.loop} ${host.disk.byId}`);
+    }
 }
 
 // ---- teardown ----------------------------------------------------------------------------------------------------
 
-/** Stops every process in a namespace the lab recorded: TERM, a grace period, then KILL. */
-async function stopNamespace(netns: string, keep: number[] = [], only: (pid: number) => boolean = () => true):
-    Promise<void> {
-    const others = () => pidsInNetns(netns).filter(p => !keep.includes(p) && only(p));
-    signal(others(), "SIGTERM");
-    await waitFor(`processes of ${netns} to stop`, () => others().length === 0, 5_000, 100).catch(() => undefined);
-    signal(others(), "SIGKILL");
-    await waitFor(`processes of ${netns} to die`, () => others().length === 0, 5_000, 100);
-}
-
-function rootOf(pid: number): string | undefined {
-    try { return fs.readlinkSync(`/proc/${pid}/root`); } catch { return undefined; }
-}
-
-/** Mount points of a host's own mounts that hold something outside it: FUSE clients and its disk. */
-function heldMounts(host: LabHost): string[] {
-    let info = "";
-    try { info = fs.readFileSync(`/proc/${host.init!.pid}/mountinfo`, "utf8"); } catch { return []; }
-    const out: string[] = [];
-    for (const line of info.split("\n")) {
-        const [pre, post] = line.split(" - ");
-        if (!post) continue;
-        const [fstype, source] = post.split(" ");
-        if (fstype.startsWith("fuse") || (host.disk?.loop && source === host.disk.loop)) out.push(pre.split(" ")[4]);
+/** Removes the host's cgroups and nspawn's leftovers (only the lab's own: they carry the lab's tag and name). */
+function cleanCgroups(name: string): void {
+    for (const h of ["systemd", "unified"]) {
+        const dir = `/sys/fs/cgroup/${h}/${LAB_TAG}/${name}`;
+        if (!fs.existsSync(dir)) continue;
+        const dirs: string[] = [];
+        const walk = (d: string) => {
+            for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(path.join(d, e.name));
+            dirs.push(d);
+        };
+        walk(dir);
+        for (const d of dirs) { try { fs.rmdirSync(d); } catch { /* still has a process */ } }
     }
-    return out.reverse(); // innermost first
+    fs.rmSync(`/run/systemd/nspawn/propagate/${name}`, { recursive: true, force: true });
 }
 
 /**
- * Removes a host: every process in its network namespace, its mounts, its loop device, its records. With
- * `keepDisk` the disk image and host key stay (the host can be made again with its data, like a reboot).
+ * Removes a host: powers it off, unmounts its root, detaches its disk, deletes its network namespace and records.
+ * With `keepDisk` the disk image and host key stay (a replacement instance gets the old EBS volume).
  */
 export async function destroyHost(host: LabHost, opts: { keepDisk?: boolean } = {}): Promise<void> {
-    if (host.init && host.netns && isAlive(host.init) && nsOf(host.init.pid, "net") === host.netns) {
-        const pid = host.init.pid;
-        await stopNamespace(host.netns, [pid]);
-        for (const mp of heldMounts(host)) {
-            await run("nsenter", ["-t", String(pid), "-m", "-r", "--", "umount", "-l", mp]);
-        }
-        signal([pid], "SIGKILL");
-        await waitFor(`${host.name}'s namespace holder to exit`, () => !isAlive(host.init!), 5_000, 50);
-    } else if (host.netns) {
-        // The holder died (killed by hand?) but daemons may still hold its namespaces. The namespace's inode number
-        // may since belong to a new namespace, so only processes chrooted into this host's root count as its own.
-        const root = path.join(host.dir, "root");
-        await stopNamespace(host.netns, [], p => rootOf(p) === root);
+    await powerOff(host, { timeoutMs: 20_000 });
+    // Anything left in its namespace (an `ip netns exec` helper) goes too; never the machine's own namespace.
+    if (host.netns && netnsId(host.netnsName) === host.netns) {
+        const left = pidsInNetns(host.netns);
+        signal(left, "SIGKILL");
+    }
+    if (isMounted(host.root)) {
+        const r = await run("umount", [host.root]);
+        if (r.code !== 0) await run("umount", ["-l", host.root]);
     }
     if (host.disk) {
         for (const loop of await loopsOf(host.disk.image)) await run("losetup", ["--detach", loop]);
-        // A mount in a dying namespace may hold the device a moment longer; the kernel frees it then.
         await waitFor(`loop device of ${host.disk.image} to be released`,
             async () => (await loopsOf(host.disk!.image)).length === 0, 15_000, 200);
     }
+    if (netnsId(host.netnsName)) await run("ip", ["netns", "del", host.netnsName]);
+    cleanCgroups(host.name);
     if (opts.keepDisk) {
-        delete host.init; delete host.netns; delete host.mntns;
+        for (const d of ["upper", "work", "root", "provisioned"]) fs.rmSync(path.join(host.dir, d), { recursive: true, force: true });
         if (host.disk) host.disk.loop = "";
+        delete host.netns;
         writeHostRecord(host);
     } else {
         fs.rmSync(host.dir, { recursive: true, force: true });
@@ -388,11 +604,11 @@ export async function destroyHost(host: LabHost, opts: { keepDisk?: boolean } = 
     }
 }
 
-/** Removes the whole lab: every host, the control namespace, and /tmp/ha-lab. Safe to run when nothing is up. */
+/** Removes the whole lab: every host, the control namespace, and LAB_DIR. Safe to run when nothing is up. */
 export async function destroyLab(): Promise<void> {
     await Promise.all(hostNames().map(async name => {
         const rec = readHostRecord(name);
-        if (rec) {
+        if (rec && Array.isArray(rec.nics)) {
             await destroyHost(rec);
         } else {
             // A host that failed before its record was written can only have a loop device on its image.
@@ -402,14 +618,20 @@ export async function destroyLab(): Promise<void> {
         }
     }));
     const ctl = readControlRecord();
-    if (ctl && isAlive(ctl.init) && nsOf(ctl.init.pid, "net") === ctl.netns) {
-        await stopNamespace(ctl.netns);
+    if (controlIsUp(ctl)) {
+        const others = () => pidsInNetns(ctl.netns);
+        signal(others(), "SIGTERM");
+        await waitFor("the control namespace's processes to stop", () => others().length === 0, 5_000, 100)
+            .catch(() => signal(others(), "SIGKILL"));
+    }
+    for (const h of ["systemd", "unified"]) {
+        try { fs.rmdirSync(`/sys/fs/cgroup/${h}/${LAB_TAG}`); } catch { /* absent, or another host's still there */ }
     }
     fs.rmSync(LAB_DIR, { recursive: true, force: true });
 }
 
-/** Processes (pid and command line) in the namespace of a recorded host; for status and leak checks. */
+/** Processes (pid and command line) in the network namespace of a recorded host; for status and leak checks. */
 export function processesOf(host: LabHost): { pid: number; cmd: string }[] {
-    if (!host.netns) return [];
+    if (!host.netns || netnsId(host.netnsName) !== host.netns) return [];
     return pidsInNetns(host.netns).map(pid => ({ pid, cmd: cmdlineOf(pid) }));
 }

@@ -108,7 +108,7 @@ export function isAlive(id: ProcessId): boolean {
 }
 
 /** The namespace a process is in, as `net:[4026532281]`, or undefined if it is gone. */
-export function nsOf(pid: number | "self", kind: "net" | "mnt" | "uts"): string | undefined {
+export function nsOf(pid: number | "self", kind: "net" | "mnt" | "uts" | "pid"): string | undefined {
     try {
         return fs.readlinkSync(`/proc/${pid}/ns/${kind}`);
     } catch {
@@ -155,4 +155,25 @@ export function signal(pids: number[], sig: NodeJS.Signals): void {
     for (const pid of pids) {
         try { process.kill(pid, sig); } catch { /* already gone */ }
     }
+}
+
+/** The parent pid of a live process (field 4 of /proc/PID/stat), or undefined if it is gone. */
+export function ppidOf(pid: number): number | undefined {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+        return undefined;
+    }
+}
+
+/** Live children of a process with the given command name (this kernel has no /proc/PID/task/TID/children). */
+export function childrenOf(pid: number, comm?: string): number[] {
+    const out: number[] = [];
+    for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) continue;
+        const child = Number(entry);
+        if (ppidOf(child) === pid && (comm === undefined || commOf(child) === comm)) out.push(child);
+    }
+    return out;
 }

@@ -13,13 +13,18 @@ import { GLUSTER_HOSTS, LAB_GLUSTER, labGlusterPlan } from "./glusterLab";
 import { HostSpec, LabHost, control, createHost, exec } from "./hosts";
 import { check, waitFor } from "./proc";
 import { RunPlanOptions, RunReport, runPlan } from "./runner";
-import { CONTROL_IP, LAB_DIR, LAB_SUBNET_PREFIX, readControlRecord } from "./state";
+import { LB_PUBLIC_IP, balancerSpec } from "./balancer";
+import { CONTROL_IP, LAB_DIR, LAB_SUBNET_PREFIX, PUBLIC_SUBNET_PREFIX, readControlRecord } from "./state";
 
 /** MariaDB host standing in for RDS. */
 export const DB_HOST: HostSpec = { name: "db", ip: `${LAB_SUBNET_PREFIX}10` };
-/** Visitors / attackers (no disk). */
-export const CLIENT_HOSTS: HostSpec[] = [1, 2].map(n => ({ name: `client${n}`, ip: `${LAB_SUBNET_PREFIX}${20 + n}` }));
-export const STACK_HOSTS: HostSpec[] = [...GLUSTER_HOSTS, DB_HOST, ...CLIENT_HOSTS];
+/** Visitors / attackers (no disk), on the public side: they reach the site only through the load balancer. */
+export const CLIENT_HOSTS: HostSpec[] = [1, 2].map(n => ({ name: `client${n}`, ip: `${PUBLIC_SUBNET_PREFIX}${20 + n}` }));
+/** The load balancer in front of the three nodes. */
+export const LB_HOST: HostSpec = balancerSpec(GLUSTER_HOSTS.map(h => h.ip));
+export const STACK_HOSTS: HostSpec[] = [...GLUSTER_HOSTS, DB_HOST, LB_HOST, ...CLIENT_HOSTS];
+/** The site as a visitor reaches it: through the load balancer. */
+export const SITE_URL = `http://${LB_PUBLIC_IP}`;
 export const NODE_NAMES = GLUSTER_HOSTS.map(h => h.name);
 
 export const LAB_SITE = {
@@ -157,7 +162,7 @@ export function labStackPlan(s: StackSecrets, binary: { url: string; sha256: str
 
 /** Makes (or finds) all stack hosts, in parallel. */
 export async function provisionStackHosts(): Promise<Record<string, LabHost>> {
-    const hosts = await Promise.all(STACK_HOSTS.map(createHost));
+    const hosts = await Promise.all(STACK_HOSTS.map(h => createHost(h)));
     return Object.fromEntries(hosts.map(h => [h.name, h]));
 }
 

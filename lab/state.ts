@@ -1,4 +1,5 @@
 // Where the lab keeps what it made, so `down` can find every process, loop device and namespace by record.
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { ProcessId } from "./proc";
@@ -6,13 +7,26 @@ import { ProcessId } from "./proc";
 /** Everything the lab makes lives under this directory (pids, keys, disks, logs). */
 // HA_LAB_DIR: a second, independent lab (its own control namespace and bridge), e.g. while another one runs tests.
 export const LAB_DIR = process.env.HA_LAB_DIR || "/tmp/ha-lab";
-/** The lab's LAN: hosts get addresses in it, the control namespace holds the bridge. */
+/** The lab's private LAN (the VPC's subnets, in AWS terms): nodes, database, load balancer's inside. */
 export const LAB_SUBNET_PREFIX = "10.77.0.";
+/** The lab's public side (the internet, in AWS terms): visitors, attackers and the load balancer's address. */
+export const PUBLIC_SUBNET_PREFIX = "10.77.1.";
 export const LAB_PREFIX_LEN = 24;
-/** Address of the control namespace on the bridge (the operator's machine, in AWS terms). */
+/** Address of the control namespace on the private LAN (the operator's machine, in AWS terms). */
 export const CONTROL_IP = "10.77.0.254";
-/** Bridge name; it exists only inside the control namespace, so it cannot collide with the machine's links. */
-export const BRIDGE = "halab0";
+/** The control namespace's address on the public side: a visitor's browser, for `up`'s URL and the tests. */
+export const CONTROL_PUBLIC_IP = "10.77.1.254";
+/** The two bridges; they exist only inside the control namespace, so they cannot collide with the machine's links. */
+export const BRIDGES = { private: "halab0", public: "halab1" } as const;
+export type LanName = keyof typeof BRIDGES;
+/** Where the lab's Debian image is cached between labs (`down` keeps it; a changed package list builds a new one). */
+export const IMAGE_CACHE = process.env.HA_LAB_IMAGE_CACHE || "/var/cache/ha-lab/images";
+/**
+ * Names of everything the lab makes outside LAB_DIR (network namespaces in /run/netns, cgroups) start with this
+ * tag, so a second lab (HA_LAB_DIR) never touches the first one's.
+ */
+export const LAB_TAG = process.env.HA_LAB_DIR
+    ? `halab${crypto.createHash("sha256").update(LAB_DIR).digest("hex").slice(0, 6)}` : "halab";
 
 export const HOSTS_DIR = path.join(LAB_DIR, "hosts");
 export const CONTROL_FILE = path.join(LAB_DIR, "control.json");
@@ -39,18 +53,42 @@ export interface DiskRecord {
     byId: string;
 }
 
-/** A lab host as recorded on disk; `init` and `netns` are only set once its namespaces exist. */
+/** One network interface of a host: `eth0`, `eth1` inside, a veth on one of the lab's bridges outside. */
+export interface NicRecord {
+    lan: LanName;
+    /** Name inside the host. */
+    ifname: string;
+    ip: string;
+    /** The veth's name on the bridge side (inside the control namespace). */
+    veth: string;
+}
+
+/**
+ * A lab host as recorded on disk. The host is a booted Debian system (systemd-nspawn) over the cached image with an
+ * overlay of its own on disk (its "root volume", kept across reboots and power cycles).
+ */
 export interface HostRecord {
     name: string;
+    /** Its first address, the one SSH and the steps use. */
     ip: string;
     /** Its state directory, /tmp/ha-lab/hosts/NAME. */
     dir: string;
-    /** Its veth's name on the bridge side (inside the control namespace). */
+    /** Its veth's name on the bridge side of its first interface. */
     veth: string;
-    disk?: DiskRecord;
-    init?: ProcessId;
+    nics: NicRecord[];
+    /** The named network namespace (/run/netns/NAME) it boots into; it outlives reboots, like the instance's NIC. */
+    netnsName: string;
+    /** The namespace's identity as /proc shows it, `net:[4026532281]`. */
     netns?: string;
-    mntns?: string;
+    /** The image directory its overlay stands on. */
+    image: string;
+    /** Where its overlay root is mounted (on the machine), what nspawn boots. */
+    root: string;
+    disk?: DiskRecord;
+    /** The disk is plugged in (bound into the host at boot); false while a test holds it back. */
+    diskAttached?: boolean;
+    /** The boot loop (lab/boot.sh) of the host while it is powered on. */
+    wrapper?: ProcessId;
 }
 
 export function hostDir(name: string): string {

@@ -6,6 +6,7 @@
 # device to appear after the attachment, default 300).
 # Never formats a device that carries a filesystem or a partition table, and never touches a device mounted elsewhere.
 need VOLUME_ID BRICK_PATH
+require_systemd
 [[ $VOLUME_ID =~ ^vol-[0-9a-z]+$ ]] || die "VOLUME_ID '$VOLUME_ID' is not an EBS volume id"
 [[ $BRICK_PATH =~ ^(/[A-Za-z0-9._-]+){2,}$ ]] || die "BRICK_PATH '$BRICK_PATH' must be an absolute path below a mount point"
 mount_point=${BRICK_PATH%/*}
@@ -51,30 +52,92 @@ fi
 uuid=$(blkid -p -o value -s UUID "$dev")
 [ -n "$uuid" ] || die "no UUID on $dev after formatting"
 
-# Something else mounted at the mount point is the operator's: refuse before touching fstab.
-already_mounted=0
+# Something else mounted at the mount point is the operator's: refuse before writing any unit.
 if mountpoint -q "$mount_point" 2>/dev/null; then
   current=$(readlink -f "$(findmnt -rno SOURCE --mountpoint "$mount_point" | head -n1)")
   [ "$current" = "$dev" ] || die "$mount_point is already a mount of $current, not of $dev"
-  already_mounted=1
 fi
 
-# One fstab line for the brick mount point, by UUID (device names move between boots). nofail: the instance still
-# boots without the volume; glusterd then refuses to start a brick whose directory is missing, which is safe.
-line="UUID=$uuid $mount_point xfs defaults,noatime,nofail 0 0"
-if fstab_set "$mount_point" "$line" "UUID=$uuid"; then
-  log "fstab: $line"
-else
-  log "fstab line for $mount_point already present"
-fi
+# The brick is mounted by a native mount unit, by UUID (device names move between boots), not by an fstab line:
+# systemd in a container ignores fstab lines for block devices, and the unit is what glusterd's own unit can
+# depend on. An fstab line from an earlier version of this step is removed, so the two never disagree.
+mount_unit=$(unit_name "$mount_point" mount)
+changed=0
+if fstab_set "$mount_point" "" "UUID=$uuid"; then log "fstab: removed the old line for $mount_point (a mount unit mounts it now)"; fi
+write_if_changed "/etc/systemd/system/$mount_unit" "# Written by ha-wordpress (scripts/gluster/brick.sh): the brick filesystem of volume $VOLUME_ID.
+[Unit]
+Description=GlusterFS brick filesystem (EBS volume $VOLUME_ID)
+# Not needed to boot: without its disk the node boots, and glusterd (bound to this mount) stays down.
+DefaultDependencies=no
+After=local-fs-pre.target
+Before=umount.target
+Conflicts=umount.target
 
+[Mount]
+What=UUID=$uuid
+Where=$mount_point
+Type=xfs
+Options=defaults,noatime
+
+[Install]
+WantedBy=multi-user.target" 0644 && changed=1
+
+# The disk may appear after boot (a late EBS attachment, a replaced volume): this service waits for the filesystem
+# and then starts glusterd, which mounts the brick through its dependency. It never blocks the boot.
+write_if_changed /etc/systemd/system/ha-wordpress-brick.service "# Written by ha-wordpress (scripts/gluster/brick.sh).
+[Unit]
+Description=Start glusterd once the brick filesystem (EBS volume $VOLUME_ID) is there
+After=local-fs.target
+
+[Service]
+Type=simple
+ExecStart=/bin/sh -c 'until blkid -U $uuid >/dev/null 2>&1; do sleep 2; done; exec systemctl start glusterd.service'
+Restart=on-failure
+RestartSec=5
+
+[Install]
+WantedBy=multi-user.target" 0644 && changed=1
+
+if [ "$changed" = 1 ]; then systemctl daemon-reload; fi
+systemctl enable --quiet "$mount_unit" ha-wordpress-brick.service
 mkdir -p "$mount_point"
-if [ "$already_mounted" = 1 ]; then
+if mountpoint -q "$mount_point"; then
   log "$mount_point already mounted"
 else
-  mount -t xfs "$dev" "$mount_point"
-  log "mounted $dev on $mount_point"
+  systemctl start "$mount_unit"
+  log "mounted $dev on $mount_point ($mount_unit)"
 fi
+
+# Bound only once the mount is active: binding glusterd to an inactive mount would stop glusterd at once.
+# glusterd runs only while this node's brick filesystem is mounted, and its guard checks at every start that the
+# brick directory lies on that filesystem and carries the volume's id: a late or missing disk must leave the node
+# without a brick (the other two serve), never serving an empty directory on the root disk that heal would fill.
+guard=/usr/local/lib/ha-wordpress/brick-guard
+write_if_changed "$guard" '#!/bin/bash
+# Written by ha-wordpress (scripts/gluster/brick.sh): ExecStartPre of glusterd. Usage: brick-guard MOUNT BRICK_DIR
+set -u
+mp=$1 brick=$2
+mountpoint -q "$mp" || { echo "brick filesystem $mp is not mounted: glusterd stays down" >&2; exit 1; }
+[ -d "$brick" ] || exit 0   # before the brick step made it: no volume uses it yet
+[ "$(findmnt -rno TARGET -T "$brick")" = "$mp" ] || { echo "$brick is not on the brick filesystem $mp" >&2; exit 1; }
+have=$(getfattr --absolute-names -n trusted.glusterfs.volume-id -e hex "$brick" 2>/dev/null | sed -n "s/^trusted.glusterfs.volume-id=0x//p")
+[ -n "$have" ] || exit 0    # a brick directory no volume has claimed yet
+for info in /var/lib/glusterd/vols/*/info; do
+  [ -f "$info" ] || continue
+  id=$(sed -n "s/^volume-id=//p" "$info" | tr -d -)
+  [ "$id" = "$have" ] && exit 0
+done
+echo "$brick carries volume id $have, which no volume of this glusterd has: refusing to serve it" >&2
+exit 1' 0755 && bound=1
+write_if_changed /etc/systemd/system/glusterd.service.d/ha-wordpress-brick.conf "# Written by ha-wordpress (scripts/gluster/brick.sh).
+[Unit]
+BindsTo=$mount_unit
+After=$mount_unit
+
+[Service]
+ExecStartPre=$guard $mount_point $BRICK_PATH" 0644 && bound=1
+
+if [ "${bound:-0}" = 1 ]; then systemctl daemon-reload; fi
 
 mkdir -p "$BRICK_PATH"
 [ "$(findmnt -rno TARGET -T "$BRICK_PATH")" = "$mount_point" ] || die "$BRICK_PATH is not on the brick filesystem"
@@ -92,17 +155,11 @@ if [ -f "$saved_state/glusterd.info" ]; then
       die "brick on $dev belongs to glusterd $saved_uuid, but this host is glusterd $current_uuid and already has peers or volumes; refusing to mix identities"
     fi
     log "brick belongs to glusterd $saved_uuid (this host: ${current_uuid:-none}): taking that identity back (replaced instance)"
-    glusterd_pid() { local p; p=$(cat /run/glusterd.pid 2>/dev/null) || return 1; [ "$(cat "/proc/$p/comm" 2>/dev/null)" = glusterd ] && echo "$p"; }
-    if [ -d /run/systemd/system ]; then
-      systemctl stop glusterd.service
-    elif pid=$(glusterd_pid); then
-      kill "$pid"
-      wait_until 30 "glusterd pid $pid to exit" bash -c "! kill -0 $pid"
-    fi
+    systemctl stop glusterd.service
     if [ -f "$info" ]; then sed -i "s/^UUID=.*/UUID=$saved_uuid/" "$info"; else printf 'UUID=%s\n' "$saved_uuid" >"$info"; fi
     mkdir -p /var/lib/glusterd/peers
     cp -rp "$saved_state/peers/." /var/lib/glusterd/peers/
-    if [ -d /run/systemd/system ]; then systemctl start glusterd.service; else glusterd -p /run/glusterd.pid; fi
+    systemctl start glusterd.service
     wait_until 60 "glusterd to answer after taking back its identity" gluster --mode=script pool list
     log "now glusterd $(sed -n 's/^UUID=//p' "$info") with $(find /var/lib/glusterd/peers -type f | wc -l) known peers"
   fi

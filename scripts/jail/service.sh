@@ -21,6 +21,12 @@ if [ -d /run/systemd/system ]; then
     systemctl daemon-reload
     have="unit changed"
   fi
+  # After a reboot the kernel sets are empty until jailwatch restores them: Varnish, where visitors come in, waits
+  # for jailwatch to have started (ordering only: a failed jailwatch does not keep the site down).
+  if write_if_changed /etc/systemd/system/varnish.service.d/ha-wordpress-jailwatch.conf "[Unit]
+After=jailwatch.service" 0644; then
+    systemctl daemon-reload
+  fi
   systemctl enable --quiet jailwatch.service
   if [ "$have" != "$want" ] && systemctl is-active --quiet jailwatch.service; then
     systemctl restart jailwatch.service

@@ -54,23 +54,35 @@ write_if_changed() {
 }
 
 # fstab_set MOUNT_POINT LINE [SOURCE]: makes LINE the one active fstab entry for MOUNT_POINT (and for SOURCE, when
-# given), in place; other entries for them are dropped, comments kept. Returns 0 when fstab changed, 1 when it
-# already held exactly that, so a re-run neither duplicates nor reorders lines.
+# given), in place; other entries for them are dropped, comments kept. An empty LINE removes them. Returns 0 when
+# fstab changed, 1 when it already held exactly that, so a re-run neither duplicates nor reorders lines.
+# The new file is written beside /etc/fstab and renamed over it: a crash leaves the old or the new file, never a
+# truncated one (an fstab cut short stops the next boot).
 fstab_set() {
   local tmp
-  tmp=$(mktemp)
+  [ -f /etc/fstab ] || : >/etc/fstab
+  tmp=$(mktemp /etc/.fstab.XXXXXX)
   MP=$1 WANT=$2 SRC=${3:-} awk '
     $0 !~ /^[[:space:]]*#/ && ($2 == ENVIRON["MP"] || (ENVIRON["SRC"] != "" && $1 == ENVIRON["SRC"])) {
-      if ($0 == ENVIRON["WANT"] && !seen++) print
+      if (ENVIRON["WANT"] != "" && $0 == ENVIRON["WANT"] && !seen++) print
       next
     }
     { print }
-    END { if (!seen) print ENVIRON["WANT"] }' /etc/fstab >"$tmp"
+    END { if (!seen && ENVIRON["WANT"] != "") print ENVIRON["WANT"] }' /etc/fstab >"$tmp"
   if cmp -s "$tmp" /etc/fstab; then rm -f "$tmp"; return 1; fi
-  cat "$tmp" >/etc/fstab
-  rm -f "$tmp"
-  if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+  chmod 0644 "$tmp"
+  sync "$tmp"
+  mv -f "$tmp" /etc/fstab
+  systemctl daemon-reload
 }
+
+# require_systemd: the step manages units; every host we deploy to (EC2, the booted lab hosts) runs systemd.
+require_systemd() {
+  [ -d /run/systemd/system ] || die "this host does not run systemd; ha-wordpress manages its services as systemd units"
+}
+
+# unit_name PATH SUFFIX: the unit systemd names after a path, e.g. /var/www/html mount -> var-www-html.mount.
+unit_name() { systemd-escape --path --suffix="$2" "$1"; }
 
 # port_open PORT [ADDR]: something accepts TCP connections there (default 127.0.0.1).
 port_open() { (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }

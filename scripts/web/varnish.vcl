@@ -65,6 +65,17 @@ sub vcl_backend_response {
     # Serve stale pages for a while if every backend probe fails (e.g. PHP-FPM restarting).
     set beresp.grace = 1h;
 
+    # Errors are never stored: a 5xx (Nginx says 503 while the shared volume is not mounted) would otherwise be
+    # served from cache after the node has recovered. A background refresh that fails keeps the stale copy.
+    if (beresp.status >= 500) {
+        if (bereq.is_bgfetch) {
+            return (abandon);
+        }
+        set beresp.uncacheable = true;
+        set beresp.ttl = 1s;
+        return (deliver);
+    }
+
     # Pages for logged-in users or that set cookies are never stored.
     if (beresp.http.Set-Cookie || bereq.url ~ "^/(wp-admin|wp-login\.php|xmlrpc\.php)") {
         set beresp.uncacheable = true;
