@@ -287,8 +287,8 @@ function newRecord(spec: HostSpec, image: string): LabHost {
     const addresses = [spec.ip, ...spec.moreAddresses ?? []];
     const nics: NicRecord[] = addresses.map((ip, i) => ({
         lan: lanOf(ip), ifname: `eth${i}`, ip,
-        // Unique per lab (the control namespace is the lab's own): lan letter and the address's last number.
-        veth: `hl${lanOf(ip)[0]}${ip.split(".")[3]}`,
+        // Unique per lab (the control namespace is the lab's own): the LAN and the address's last number.
+        veth: `hl${lanOf(ip) === "private" ? "priv" : "pub"}${ip.split(".")[3]}`,
     }));
     const rec: LabHost = {
         name: spec.name, ip: spec.ip, dir, veth: nics[0].veth, nics, netnsName: `${LAB_TAG}-${spec.name}`,
