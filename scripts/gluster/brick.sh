@@ -75,36 +75,10 @@ else
   mount -t xfs "$dev" "$mount_point"
   log "mounted $dev on $mount_point"
 fi
+# The EBS volume may have grown (brickVolumeSize raised): grow XFS to fill it; a no-op when it already does.
+xfs_growfs "$mount_point" >/dev/null
 
 mkdir -p "$BRICK_PATH"
 [ "$(findmnt -rno TARGET -T "$BRICK_PATH")" = "$mount_point" ] || die "$BRICK_PATH is not on the brick filesystem"
 
-# A replaced instance: the brick remembers the glusterd identity of the node it belonged to (saved by the peers step).
-# The other nodes know this node by that UUID and refuse any other, so a fresh glusterd takes it back, with its view
-# of the peers, before anything probes it. A glusterd that already has peers or volumes is never rewritten.
-saved_state=$mount_point/.ha-wordpress/glusterd
-if [ -f "$saved_state/glusterd.info" ]; then
-  saved_uuid=$(sed -n 's/^UUID=//p' "$saved_state/glusterd.info")
-  info=/var/lib/glusterd/glusterd.info
-  current_uuid=$(sed -n 's/^UUID=//p' "$info" 2>/dev/null || true)
-  if [ -n "$saved_uuid" ] && [ "$saved_uuid" != "$current_uuid" ]; then
-    if [ -n "$(ls -A /var/lib/glusterd/peers 2>/dev/null)" ] || [ -n "$(ls -A /var/lib/glusterd/vols 2>/dev/null)" ]; then
-      die "brick on $dev belongs to glusterd $saved_uuid, but this host is glusterd $current_uuid and already has peers or volumes; refusing to mix identities"
-    fi
-    log "brick belongs to glusterd $saved_uuid (this host: ${current_uuid:-none}): taking that identity back (replaced instance)"
-    glusterd_pid() { local p; p=$(cat /run/glusterd.pid 2>/dev/null) || return 1; [ "$(cat "/proc/$p/comm" 2>/dev/null)" = glusterd ] && echo "$p"; }
-    if [ -d /run/systemd/system ]; then
-      systemctl stop glusterd.service
-    elif pid=$(glusterd_pid); then
-      kill "$pid"
-      wait_until 30 "glusterd pid $pid to exit" bash -c "! kill -0 $pid"
-    fi
-    if [ -f "$info" ]; then sed -i "s/^UUID=.*/UUID=$saved_uuid/" "$info"; else printf 'UUID=%s\n' "$saved_uuid" >"$info"; fi
-    mkdir -p /var/lib/glusterd/peers
-    cp -rp "$saved_state/peers/." /var/lib/glusterd/peers/
-    if [ -d /run/systemd/system ]; then systemctl start glusterd.service; else glusterd -p /run/glusterd.pid; fi
-    wait_until 60 "glusterd to answer after taking back its identity" gluster --mode=script pool list
-    log "now glusterd $(sed -n 's/^UUID=//p' "$info") with $(find /var/lib/glusterd/peers -type f | wc -l) known peers"
-  fi
-fi
 log "brick directory $BRICK_PATH ready on $dev ($(df -h --output=size "$mount_point" | tail -n1 | tr -d ' '))"
