@@ -10,7 +10,7 @@ import {
 
 const NODES = ["node-gfs1", "node-gfs2", "node-gfs3"];
 const CMD = "command:remote:Command";
-const STUB = path.join(REPO, "tests/unit/fail2ban-jailwatch.stub");
+const STUB = path.join(REPO, "tests/unit/fixtures/jailwatch-linux-x64.stub");
 
 /** A parameter's value in a rendered command text (`NAME=value` or `NAME='value'`). */
 function param(text: string, name: string): string {

@@ -46,7 +46,7 @@ describe("GlusterCluster and Network variants (built directly under the shared m
         for (const i of instances) assert.strictEqual(i.inputs.associatePublicIpAddress, false, i.name);
         const privateIps = new Set(instances.map(i => i.state.privateIp));
         const commands = under("t-gluster", "command:remote:Command");
-        assert.strictEqual(commands.length, 16);
+        assert.strictEqual(commands.length, 25);
         for (const c of commands) {
             const conn = unwrapSecret(c.inputs.connection) as Record<string, unknown>;
             assert.ok(privateIps.has(conn.host as string), `${c.name} connects to a private address, got ${conn.host}`);
