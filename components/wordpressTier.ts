@@ -254,10 +254,10 @@ function createLoadBalancer(parent: pulumi.Resource, name: string, args: WordPre
     // The load balancer's own group (it can only be given at creation): clients reach it on its listeners, and
     // the nodes admit 80/81 only from it. AWS: targets accept traffic that references the load balancer's group
     // even with client IP preservation on, so the nodes still see (and ban) the client's own address.
-    const securityGroup = new aws.ec2.SecurityGroup(`${name}-nlb`, {
+    const securityGroup = new aws.ec2.SecurityGroup(`${name}-lb`, {
         vpcId: args.vpcId,
         description: "WordPress load balancer: the site's listeners from webIngressCidr, to the nodes only",
-        tags: { ...tags, Name: `${name}-nlb` },
+        tags: { ...tags, Name: `${name}-lb` },
     }, { parent });
     for (const p of ports) {
         new aws.vpc.SecurityGroupIngressRule(`${name}-nlb-in-${p.listen}`, {
