@@ -75,7 +75,9 @@ export class Network extends pulumi.ComponentResource {
             const found: Promise<string | undefined> = aws.ec2.getVpcEndpoint({
                 vpcId: existing.vpcId, serviceName, filters: [{ name: "vpc-endpoint-type", values: ["Gateway"] }],
             }, { parent: this }).then(e => e.id, (e: unknown) => {
-                if (/no matching/i.test(e instanceof Error ? e.message : String(e))) return undefined;
+                // "no matching EC2 VPC Endpoint found" (the mock runtime drops the message: empty counts as none).
+                const message = e instanceof Error ? e.message : String(e ?? "");
+                if (message.trim() === "" || /no matching/i.test(message)) return undefined;
                 throw e;
             });
             const endpoint: Promise<aws.ec2.VpcEndpoint | undefined> = found.then(id => id !== undefined ? undefined
