@@ -11,6 +11,7 @@ import { WordPressTier } from "./components/wordpressTier";
 import { Fail2BanJail } from "./components/fail2banJail";
 import { webStepIds } from "./components/wordpressPlan";
 import { defaultJails } from "./components/fail2banPlan";
+import { JAILWATCH_BUILDS } from "./components/elf";
 
 /** Owner id of the official Debian cloud images on AWS. */
 export const DEBIAN_AMI_OWNER = "136693071363";
@@ -42,6 +43,7 @@ const { config, webConfig } = (() => {
     if (!config || !webConfig) throw new pulumi.RunError(new StackConfigError(problems).message);
     return { config, webConfig };
 })();
+for (const warning of config.warnings) void pulumi.log.warn(warning);
 const tags = { project: PROJECT, stack: pulumi.getStack() };
 
 // Every AWS resource goes through this provider, so `region` is the only region setting that matters.
@@ -59,6 +61,7 @@ const ami: pulumi.Input<string> = config.ami ?? aws.ec2.getAmiOutput({
 
 // ---- network ----
 const network = new Network("net", {
+    region: config.region,
     zones: config.zonesInUse,
     vpcCidr: config.vpcCidr,
     existing: config.existingNetwork,
@@ -74,6 +77,7 @@ const cluster = new GlusterCluster("gluster", {
     vpcId: network.vpcId,
     ami,
     instanceType: config.instanceType,
+    architecture: config.architecture,
     keyName: config.keyName,
     brickVolume: config.brickVolume,
     adminCidr: config.adminCidr,
@@ -86,26 +90,18 @@ const cluster = new GlusterCluster("gluster", {
     tags,
 }, { providers: [provider] });
 
-// ---- seams for the tiers built on the shared volume ----
-// WordPressTier and Fail2BanJail run on the same nodes. They take `cluster.nodes` (name, instance, private IP),
-// `cluster.connections` (secret SSH connection per node name), `cluster.steps` (Gluster host-step commands by step id;
-// their own steps depend on `mount-<node>`, after which the volume is mounted and writable at `cluster.mountPoint`),
-// `cluster.securityGroup` (add ingress AND egress rules there: outbound is limited to the members and 80/443),
-// `network.vpcId` and `network.subnetIds`, and pass `{ providers: [provider] }`.
-// Only plain values are exported below: everything exported becomes a stack output, and `config` holds the key.
+// WordPressTier and Fail2BanJail run on the same nodes and take `cluster.cluster`, one typed bundle (nodes with
+// their connections and mount steps, security group, mount point). Only plain values are exported below:
+// everything exported becomes a stack output, and `config` holds the key.
 
 // ---- web tier: MySQL (RDS), network load balancer, Varnish -> Nginx -> PHP-FPM, WordPress on the volume ----
 const vpcCidr: pulumi.Input<string> = config.existingNetwork
     ? aws.ec2.getVpcOutput({ id: config.existingNetwork.vpcId }, { provider }).cidrBlock
     : config.vpcCidr;
 const web = new WordPressTier("web", {
-    nodes: cluster.nodes.map(n => ({ name: n.name, instanceId: n.instance.id })),
-    connections: cluster.connections,
-    glusterSteps: cluster.steps,
-    mountPoint: config.mountPoint,
+    cluster: cluster.cluster,
     vpcId: network.vpcId,
     subnetIds: network.subnetIds,
-    nodeSecurityGroupId: cluster.securityGroup.id,
     database: webConfig.db,
     source: webConfig.source,
     siteUrl: webConfig.siteUrl,
@@ -113,22 +109,21 @@ const web = new WordPressTier("web", {
     adminUser: webConfig.adminUser,
     adminEmail: webConfig.adminEmail,
     sqlDumpUrl: webConfig.sqlDumpUrl || undefined,
+    sqlDumpSha256: webConfig.sqlDumpSha256 || undefined,
     certificateArn: webConfig.certificateArn,
     webIngressCidr: webConfig.webIngressCidr,
-    vpcCidr,
     varnishCacheSize: webConfig.varnishCacheSize,
     tags,
 }, { providers: [provider] });
 
 // ---- jailwatch on every node, bans shared between them ----
 const jail = new Fail2BanJail("jail", {
-    nodes: cluster.nodes.map(n => ({ name: n.name, privateIp: n.privateIp, instanceId: n.instance.id })),
-    connections: cluster.connections,
-    binaryPath: path.resolve(__dirname, webConfig.jailwatchBinary),
-    region: config.region,
-    vpcId: network.vpcId,
+    cluster: cluster.cluster,
+    // The build for the nodes' architecture, whatever the operator's machine is.
+    binaryPath: path.resolve(__dirname, webConfig.jailwatchBinary || JAILWATCH_BUILDS[config.architecture]),
+    s3EndpointId: network.s3EndpointId,
+    s3EndpointDependencies: network.s3EndpointDependencies,
     ignoreIp: [vpcCidr],
-    nodeSecurityGroupId: cluster.securityGroup.id,
     peerPort: webConfig.jailwatchPeerPort,
     jails: defaultJails(webConfig.xmlrpcJail),
     // Nginx creates the access log the jails follow.

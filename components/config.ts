@@ -15,7 +15,7 @@ export const NODE_NAMES = ["node-gfs1", "node-gfs2", "node-gfs3"];
  */
 export const CONFIG_DEFAULTS: Record<string, string> = {
     region: "us-east-1",
-    azs: JSON.stringify(["us-east-1b", "us-east-1d", "us-east-1d"]),
+    azs: JSON.stringify(["us-east-1b", "us-east-1c", "us-east-1d"]),
     instanceType: "t3.medium",
     ami: "",
     brickVolumeSize: "20",
@@ -30,7 +30,7 @@ export const CONFIG_DEFAULTS: Record<string, string> = {
     volumeName: "wp",
     brickPath: "/glusterfs/bricks/brick1/gv",
     mountPoint: "/var/www/html",
-    pingTimeout: "10",
+    pingTimeout: "20",
     vpcCidr: "10.20.0.0/16",
     vpcId: "",
     subnetIds: "[]",
@@ -74,6 +74,8 @@ export interface StackConfig {
     existingNetwork?: { vpcId: string; subnetIds: string[] };
     retainBricks: boolean;
     nodeNames: string[];
+    /** Problems that do not stop a deployment (e.g. a zone holding a majority of the nodes), one line each. */
+    warnings: string[];
 }
 
 /** Where a key is set, for messages: e.g. `Pulumi.prod.yaml:7` or `Pulumi.yaml default`. */
@@ -254,7 +256,7 @@ export function validateConfig(raw: Record<string, string | undefined>, opts: Va
     }
     const pingTimeout = parseIntStrict(value("pingTimeout"));
     if (pingTimeout === undefined || pingTimeout < 1 || pingTimeout > 1013) {
-        problem("pingTimeout", `'${value("pingTimeout")}' is not a number of seconds between 1 and 1013`, set("pingTimeout", "10"));
+        problem("pingTimeout", `'${value("pingTimeout")}' is not a number of seconds between 1 and 1013`, set("pingTimeout", "20"));
     }
 
     // network
@@ -288,13 +290,27 @@ export function validateConfig(raw: Record<string, string | undefined>, opts: Va
     const retainText = value("retainBricks");
     if (retainText !== "true" && retainText !== "false") problem("retainBricks", `'${retainText}' must be true or false`, set("retainBricks", "true"));
 
+    // A zone that holds a majority of the nodes takes the site with it: losing it loses both the Gluster server
+    // quorum and the replica-3 client quorum (2 of 3 bricks), so the volume turns read-only. Allowed (the seed's
+    // own layout), but said.
+    const warnings: string[] = [];
+    for (const zone of new Set(azs)) {
+        const holders = azs.map((z, i) => (z === zone ? NODE_NAMES[i] ?? `node ${i + 1}` : undefined)).filter(Boolean);
+        if (azs.length > 1 && holders.length * 2 > azs.length) {
+            const where = locate("azs");
+            warnings.push(`${where ? where + ": " : ""}${PROJECT}:azs: zone ${zone} holds ${holders.length} of ${azs.length} nodes ` +
+                `(${holders.join(", ")}): an outage of ${zone} loses the Gluster quorum and takes the site down. ` +
+                `Put every node in its own zone, e.g. ${region}b, ${region}c, ${region}d`);
+        }
+    }
+
     if (problems.length > 0) throw new StackConfigError(problems);
     return {
         region, azs, zonesInUse: [...new Set(azs)], instanceType, architecture, ami: ami === "" ? undefined : ami,
         brickVolume: { sizeGiB: size!, type, iops: type === "gp3" || type === "io1" || type === "io2" ? iops : undefined, throughput: type === "gp3" ? throughput : undefined },
         adminCidr, keyName, sshPrivateKey, sshUser, connectVia: connectVia as "public" | "private",
         volumeName, brickPath, brickMountPoint, mountPoint, pingTimeout: pingTimeout!, vpcCidr, existingNetwork,
-        retainBricks: retainText === "true", nodeNames: [...NODE_NAMES],
+        retainBricks: retainText === "true", nodeNames: [...NODE_NAMES], warnings,
     };
 }
 

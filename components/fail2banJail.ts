@@ -1,13 +1,14 @@
 // Fail2BanJail: jailwatch on every web node, with bans shared between the nodes.
 //
 // Shipping the binary: it is uploaded ONCE per content (an S3 object keyed by its SHA-256, in a private, encrypted
-// bucket), and every node fetches it through an S3 gateway endpoint of the VPC. The bucket policy admits reads only
+// bucket), and every node fetches it through the network's S3 gateway endpoint. The bucket policy admits reads only
 // through that endpoint, so the nodes need neither credentials nor the AWS CLI (plain curl), the operator's link
-// carries the ~35-100 MB once instead of once per node, and the download is verified against the hash on the node.
+// carries the ~100 MB once instead of once per node, and the download is verified against the hash on the node.
+// The executable must match the nodes' architecture; it is checked (ELF header and machine) before the upload.
 //
 // Sharing bans: the load balancer spreads one attacker over all nodes, so each node tells its peers about a ban
-// (jailwatch's peer messages, authenticated with a generated shared secret). The peer port is open only between
-// members of the nodes' security group.
+// (jailwatch's peer messages, authenticated with a generated shared secret, sent on the step's stdin). The peer port
+// is open only between members of the nodes' security group.
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -17,174 +18,162 @@ import {
     DEFAULT_PEER_PORT, JailOverrides, defaultJails, encodeBundle, fail2banPlan, jailOverridesText, jailStepIds,
     configSha256, sha256, shippedConfig, unitFile,
 } from "./fail2banPlan";
-import { Connection, planCommands } from "./webSteps";
-
-export interface Fail2BanNodeArgs {
-    /** Node name, e.g. `node-gfs1`. */
-    name: string;
-    /** Private address: where the other nodes send ban messages. */
-    privateIp: pulumi.Input<string>;
-    /** EC2 instance id: a replaced instance gets every step again. */
-    instanceId: pulumi.Input<string>;
-}
+import { hostCommands, stepText } from "./hostCommands";
+import { GlusterClusterBundle, clusterConnections } from "./glusterCluster";
+import { executableProblem } from "./elf";
 
 export interface Fail2BanJailArgs {
-    /** The nodes; every node shares its bans with all others. */
-    nodes: Fail2BanNodeArgs[];
-    /** SSH connection per node name (secret). */
-    connections: Record<string, Connection>;
-    /** Path of the jailwatch executable on the operator's machine (`npm run build` makes dist/jailwatch). */
+    /** The Gluster cluster the jails run on (nodes, connections, security group, architecture). */
+    cluster: GlusterClusterBundle;
+    /**
+     * Path of the jailwatch executable on the operator's machine, built for the nodes' architecture
+     * (`npm run build` makes dist/jailwatch-linux-x64 and dist/jailwatch-linux-arm64).
+     */
     binaryPath: string;
-    /** AWS region of the VPC (for the S3 gateway endpoint). */
-    region: string;
-    /** VPC of the nodes. */
-    vpcId: pulumi.Input<string>;
-    /** Route tables of the nodes' subnets (the S3 endpoint's routes go there); default: every route table of the VPC. */
-    routeTableIds?: pulumi.Input<pulumi.Input<string>[]>;
-    /** Never banned besides loopback, e.g. the VPC CIDR (load balancer health checks, the nodes themselves). */
+    /** The VPC's S3 gateway endpoint the nodes fetch through (Network.s3EndpointId). */
+    s3EndpointId: pulumi.Input<string>;
+    /** Resources that make the endpoint usable (Network.s3EndpointDependencies): the binary steps wait for them. Default none. */
+    s3EndpointDependencies?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
+    /** Never banned besides loopback, e.g. the VPC CIDR (the nodes themselves). */
     ignoreIp: pulumi.Input<string>[];
-    /** Security group of the nodes: the peer port is opened from this group to itself only. */
-    nodeSecurityGroupId: pulumi.Input<string>;
     /** TCP port of the peer messages. Default 7478. */
     peerPort?: number;
     /** Per-jail overrides (jail.local); default: defaultJails() (seed's xmlrpc values: 20 in 120 s, 12 h; ports 80/81/443). */
     jails?: Record<string, JailOverrides>;
-    /** Resources each node's jail steps wait for, by node name (e.g. its Nginx step, which creates the log). */
+    /** Resources each node's jail steps wait for, by node name (e.g. its Nginx step, which creates the log). Default none. */
     after?: Record<string, pulumi.Resource[]>;
-    /** Tags for every AWS resource. */
+    /** Tags for every AWS resource. Default none. */
     tags?: Record<string, string>;
 }
 
 export class Fail2BanJail extends pulumi.ComponentResource {
     /** SHA-256 of the deployed binary. */
-    public readonly binarySha256: string;
+    public readonly binarySha256!: string;
     /** SHA-256 over the shipped config files, overrides and unit. */
-    public readonly configSha256: string;
+    public readonly configSha256!: string;
     /** Where the nodes fetch the binary. */
-    public readonly binaryUrl: pulumi.Output<string>;
+    public readonly binaryUrl!: pulumi.Output<string>;
     /** Host-step commands by step id. */
-    public readonly commands: Record<string, command.remote.Command>;
+    public readonly commands!: Record<string, command.remote.Command>;
 
     constructor(name: string, args: Fail2BanJailArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ha-wordpress:index:Fail2BanJail", name, args, opts);
-        const tags = args.tags ?? {};
-        const port = args.peerPort ?? DEFAULT_PEER_PORT;
-        if (!fs.existsSync(args.binaryPath)) {
-            throw new Error(`Fail2BanJail: jailwatch binary not found at ${args.binaryPath} (run \`npm run build\`, or set ha-wordpress:jailwatchBinary)`);
-        }
-        const binary = fs.readFileSync(args.binaryPath);
-        this.binarySha256 = sha256(binary);
-        const jails = args.jails ?? defaultJails();
-        this.configSha256 = configSha256(encodeBundle(shippedConfig()), jailOverridesText(jails), unitFile());
-
-        // ---- the binary, once per content ----------------------------------------------------------------------
-        const bucket = new aws.s3.BucketV2(`${name}-artifacts`, { forceDestroy: true, tags }, { parent: this });
-        new aws.s3.BucketPublicAccessBlock(`${name}-artifacts`, {
-            bucket: bucket.id,
-            blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
-        }, { parent: this });
-        new aws.s3.BucketServerSideEncryptionConfigurationV2(`${name}-artifacts`, {
-            bucket: bucket.id,
-            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
-        }, { parent: this });
-        new aws.s3.BucketOwnershipControls(`${name}-artifacts`, {
-            bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" },
-        }, { parent: this });
-        const routeTableIds = args.routeTableIds
-            ?? aws.ec2.getRouteTablesOutput({ vpcId: args.vpcId }, { parent: this }).ids;
-        const endpoint = new aws.ec2.VpcEndpoint(`${name}-s3`, {
-            vpcId: args.vpcId,
-            serviceName: `com.amazonaws.${args.region}.s3`,
-            vpcEndpointType: "Gateway",
-            routeTableIds,
-            tags: { ...tags, Name: `${name}-s3` },
-        }, { parent: this });
-        // Reads of the binary only through the VPC's endpoint (a fixed aws:SourceVpce keeps the policy non-public),
-        // and only over TLS.
-        new aws.s3.BucketPolicy(`${name}-artifacts`, {
-            bucket: bucket.id,
-            policy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: [
-                    {
-                        Sid: "NodesReadThroughTheVpcEndpoint", Effect: "Allow", Principal: "*",
-                        Action: "s3:GetObject", Resource: pulumi.interpolate`${bucket.arn}/jailwatch/*`,
-                        Condition: { StringEquals: { "aws:SourceVpce": endpoint.id } },
-                    },
-                    {
-                        Sid: "TlsOnly", Effect: "Deny", Principal: "*", Action: "s3:*",
-                        Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-                        Condition: { Bool: { "aws:SecureTransport": "false" } },
-                    },
-                ],
-            }),
-        }, { parent: this });
-        const object = new aws.s3.BucketObjectv2(`${name}-jailwatch`, {
-            bucket: bucket.id,
-            key: `jailwatch/${this.binarySha256}/jailwatch`,
-            source: new pulumi.asset.FileAsset(args.binaryPath),
-            contentType: "application/octet-stream",
-            serverSideEncryption: "AES256",
-            tags,
-        }, { parent: this });
-        this.binaryUrl = pulumi.interpolate`https://${bucket.bucketRegionalDomainName}/${object.key}`;
-
-        // ---- ban sharing ---------------------------------------------------------------------------------------
-        const peerSecret = new random.RandomPassword(`${name}-peer-secret`, { length: 48, special: false }, { parent: this });
-        new aws.vpc.SecurityGroupIngressRule(`${name}-peers`, {
-            securityGroupId: args.nodeSecurityGroupId,
-            referencedSecurityGroupId: args.nodeSecurityGroupId,
-            ipProtocol: "tcp", fromPort: port, toPort: port,
-            description: "jailwatch ban sharing between the web nodes",
-            tags,
-        }, { parent: this });
-
-        // ---- host steps ----------------------------------------------------------------------------------------
-        const names = args.nodes.map(n => n.name);
-        const ipOf = Object.fromEntries(args.nodes.map(n => [n.name, n.privateIp]));
-        const plan = fail2banPlan<pulumi.Input<string>>({
-            nodes: names,
-            addresses: ipOf,
-            peers: Object.fromEntries(names.map(n => [n,
-                pulumi.all(names.filter(o => o !== n).map(o => ipOf[o])).apply(ips => ips.join(" "))])),
-            // Explicitly secret: the command text carrying it must never be stored in plain text.
-            peerSecret: pulumi.secret(peerSecret.result),
-            peerPort: port,
-            // The binary step waits for the object (its URL is an output of it).
-            binaryUrl: this.binaryUrl,
-            binarySha256: this.binarySha256,
-            ignoreIp: pulumi.all(args.ignoreIp).apply(a => a.join(" ")),
-            jails,
-            after: Object.fromEntries(names.map(n => [n, (args.after?.[n] ?? []).map((_, i) => `after-${n}-${i}`)])),
-        });
-        const external: Record<string, pulumi.Resource> = {};
-        for (const n of names) (args.after?.[n] ?? []).forEach((r, i) => { external[`after-${n}-${i}`] = r; });
-
-        // Each command runs again exactly when what it deploys changes: triggers are content hashes.
-        const triggers: Record<string, pulumi.Input<unknown>[]> = {};
-        for (const n of names) {
-            triggers[jailStepIds.binary(n)] = [this.binarySha256];
-            triggers[jailStepIds.config(n)] = [this.configSha256];
-        }
-        const hostTriggers = Object.fromEntries(args.nodes.map(n => [n.name, [n.instanceId]]));
-        const firstPass = planCommands(this, {
-            plan: plan.filter(s => !s.id.startsWith("jailwatch-service-")),
-            connections: args.connections, external, triggers, hostTriggers, prefix: name,
-        });
-        // The service restarts on a new binary or any change of its node's config (incl. peers and secret).
-        const serviceTriggers: Record<string, pulumi.Input<unknown>[]> = {};
-        for (const n of names) {
-            serviceTriggers[jailStepIds.service(n)] = [
-                this.binarySha256, this.configSha256,
-                firstPass[jailStepIds.config(n)].create.apply(t => sha256(t ?? "")),
-            ];
-        }
-        const services = planCommands(this, {
-            plan: plan.filter(s => s.id.startsWith("jailwatch-service-")),
-            connections: args.connections, external: { ...external, ...firstPass }, triggers: serviceTriggers,
-            hostTriggers, prefix: name,
-        });
-        this.commands = { ...firstPass, ...services };
+        Object.assign(this, createFail2BanJail(this, name, args));
         this.registerOutputs({ binaryUrl: this.binaryUrl, binarySha256: this.binarySha256, configSha256: this.configSha256 });
     }
+}
+
+/** Reads the executable and refuses one the nodes cannot run. */
+export function readNodeExecutable(binaryPath: string, architecture: "x86_64" | "arm64"): Buffer {
+    if (!fs.existsSync(binaryPath)) {
+        throw new Error(`Fail2BanJail: jailwatch binary not found at ${binaryPath} (run \`npm run build\`, or set ha-wordpress:jailwatchBinary)`);
+    }
+    const binary = fs.readFileSync(binaryPath);
+    const problem = executableProblem(binary, architecture);
+    if (problem) {
+        throw new Error(`Fail2BanJail: ${binaryPath} ${problem} (${architecture} instances); ` +
+            "run `npm run build` (it builds both Linux architectures), or set ha-wordpress:jailwatchBinary to the right build");
+    }
+    return binary;
+}
+
+function createFail2BanJail(parent: pulumi.Resource, name: string, args: Fail2BanJailArgs) {
+    const tags = args.tags ?? {};
+    const port = args.peerPort ?? DEFAULT_PEER_PORT;
+    const binarySha256 = sha256(readNodeExecutable(args.binaryPath, args.cluster.architecture));
+    const jails = args.jails ?? defaultJails();
+    const cfgSha = configSha256(encodeBundle(shippedConfig()), jailOverridesText(jails), unitFile());
+
+    // ---- the binary, once per content ----------------------------------------------------------------------
+    const bucket = new aws.s3.Bucket(`${name}-artifacts`, { forceDestroy: true, tags }, { parent });
+    const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-artifacts`, {
+        bucket: bucket.id,
+        blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
+    }, { parent });
+    new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-artifacts`, {
+        bucket: bucket.id,
+        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+    }, { parent });
+    new aws.s3.BucketOwnershipControls(`${name}-artifacts`, {
+        bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" },
+    }, { parent });
+    // Reads of the binary only through the VPC's endpoint (a fixed aws:SourceVpce keeps the policy non-public),
+    // and only over TLS.
+    const policy = new aws.s3.BucketPolicy(`${name}-artifacts`, {
+        bucket: bucket.id,
+        policy: pulumi.jsonStringify({
+            Version: "2012-10-17",
+            Statement: [
+                {
+                    Sid: "NodesReadThroughTheVpcEndpoint", Effect: "Allow", Principal: "*",
+                    Action: "s3:GetObject", Resource: pulumi.interpolate`${bucket.arn}/jailwatch/*`,
+                    Condition: { StringEquals: { "aws:SourceVpce": args.s3EndpointId } },
+                },
+                {
+                    Sid: "TlsOnly", Effect: "Deny", Principal: "*", Action: "s3:*",
+                    Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+                    Condition: { Bool: { "aws:SecureTransport": "false" } },
+                },
+            ],
+        }),
+    }, { parent, dependsOn: [publicAccess] });
+    const object = new aws.s3.BucketObjectv2(`${name}-jailwatch`, {
+        bucket: bucket.id,
+        key: `jailwatch/${binarySha256}/jailwatch`,
+        source: new pulumi.asset.FileAsset(args.binaryPath),
+        contentType: "application/octet-stream",
+        serverSideEncryption: "AES256",
+        tags,
+    }, { parent });
+    const binaryUrl = pulumi.interpolate`https://${bucket.bucketRegionalDomainName}/${object.key}`;
+
+    // ---- ban sharing ---------------------------------------------------------------------------------------
+    const peerSecret = new random.RandomPassword(`${name}-peer-secret`, { length: 48, special: false }, { parent });
+    new aws.vpc.SecurityGroupIngressRule(`${name}-peers`, {
+        securityGroupId: args.cluster.securityGroupId,
+        referencedSecurityGroupId: args.cluster.securityGroupId,
+        ipProtocol: "tcp", fromPort: port, toPort: port,
+        description: "jailwatch ban sharing between the web nodes",
+        tags,
+    }, { parent });
+
+    // ---- host steps ----------------------------------------------------------------------------------------
+    const nodes = args.cluster.nodes;
+    const names = nodes.map(n => n.name);
+    const ipOf = Object.fromEntries(nodes.map(n => [n.name, n.privateIp]));
+    const plan = fail2banPlan<pulumi.Input<string>>({
+        nodes: names,
+        addresses: ipOf,
+        peers: Object.fromEntries(names.map(n => [n,
+            pulumi.all(names.filter(o => o !== n).map(o => ipOf[o])).apply(ips => ips.join(" "))])),
+        peerSecret: pulumi.secret(peerSecret.result),
+        peerPort: port,
+        // The binary step waits for the object (its URL is an output of it).
+        binaryUrl,
+        binarySha256,
+        ignoreIp: pulumi.all(args.ignoreIp).apply(a => a.join(" ")),
+        jails,
+        after: Object.fromEntries(names.map(n => [n, (args.after?.[n] ?? []).map((_, i) => `after-${n}-${i}`)])),
+    });
+    const external: Record<string, pulumi.Resource> = {};
+    for (const n of names) (args.after?.[n] ?? []).forEach((r, i) => { external[`after-${n}-${i}`] = r; });
+
+    // Each command runs again exactly when what it deploys changes: triggers are content hashes. The service
+    // restarts on a new binary or any change of its node's config: its text, and the peer secret (a secret trigger).
+    const triggers: Record<string, pulumi.Input<unknown>[]> = {};
+    for (const n of names) {
+        const configStep = plan.find(s => s.id === jailStepIds.config(n))!;
+        triggers[jailStepIds.binary(n)] = [binarySha256];
+        triggers[jailStepIds.config(n)] = [cfgSha];
+        triggers[jailStepIds.service(n)] = [binarySha256, cfgSha, stepText(configStep).apply(sha256), pulumi.secret(peerSecret.result)];
+    }
+    // A node's first S3 read must find the endpoint routed and the policy in place, else it gets 403.
+    const ready = Promise.resolve(args.s3EndpointDependencies ?? []).then((deps): pulumi.Resource[] => [policy, object, ...deps]);
+    const commands = hostCommands(parent, {
+        plan, connections: clusterConnections(args.cluster), external, triggers,
+        extraDependsOn: Object.fromEntries(names.map(n => [jailStepIds.binary(n), ready])),
+        hostTriggers: Object.fromEntries(nodes.map(n => [n.name, [n.instanceId]])),
+        prefix: name,
+    });
+    return { binarySha256, configSha256: cfgSha, binaryUrl, commands };
 }

@@ -47,7 +47,7 @@ export interface Fail2BanPlanArgs<V> {
     addresses: Record<string, V | string>;
     /** Each node's peer list (the other nodes' addresses, space-separated), by node name. Empty: no sharing. */
     peers: Record<string, V | string>;
-    /** Secret shared by the nodes to authenticate ban messages. */
+    /** Secret shared by the nodes to authenticate ban messages (sent on the config step's stdin). */
     peerSecret: V | string;
     peerPort?: number;
     /** Where the nodes fetch the binary: https:// (S3 object) or file:// on the host. */
@@ -154,8 +154,8 @@ export function fail2banPlan<V>(args: Fail2BanPlanArgs<V>): HostStep<V | string>
             params: {
                 FILES: bundle, JAIL_OVERRIDES: overrides, IGNORE_IP: args.ignoreIp,
                 PEERS: args.peers[node], PEER_LISTEN: args.addresses[node], PEER_PORT: String(port),
-                PEER_SECRET: args.peerSecret,
             },
+            secrets: { PEER_SECRET: args.peerSecret },
             dependsOn: [jailStepIds.binary(node)],
         });
         steps.push({

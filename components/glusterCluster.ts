@@ -1,10 +1,13 @@
-// GlusterCluster: three EC2 nodes, each with its own encrypted EBS brick volume, one security group, and the
-// GlusterFS host steps (components/glusterPlan.ts) run over SSH as remote commands in the plan's order.
+// GlusterCluster: three EC2 nodes, each with its own encrypted EBS brick volume and an SSH host key generated here
+// (pinned in every connection), one security group, and the GlusterFS host steps (components/glusterPlan.ts) run
+// over SSH by the shared builder (hostCommands). It exposes one typed bundle, `cluster`, that the tiers built on the
+// volume (WordPressTier, Fail2BanJail) take.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { remote, types } from "@pulumi/command";
-import { renderStep } from "./hostStep";
-import { BRICK_DEVICE_NAME, brickPortRange, glusterPlan, mountStepIds, stepIds } from "./glusterPlan";
+import * as tls from "@pulumi/tls";
+import { types } from "@pulumi/command";
+import { Connection, hostCommands } from "./hostCommands";
+import { BRICK_DEVICE_NAME, brickPortRange, glusterPlan, healedStep, stepIds } from "./glusterPlan";
 
 export interface GlusterClusterArgs {
     /** Node names in order, e.g. `["node-gfs1", "node-gfs2", "node-gfs3"]`; node 1 runs the cluster-wide steps. */
@@ -15,221 +18,163 @@ export interface GlusterClusterArgs {
     subnetIds: pulumi.Input<string>[];
     /** VPC of the subnets; the security group is created in it. */
     vpcId: pulumi.Input<string>;
-    /** AMI of the nodes: Debian 12 (the OS and GlusterFS 10 packages the lab uses). */
+    /** AMI of the nodes: Debian 12 (the OS and GlusterFS 10 packages the lab uses). Changes are ignored for existing nodes. */
     ami: pulumi.Input<string>;
-    /** EC2 instance type of every node. */
+    /** EC2 instance type of every node. A change reaches the nodes one at a time, each after the volume has healed. */
     instanceType: pulumi.Input<string>;
-    /** Name of the EC2 key pair whose public key the nodes accept for `ssh.user`. */
+    /** CPU architecture of `instanceType` (`x86_64` or `arm64`), for the tiers that ship binaries. Default `x86_64`. */
+    architecture?: "x86_64" | "arm64";
+    /** Name of the EC2 key pair whose public key new nodes accept for `ssh.user`; a change applies to replaced nodes only. */
     keyName: pulumi.Input<string>;
-    /** Brick volume per node: size in GiB, EBS type, and optional provisioned IOPS / throughput (MiB/s). */
-    brickVolume: { sizeGiB: number; type: string; iops?: number; throughput?: number };
+    /** Brick volume per node: size in GiB (growing it grows XFS on the next run), EBS type, optional IOPS / throughput (MiB/s). */
+    brickVolume: BrickVolumeArgs;
     /** Size of the (encrypted gp3) root volume in GiB. Default 10. */
     rootVolumeSizeGiB?: number;
     /** The only network allowed to reach the nodes' SSH port, e.g. `203.0.113.7/32`. */
     adminCidr: string;
-    /** How the host steps log in. `privateKey` is stored as a secret; the user needs root or passwordless sudo. */
-    ssh: { user: string; privateKey: pulumi.Input<string>; via?: "public" | "private" };
+    /** How the host steps log in (no default: `user` and `privateKey` are required). */
+    ssh: SshArgs;
     /** Gluster volume name, e.g. `wp`. */
     volumeName: string;
     /** Brick directory, a sub-directory of the brick mount point, e.g. `/glusterfs/bricks/brick1/gv`. */
     brickPath: string;
     /** Where every node mounts the volume, e.g. `/var/www/html`. */
     mountPoint: string;
-    /** `network.ping-timeout` of the volume, in seconds. */
+    /** `network.ping-timeout` of the volume, in seconds (the stack's default is 20; see Pulumi.yaml). */
     pingTimeout: number;
     /** Keep the brick volumes (and their data) in AWS when they are deleted from the stack. Default true. */
     retainBricks?: boolean;
-    /** Tags for every AWS resource. */
+    /** Tags for every AWS resource. Default none. */
     tags?: Record<string, string>;
 }
 
-/** One node of the cluster, for the tiers built on top of it. */
-export interface GlusterNode {
+/** A node's brick volume. */
+export interface BrickVolumeArgs {
+    /** Size in GiB. */
+    sizeGiB: number;
+    /** EBS type: gp3, io1 or io2. */
+    type: string;
+    /** Provisioned IOPS. Default: the type's baseline. */
+    iops?: number;
+    /** Throughput in MiB/s (gp3). Default: the type's baseline. */
+    throughput?: number;
+}
+
+/** How the host steps log in. */
+export interface SshArgs {
+    /** Login user; it needs root or passwordless sudo. */
+    user: string;
+    /** Private half of `keyName`; stored as a secret. */
+    privateKey: pulumi.Input<string>;
+    /** Connect to the public or the private address. Default `public`. */
+    via?: "public" | "private";
+}
+
+/** One node of the cluster, as the tiers built on it see it. */
+export interface ClusterNode {
+    /** Host name, e.g. `node-gfs1`. */
     name: string;
+    /** Availability zone. */
     zone: string;
-    instance: aws.ec2.Instance;
-    brickVolume: aws.ebs.Volume;
-    attachment: aws.ec2.VolumeAttachment;
+    /** EC2 instance id: load balancer target, and the trigger that re-runs every step on a replaced instance. */
+    instanceId: pulumi.Output<string>;
+    /** Private address (peers, ban sharing). */
     privateIp: pulumi.Output<string>;
-    publicIp: pulumi.Output<string>;
-    /** SSH connection for remote commands on this node (secret). */
-    connection: pulumi.Output<types.input.remote.ConnectionArgs>;
+    /** SSH connection for host steps on this node (secret, host key pinned). */
+    connection: Connection;
+    /** The node's Gluster install step: later apt runs on the node wait for it. */
+    installStep: pulumi.Resource;
+    /** The node's mount step: once it is done the volume is mounted and writable at `mountPoint` on this node. */
+    mountStep: pulumi.Resource;
+}
+
+/**
+ * What GlusterCluster hands to the tiers built on its volume (WordPressTier, Fail2BanJail): one typed bundle
+ * instead of string-keyed step maps.
+ */
+export interface GlusterClusterBundle {
+    /** The nodes, in order. */
+    nodes: ClusterNode[];
+    /** Security group of every node: tiers add their ingress AND egress rules there (outbound is limited). */
+    securityGroupId: pulumi.Output<string>;
+    /** Where every node mounts the volume. */
+    mountPoint: string;
+    /** CPU architecture of the nodes. */
+    architecture: "x86_64" | "arm64";
+}
+
+/** Gluster step ids -> resources, for plans of other tiers that wait for the Gluster steps (install, mount). */
+export function clusterSteps(bundle: GlusterClusterBundle): Record<string, pulumi.Resource> {
+    const out: Record<string, pulumi.Resource> = {};
+    for (const n of bundle.nodes) {
+        out[stepIds.install(n.name)] = n.installStep;
+        out[stepIds.mount(n.name)] = n.mountStep;
+    }
+    return out;
+}
+
+/** SSH connection per node name, for hostCommands. */
+export function clusterConnections(bundle: GlusterClusterBundle): Record<string, Connection> {
+    return Object.fromEntries(bundle.nodes.map(n => [n.name, n.connection]));
 }
 
 /** One security group rule the cluster opens to its own members. */
 export interface PeerPortRule { protocol: "tcp" | "udp"; from: number; to: number; description: string }
 
-/** The seed's ports, opened to the cluster's own security group only. */
+/**
+ * The ports the volume needs, opened to the cluster's own security group only: glusterd and the bricks. Not the
+ * seed's NFS (38465-38467, 2049) and portmapper (111) ports: the volume step sets nfs.disable, so nothing should
+ * listen there, and a closed group keeps it so if something does.
+ */
 export function glusterPeerPorts(brickCount: number): PeerPortRule[] {
     const bricks = brickPortRange(brickCount);
     return [
         { protocol: "tcp", from: 24007, to: 24008, description: "glusterd management" },
         { protocol: "tcp", from: bricks.from, to: bricks.to, description: `brick processes (${brickCount} bricks)` },
-        { protocol: "tcp", from: 38465, to: 38467, description: "gluster NFS server" },
-        { protocol: "tcp", from: 111, to: 111, description: "portmapper" },
-        { protocol: "udp", from: 111, to: 111, description: "portmapper" },
-        { protocol: "tcp", from: 2049, to: 2049, description: "NFS" },
     ];
 }
 
+/**
+ * First-boot user data (cloud-init) installing the node's SSH host key, so the very first connection is verified.
+ * cloud-init writes the keys given in `ssh_keys` and generates no others.
+ */
+export function hostKeyUserData(privateKeyOpenssh: string, publicKeyOpenssh: string): string {
+    return "#cloud-config\n" + JSON.stringify({
+        ssh_deletekeys: true,
+        ssh_keys: { ed25519_private: privateKeyOpenssh, ed25519_public: publicKeyOpenssh.trim() },
+    }, null, 2) + "\n";
+}
+
+/** Internal: a node while the cluster is being built. */
+export interface GlusterNodeResources {
+    name: string;
+    zone: string;
+    instance: aws.ec2.Instance;
+    brickVolume: aws.ebs.Volume;
+    attachment: aws.ec2.VolumeAttachment;
+    hostKey: tls.PrivateKey;
+    privateIp: pulumi.Output<string>;
+    publicIp: pulumi.Output<string>;
+    connection: pulumi.Output<types.input.remote.ConnectionArgs>;
+}
+
 export class GlusterCluster extends pulumi.ComponentResource {
-    /** The nodes, in order. */
-    public readonly nodes: GlusterNode[];
-    /** Security group of every node; other tiers add their own rules to it. */
-    public readonly securityGroup: aws.ec2.SecurityGroup;
-    /** Remote command per plan step id (`hosts-node-gfs1`, ..., `peers`, `volume`, `mount-node-gfs3`). */
-    public readonly steps: Record<string, remote.Command>;
-    /** SSH connection (secret) per node name, for the host steps of other tiers. */
-    public readonly connections: Record<string, pulumi.Output<types.input.remote.ConnectionArgs>>;
-    /** The final steps: once they are done the volume is mounted and writable on every node. Depend on these. */
-    public readonly mountSteps: remote.Command[];
-    public readonly volumeName: string;
-    public readonly mountPoint: string;
-    public readonly privateIps: pulumi.Output<string[]>;
-    public readonly publicIps: pulumi.Output<string[]>;
+    /** The bundle the tiers on the volume take. */
+    public readonly cluster!: GlusterClusterBundle;
+    /** The nodes with their AWS resources, in order. */
+    public readonly nodes!: GlusterNodeResources[];
+    /** Security group of every node. */
+    public readonly securityGroup!: aws.ec2.SecurityGroup;
+    public readonly volumeName!: string;
+    public readonly mountPoint!: string;
+    public readonly privateIps!: pulumi.Output<string[]>;
+    public readonly publicIps!: pulumi.Output<string[]>;
 
     constructor(name: string, args: GlusterClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         // The component's inputs are recorded in state: never the private key in plain text, whatever the caller passed.
         super("ha-wordpress:index:GlusterCluster", name,
             { ...args, ssh: { ...args.ssh, privateKey: pulumi.secret(args.ssh.privateKey) } }, opts);
-        const n = args.nodeNames.length;
-        if (args.availabilityZones.length !== n || args.subnetIds.length !== n) {
-            throw new Error(`GlusterCluster ${name}: ${n} nodes need ${n} availability zones and ${n} subnets`);
-        }
-        const tags = { ...(args.tags ?? {}), "ha-wordpress:cluster": name };
-        this.volumeName = args.volumeName;
-        this.mountPoint = args.mountPoint;
-
-        this.securityGroup = new aws.ec2.SecurityGroup(`${name}-nodes`, {
-            vpcId: args.vpcId,
-            description: "GlusterFS nodes: gluster ports from members only, SSH from the admin network",
-            tags: { ...tags, Name: `${name}-nodes` },
-        }, { parent: this });
-        const sgId = this.securityGroup.id;
-        for (const rule of glusterPeerPorts(n)) {
-            new aws.vpc.SecurityGroupIngressRule(`${name}-peer-${rule.protocol}-${rule.from}`, {
-                securityGroupId: sgId,
-                referencedSecurityGroupId: sgId,
-                ipProtocol: rule.protocol,
-                fromPort: rule.from,
-                toPort: rule.to,
-                description: rule.description,
-            }, { parent: this });
-        }
-        new aws.vpc.SecurityGroupIngressRule(`${name}-ssh-admin`, {
-            securityGroupId: sgId,
-            cidrIpv4: args.adminCidr,
-            ipProtocol: "tcp",
-            fromPort: 22,
-            toPort: 22,
-            description: "SSH from the admin network (host steps)",
-        }, { parent: this });
-        // Outbound: everything to the other members (gluster clients reach bricks and glusterd on every node), and
-        // HTTP/HTTPS to anywhere for Debian's package mirrors. DNS, NTP and instance metadata go to AWS-provided
-        // addresses that security groups do not filter.
-        new aws.vpc.SecurityGroupEgressRule(`${name}-egress-members`, {
-            securityGroupId: sgId,
-            referencedSecurityGroupId: sgId,
-            ipProtocol: "-1",
-            description: "all traffic to cluster members",
-        }, { parent: this });
-        for (const port of [80, 443]) {
-            new aws.vpc.SecurityGroupEgressRule(`${name}-egress-${port}`, {
-                securityGroupId: sgId,
-                cidrIpv4: "0.0.0.0/0",
-                ipProtocol: "tcp",
-                fromPort: port,
-                toPort: port,
-                description: "package mirrors",
-            }, { parent: this });
-        }
-
-        const privateKey = pulumi.secret(args.ssh.privateKey);
-        this.nodes = args.nodeNames.map((nodeName, i) => {
-            const zone = args.availabilityZones[i];
-            const instance = new aws.ec2.Instance(`${name}-${nodeName}`, {
-                ami: args.ami,
-                instanceType: args.instanceType,
-                availabilityZone: zone,
-                subnetId: args.subnetIds[i],
-                vpcSecurityGroupIds: [sgId],
-                keyName: args.keyName,
-                associatePublicIpAddress: (args.ssh.via ?? "public") === "public",
-                metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
-                rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: args.rootVolumeSizeGiB ?? 10 },
-                tags: { ...tags, Name: nodeName },
-            }, {
-                parent: this,
-                // A newer Debian image must not silently replace a node: replacing one is an operator's decision
-                // (gluster needs the replace procedure), so AMI drift is ignored.
-                ignoreChanges: ["ami"],
-            });
-            // The brick is its own resource in the node's zone: it outlives an instance replacement.
-            const brickVolume = new aws.ebs.Volume(`${name}-${nodeName}-brick`, {
-                availabilityZone: zone,
-                size: args.brickVolume.sizeGiB,
-                type: args.brickVolume.type,
-                iops: args.brickVolume.iops,
-                throughput: args.brickVolume.throughput,
-                encrypted: true,
-                tags: { ...tags, Name: `${nodeName}-brick` },
-            }, { parent: this, retainOnDelete: args.retainBricks ?? true });
-            const attachment = new aws.ec2.VolumeAttachment(`${name}-${nodeName}-brick-attachment`, {
-                deviceName: BRICK_DEVICE_NAME,
-                instanceId: instance.id,
-                volumeId: brickVolume.id,
-                // Detach only from a stopped instance, never from under a mounted filesystem.
-                stopInstanceBeforeDetaching: true,
-            }, { parent: this });
-            const host = (args.ssh.via ?? "public") === "public" ? instance.publicIp : instance.privateIp;
-            const connection = pulumi.secret(pulumi.output({
-                host,
-                user: args.ssh.user,
-                privateKey,
-                // A fresh instance needs a minute or two before sshd answers.
-                dialErrorLimit: 40,
-                perDialTimeout: 15,
-            }));
-            return {
-                name: nodeName, zone, instance, brickVolume, attachment,
-                privateIp: instance.privateIp, publicIp: instance.publicIp, connection,
-            };
-        });
-
-        this.connections = Object.fromEntries(this.nodes.map(node => [node.name, node.connection]));
-        const byName = new Map(this.nodes.map(node => [node.name, node]));
-        const plan = glusterPlan<pulumi.Input<string>>({
-            nodes: this.nodes.map(node => ({ name: node.name, privateIp: node.privateIp, brickVolumeId: node.brickVolume.id })),
-            volumeName: args.volumeName,
-            brickPath: args.brickPath,
-            mountPoint: args.mountPoint,
-            pingTimeout: args.pingTimeout,
-            deviceName: BRICK_DEVICE_NAME,
-        });
-        this.steps = {};
-        for (const step of plan) {
-            const node = byName.get(step.host)!;
-            const dependsOn: pulumi.Resource[] = step.dependsOn.map(id => {
-                const dep = this.steps[id];
-                if (!dep) throw new Error(`GlusterCluster ${name}: step ${step.id} listed before its dependency ${id}`);
-                return dep;
-            });
-            // The brick step needs the volume attached (its parameters only reference the volume id).
-            if (step.id === stepIds.brick(node.name)) dependsOn.push(node.attachment);
-            this.steps[step.id] = new remote.Command(`${name}-${step.id}`, {
-                connection: node.connection,
-                create: pulumi.all(step.params).apply(p => renderStep(step.script, p)),
-                // Parameters travel in the command text: `environment` needs AcceptEnv, which a default sshd lacks.
-                addPreviousOutputInEnv: false,
-                // A replaced instance is a new host: run the step again there.
-                triggers: [node.instance.id],
-                // No delete command: removing the stack must never unmount or wipe a brick.
-            }, { parent: this, dependsOn, customTimeouts: { create: "30m", update: "30m" } });
-        }
-        this.mountSteps = mountStepIds(args.nodeNames).map(id => this.steps[id]);
-        this.privateIps = pulumi.all(this.nodes.map(node => node.privateIp));
-        this.publicIps = pulumi.all(this.nodes.map(node => node.publicIp));
-
+        Object.assign(this, createGlusterCluster(this, name, args));
         this.registerOutputs({
             securityGroupId: this.securityGroup.id,
             privateIps: this.privateIps,
@@ -238,11 +183,178 @@ export class GlusterCluster extends pulumi.ComponentResource {
             mountPoint: this.mountPoint,
         });
     }
+}
 
-    /** The node called `name`. */
-    node(name: string): GlusterNode {
-        const node = this.nodes.find(n => n.name === name);
-        if (!node) throw new Error(`no gluster node ${name}`);
-        return node;
+function createGlusterCluster(parent: pulumi.Resource, name: string, args: GlusterClusterArgs) {
+    const n = args.nodeNames.length;
+    if (args.availabilityZones.length !== n || args.subnetIds.length !== n) {
+        throw new Error(`GlusterCluster ${name}: ${n} nodes need ${n} availability zones and ${n} subnets`);
     }
+    const tags = { ...(args.tags ?? {}), "ha-wordpress:cluster": name };
+    const securityGroup = createSecurityGroup(parent, name, args, tags);
+    const sgId = securityGroup.id;
+    const privateKey = pulumi.secret(args.ssh.privateKey);
+    const via = args.ssh.via ?? "public";
+
+    // One node after the other: node i's instance waits for node i-1's "healed" gate, which re-runs (its triggers)
+    // whenever node i-1's instance changed. An in-place change that stops instances (instance type) so reaches one
+    // node at a time, each after the volume has healed; without the chain Pulumi stops all three together.
+    const nodes: GlusterNodeResources[] = [];
+    let previousGate: pulumi.Resource | undefined;
+    args.nodeNames.forEach((nodeName, i) => {
+        const zone = args.availabilityZones[i];
+        const hostKey = new tls.PrivateKey(`${name}-${nodeName}-host-key`, { algorithm: "ED25519" }, { parent });
+        const instance = new aws.ec2.Instance(`${name}-${nodeName}`, {
+            ami: args.ami,
+            instanceType: args.instanceType,
+            availabilityZone: zone,
+            subnetId: args.subnetIds[i],
+            vpcSecurityGroupIds: [sgId],
+            keyName: args.keyName,
+            associatePublicIpAddress: via === "public",
+            metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
+            rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: args.rootVolumeSizeGiB ?? 10 },
+            // The host key travels in user data: secret in state (AWS keeps user data readable to
+            // ec2:DescribeInstanceAttribute and to the instance's own metadata service).
+            userData: pulumi.secret(pulumi.all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
+                .apply(([priv, pub]) => hostKeyUserData(priv, pub))),
+            tags: { ...tags, Name: nodeName },
+        }, {
+            parent,
+            dependsOn: previousGate ? [previousGate] : [],
+            additionalSecretOutputs: ["userData"],
+            // Each of these would replace (keyName) or stop (userData) every node at once. A newer Debian image or
+            // another key pair applies to replaced nodes only: replacing a node is an operator's decision (one at a
+            // time, the volume healed in between); user data only ever runs at first boot.
+            ignoreChanges: ["ami", "keyName", "userData"],
+        });
+        // The brick is its own resource in the node's zone: it outlives an instance replacement.
+        const brickVolume = new aws.ebs.Volume(`${name}-${nodeName}-brick`, {
+            availabilityZone: zone,
+            size: args.brickVolume.sizeGiB,
+            type: args.brickVolume.type,
+            iops: args.brickVolume.iops,
+            throughput: args.brickVolume.throughput,
+            encrypted: true,
+            tags: { ...tags, Name: `${nodeName}-brick` },
+        }, { parent, retainOnDelete: args.retainBricks ?? true });
+        const attachment = new aws.ec2.VolumeAttachment(`${name}-${nodeName}-brick-attachment`, {
+            deviceName: BRICK_DEVICE_NAME,
+            instanceId: instance.id,
+            volumeId: brickVolume.id,
+            // Detach only from a stopped instance, never from under a mounted filesystem.
+            stopInstanceBeforeDetaching: true,
+        }, {
+            parent,
+            // A replacement (new instance) must detach the volume from the old one before attaching it to the new
+            // one: an EBS volume attaches to one instance at a time, so create-before-delete fails VolumeInUse.
+            deleteBeforeReplace: true,
+        });
+        const host = via === "public" ? instance.publicIp : instance.privateIp;
+        const connection = pulumi.secret(pulumi.output({
+            host,
+            user: args.ssh.user,
+            privateKey,
+            // The key this program generated and installed at first boot: no step talks to an unverified host.
+            hostKey: hostKey.publicKeyOpenssh.apply(k => k.trim()),
+            // A fresh instance needs a minute or two before sshd answers.
+            dialErrorLimit: 40,
+            perDialTimeout: 15,
+        }));
+        const node: GlusterNodeResources = {
+            name: nodeName, zone, instance, brickVolume, attachment, hostKey,
+            privateIp: instance.privateIp, publicIp: instance.publicIp, connection,
+        };
+        nodes.push(node);
+        previousGate = hostCommands(parent, {
+            plan: [healedStep(nodeName, args.volumeName)],
+            connections: { [nodeName]: connection },
+            // Re-run after every change of the instance, so the next node waits for this one's heal.
+            triggers: { [healedStep(nodeName, args.volumeName).id]: [instance.id, instance.instanceType] },
+            prefix: name,
+        })[healedStep(nodeName, args.volumeName).id];
+    });
+
+    const plan = glusterPlan<pulumi.Input<string>>({
+        nodes: nodes.map(node => ({ name: node.name, privateIp: node.privateIp, brickVolumeId: node.brickVolume.id })),
+        volumeName: args.volumeName,
+        brickPath: args.brickPath,
+        mountPoint: args.mountPoint,
+        pingTimeout: args.pingTimeout,
+        deviceName: BRICK_DEVICE_NAME,
+    });
+    const steps = hostCommands(parent, {
+        plan,
+        connections: Object.fromEntries(nodes.map(node => [node.name, node.connection])),
+        // The brick step needs the volume attached (its parameters only reference the volume id).
+        extraDependsOn: Object.fromEntries(nodes.map(node => [stepIds.brick(node.name), [node.attachment]])),
+        // A grown volume: the brick step runs again and grows the filesystem.
+        triggers: Object.fromEntries(nodes.map(node => [stepIds.brick(node.name), [node.brickVolume.size]])),
+        // A replaced instance is a new host: run every step again there.
+        hostTriggers: Object.fromEntries(nodes.map(node => [node.name, [node.instance.id]])),
+        prefix: name,
+    });
+
+    const cluster: GlusterClusterBundle = {
+        nodes: nodes.map(node => ({
+            name: node.name, zone: node.zone, instanceId: node.instance.id, privateIp: node.privateIp,
+            connection: node.connection,
+            installStep: steps[stepIds.install(node.name)], mountStep: steps[stepIds.mount(node.name)],
+        })),
+        securityGroupId: sgId,
+        mountPoint: args.mountPoint,
+        architecture: args.architecture ?? "x86_64",
+    };
+    return {
+        cluster, nodes, securityGroup, volumeName: args.volumeName, mountPoint: args.mountPoint,
+        privateIps: pulumi.all(nodes.map(node => node.privateIp)),
+        publicIps: pulumi.all(nodes.map(node => node.publicIp)),
+    };
+}
+
+function createSecurityGroup(parent: pulumi.Resource, name: string, args: GlusterClusterArgs, tags: Record<string, string>): aws.ec2.SecurityGroup {
+    const securityGroup = new aws.ec2.SecurityGroup(`${name}-nodes`, {
+        vpcId: args.vpcId,
+        description: "GlusterFS nodes: gluster ports from members only, SSH from the admin network",
+        tags: { ...tags, Name: `${name}-nodes` },
+    }, { parent });
+    const sgId = securityGroup.id;
+    for (const rule of glusterPeerPorts(args.nodeNames.length)) {
+        new aws.vpc.SecurityGroupIngressRule(`${name}-peer-${rule.protocol}-${rule.from}`, {
+            securityGroupId: sgId,
+            referencedSecurityGroupId: sgId,
+            ipProtocol: rule.protocol,
+            fromPort: rule.from,
+            toPort: rule.to,
+            description: rule.description,
+        }, { parent });
+    }
+    new aws.vpc.SecurityGroupIngressRule(`${name}-ssh-admin`, {
+        securityGroupId: sgId,
+        cidrIpv4: args.adminCidr,
+        ipProtocol: "tcp",
+        fromPort: 22,
+        toPort: 22,
+        description: "SSH from the admin network (host steps)",
+    }, { parent });
+    // Outbound: everything to the other members (gluster clients reach bricks and glusterd on every node), and
+    // HTTP/HTTPS to anywhere for Debian's package mirrors. DNS, NTP and instance metadata go to AWS-provided
+    // addresses that security groups do not filter.
+    new aws.vpc.SecurityGroupEgressRule(`${name}-egress-members`, {
+        securityGroupId: sgId,
+        referencedSecurityGroupId: sgId,
+        ipProtocol: "-1",
+        description: "all traffic to cluster members",
+    }, { parent });
+    for (const port of [80, 443]) {
+        new aws.vpc.SecurityGroupEgressRule(`${name}-egress-${port}`, {
+            securityGroupId: sgId,
+            cidrIpv4: "0.0.0.0/0",
+            ipProtocol: "tcp",
+            fromPort: port,
+            toPort: port,
+            description: "package mirrors",
+        }, { parent });
+    }
+    return securityGroup;
 }

@@ -52,6 +52,10 @@ export const stepIds = {
     hosts: (node: string) => `hosts-${node}`,
     install: (node: string) => `install-${node}`,
     brick: (node: string) => `brick-${node}`,
+    /** A replaced instance takes back the glusterd identity saved on its brick (before anything probes it). */
+    identity: (node: string) => `identity-${node}`,
+    /** Once the node sees its peers, its glusterd identity is saved on the brick, which outlives the instance. */
+    identitySave: (node: string) => `identity-save-${node}`,
     /** Node 1 probes every other node and waits for its own view. */
     peers: "peers",
     /** Node N (N > 1) probes node 1 back and waits until it sees every other node connected. */
@@ -62,8 +66,9 @@ export const stepIds = {
 
 /**
  * The plan, as explicit dependencies (the issue's order):
- *   per node: hosts -> install -> brick;
- *   peers (node 1) after every node's brick; peers-<node> (every other node) after peers;
+ *   per node: hosts -> install -> brick -> identity (a replaced instance takes back the identity saved on its brick);
+ *   peers (node 1) after every node's identity; peers-<node> (every other node) after peers;
+ *   identity-save-<node> after that node's peers step (the brick keeps the node's glusterd identity);
  *   volume (node 1) after peers and every peers-<node>; mount-<node> after volume.
  * Values stay opaque (`V`), so the plan works for Pulumi outputs and for plain strings alike.
  */
@@ -97,19 +102,31 @@ export function glusterPlan<V>(args: GlusterPlanArgs<V>): HostStep<V | string>[]
             id: stepIds.brick(n.name), host: n.name, script: "gluster/brick.sh", params: brickParams,
             dependsOn: [stepIds.install(n.name)],
         });
+        steps.push({
+            id: stepIds.identity(n.name), host: n.name, script: "gluster/identity.sh",
+            params: { ACTION: "restore", BRICK_PATH: args.brickPath },
+            dependsOn: [stepIds.brick(n.name)],
+        });
     }
 
     const expected = String(nodes.length - 1);
     steps.push({
         id: stepIds.peers, host: first, script: "gluster/peers.sh",
-        params: { PROBE: others.join(" "), EXPECTED_CONNECTED: expected, BRICK_PATH: args.brickPath },
-        dependsOn: names.map(stepIds.brick),
+        params: { PROBE: others.join(" "), EXPECTED_CONNECTED: expected },
+        dependsOn: names.map(stepIds.identity),
     });
     for (const name of others) {
         steps.push({
             id: stepIds.peerView(name), host: name, script: "gluster/peers.sh",
-            params: { PROBE: first, EXPECTED_CONNECTED: expected, BRICK_PATH: args.brickPath },
+            params: { PROBE: first, EXPECTED_CONNECTED: expected },
             dependsOn: [stepIds.peers],
+        });
+    }
+    for (const name of names) {
+        steps.push({
+            id: stepIds.identitySave(name), host: name, script: "gluster/identity.sh",
+            params: { ACTION: "save", BRICK_PATH: args.brickPath },
+            dependsOn: [name === first ? stepIds.peers : stepIds.peerView(name)],
         });
     }
 
@@ -158,4 +175,20 @@ export function mountRing(names: string[], index: number): { server: string; bac
 /** Ids of the final steps (the mounts): anything that uses the shared volume depends on these. */
 export function mountStepIds(nodeNames: string[]): string[] {
     return nodeNames.map(stepIds.mount);
+}
+
+/** Id of the step that holds back the next node's instance changes until the volume has healed (rollPlan). */
+export const healedStepId = (node: string) => `healed-${node}`;
+
+/**
+ * The rolling gate of one node: waits until every brick of the volume is online and nothing is left to heal. The
+ * next node's instance depends on it, so an in-place change that stops instances (a new instance type) reaches them
+ * one at a time, each after the volume has healed from the previous one. On a first deployment (no volume yet) it
+ * succeeds at once.
+ */
+export function healedStep(node: string, volumeName: string, timeoutSeconds = 1800): HostStep<string> {
+    return {
+        id: healedStepId(node), host: node, script: "gluster/healed.sh",
+        params: { VOLUME_NAME: volumeName, HEAL_TIMEOUT: String(timeoutSeconds) }, dependsOn: [],
+    };
 }

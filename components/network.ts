@@ -1,9 +1,12 @@
 // Network: a VPC with one public subnet per availability zone in use (internet gateway + default route), or an
-// existing VPC and subnets passed through unchanged.
+// existing VPC and subnets passed through unchanged; either way with an S3 gateway endpoint on the nodes' route
+// tables (the nodes fetch jailwatch through it), created here or, in an existing VPC that has one, reused.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 
 export interface NetworkArgs {
+    /** AWS region of the VPC, for the S3 gateway endpoint's service name (`com.amazonaws.<region>.s3`). */
+    region: string;
     /** Availability zones in use, distinct, in order of first use; one subnet each. */
     zones: string[];
     /** CIDR block of the VPC to create, e.g. `10.20.0.0/16` (prefix /16 to /24). Ignored with `existing`. */
@@ -40,17 +43,51 @@ export class Network extends pulumi.ComponentResource {
     public readonly subnetIds: pulumi.Output<string>[];
     /** Zone -> subnet id, for created subnets. */
     public readonly subnetIdByZone: Record<string, pulumi.Output<string>>;
+    /** Route tables of the nodes' subnets (the created public one, or those of the existing subnets). */
+    public readonly routeTableIds: pulumi.Output<string[]>;
+    /**
+     * The S3 gateway endpoint the nodes reach S3 through: its id resolves only once its routes are in the nodes'
+     * route tables, so whatever uses it (the bucket policy's aws:SourceVpce) waits for that.
+     */
+    public readonly s3EndpointId: pulumi.Output<string>;
+    /** The endpoint resource this network created (none when an existing VPC's own endpoint is reused): depend on it. */
+    public readonly s3EndpointDependencies: pulumi.Resource[] | Promise<pulumi.Resource[]>;
     private readonly existingPerNode?: pulumi.Output<string>[];
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ha-wordpress:index:Network", name, args, opts);
         const tags = args.tags ?? {};
         this.subnetIdByZone = {};
+        const serviceName = `com.amazonaws.${args.region}.s3`;
 
         if (args.existing) {
-            this.vpcId = pulumi.output(args.existing.vpcId);
-            this.existingPerNode = args.existing.subnetIds.map(id => pulumi.output(id));
+            const existing = args.existing;
+            this.vpcId = pulumi.output(existing.vpcId);
+            this.existingPerNode = existing.subnetIds.map(id => pulumi.output(id));
             this.subnetIds = this.existingPerNode;
+            // Each subnet's route table (explicit association, else the VPC's main table).
+            this.routeTableIds = pulumi.all([...new Set(existing.subnetIds)].map(subnetId =>
+                aws.ec2.getRouteTableOutput({ subnetId }, { parent: this }).routeTableId))
+                .apply(ids => [...new Set(ids)].sort());
+            // A VPC that has an S3 gateway endpoint already cannot take a second one on the same route tables
+            // (RouteAlreadyExists): use it. Otherwise create one on the subnets' tables. The lookup is an invoke,
+            // which runs in preview too, so the plan shows the endpoint it will create.
+            const found: Promise<string | undefined> = aws.ec2.getVpcEndpoint({
+                vpcId: existing.vpcId, serviceName, filters: [{ name: "vpc-endpoint-type", values: ["Gateway"] }],
+            }, { parent: this }).then(e => e.id, (e: unknown) => {
+                // "no matching EC2 VPC Endpoint found" (the mock runtime drops the message: empty counts as none).
+                const message = e instanceof Error ? e.message : String(e ?? "");
+                if (message.trim() === "" || /no matching/i.test(message)) return undefined;
+                throw e;
+            });
+            const endpoint: Promise<aws.ec2.VpcEndpoint | undefined> = found.then(id => id !== undefined ? undefined
+                : new aws.ec2.VpcEndpoint(`${name}-s3`, {
+                    vpcId: existing.vpcId, serviceName, vpcEndpointType: "Gateway", routeTableIds: this.routeTableIds,
+                    tags: { ...tags, Name: `${name}-s3` },
+                }, { parent: this }));
+            this.s3EndpointDependencies = endpoint.then(e => (e ? [e] : []));
+            this.s3EndpointId = pulumi.output(Promise.all([found, endpoint]))
+                .apply(([id, e]) => (e ? e.id : pulumi.output(id!)));
         } else {
             const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
                 cidrBlock: args.vpcCidr,
@@ -85,8 +122,17 @@ export class Network extends pulumi.ComponentResource {
                 return subnet.id;
             });
             this.vpcId = vpc.id;
+            // The table the nodes' subnets use, from the resource itself: a lookup of the VPC's tables can run
+            // before it exists and miss it, and the nodes' S3 reads then bypass the endpoint (403 from the policy).
+            this.routeTableIds = routes.id.apply(id => [id]);
+            const endpoint = new aws.ec2.VpcEndpoint(`${name}-s3`, {
+                vpcId: vpc.id, serviceName, vpcEndpointType: "Gateway", routeTableIds: [routes.id],
+                tags: { ...tags, Name: `${name}-s3` },
+            }, { parent: this });
+            this.s3EndpointId = endpoint.id;
+            this.s3EndpointDependencies = [endpoint];
         }
-        this.registerOutputs({ vpcId: this.vpcId, subnetIds: this.subnetIds });
+        this.registerOutputs({ vpcId: this.vpcId, subnetIds: this.subnetIds, s3EndpointId: this.s3EndpointId });
     }
 
     /** The subnet for node `index`, which sits in zone `zone`. */

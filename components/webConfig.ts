@@ -8,13 +8,15 @@ import { KeyLocator, PROJECT, StackConfigError, cidrProblem } from "./config";
  */
 export const WEB_CONFIG_DEFAULTS: Record<string, string> = {
     dbInstanceClass: "db.t4g.small",
-    dbEngineVersion: "8.0",
+    dbEngineVersion: "8.4",
     dbAllocatedStorage: "20",
+    dbMaxAllocatedStorage: "100",
     dbMultiAz: "true",
     dbDeletionProtection: "true",
     dbBackupRetentionDays: "7",
     dbName: "wordpress",
-    dbUser: "wordpress",
+    dbUser: "dbmaster",
+    dbAppUser: "wordpress",
     siteUrl: "",
     siteTitle: "HA WordPress",
     adminUser: "wpadmin",
@@ -23,10 +25,11 @@ export const WEB_CONFIG_DEFAULTS: Record<string, string> = {
     wordpressTarballUrl: "",
     wordpressTarballSha256: "",
     sqlDumpUrl: "",
+    sqlDumpSha256: "",
     certificateArn: "",
     webIngressCidr: "0.0.0.0/0",
     varnishCacheSize: "256m",
-    jailwatchBinary: "dist/jailwatch",
+    jailwatchBinary: "",
     jailwatchPeerPort: "7478",
     xmlrpcMaxretry: "20",
     xmlrpcFindtime: "120",
@@ -37,8 +40,9 @@ export const WEB_CONFIG_KEYS = Object.keys(WEB_CONFIG_DEFAULTS);
 
 export interface WebConfig {
     db: {
-        instanceClass: string; engineVersion: string; allocatedStorageGiB: number; multiAz: boolean;
-        deletionProtection: boolean; backupRetentionDays: number; name: string; user: string;
+        instanceClass: string; engineVersion: string; allocatedStorageGiB: number; maxAllocatedStorageGiB: number;
+        multiAz: boolean; deletionProtection: boolean; backupRetentionDays: number; name: string; user: string;
+        appUser: string;
     };
     siteUrl: string;
     siteTitle: string;
@@ -46,9 +50,11 @@ export interface WebConfig {
     adminEmail: string;
     source: { kind: "debian" } | { kind: "tarball"; url: string; sha256: string };
     sqlDumpUrl: string;
+    sqlDumpSha256: string;
     certificateArn?: string;
     webIngressCidr: string;
     varnishCacheSize: string;
+    /** The executable to deploy; empty: the build for the nodes' architecture (elf.ts JAILWATCH_BUILDS). */
     jailwatchBinary: string;
     jailwatchPeerPort: number;
     xmlrpcJail: { maxretry: number; findtime: number; bantime: number };
@@ -78,8 +84,10 @@ export function validateWebConfig(raw: Record<string, string | undefined>, opts:
     const instanceClass = value("dbInstanceClass");
     if (!/^db\.[a-z0-9]+\.[a-z0-9]+$/.test(instanceClass)) problem("dbInstanceClass", `'${instanceClass}' is not an RDS instance class`, set("dbInstanceClass", "db.t4g.small"));
     const engineVersion = value("dbEngineVersion");
-    if (!/^8\.\d+(\.\d+)?$/.test(engineVersion)) problem("dbEngineVersion", `'${engineVersion}' is not a MySQL 8 version`, set("dbEngineVersion", "8.0"));
+    if (!/^8\.\d+(\.\d+)?$/.test(engineVersion)) problem("dbEngineVersion", `'${engineVersion}' is not a MySQL 8 version`, set("dbEngineVersion", "8.4"));
     const allocated = int("dbAllocatedStorage", 20, 65536);
+    const maxAllocated = int("dbMaxAllocatedStorage", 20, 65536);
+    if (maxAllocated < allocated) problem("dbMaxAllocatedStorage", `${maxAllocated} GiB is below dbAllocatedStorage (${allocated} GiB)`, set("dbMaxAllocatedStorage", String(Math.max(allocated * 2, 100))) + " (storage autoscaling ceiling)");
     const multiAz = bool("dbMultiAz");
     const deletionProtection = bool("dbDeletionProtection");
     const retention = int("dbBackupRetentionDays", 1, 35);
@@ -87,7 +95,13 @@ export function validateWebConfig(raw: Record<string, string | undefined>, opts:
     if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(dbName)) problem("dbName", `'${dbName}' is not a MySQL database name (letter, then letters, digits, _)`, set("dbName", "wordpress"));
     const dbUser = value("dbUser");
     if (!/^[A-Za-z][A-Za-z0-9_]{0,15}$/.test(dbUser) || ["admin", "root", "rdsadmin"].includes(dbUser.toLowerCase())) {
-        problem("dbUser", `'${dbUser}' is not allowed as the RDS master user (1-16 letters/digits/_, not a reserved name)`, set("dbUser", "wordpress"));
+        problem("dbUser", `'${dbUser}' is not allowed as the RDS master user (1-16 letters/digits/_, not a reserved name)`, set("dbUser", "dbmaster"));
+    }
+    const dbAppUser = value("dbAppUser");
+    if (!/^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(dbAppUser) || ["root", "rdsadmin", "mysql.sys", "mysql.session"].includes(dbAppUser.toLowerCase())) {
+        problem("dbAppUser", `'${dbAppUser}' is not a MySQL user name (1-32 letters/digits/_)`, set("dbAppUser", "wordpress"));
+    } else if (dbAppUser === dbUser) {
+        problem("dbAppUser", `'${dbAppUser}' is also the master user (dbUser); WordPress needs its own, least-privileged user`, set("dbAppUser", "wordpress"));
     }
 
     const siteUrl = value("siteUrl");
@@ -112,7 +126,9 @@ export function validateWebConfig(raw: Record<string, string | undefined>, opts:
         problem("wordpressSource", `'${sourceKind}' must be 'debian' (Debian's wordpress package) or 'tarball'`, set("wordpressSource", "debian"));
     }
     const sqlDumpUrl = value("sqlDumpUrl");
-    if (sqlDumpUrl !== "" && !/^(https?:\/\/\S+|\/\S+)$/.test(sqlDumpUrl)) problem("sqlDumpUrl", `'${sqlDumpUrl}' must be an http(s) URL or an absolute path on node 1`, set("sqlDumpUrl", "https://example.com/site.sql.gz"));
+    if (sqlDumpUrl !== "" && !/^(https:\/\/\S+|\/\S+)$/.test(sqlDumpUrl)) problem("sqlDumpUrl", `'${sqlDumpUrl}' must be an https:// URL or an absolute path on node 1 (plain http could be altered on the way)`, set("sqlDumpUrl", "https://example.com/site.sql.gz"));
+    const sqlDumpSha256 = value("sqlDumpSha256").toLowerCase();
+    if (sqlDumpUrl !== "" && !/^[0-9a-f]{64}$/.test(sqlDumpSha256)) problem("sqlDumpSha256", "must be the dump's SHA-256 (64 hex digits) when sqlDumpUrl is set", "sha256sum site.sql.gz, then " + set("sqlDumpSha256", "<sha256>"));
     const certificateArn = value("certificateArn");
     if (certificateArn !== "" && !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/.test(certificateArn)) {
         problem("certificateArn", `'${certificateArn}' is not an ACM certificate ARN`, set("certificateArn", "arn:aws:acm:us-east-1:123456789012:certificate/..."));
@@ -123,7 +139,6 @@ export function validateWebConfig(raw: Record<string, string | undefined>, opts:
     const varnishCacheSize = value("varnishCacheSize");
     if (!/^\d+[kmgKMG]$/.test(varnishCacheSize)) problem("varnishCacheSize", `'${varnishCacheSize}' is not a size like 256m or 1g`, set("varnishCacheSize", "256m"));
     const jailwatchBinary = value("jailwatchBinary");
-    if (jailwatchBinary === "") problem("jailwatchBinary", "is empty", set("jailwatchBinary", "dist/jailwatch") + " (npm run build makes it)");
     const peerPort = int("jailwatchPeerPort", 1024, 65535);
     const maxretry = int("xmlrpcMaxretry", 1, 100000);
     const findtime = int("xmlrpcFindtime", 1, 31536000);
@@ -133,8 +148,11 @@ export function validateWebConfig(raw: Record<string, string | undefined>, opts:
 
     if (problems.length > 0) throw new StackConfigError(problems);
     return {
-        db: { instanceClass, engineVersion, allocatedStorageGiB: allocated, multiAz, deletionProtection, backupRetentionDays: retention, name: dbName, user: dbUser },
-        siteUrl, siteTitle, adminUser, adminEmail, source, sqlDumpUrl,
+        db: {
+            instanceClass, engineVersion, allocatedStorageGiB: allocated, maxAllocatedStorageGiB: maxAllocated, multiAz,
+            deletionProtection, backupRetentionDays: retention, name: dbName, user: dbUser, appUser: dbAppUser,
+        },
+        siteUrl, siteTitle, adminUser, adminEmail, source, sqlDumpUrl, sqlDumpSha256,
         certificateArn: certificateArn === "" ? undefined : certificateArn,
         webIngressCidr, varnishCacheSize, jailwatchBinary, jailwatchPeerPort: peerPort,
         xmlrpcJail: { maxretry, findtime, bantime: bantimeN },

@@ -23,22 +23,36 @@ export interface WordPressPlanArgs<V> {
     /** Database endpoint `host` or `host:port`. */
     dbHost: V | string;
     dbName: V | string;
+    /** The master user: only the db-user step logs in with it, to create `dbUser`. */
+    dbMasterUser: V | string;
+    /** Secret: the master user's password (reaches only the db-user step, on its stdin). */
+    dbMasterPassword: V | string;
+    /** WordPress's own database user (privileges on `dbName` only), created by the db-user step. */
     dbUser: V | string;
-    /** Secret. */
+    /** Secret: its password. */
     dbPassword: V | string;
+    /** MySQL host pattern `dbUser` may log in from. Default `%` (on RDS the security group admits only the nodes). */
+    dbUserHost?: V | string;
     /** Secret: eight values for WordPress's keys and salts, joined by single spaces. */
     salts: V | string;
     /** Fixed public URL (e.g. https://www.example.com); empty: each node answers under the Host it was asked by. */
     siteUrl: V | string;
     /** URL recorded as home/siteurl at install time (the site URL, or the load balancer's address). */
     installUrl: V | string;
+    /**
+     * The load balancer terminates TLS (a certificate): Varnish listens on :81 for it, plain HTTP redirects to
+     * HTTPS, and WordPress forces TLS for logins and the admin. Default false: plain HTTP on :80 only.
+     */
+    tls?: boolean;
     siteTitle: string;
     adminUser: string;
     /** Secret. */
     adminPassword: V | string;
     adminEmail: string;
-    /** Optional SQL dump (http(s) URL or path on the first node) imported into an empty database. */
+    /** Optional SQL dump (https:// URL or path on the first node) imported into an empty database. */
     sqlDumpUrl?: V | string;
+    /** SHA-256 of the dump (64 hex digits); required with `sqlDumpUrl`, checked on the node before the import. */
+    sqlDumpSha256?: string;
     /** Table prefix. Default `wp_`. */
     tablePrefix?: string;
     /** Varnish cache size (varnishd -s malloc,SIZE). Default 256m. */
@@ -77,6 +91,8 @@ export const webStepIds = {
     nginx: (node: string) => `nginx-${node}`,
     varnish: (node: string) => `varnish-${node}`,
     wordpress: (node: string) => `wordpress-${node}`,
+    /** WordPress's own database user, made with the master user (first node). */
+    dbUser: "db-user",
     site: "wordpress-site",
 };
 
@@ -95,6 +111,9 @@ export function wordpressPlan<V>(args: WordPressPlanArgs<V>): HostStep<V | strin
     if (!args.mountPoint.startsWith("/")) throw new Error(`wordpressPlan: mountPoint must be absolute, got '${args.mountPoint}'`);
     if (args.source.kind === "tarball" && !/^[0-9a-f]{64}$/.test(args.source.sha256)) {
         throw new Error("wordpressPlan: source.sha256 must be the tarball's SHA-256 (64 hex digits)");
+    }
+    if (args.sqlDumpUrl !== undefined && args.sqlDumpUrl !== "" && !/^[0-9a-f]{64}$/.test(args.sqlDumpSha256 ?? "")) {
+        throw new Error("wordpressPlan: sqlDumpSha256 (64 hex digits) is required with sqlDumpUrl");
     }
     const php = args.phpVersion ?? "8.2";
     const prefix = args.tablePrefix ?? "wp_";
@@ -130,28 +149,43 @@ export function wordpressPlan<V>(args: WordPressPlanArgs<V>): HostStep<V | strin
                 SOURCE_DIR: args.source.kind === "debian" ? (args.source.dir ?? "/usr/share/wordpress") : "",
                 TARBALL_URL: args.source.kind === "tarball" ? args.source.url : "",
                 TARBALL_SHA256: args.source.kind === "tarball" ? args.source.sha256 : "",
-                DB_HOST: args.dbHost, DB_NAME: args.dbName, DB_USER: args.dbUser, DB_PASSWORD: args.dbPassword,
-                WP_SALTS: args.salts, SITE_URL: args.siteUrl, TABLE_PREFIX: prefix,
+                DB_HOST: args.dbHost, DB_NAME: args.dbName, DB_USER: args.dbUser,
+                SITE_URL: args.siteUrl, TABLE_PREFIX: prefix, FORCE_SSL_ADMIN: args.tls ? "1" : "0",
             },
+            secrets: { DB_PASSWORD: args.dbPassword, WP_SALTS: args.salts },
             dependsOn: [ids.packages(node), ...mounted],
         });
         steps.push({
             id: ids.varnish(node), host: node, script: "web/varnish.sh",
-            params: { VCL: files.vcl, HTTP_PORT: "80", TLS_PORT: "81", CACHE_SIZE: args.cacheSize ?? "256m" },
+            // Port 81 exists only behind the TLS listener; without a certificate nothing listens there.
+            params: {
+                VCL: files.vcl, HTTP_PORT: "80", TLS_PORT: args.tls ? "81" : "", HTTPS_REDIRECT: args.tls ? "1" : "0",
+                CACHE_SIZE: args.cacheSize ?? "256m",
+            },
             dependsOn: [ids.nginx(node)],
         });
     }
 
     const first = args.nodes[0];
     steps.push({
+        id: ids.dbUser, host: first, script: "web/db-user.sh",
+        params: {
+            DB_HOST: args.dbHost, DB_NAME: args.dbName, DB_MASTER_USER: args.dbMasterUser, DB_APP_USER: args.dbUser,
+            DB_APP_HOST: args.dbUserHost ?? "%",
+        },
+        secrets: { DB_MASTER_PASSWORD: args.dbMasterPassword, DB_APP_PASSWORD: args.dbPassword },
+        dependsOn: [ids.packages(first)],
+    });
+    steps.push({
         id: ids.site, host: first, script: "web/wp-site.sh",
         params: {
             WEB_ROOT: webRoot, DB_HOST: args.dbHost, DB_NAME: args.dbName, DB_USER: args.dbUser,
-            DB_PASSWORD: args.dbPassword, INSTALL_URL: args.installUrl, SITE_TITLE: args.siteTitle,
-            ADMIN_USER: args.adminUser, ADMIN_PASSWORD: args.adminPassword, ADMIN_EMAIL: args.adminEmail,
-            TABLE_PREFIX: prefix, SQL_DUMP_URL: args.sqlDumpUrl ?? "",
+            INSTALL_URL: args.installUrl, SITE_TITLE: args.siteTitle,
+            ADMIN_USER: args.adminUser, ADMIN_EMAIL: args.adminEmail,
+            TABLE_PREFIX: prefix, SQL_DUMP_URL: args.sqlDumpUrl ?? "", SQL_DUMP_SHA256: args.sqlDumpSha256 ?? "",
         },
-        dependsOn: [...args.nodes.map(ids.wordpress), ids.phpFpm(first)],
+        secrets: { DB_PASSWORD: args.dbPassword, ADMIN_PASSWORD: args.adminPassword },
+        dependsOn: [...args.nodes.map(ids.wordpress), ids.phpFpm(first), ids.dbUser],
     });
     return steps;
 }

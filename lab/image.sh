@@ -49,6 +49,7 @@ echo "image: debootstrap done in $(($(date +%s) - start))s; installing ${#@} pac
 # No package may start its daemon while the image is built: services start when a host boots, as the steps say.
 printf '#!/bin/sh\nexit 101\n' >"$build/usr/sbin/policy-rc.d"
 chmod 755 "$build/usr/sbin/policy-rc.d"
+# shellcheck disable=SC2016 # expanded inside the image, not here
 systemd-nspawn -q -D "$build" --register=no --keep-unit --pipe -E DEBIAN_FRONTEND=noninteractive \
   -E PACKAGES="$*" bash -euo pipefail -c '
     apt-get update -q

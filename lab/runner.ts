@@ -1,6 +1,6 @@
 // Runs a plan of host steps on lab hosts over SSH, in the order the plan declares: the same command text a
 // remote.Command would send (renderStep), never a copy of a script.
-import { HostStep, renderStep, topoOrder } from "../components/hostStep";
+import { HostStep, renderHostStep, topoOrder } from "../components/hostStep";
 import { LabHost, ssh } from "./hosts";
 import { tail } from "./proc";
 
@@ -60,8 +60,9 @@ export async function runPlan(plan: HostStep<string>[], hosts: Record<string, La
     const launch = (step: HostStep<string>) => {
         busy.add(step.host);
         const startedAt = Date.now();
-        const text = renderStep(step.script, step.params);
-        const p = ssh(byName[step.host], text, { timeoutMs: opts.stepTimeoutMs ?? 300_000 }).then(r => {
+        // The same text a remote.Command sends, and its secret parameters on stdin, as the component does.
+        const { command, stdin } = renderHostStep(step);
+        const p = ssh(byName[step.host], command, { timeoutMs: opts.stepTimeoutMs ?? 300_000, input: stdin || undefined }).then(r => {
             const ok = r.code === 0;
             finish({
                 id: step.id, host: step.host, script: step.script, status: ok ? "ok" : "failed",

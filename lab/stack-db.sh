@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Lab only: MariaDB on the lab's database host, standing in for RDS. Run inside the host (nsenter), not over SSH.
-# Usage: stack-db.sh BIND_ADDRESS DB_NAME DB_USER DB_PASSWORD CLIENT_PATTERN   (e.g. 10.77.0.% for the web nodes)
+# Usage: stack-db.sh BIND_ADDRESS DB_NAME MASTER_USER MASTER_PASSWORD CLIENT_PATTERN   (e.g. 10.77.0.% for the nodes)
+# The master user is what RDS creates: all privileges, with GRANT OPTION, so the db-user host step can make
+# WordPress's own least-privileged user with it.
 # Idempotent: the packaged mariadb unit is enabled (so the database comes back after a reboot, as RDS does) and
 # started; database and user are created if missing, the password (re)set.
 set -euo pipefail
@@ -22,7 +24,7 @@ mariadb <<SQL
 CREATE DATABASE IF NOT EXISTS \`$db\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE USER IF NOT EXISTS '$(esc "$user")'@'$(esc "$clients")' IDENTIFIED BY '$(esc "$password")';
 ALTER USER '$(esc "$user")'@'$(esc "$clients")' IDENTIFIED BY '$(esc "$password")';
-GRANT ALL PRIVILEGES ON \`$db\`.* TO '$(esc "$user")'@'$(esc "$clients")';
+GRANT ALL PRIVILEGES ON *.* TO '$(esc "$user")'@'$(esc "$clients")' WITH GRANT OPTION;
 FLUSH PRIVILEGES;
 SQL
 echo "stack-db: MariaDB on $bind:3306, database $db for $user@$clients"

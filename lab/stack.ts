@@ -88,7 +88,10 @@ http.createServer((req, res) => {
 
 /** Generated once per lab and kept (0600) so re-runs change nothing; the lab's stand-ins for the random resources. */
 export interface StackSecrets {
+    /** The database's master user's password (the lab's stand-in for RDS's). */
     dbPassword: string;
+    /** WordPress's own database user's password. */
+    dbAppPassword: string;
     salts: string;
     adminPassword: string;
     peerSecret: string;
@@ -98,14 +101,18 @@ const SECRETS_FILE = () => path.join(LAB_DIR, "stack-secrets.json");
 
 export function stackSecrets(): StackSecrets {
     const file = SECRETS_FILE();
-    if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8"));
     const word = (n: number) => crypto.randomBytes(n).toString("base64").replace(/[+/=]/g, "x");
-    const s: StackSecrets = {
+    const fresh = (): StackSecrets => ({
         dbPassword: word(24),
+        dbAppPassword: word(24),
         salts: Array.from({ length: 8 }, () => word(48)).join(" "),
         adminPassword: word(18),
         peerSecret: word(36),
-    };
+    });
+    // A file from an older lab lacks newer secrets: keep what it has, add the rest.
+    const kept: Partial<StackSecrets> = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
+    const s: StackSecrets = { ...fresh(), ...kept };
+    if (Object.keys(kept).length === Object.keys(s).length) return s;
     fs.mkdirSync(LAB_DIR, { recursive: true, mode: 0o700 });
     fs.writeFileSync(file, JSON.stringify(s), { mode: 0o600 });
     return s;
@@ -121,8 +128,12 @@ export function labWordPressPlan(s: StackSecrets): HostStep<string>[] {
         source: { kind: "debian" },
         dbHost: DB_HOST.ip,
         dbName: LAB_SITE.dbName,
-        dbUser: LAB_SITE.dbUser,
-        dbPassword: s.dbPassword,
+        // As on AWS: the master user (stack-db.sh) only makes WordPress's own user, which the site uses.
+        dbMasterUser: LAB_SITE.dbUser,
+        dbMasterPassword: s.dbPassword,
+        dbUser: `${LAB_SITE.dbUser}_app`,
+        dbPassword: s.dbAppPassword,
+        dbUserHost: `${LAB_SUBNET_PREFIX}%`,
         salts: s.salts,
         siteUrl: "",
         installUrl: LAB_SITE.installUrl,
@@ -166,7 +177,7 @@ export async function provisionStackHosts(): Promise<Record<string, LabHost>> {
     return Object.fromEntries(hosts.map(h => [h.name, h]));
 }
 
-/** Starts MariaDB on the db host with the stack's database and user (lab/stack-db.sh). */
+/** Starts MariaDB on the db host with the stack's database and master user (lab/stack-db.sh), as RDS would. */
 export async function startDatabase(db: LabHost, s: StackSecrets, dbName = LAB_SITE.dbName): Promise<void> {
     const script = fs.readFileSync(path.join(__dirname, "stack-db.sh"), "utf8");
     check("database host", await exec(db, ["bash", "-c", script, "stack-db", DB_HOST.ip, dbName,

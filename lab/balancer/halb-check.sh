@@ -8,10 +8,10 @@
 set -u
 # shellcheck source=/dev/null
 . /etc/halb.conf
-read -r -a backends <<<"$BACKENDS"
+read -r -a backends <<<"${BACKENDS:?}"
 declare -A good bad in
 for b in "${backends[@]}"; do good[$b]=0; bad[$b]=0; in[$b]=0; done
-current=unset
+current="unset"
 
 apply() {
   local list=("$@") map="" i

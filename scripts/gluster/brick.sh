@@ -107,12 +107,15 @@ else
   systemctl start "$mount_unit"
   log "mounted $dev on $mount_point ($mount_unit)"
 fi
+# The EBS volume may have grown (brickVolumeSize raised): grow XFS to fill it; a no-op when it already does.
+xfs_growfs "$mount_point" >/dev/null
 
 # Bound only once the mount is active: binding glusterd to an inactive mount would stop glusterd at once.
 # glusterd runs only while this node's brick filesystem is mounted, and its guard checks at every start that the
 # brick directory lies on that filesystem and carries the volume's id: a late or missing disk must leave the node
 # without a brick (the other two serve), never serving an empty directory on the root disk that heal would fill.
 guard=/usr/local/lib/ha-wordpress/brick-guard
+# shellcheck disable=SC2016 # the guard's own variables, expanded when it runs
 write_if_changed "$guard" '#!/bin/bash
 # Written by ha-wordpress (scripts/gluster/brick.sh): ExecStartPre of glusterd. Usage: brick-guard MOUNT BRICK_DIR
 set -u
@@ -142,26 +145,4 @@ if [ "${bound:-0}" = 1 ]; then systemctl daemon-reload; fi
 mkdir -p "$BRICK_PATH"
 [ "$(findmnt -rno TARGET -T "$BRICK_PATH")" = "$mount_point" ] || die "$BRICK_PATH is not on the brick filesystem"
 
-# A replaced instance: the brick remembers the glusterd identity of the node it belonged to (saved by the peers step).
-# The other nodes know this node by that UUID and refuse any other, so a fresh glusterd takes it back, with its view
-# of the peers, before anything probes it. A glusterd that already has peers or volumes is never rewritten.
-saved_state=$mount_point/.ha-wordpress/glusterd
-if [ -f "$saved_state/glusterd.info" ]; then
-  saved_uuid=$(sed -n 's/^UUID=//p' "$saved_state/glusterd.info")
-  info=/var/lib/glusterd/glusterd.info
-  current_uuid=$(sed -n 's/^UUID=//p' "$info" 2>/dev/null || true)
-  if [ -n "$saved_uuid" ] && [ "$saved_uuid" != "$current_uuid" ]; then
-    if [ -n "$(ls -A /var/lib/glusterd/peers 2>/dev/null)" ] || [ -n "$(ls -A /var/lib/glusterd/vols 2>/dev/null)" ]; then
-      die "brick on $dev belongs to glusterd $saved_uuid, but this host is glusterd $current_uuid and already has peers or volumes; refusing to mix identities"
-    fi
-    log "brick belongs to glusterd $saved_uuid (this host: ${current_uuid:-none}): taking that identity back (replaced instance)"
-    systemctl stop glusterd.service
-    if [ -f "$info" ]; then sed -i "s/^UUID=.*/UUID=$saved_uuid/" "$info"; else printf 'UUID=%s\n' "$saved_uuid" >"$info"; fi
-    mkdir -p /var/lib/glusterd/peers
-    cp -rp "$saved_state/peers/." /var/lib/glusterd/peers/
-    systemctl start glusterd.service
-    wait_until 60 "glusterd to answer after taking back its identity" gluster --mode=script pool list
-    log "now glusterd $(sed -n 's/^UUID=//p' "$info") with $(find /var/lib/glusterd/peers -type f | wc -l) known peers"
-  fi
-fi
 log "brick directory $BRICK_PATH ready on $dev ($(df -h --output=size "$mount_point" | tail -n1 | tr -d ' '))"

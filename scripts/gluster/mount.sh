@@ -35,6 +35,7 @@ fi
 mount_unit=$(unit_name "$MOUNT_POINT" mount)
 watchdog=/usr/local/lib/ha-wordpress/volume-watchdog
 watch_changed=0
+# shellcheck disable=SC2016 # the watchdog's own variables, expanded when it runs
 write_if_changed "$watchdog" '#!/bin/bash
 # Written by ha-wordpress (scripts/gluster/mount.sh). Usage: volume-watchdog MOUNT_POINT MOUNT_UNIT
 set -u

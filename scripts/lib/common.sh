@@ -4,11 +4,27 @@ set -Eeuo pipefail
 umask 022
 : "${HA_STEP:=unknown-step}"
 
+# Secret parameters (named in HA_SECRETS) arrive on stdin, one "NAME BASE64" line each, never in the command text:
+# pulumi-command prints a failed command's text and keeps it in state. Read before the sudo re-exec (sudo may sit on
+# a pty) and exported, so --preserve-env carries them by name like the other parameters.
+if [ -n "${HA_SECRETS:-}" ] && [ -z "${HA_SECRETS_LOADED:-}" ]; then
+  for ha_name in ${HA_SECRETS}; do
+    [[ $ha_name =~ ^[A-Z][A-Z0-9_]*$ ]] || { echo "ha-wordpress: step ${HA_STEP}: bad secret parameter name '${ha_name}'" >&2; exit 1; }
+    IFS=' ' read -r ha_got ha_b64 || true
+    [ "${ha_got:-}" = "$ha_name" ] || { echo "ha-wordpress: step ${HA_STEP}: secret parameter ${ha_name} missing on stdin" >&2; exit 1; }
+    ha_value=$(printf '%s' "${ha_b64:-}" | base64 -d) || { echo "ha-wordpress: step ${HA_STEP}: secret parameter ${ha_name} is not base64" >&2; exit 1; }
+    printf -v "$ha_name" '%s' "$ha_value"
+    export "${ha_name?}"
+  done
+  unset ha_name ha_got ha_b64 ha_value
+  export HA_SECRETS_LOADED=1
+fi
+
 # Steps act as root. Cloud images log in as an unprivileged sudoer (`admin` on Debian), so re-run the very same text
 # under sudo. sudo resets the environment: keep the step's parameters (named in HA_PARAMS by renderStep) by NAME with
 # --preserve-env, so their values (passwords, salts, the peer secret) never reach sudo's command line or its log.
 if [ "$(id -u)" -ne 0 ]; then
-  ha_keep="HA_STEP,HA_PARAMS"
+  ha_keep="HA_STEP,HA_PARAMS,HA_SECRETS,HA_SECRETS_LOADED"
   for ha_var in ${HA_PARAMS:-}; do ha_keep+=",${ha_var}"; done
   exec sudo -n --preserve-env="${ha_keep}" bash -c "${BASH_EXECUTION_STRING}" "$0"
 fi

@@ -1,13 +1,20 @@
 # shellcheck shell=bash
-# Host step: Varnish on :80 (and :81 for the load balancer's TLS listener) in front of Nginx on 127.0.0.1:8080.
-# A changed VCL is reloaded without dropping the cache; changed listen/storage settings restart varnishd.
-# Params: VCL (scripts/web/varnish.vcl), HTTP_PORT (80), TLS_PORT (81), CACHE_SIZE (e.g. 256m).
-need VCL HTTP_PORT TLS_PORT CACHE_SIZE
+# Host step: Varnish on :80 (and, with a certificate, :81 for the load balancer's TLS listener) in front of Nginx on
+# 127.0.0.1:8080. A changed VCL is reloaded without dropping the cache; changed listen/storage settings restart it.
+# Params: VCL (scripts/web/varnish.vcl), HTTP_PORT (80), TLS_PORT (81, or empty: no TLS listener), HTTPS_REDIRECT
+# (1: plain HTTP only redirects to HTTPS; needs TLS_PORT), CACHE_SIZE (e.g. 256m).
+need VCL HTTP_PORT CACHE_SIZE
+[ "${HTTPS_REDIRECT:-0}" != 1 ] || [ -n "${TLS_PORT:-}" ] || die "HTTPS_REDIRECT=1 needs TLS_PORT (the TLS listener's port)"
 command -v varnishd >/dev/null || die "varnish not installed (packages step)"
 
 vcl_file=/etc/varnish/ha-wordpress.vcl
 pidfile=/run/varnishd.pid
-args=(-a "http=:${HTTP_PORT}" -a "tls=:${TLS_PORT}" -f "$vcl_file" -s "malloc,${CACHE_SIZE}" -p feature=+http2)
+# The VCL tells the listeners apart by name: "redirect" sends visitors to HTTPS, "tls" is the load balancer's TLS one.
+plain=http
+if [ "${HTTPS_REDIRECT:-0}" = 1 ]; then plain=redirect; fi
+args=(-a "${plain}=:${HTTP_PORT}")
+if [ -n "${TLS_PORT:-}" ]; then args+=(-a "tls=:${TLS_PORT}"); fi
+args+=(-f "$vcl_file" -s "malloc,${CACHE_SIZE}" -p feature=+http2)
 
 vcl_changed=no
 if write_if_changed "$vcl_file" "$VCL" 0644; then vcl_changed=yes; fi
@@ -51,4 +58,4 @@ else
 fi
 
 wait_until 30 "varnish listening on :${HTTP_PORT}" port_open "$HTTP_PORT"
-log "varnish ready on :${HTTP_PORT} and :${TLS_PORT} (VCL changed: $vcl_changed)"
+log "varnish ready on :${HTTP_PORT}${TLS_PORT:+ and :${TLS_PORT}} (VCL changed: $vcl_changed)"

@@ -1,8 +1,9 @@
 # Varnish in front of Nginx on every web node (seed: Varnish :80 -> Nginx :8080 -> PHP-FPM :9000).
 #
-# Listen addresses are varnishd arguments, not VCL: the web step starts `varnishd -a http=:80 -a tls=:81`.
-# The load balancer's TLS listener (443) forwards to :81, so a request that arrived over TLS is told apart by the
-# listener name and WordPress sees X-Forwarded-Proto: https. Plain :80 never trusts a client-sent X-Forwarded-Proto.
+# Listen addresses are varnishd arguments, not VCL: the web step starts `varnishd -a http=:80`, and with a
+# certificate `-a redirect=:80 -a tls=:81`. The load balancer's TLS listener (443) forwards to :81, so a request that
+# arrived over TLS is told apart by the listener name and WordPress sees X-Forwarded-Proto: https. Plain :80 never
+# trusts a client-sent X-Forwarded-Proto; with a certificate it only sends visitors to HTTPS.
 #
 # X-Forwarded-For: varnishd itself appends the peer address (client.ip) to whatever X-Forwarded-For the client sent,
 # before vcl_recv runs. The network load balancer keeps the client's own source address, so the RIGHTMOST entry of
@@ -38,6 +39,12 @@ sub vcl_recv {
     # Health checks always reach the backend: a cached "ok" would hide a dead PHP-FPM.
     if (req.url ~ "^/healthz(\?.*)?$") {
         return (pass);
+    }
+
+    # With a certificate, plain HTTP only redirects (logins and cookies never travel in clear text). The load
+    # balancer's health checks on /healthz are answered above.
+    if (local.socket == "redirect") {
+        return (synth(301, "Moved Permanently"));
     }
 
     # Only GET and HEAD are ever cached; everything else (POST comments, logins, uploads) goes straight through.
@@ -99,4 +106,12 @@ sub vcl_deliver {
     }
     unset resp.http.Via;
     unset resp.http.X-Varnish;
+}
+
+sub vcl_synth {
+    if (resp.status == 301 && local.socket == "redirect") {
+        set resp.http.Location = "https://" + regsub(req.http.Host, ":[0-9]+$", "") + req.url;
+        set resp.body = "";
+        return (deliver);
+    }
 }

@@ -8,8 +8,9 @@
 #
 # Params: MOUNT_POINT, WEB_ROOT, STATE_DIR, SOURCE (debian|tarball), SOURCE_DIR (debian: /usr/share/wordpress),
 #   TARBALL_URL + TARBALL_SHA256 (tarball), DB_HOST, DB_NAME, DB_USER, DB_PASSWORD, WP_SALTS (8 space-separated
-#   values), SITE_URL (empty: taken from the request's Host), TABLE_PREFIX. DB_PASSWORD and WP_SALTS are secrets:
-#   never echoed.
+#   values), SITE_URL (empty: taken from the request's Host), TABLE_PREFIX, FORCE_SSL_ADMIN (1: logins and the admin
+#   only over HTTPS; set with a certificate). DB_USER/DB_PASSWORD are WordPress's own database user, not the master
+#   user. DB_PASSWORD and WP_SALTS are secrets (on stdin): never echoed.
 need MOUNT_POINT WEB_ROOT STATE_DIR SOURCE DB_HOST DB_NAME DB_USER DB_PASSWORD WP_SALTS TABLE_PREFIX
 
 mountpoint -q "$MOUNT_POINT" || die "$MOUNT_POINT is not mounted: refusing to install WordPress onto the local disk"
@@ -93,6 +94,10 @@ if (isset($_SERVER['HTTP_X_FORWARDED_PROTO']) && $_SERVER['HTTP_X_FORWARDED_PROT
 // Files are shared by all nodes on the Gluster volume: plugins and updates write there directly.
 define('FS_METHOD', 'direct');
 PHP
+  if [ "${FORCE_SSL_ADMIN:-0}" = 1 ]; then
+    echo "// The site has a certificate: logins and the admin only over HTTPS (cookies marked secure)."
+    echo "define('FORCE_SSL_ADMIN', true);"
+  fi
   if [ -n "${SITE_URL:-}" ]; then
     echo "define('WP_HOME', $(php_quote "$SITE_URL"));"
     echo "define('WP_SITEURL', $(php_quote "$SITE_URL"));"

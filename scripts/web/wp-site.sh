@@ -4,8 +4,10 @@
 # unless the site is already installed (tables present). Re-running changes nothing.
 #
 # Params: WEB_ROOT, DB_HOST, DB_NAME, DB_USER, DB_PASSWORD, INSTALL_URL (address recorded as home/siteurl),
-#   SITE_TITLE, ADMIN_USER, ADMIN_PASSWORD, ADMIN_EMAIL, TABLE_PREFIX, SQL_DUMP_URL (optional: http(s):// or a path
-#   on the host; .sql or .sql.gz). DB_PASSWORD and ADMIN_PASSWORD are secrets: never echoed, never on a command line.
+#   SITE_TITLE, ADMIN_USER, ADMIN_PASSWORD, ADMIN_EMAIL, TABLE_PREFIX, SQL_DUMP_URL (optional: https:// or a path
+#   on the host; .sql or .sql.gz), SQL_DUMP_SHA256 (with SQL_DUMP_URL: the dump's SHA-256, checked before import).
+#   DB_USER is WordPress's own database user. DB_PASSWORD and ADMIN_PASSWORD are secrets (on stdin): never echoed,
+#   never on a command line.
 need WEB_ROOT DB_HOST DB_NAME DB_USER DB_PASSWORD INSTALL_URL SITE_TITLE ADMIN_USER ADMIN_PASSWORD ADMIN_EMAIL TABLE_PREFIX
 [ -f "$WEB_ROOT/wp-config.php" ] || die "no wp-config.php under $WEB_ROOT (the wordpress step runs first)"
 command -v mysql >/dev/null || die "mysql client not installed (packages step)"
@@ -29,11 +31,14 @@ wait_until 300 "database $DB_NAME at $DB_HOST to accept our login" db_up
 # again on every re-run (a mysqldump drops and recreates its tables, losing everything written since).
 tables=$(sql -e "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()" "$DB_NAME")
 if [ "$tables" = 0 ] && [ -n "${SQL_DUMP_URL:-}" ]; then
+  [[ ${SQL_DUMP_SHA256:-} =~ ^[0-9a-f]{64}$ ]] || die "SQL_DUMP_SHA256 must be the dump's SHA-256 (64 hex digits)"
   case "$SQL_DUMP_URL" in
-    http://*|https://*) curl -fsSL --retry 5 -o "$work/dump" "$SQL_DUMP_URL" ;;
+    https://*) curl -fsSL --proto '=https' --retry 5 -o "$work/dump" "$SQL_DUMP_URL" ;;
     /*) [ -f "$SQL_DUMP_URL" ] || die "SQL dump $SQL_DUMP_URL not found on $(hostname)"; cp "$SQL_DUMP_URL" "$work/dump" ;;
-    *) die "SQL_DUMP_URL must be an http(s) URL or an absolute path, got '$SQL_DUMP_URL'" ;;
+    *) die "SQL_DUMP_URL must be an https:// URL or an absolute path, got '$SQL_DUMP_URL'" ;;
   esac
+  got=$(sha256sum "$work/dump" | cut -d' ' -f1)
+  [ "$got" = "$SQL_DUMP_SHA256" ] || die "SQL dump $SQL_DUMP_URL has sha256 $got, expected $SQL_DUMP_SHA256; nothing imported"
   if gzip -t "$work/dump" 2>/dev/null; then gzip -dc "$work/dump" | sql "$DB_NAME"; else sql "$DB_NAME" <"$work/dump"; fi
   log "imported SQL dump into the empty database $DB_NAME"
   has_options=$(sql -e "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '${TABLE_PREFIX}options'" "$DB_NAME")

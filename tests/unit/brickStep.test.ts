@@ -108,14 +108,16 @@ exit $rc`;
         const first = runStep(dev, fstab, `mkdir -p ${MOUNT}/.ha-wordpress/glusterd/peers && echo UUID=11111111-1111-1111-1111-111111111111 > ${MOUNT}/.ha-wordpress/glusterd/glusterd.info`);
         assert.strictEqual(first.status, 0, first.stderr);
         // Second run on a "host" whose glusterd (a private /var/lib/glusterd) is someone else with a peer already.
-        const text = renderStep("gluster/brick.sh", { VOLUME_ID: "vol-0test0000000000001", BRICK_PATH: BRICK, DEVICE_NAME: dev });
+        // The brick step mounts; the identity step (its own plan step now) then refuses to mix identities.
+        const text = renderStep("gluster/brick.sh", { VOLUME_ID: "vol-0test0000000000001", BRICK_PATH: BRICK, DEVICE_NAME: dev }) +
+            " && " + renderStep("gluster/identity.sh", { ACTION: "restore", BRICK_PATH: BRICK });
         const inner = `mount --bind "$1" /etc/fstab && mount -t tmpfs t /mnt && mount -t tmpfs gd /var/lib/glusterd || exit 99
 mkdir /var/lib/glusterd/peers && echo UUID=22222222-2222-2222-2222-222222222222 > /var/lib/glusterd/glusterd.info
 echo hostname1=node-gfs9 > /var/lib/glusterd/peers/33333333-3333-3333-3333-333333333333
 bash -c "$2"; rc=$?; echo "@@uuid=$(sed -n 's/^UUID=//p' /var/lib/glusterd/glusterd.info)"; exit $rc`;
         const r = spawnSync("unshare", ["-m", "--propagation", "private", "bash", "-c", inner, "_", fstab, text], { encoding: "utf8" });
         assert.notStrictEqual(r.status, 0);
-        assert.match(r.stderr, /belongs to glusterd 11111111-1111-1111-1111-111111111111, but this host is glusterd 22222222-2222-2222-2222-222222222222 and already has peers or volumes; refusing/);
+        assert.match(r.stderr, /brick on \S+ belongs to glusterd 11111111-1111-1111-1111-111111111111, but this host is glusterd 22222222-2222-2222-2222-222222222222 and already has peers or volumes; refusing/);
         assert.match(r.stdout, /@@uuid=22222222-2222-2222-2222-222222222222/);
     });
 

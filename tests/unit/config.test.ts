@@ -54,13 +54,14 @@ describe("Pulumi.yaml", () => {
 });
 
 describe("stack files", () => {
-    it("prod reproduces the seed: us-east-1, node-gfs1 in us-east-1b, node-gfs2 and node-gfs3 in us-east-1d", () => {
+    it("prod puts every node in its own zone of us-east-1 (the seed's two-in-one-zone layout lost quorum with that zone)", () => {
         const file = readYaml("Pulumi.prod.yaml").config;
         assert.strictEqual(file["ha-wordpress:region"], "us-east-1");
-        assert.deepStrictEqual(file["ha-wordpress:azs"], ["us-east-1b", "us-east-1d", "us-east-1d"]);
+        assert.deepStrictEqual(file["ha-wordpress:azs"], ["us-east-1b", "us-east-1c", "us-east-1d"]);
         const c = valid();
-        assert.deepStrictEqual(c.nodeNames.map((n, i) => `${n}@${c.azs[i]}`), ["node-gfs1@us-east-1b", "node-gfs2@us-east-1d", "node-gfs3@us-east-1d"]);
-        assert.deepStrictEqual(c.zonesInUse, ["us-east-1b", "us-east-1d"]);
+        assert.deepStrictEqual(c.nodeNames.map((n, i) => `${n}@${c.azs[i]}`), ["node-gfs1@us-east-1b", "node-gfs2@us-east-1c", "node-gfs3@us-east-1d"]);
+        assert.deepStrictEqual(c.zonesInUse, ["us-east-1b", "us-east-1c", "us-east-1d"]);
+        assert.deepStrictEqual(c.warnings, []);
         assert.strictEqual(c.volumeName, "wp");
         assert.strictEqual(c.brickPath, "/glusterfs/bricks/brick1/gv");
         assert.strictEqual(c.brickMountPoint, "/glusterfs/bricks/brick1");
@@ -91,7 +92,7 @@ describe("validateConfig", () => {
     it("turns raw strings into a typed config with defaults", () => {
         const c = valid();
         assert.deepStrictEqual(c.brickVolume, { sizeGiB: 100, type: "gp3", iops: 3000, throughput: 125 });
-        assert.strictEqual(c.pingTimeout, 10);
+        assert.strictEqual(c.pingTimeout, 20);
         assert.strictEqual(c.sshUser, "admin");
         assert.strictEqual(c.ami, undefined);
         assert.strictEqual(c.architecture, "x86_64");

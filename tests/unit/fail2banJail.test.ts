@@ -10,7 +10,7 @@ import {
 
 const NODES = ["node-gfs1", "node-gfs2", "node-gfs3"];
 const CMD = "command:remote:Command";
-const STUB = path.join(REPO, "tests/unit/fail2ban-jailwatch.stub");
+const STUB = path.join(REPO, "tests/unit/fixtures/jailwatch-linux-x64.stub");
 
 /** A parameter's value in a rendered command text (`NAME=value` or `NAME='value'`). */
 function param(text: string, name: string): string {
@@ -51,7 +51,7 @@ describe("Fail2BanJail in the prod stack (mocks)", () => {
         assert.strictEqual(objects[0].inputs.serverSideEncryption, "AES256");
         const block = rt.byType("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")[0].inputs;
         assert.deepStrictEqual([block.blockPublicAcls, block.blockPublicPolicy, block.ignorePublicAcls, block.restrictPublicBuckets], [true, true, true, true]);
-        const sse = rt.byType("aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2")[0].inputs;
+        const sse = rt.byType("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")[0].inputs;
         assert.strictEqual(sse.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm, "AES256");
         assert.strictEqual(program.jailwatchSha256, hash);
     });
@@ -60,7 +60,7 @@ describe("Fail2BanJail in the prod stack (mocks)", () => {
         const endpoint = rt.byType("aws:ec2/vpcEndpoint:VpcEndpoint")[0];
         assert.strictEqual(endpoint.inputs.vpcEndpointType, "Gateway");
         assert.strictEqual(endpoint.inputs.serviceName, "com.amazonaws.us-east-1.s3");
-        assert.deepStrictEqual(endpoint.inputs.routeTableIds, ["rtb-0aaaaaaaaaaaaaaa1"]);
+        assert.deepStrictEqual(endpoint.inputs.routeTableIds, [rt.byName("net-public").id], "the nodes' own route table, from Network");
         const policy = JSON.parse(rt.byType("aws:s3/bucketPolicy:BucketPolicy")[0].inputs.policy);
         const allow = policy.Statement.filter((s: any) => s.Effect === "Allow");
         assert.strictEqual(allow.length, 1);
@@ -88,18 +88,20 @@ describe("Fail2BanJail in the prod stack (mocks)", () => {
             [sgId, sgId, 7478, undefined]);
     });
 
-    it("gives each node the other two as peers, the shared secret, and the VPC CIDR as ignoreip", () => {
+    it("gives each node the other two as peers, the shared secret (on stdin, secret), and the VPC CIDR as ignoreip", () => {
         const instances = rt.byType("aws:ec2/instance:Instance");
         const ip = (n: string) => instances.find(i => i.inputs.tags.Name === n)!.state.privateIp;
         const secret = rt.byType("random:index/randomPassword:RandomPassword").find(r => r.name === "jail-peer-secret")!;
         for (const n of NODES) {
             const c = cmd(jailStepIds.config(n));
-            assert.ok(isSecretWrapped(c.inputs.create), `${c.name} text is secret (it carries the peer secret)`);
+            assert.ok(!isSecretWrapped(c.inputs.create), `${c.name} text carries no secret, so it need not be one`);
+            assert.ok(isSecretWrapped(c.inputs.stdin), `${c.name} stdin (the peer secret) is secret`);
             const t = text(c);
+            assert.ok(!t.includes(secret.state.result), "the peer secret is not in the command text");
             assert.deepStrictEqual(param(t, "PEERS").split(" ").sort(), NODES.filter(o => o !== n).map(ip).sort());
             assert.strictEqual(param(t, "PEER_LISTEN"), ip(n));
             assert.strictEqual(param(t, "PEER_PORT"), "7478");
-            assert.strictEqual(param(t, "PEER_SECRET"), secret.state.result);
+            assert.strictEqual(String(unwrapSecret(c.inputs.stdin)), `PEER_SECRET ${Buffer.from(secret.state.result).toString("base64")}\n`);
             assert.strictEqual(param(t, "IGNORE_IP"), "10.20.0.0/16");
         }
         assert.ok(secret.inputs.length >= 32);
@@ -136,7 +138,10 @@ describe("Fail2BanJail in the prod stack (mocks)", () => {
             assert.deepStrictEqual(cmd(jailStepIds.config(n)).inputs.triggers, [instanceId, cfgHash]);
             const service = (unwrapSecret(cmd(jailStepIds.service(n)).inputs.triggers) as unknown[]).map(unwrapSecret);
             assert.deepStrictEqual(service.slice(0, 3), [instanceId, binHash, cfgHash]);
-            assert.strictEqual(service[3], sha256(text(cmd(jailStepIds.config(n)))), "and on this node's whole config text (peers, secret)");
+            assert.strictEqual(service[3], sha256(text(cmd(jailStepIds.config(n)))), "and on this node's whole config text (peers)");
+            const secret = rt.byType("random:index/randomPassword:RandomPassword").find(r => r.name === "jail-peer-secret")!;
+            assert.strictEqual(service[4], secret.state.result, "and on the peer secret (a secret trigger)");
+            assert.ok(isSecretWrapped(cmd(jailStepIds.service(n)).inputs.triggers), "triggers holding the secret are secret");
             assert.match(param(text(cmd(jailStepIds.service(n))), "DEPLOY_ID"), new RegExp(`binary=${binHash.slice(0, 16)} config=${cfgHash.slice(0, 16)}`));
         }
     });

@@ -23,11 +23,11 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
         commands = rt.byType(CMD).filter(c => c.parent === "gluster");
     });
 
-    it("declares three instances named after the seed's nodes, in the seed's zones", () => {
+    it("declares three instances named after the seed's nodes, each in its own zone", () => {
         const instances = own("aws:ec2/instance:Instance");
         assert.deepStrictEqual(instances.map(i => i.inputs.tags.Name).sort(), NODES);
         const zone = (n: string) => instances.find(i => i.inputs.tags.Name === n)!.inputs.availabilityZone;
-        assert.deepStrictEqual(NODES.map(zone), ["us-east-1b", "us-east-1d", "us-east-1d"]);
+        assert.deepStrictEqual(NODES.map(zone), ["us-east-1b", "us-east-1c", "us-east-1d"]);
     });
 
     it("puts each brick volume in its instance's availability zone", () => {
@@ -81,10 +81,10 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
         const egress = () => rt.byType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter(r => r.parent === "gluster");
         const sg = () => own("aws:ec2/securityGroup:SecurityGroup")[0];
 
-        it("opens exactly the seed's gluster ports, each only to the group itself", () => {
+        it("opens exactly glusterd's and the bricks' ports, each only to the group itself (no NFS, no portmapper)", () => {
             const peer = ingress().filter(r => r.inputs.referencedSecurityGroupId !== undefined);
             const got = peer.map(r => `${r.inputs.ipProtocol}/${r.inputs.fromPort}-${r.inputs.toPort}`).sort();
-            const want = ["tcp/24007-24008", "tcp/49152-49154", "tcp/38465-38467", "tcp/111-111", "udp/111-111", "tcp/2049-2049"].sort();
+            const want = ["tcp/24007-24008", "tcp/49152-49154"].sort();
             assert.deepStrictEqual(got, want);
             for (const r of peer) {
                 assert.strictEqual(r.inputs.referencedSecurityGroupId, sg().id, `${r.name} source is the cluster's group`);
@@ -100,7 +100,7 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
                 [fromCidr[0].inputs.cidrIpv4, fromCidr[0].inputs.ipProtocol, fromCidr[0].inputs.fromPort, fromCidr[0].inputs.toPort],
                 ["198.51.100.7/32", "tcp", 22, 22]);
             for (const r of ingress()) assert.notStrictEqual(r.inputs.cidrIpv4, "0.0.0.0/0", r.name);
-            assert.strictEqual(ingress().length, 7);
+            assert.strictEqual(ingress().length, 3);
             assert.strictEqual(sg().inputs.ingress, undefined, "no inline rules hiding beside the rule resources");
         });
 
@@ -148,7 +148,7 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
         it("registers one remote command per plan step, on the step's node", () => {
             const ids = commands.map(stepOf).sort();
             const want = [
-                ...NODES.flatMap(n => [`hosts-${n}`, `install-${n}`, `brick-${n}`, `mount-${n}`]),
+                ...NODES.flatMap(n => [`hosts-${n}`, `install-${n}`, `brick-${n}`, `identity-${n}`, `identity-save-${n}`, `mount-${n}`, `healed-${n}`]),
                 "peers", "peers-node-gfs2", "peers-node-gfs3", "volume",
             ].sort();
             assert.deepStrictEqual(ids, want);
@@ -165,7 +165,7 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
             const byStep = new Map(commands.map(c => [stepOf(c), c]));
             const plan = glusterPlan({
                 nodes: NODES.map(n => ({ name: n, privateIp: "x", brickVolumeId: "vol-0" })),
-                volumeName: "wp", brickPath: "/glusterfs/bricks/brick1/gv", mountPoint: "/var/www/html", pingTimeout: 10,
+                volumeName: "wp", brickPath: "/glusterfs/bricks/brick1/gv", mountPoint: "/var/www/html", pingTimeout: 20,
             });
             for (const step of plan) {
                 const c = byStep.get(step.id)!;
@@ -191,11 +191,11 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
                     privateIp: instances.find(i => i.inputs.tags.Name === n)!.state.privateIp,
                     brickVolumeId: volumes.find(v => v.inputs.tags.Name === `${n}-brick`)!.id,
                 })),
-                volumeName: "wp", brickPath: "/glusterfs/bricks/brick1/gv", mountPoint: "/var/www/html", pingTimeout: 10,
+                volumeName: "wp", brickPath: "/glusterfs/bricks/brick1/gv", mountPoint: "/var/www/html", pingTimeout: 20,
             });
             for (const step of plan) {
                 const c = commands.find(x => stepOf(x) === step.id)!;
-                assert.strictEqual(c.inputs.create, renderStep(step.script, step.params as Record<string, string>), step.id);
+                assert.strictEqual(c.inputs.create, renderStep(step.script, step.params as Record<string, string>, Object.keys(step.secrets ?? {})), step.id);
             }
         });
 
@@ -212,11 +212,11 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
             const net = (type: string) => rt.byType(type).filter(r => r.parent === "net");
             assert.strictEqual(net("aws:ec2/vpc:Vpc").length, 1);
             const subnets = net("aws:ec2/subnet:Subnet");
-            assert.deepStrictEqual(subnets.map(s => s.inputs.availabilityZone).sort(), ["us-east-1b", "us-east-1d"]);
-            assert.strictEqual(new Set(subnets.map(s => s.inputs.cidrBlock)).size, 2);
+            assert.deepStrictEqual(subnets.map(s => s.inputs.availabilityZone).sort(), ["us-east-1b", "us-east-1c", "us-east-1d"]);
+            assert.strictEqual(new Set(subnets.map(s => s.inputs.cidrBlock)).size, 3);
             const routes = net("aws:ec2/routeTable:RouteTable")[0];
             assert.deepStrictEqual(routes.inputs.routes.map((r: any) => r.cidrBlock), ["0.0.0.0/0"]);
-            assert.strictEqual(net("aws:ec2/routeTableAssociation:RouteTableAssociation").length, 2);
+            assert.strictEqual(net("aws:ec2/routeTableAssociation:RouteTableAssociation").length, 3);
             for (const i of own("aws:ec2/instance:Instance")) {
                 const subnet = subnets.find(s => s.id === i.inputs.subnetId)!;
                 assert.strictEqual(subnet.inputs.availabilityZone, i.inputs.availabilityZone, `${i.name} subnet zone`);
@@ -242,7 +242,7 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
 
         it("tags every taggable AWS resource with project and stack", () => {
             // Types AWS cannot tag (bucket sub-resources, target attachments) are left out.
-            const untaggable = /^aws:(s3\/bucket(PublicAccessBlock|ServerSideEncryptionConfigurationV2|OwnershipControls|Policy)|lb\/targetGroupAttachment):/;
+            const untaggable = /^aws:(s3\/bucket(PublicAccessBlock|ServerSideEncryptionConfiguration|OwnershipControls|Policy)|lb\/targetGroupAttachment):/;
             const taggable = programResources().filter(r => r.type.startsWith("aws:") && !r.type.includes("Association") &&
                 !r.type.includes("RouteTable") && !r.type.includes("VolumeAttachment") && !r.type.startsWith("aws:vpc/") &&
                 !untaggable.test(r.type));
@@ -252,13 +252,14 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
 
         it("has the expected number of resources in the prod stack", () => {
             const count = (t: string) => programResources().filter(r => r.type === t).length;
-            // Components: Network, GlusterCluster. AWS: provider, VPC, IGW, route table, 2 subnets + 2 associations,
-            // SG + 7 ingress + 3 egress, 3 x (instance, volume, attachment). Commands: 16 host steps.
+            // Components: Network, GlusterCluster. AWS: provider, VPC, IGW, route table, 3 subnets + 3 associations,
+            // S3 endpoint, SG + 3 ingress + 3 egress, 3 x (host key, instance, volume, attachment). Commands: 22 host
+            // steps + 3 heal gates.
             assert.strictEqual(count("ha-wordpress:index:GlusterCluster"), 1);
             assert.strictEqual(count("ha-wordpress:index:Network"), 1);
-            assert.strictEqual(commands.length, 16);
+            assert.strictEqual(commands.length, 25);
             const glusterAndNetwork = programResources().filter(r => r.name.startsWith("gluster") || r.name.startsWith("net") || r.type === "pulumi:providers:aws");
-            assert.strictEqual(glusterAndNetwork.length, 2 + 1 + 1 + 1 + 1 + 4 + 1 + 7 + 3 + 9 + 16);
+            assert.strictEqual(glusterAndNetwork.length, 2 + 1 + 1 + 1 + 1 + 6 + 1 + 1 + 3 + 3 + 12 + 25);
         });
     });
 });

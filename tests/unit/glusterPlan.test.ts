@@ -25,7 +25,7 @@ describe("glusterPlan", () => {
     it("has the step ids other code relies on, each on the right node", () => {
         const hostOf = Object.fromEntries(plan().map(s => [s.id, s.host]));
         const want: Record<string, string> = { peers: "node-gfs1", volume: "node-gfs1", "peers-node-gfs2": "node-gfs2", "peers-node-gfs3": "node-gfs3" };
-        for (const n of NODES) for (const k of ["hosts", "install", "brick", "mount"]) want[`${k}-${n}`] = n;
+        for (const n of NODES) for (const k of ["hosts", "install", "brick", "identity", "identity-save", "mount"]) want[`${k}-${n}`] = n;
         assert.deepStrictEqual(hostOf, want);
     });
 
@@ -52,7 +52,7 @@ describe("glusterPlan", () => {
     it("expresses the order with direct edges only (no redundant or missing dependsOn)", () => {
         const deps = Object.fromEntries(plan().map(s => [s.id, [...s.dependsOn].sort()]));
         const want: Record<string, string[]> = {
-            peers: NODES.map(n => `brick-${n}`),
+            peers: NODES.map(n => `identity-${n}`),
             "peers-node-gfs2": ["peers"], "peers-node-gfs3": ["peers"],
             volume: ["peers", "peers-node-gfs2", "peers-node-gfs3"],
         };
@@ -61,13 +61,15 @@ describe("glusterPlan", () => {
             want[`install-${n}`] = [`hosts-${n}`];
             want[`brick-${n}`] = [`install-${n}`];
             want[`mount-${n}`] = ["volume"];
+            want[`identity-${n}`] = [`brick-${n}`];
+            want[`identity-save-${n}`] = [n === "node-gfs1" ? "peers" : `peers-${n}`];
         }
         assert.deepStrictEqual(deps, want);
     });
 
     it("is acyclic, and topoOrder puts volume after all peers and before all mounts", () => {
         const order = topoOrder(plan()).map(s => s.id);
-        assert.strictEqual(order.length, 16);
+        assert.strictEqual(order.length, 22);
         const at = (id: string) => order.indexOf(id);
         assert.ok(at("volume") > at("peers-node-gfs3") && at("volume") > at("peers-node-gfs2"));
         for (const n of NODES) assert.ok(at(`mount-${n}`) > at("volume"));
@@ -94,10 +96,21 @@ describe("glusterPlan", () => {
         assert.deepStrictEqual(p, { peers: "node-gfs2 node-gfs3", "peers-node-gfs2": "node-gfs1", "peers-node-gfs3": "node-gfs1" });
     });
 
-    it("has every peers step save the node's glusterd identity beside the brick (for a replaced instance)", () => {
-        for (const s of plan().filter(x => x.script === "gluster/peers.sh")) {
-            assert.deepStrictEqual([s.params.BRICK_PATH, s.params.EXPECTED_CONNECTED], ["/glusterfs/bricks/brick1/gv", "2"], s.id);
+    it("shows the node identity kept on the brick as plan steps: restored before peering, saved once peered", () => {
+        const steps = plan();
+        for (const n of NODES) {
+            const restore = steps.find(s => s.id === `identity-${n}`)!;
+            const save = steps.find(s => s.id === `identity-save-${n}`)!;
+            assert.deepStrictEqual([restore.script, restore.params.ACTION, restore.params.BRICK_PATH], ["gluster/identity.sh", "restore", "/glusterfs/bricks/brick1/gv"]);
+            assert.deepStrictEqual([save.script, save.params.ACTION, save.host], ["gluster/identity.sh", "save", n]);
+            assert.ok(ancestors(steps, "peers").has(`identity-${n}`), "restore before anything probes the node");
+            assert.ok(ancestors(steps, `identity-save-${n}`).has(n === "node-gfs1" ? "peers" : `peers-${n}`));
         }
+        // No hidden protocol left: peers.sh no longer writes the identity, brick.sh no longer reads it.
+        for (const s of steps.filter(x => x.script === "gluster/peers.sh")) assert.strictEqual(s.params.BRICK_PATH, undefined, s.id);
+        const fs = require("fs") as typeof import("fs");
+        assert.doesNotMatch(fs.readFileSync(require.resolve("../../scripts/gluster/brick.sh"), "utf8"), /glusterd\.info/);
+        assert.doesNotMatch(fs.readFileSync(require.resolve("../../scripts/gluster/peers.sh"), "utf8"), /glusterd\.info/);
     });
 
     it("gives every node the same name->address table and its own brick volume id", () => {

@@ -26,7 +26,7 @@ describe("GlusterCluster and Network variants (built directly under the shared m
 
     before(async () => {
         rt = await pulumiRuntime();
-        network = new Network("t-net", {
+        network = new Network("t-net", { region: "eu-west-1",
             zones: ["eu-west-1a", "eu-west-1b"], vpcCidr: "10.9.0.0/16",
             existing: { vpcId: "vpc-0cccccccccccccccc", subnetIds: ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"] },
         });
@@ -34,8 +34,8 @@ describe("GlusterCluster and Network variants (built directly under the shared m
         await settle();
     });
 
-    it("uses an existing VPC and its subnets without creating network resources", async () => {
-        assert.deepStrictEqual(rt.resources.filter(r => r.parent === "t-net").map(r => r.type), []);
+    it("uses an existing VPC and its subnets, creating only the S3 endpoint it lacks", async () => {
+        assert.deepStrictEqual(rt.resources.filter(r => r.parent === "t-net").map(r => r.type), ["aws:ec2/vpcEndpoint:VpcEndpoint"]);
         assert.strictEqual(await valueOf(network.vpcId), "vpc-0cccccccccccccccc");
         assert.strictEqual(await valueOf(network.subnetIdForNode(2, "eu-west-1b")), "subnet-0bbbbbbbbbbbbbbbb");
     });
@@ -46,7 +46,7 @@ describe("GlusterCluster and Network variants (built directly under the shared m
         for (const i of instances) assert.strictEqual(i.inputs.associatePublicIpAddress, false, i.name);
         const privateIps = new Set(instances.map(i => i.state.privateIp));
         const commands = under("t-gluster", "command:remote:Command");
-        assert.strictEqual(commands.length, 16);
+        assert.strictEqual(commands.length, 25);
         for (const c of commands) {
             const conn = unwrapSecret(c.inputs.connection) as Record<string, unknown>;
             assert.ok(privateIps.has(conn.host as string), `${c.name} connects to a private address, got ${conn.host}`);

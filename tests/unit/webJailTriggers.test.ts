@@ -5,10 +5,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Recorded, Runtime, loadProgram, pulumiRuntime, settle, unwrapSecret } from "./support/pulumiRuntime";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { Fail2BanJail } from "../../components/fail2banJail";
 import { SEED_XMLRPC_JAIL, defaultJails, jailStepIds } from "../../components/fail2banPlan";
 
 const NODES = ["node-gfs1", "node-gfs2", "node-gfs3"];
+/** An x86-64 ELF header: the jail refuses anything the nodes cannot run. */
+const ELF_X64 = fs.readFileSync(path.join(__dirname, "fixtures/jailwatch-linux-x64.stub")).subarray(0, 64);
 
 describe("Fail2BanJail triggers: redeploy on a changed binary or config, and only then (mocks)", () => {
     let rt: Runtime;
@@ -16,10 +20,16 @@ describe("Fail2BanJail triggers: redeploy on a changed binary or config, and onl
     const binA = path.join(dir, "a"), binA2 = path.join(dir, "a-copy"), binB = path.join(dir, "b");
 
     const build = (name: string, binary: string, maxretry = 20) => new Fail2BanJail(name, {
-        nodes: NODES.map((n, i) => ({ name: n, privateIp: `10.30.0.${i + 1}`, instanceId: `i-0${name}${i}` })),
-        connections: Object.fromEntries(NODES.map((n, i) => [n, { host: `192.0.2.${i + 1}`, user: "admin" }])),
-        binaryPath: binary, region: "us-east-1", vpcId: "vpc-0trig", routeTableIds: ["rtb-0trig"],
-        ignoreIp: ["10.30.0.0/16"], nodeSecurityGroupId: "sg-0trig",
+        cluster: {
+            nodes: NODES.map((n, i) => ({
+                name: n, zone: "us-east-1a", privateIp: pulumi.output(`10.30.0.${i + 1}`), instanceId: pulumi.output(`i-0${name}${i}`),
+                connection: { host: `192.0.2.${i + 1}`, user: "admin" },
+                installStep: new random.RandomPet(`${name}-install-${n}`, {}), mountStep: new random.RandomPet(`${name}-mount-${n}`, {}),
+            })),
+            securityGroupId: pulumi.output("sg-0trig"), mountPoint: "/var/www/html", architecture: "x86_64",
+        },
+        binaryPath: binary, s3EndpointId: "vpce-0trig",
+        ignoreIp: ["10.30.0.0/16"],
         jails: defaultJails({ ...SEED_XMLRPC_JAIL, maxretry }),
         tags: { project: "ha-wordpress", stack: "prod" },
     });
@@ -33,9 +43,9 @@ describe("Fail2BanJail triggers: redeploy on a changed binary or config, and onl
     before(async () => {
         rt = await pulumiRuntime();
         await loadProgram();
-        fs.writeFileSync(binA, "jailwatch build A\n");
+        fs.writeFileSync(binA, Buffer.concat([ELF_X64, Buffer.from("jailwatch build A\n")]));
         fs.copyFileSync(binA, binA2);
-        fs.writeFileSync(binB, "jailwatch build B\n");
+        fs.writeFileSync(binB, Buffer.concat([ELF_X64, Buffer.from("jailwatch build B\n")]));
         build("trig-same1", binA);
         build("trig-same2", binA2);
         build("trig-newbin", binB);

@@ -12,18 +12,18 @@ import { StackConfigError } from "../../components/config";
 const NODES = ["n1", "n2", "n3"];
 const base: WordPressPlanArgs<string> = {
     nodes: NODES, mountPoint: "/var/www/html", afterMount: { n1: ["mount-n1"], n2: ["mount-n2"], n3: ["mount-n3"] },
-    source: { kind: "debian" }, dbHost: "db:3306", dbName: "wordpress", dbUser: "wordpress", dbPassword: "pw",
+    source: { kind: "debian" }, dbHost: "db:3306", dbName: "wordpress", dbMasterUser: "dbmaster", dbMasterPassword: "mpw", dbUser: "wordpress", dbPassword: "pw",
     salts: "1 2 3 4 5 6 7 8", siteUrl: "", installUrl: "http://x", siteTitle: "T", adminUser: "a", adminPassword: "p",
     adminEmail: "a@b.c",
 };
 
 describe("wordpressPlan (pure)", () => {
-    it("has five steps per node and one site install on the first node", () => {
+    it("has five steps per node, the database user and one site install on the first node", () => {
         const plan = wordpressPlan(base);
-        assert.strictEqual(plan.length, 16);
+        assert.strictEqual(plan.length, 17);
         const site = plan.filter(s => s.id === webStepIds.site);
         assert.deepStrictEqual(site.map(s => s.host), ["n1"]);
-        assert.deepStrictEqual([...site[0].dependsOn].sort(), ["php-fpm-n1", "wordpress-n1", "wordpress-n2", "wordpress-n3"]);
+        assert.deepStrictEqual([...site[0].dependsOn].sort(), ["db-user", "php-fpm-n1", "wordpress-n1", "wordpress-n2", "wordpress-n3"]);
     });
 
     it("puts Nginx and WordPress after the node's mount, Varnish after Nginx, every step on its own node", () => {
@@ -34,10 +34,11 @@ describe("wordpressPlan (pure)", () => {
             assert.ok(by.get(webStepIds.wordpress(n))!.dependsOn.includes(`mount-${n}`));
             assert.deepStrictEqual(by.get(webStepIds.varnish(n))!.dependsOn, [webStepIds.nginx(n)]);
             for (const s of plan.filter(x => x.id.endsWith(`-${n}`))) assert.strictEqual(s.host, n, s.id);
+            assert.strictEqual(by.get(webStepIds.varnish(n))!.params.TLS_PORT, "", "no :81 without a certificate");
         }
         // Orderable once the Gluster steps exist.
         const gluster = NODES.map(n => ({ id: `mount-${n}`, host: n, script: "x", params: {}, dependsOn: [] }));
-        assert.strictEqual(topoOrder([...gluster, ...plan]).length, 19);
+        assert.strictEqual(topoOrder([...gluster, ...plan]).length, 20);
     });
 
     it("renders every step (parameter names valid, scripts present)", () => {

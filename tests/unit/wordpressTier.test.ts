@@ -36,21 +36,43 @@ describe("WordPressTier in the prod stack (mocks)", () => {
     describe("database", () => {
         const db = () => rt.byType("aws:rds/instance:Instance").find(r => r.name === "web-db")!;
 
-        it("is MySQL 8, Multi-AZ, encrypted, backed up, private", () => {
+        it("is MySQL 8.4 (8.0 costs Extended Support), Multi-AZ, encrypted, backed up, private, with storage autoscaling", () => {
             const i = db().inputs;
             assert.deepStrictEqual([i.engine, i.engineVersion, i.multiAz, i.storageEncrypted, i.publiclyAccessible],
-                ["mysql", "8.0", true, true, false]);
+                ["mysql", "8.4", true, true, false]);
+            assert.deepStrictEqual([i.allocatedStorage, i.maxAllocatedStorage], [50, 500]);
             assert.strictEqual(i.backupRetentionPeriod, 7);
             assert.strictEqual(i.storageType, "gp3");
             assert.strictEqual(i.instanceClass, "db.m6g.large");
             assert.strictEqual(i.dbName, "wordpress");
         });
 
-        it("is protected in prod: deletion protection and a final snapshot", () => {
+        it("is protected in prod: Pulumi protect, deletion protection, a uniquely named final snapshot, backups kept on delete", () => {
             const i = db().inputs;
+            assert.strictEqual(db().protect, true, "pulumi destroy / a replacement stops before AWS is asked");
             assert.strictEqual(i.deletionProtection, true);
             assert.strictEqual(i.skipFinalSnapshot, false);
-            assert.strictEqual(i.finalSnapshotIdentifier, "web-db-final");
+            const suffix = rt.byName("web-db-final-snapshot");
+            assert.strictEqual(suffix.type, "random:index/randomId:RandomId");
+            assert.strictEqual(i.finalSnapshotIdentifier, `prod-web-db-final-${suffix.state.hex}`);
+            assert.match(i.finalSnapshotIdentifier, /^[a-z][a-z0-9-]{0,254}$/);
+            assert.strictEqual(i.deleteAutomatedBackups, false);
+        });
+
+        it("has WordPress use its own least-privileged user, made by a host step with the master user", () => {
+            const i = db().inputs;
+            assert.strictEqual(i.username, "dbmaster");
+            const master = rt.byType("random:index/randomPassword:RandomPassword").find(r => r.name === "web-db-password")!.state.result;
+            const dbUser = cmd("db-user");
+            assert.strictEqual(param(String(dbUser.inputs.create), "DB_MASTER_USER"), "dbmaster");
+            assert.strictEqual(param(String(dbUser.inputs.create), "DB_APP_USER"), "wordpress");
+            assert.ok(String(unwrapSecret(dbUser.inputs.stdin)).includes(Buffer.from(master).toString("base64")), "master password on the db-user step's stdin");
+            assert.ok(cmd("wordpress-site").deps.includes("web-db-user"), "the site install waits for the user");
+            for (const c of web.filter(x => x.name !== "web-db-user")) {
+                const all = String(unwrapSecret(c.inputs.create)) + String(unwrapSecret(c.inputs.stdin) ?? "");
+                assert.ok(!all.includes(master) && !all.includes(Buffer.from(master).toString("base64")), `${c.name} never gets the master password`);
+                assert.ok(!/DB_USER=dbmaster/.test(all), `${c.name} does not log in as the master user`);
+            }
         });
 
         it("gets its master password from @pulumi/random, as a secret", () => {
@@ -67,7 +89,7 @@ describe("WordPressTier in the prod stack (mocks)", () => {
             const group = rt.byType("aws:rds/subnetGroup:SubnetGroup")[0];
             const subnets = rt.byType("aws:ec2/subnet:Subnet").map(s => s.id).sort();
             assert.deepStrictEqual([...group.inputs.subnetIds].sort(), subnets);
-            assert.strictEqual(subnets.length, 2);
+            assert.strictEqual(subnets.length, 3);
         });
 
         it("admits 3306 only from the web nodes' group, and the nodes may reach it", () => {
@@ -86,7 +108,7 @@ describe("WordPressTier in the prod stack (mocks)", () => {
             const lb = rt.byType("aws:lb/loadBalancer:LoadBalancer");
             assert.strictEqual(lb.length, 1);
             assert.deepStrictEqual([lb[0].inputs.loadBalancerType, lb[0].inputs.internal], ["network", false]);
-            assert.strictEqual(lb[0].inputs.subnets.length, 2);
+            assert.strictEqual(lb[0].inputs.subnets.length, 3);
         });
 
         it("targets the three instances themselves, keeping the client's address, health-checked over HTTP", () => {
@@ -106,15 +128,25 @@ describe("WordPressTier in the prod stack (mocks)", () => {
             assert.deepStrictEqual(listeners.map(l => [l.inputs.port, l.inputs.protocol]), [[80, "TCP"]]);
         });
 
-        it("opens 80 and 81 on the nodes to webIngressCidr (the NLB keeps client addresses), nothing else", () => {
-            const open = rt.byType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter(r => r.inputs.cidrIpv4 === "0.0.0.0/0");
-            assert.deepStrictEqual(open.map(r => `${r.inputs.securityGroupId === nodeSg().id}/${r.inputs.fromPort}-${r.inputs.toPort}`).sort(), ["true/80-80", "true/81-81"]);
+        it("gives the load balancer a security group; the nodes take only 80, only from it (no 81 without a certificate)", () => {
+            const lb = rt.byType("aws:lb/loadBalancer:LoadBalancer")[0];
+            const lbSg = rt.byName("web-lb");
+            assert.deepStrictEqual(lb.inputs.securityGroups, [lbSg.id]);
+            const rules = rt.byType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+            const open = rules.filter(r => r.inputs.cidrIpv4 === "0.0.0.0/0");
+            assert.deepStrictEqual(open.map(r => `${r.inputs.securityGroupId === lbSg.id}/${r.inputs.fromPort}-${r.inputs.toPort}`), ["true/80-80"]);
+            const toNodes = rules.filter(r => r.inputs.securityGroupId === nodeSg().id && [80, 81, 443].includes(r.inputs.fromPort));
+            assert.deepStrictEqual(toNodes.map(r => `${r.inputs.referencedSecurityGroupId === lbSg.id}/${r.inputs.fromPort}`), ["true/80"]);
+            // Client IP preservation stays on: AWS lets a target rule that references the NLB's group admit it anyway.
+            for (const tg of rt.byType("aws:lb/targetGroup:TargetGroup")) assert.strictEqual(tg.inputs.preserveClientIp, "true");
+            const varnish = String(cmd(webStepIds.varnish("node-gfs1")).inputs.create);
+            assert.deepStrictEqual([param(varnish, "TLS_PORT"), param(varnish, "HTTPS_REDIRECT")], ["", "0"]);
         });
     });
 
     describe("host steps", () => {
         it("declares the web steps on every node plus the site install on node 1", () => {
-            const want = [...NODES.flatMap(n => [webStepIds.packages(n), webStepIds.phpFpm(n), webStepIds.nginx(n), webStepIds.wordpress(n), webStepIds.varnish(n)]), webStepIds.site].sort();
+            const want = [...NODES.flatMap(n => [webStepIds.packages(n), webStepIds.phpFpm(n), webStepIds.nginx(n), webStepIds.wordpress(n), webStepIds.varnish(n)]), webStepIds.dbUser, webStepIds.site].sort();
             assert.deepStrictEqual(web.map(c => c.name.replace(/^web-/, "")).sort(), want);
             for (const c of web) {
                 assert.ok(isSecretWrapped(c.inputs.connection), `${c.name} connection secret`);
@@ -142,7 +174,7 @@ describe("WordPressTier in the prod stack (mocks)", () => {
             const c = cmd(webStepIds.nginx("node-gfs2"));
             const plan = wordpressPlan<string>({
                 nodes: NODES, mountPoint: "/var/www/html", afterMount: Object.fromEntries(NODES.map(n => [n, []])),
-                source: { kind: "debian" }, dbHost: "h", dbName: "d", dbUser: "u", dbPassword: "p", salts: "s s s s s s s s",
+                source: { kind: "debian" }, dbHost: "h", dbName: "d", dbMasterUser: "m", dbMasterPassword: "mp", dbUser: "u", dbPassword: "p", salts: "s s s s s s s s",
                 siteUrl: "", installUrl: "http://x", siteTitle: "t", adminUser: "a", adminPassword: "p", adminEmail: "a@b.c",
                 cacheSize: "1g",
             });
@@ -152,28 +184,31 @@ describe("WordPressTier in the prod stack (mocks)", () => {
             assert.strictEqual(unwrapSecret(cmd(webStepIds.varnish("node-gfs2")).inputs.create), renderStep(varnish.script, varnish.params as Record<string, string>));
         });
 
-        it("writes wp-config with the database endpoint, the generated password and eight generated salts, all secret", () => {
-            const pw = rt.byType("random:index/randomPassword:RandomPassword").find(r => r.name === "web-db-password")!.state.result;
+        it("writes wp-config with the endpoint, WordPress's own user and password and eight salts, the secrets on stdin", () => {
+            const pw = rt.byType("random:index/randomPassword:RandomPassword").find(r => r.name === "web-db-app-password")!.state.result;
             const salts = rt.byType("random:index/randomPassword:RandomPassword").filter(r => /^web-salt-\d$/.test(r.name));
             assert.strictEqual(salts.length, 8);
             for (const s of salts) assert.ok(!/['"\\ ]/.test(s.inputs.overrideSpecial) && s.inputs.length >= 64, s.name);
             for (const n of NODES) {
                 const c = cmd(webStepIds.wordpress(n));
-                assert.ok(isSecretWrapped(c.inputs.create), `${c.name} text is secret`);
+                assert.ok(isSecretWrapped(c.inputs.stdin), `${c.name} stdin is secret`);
                 const t = String(unwrapSecret(c.inputs.create));
+                const stdin = Object.fromEntries(String(unwrapSecret(c.inputs.stdin)).trim().split("\n")
+                    .map(l => l.split(" ")).map(([k, v]) => [k, Buffer.from(v, "base64").toString()]));
                 assert.strictEqual(param(t, "DB_HOST"), "web-db.c0ffee.us-east-1.rds.amazonaws.com:3306");
-                assert.strictEqual(param(t, "DB_PASSWORD"), pw);
-                assert.deepStrictEqual(param(t, "WP_SALTS").split(" "), salts.map(s => s.state.result));
+                assert.strictEqual(param(t, "DB_USER"), "wordpress");
+                assert.strictEqual(stdin.DB_PASSWORD, pw);
+                assert.deepStrictEqual(stdin.WP_SALTS.split(" "), salts.map(s => s.state.result));
                 assert.strictEqual(param(t, "WEB_ROOT"), webRootOf("/var/www/html"));
                 assert.strictEqual(param(t, "STATE_DIR"), stateDirOf("/var/www/html"));
                 assert.strictEqual(param(t, "SOURCE"), "debian");
             }
-            assert.ok(isSecretWrapped(cmd(webStepIds.site).inputs.create));
+            assert.ok(isSecretWrapped(cmd(webStepIds.site).inputs.stdin));
         });
 
         it("never shows the database password, a salt or the admin password outside a secret", async () => {
             const secrets = rt.byType("random:index/randomPassword:RandomPassword").filter(r => r.name.startsWith("web-")).map(r => r.state.result as string);
-            assert.strictEqual(secrets.length, 10);
+            assert.strictEqual(secrets.length, 11);
             const leaks: string[] = [];
             const walk = (v: unknown, where: string) => {
                 if (isSecretWrapped(v)) return;
@@ -206,22 +241,23 @@ describe("WordPressTier built with the dev stack's settings and a certificate (m
         await loadProgram(); // the program's resources first: other tests look at the first of each kind
         const dev = validateWebConfig(effectiveConfig("dev"));
         const dep = (id: string) => new random.RandomPet(`${prefix}-dep-${id}`, {});
-        const steps: Record<string, pulumi.Resource> = {};
-        for (const n of NODES) for (const id of [`mount-${n}`, `install-${n}`]) steps[id] = dep(id);
         new WordPressTier(prefix, {
-            nodes: NODES.map((n, i) => ({ name: n, instanceId: `i-0dev${i}` })),
-            connections: Object.fromEntries(NODES.map((n, i) => [n, { host: `192.0.2.${i + 1}`, user: "admin" }])),
-            glusterSteps: steps,
-            mountPoint: "/srv/site",
+            cluster: {
+                nodes: NODES.map((n, i) => ({
+                    name: n, zone: "us-east-1a", instanceId: pulumi.output(`i-0dev${i}`), privateIp: pulumi.output(`10.40.0.${i + 1}`),
+                    connection: { host: `192.0.2.${i + 1}`, user: "admin" },
+                    installStep: dep(`install-${n}`), mountStep: dep(`mount-${n}`),
+                })),
+                securityGroupId: pulumi.output("sg-0devnodes"), mountPoint: "/srv/site", architecture: "x86_64",
+            },
             vpcId: "vpc-0dev",
             subnetIds: ["subnet-0a", "subnet-0b", "subnet-0b"],
-            nodeSecurityGroupId: "sg-0devnodes",
             database: dev.db,
             source: { kind: "tarball", url: "https://wordpress.org/wordpress-6.8.3.tar.gz", sha256: "ab".repeat(32) },
             siteUrl: "https://www.example.com",
             siteTitle: "t", adminUser: "wpadmin", adminEmail: "a@example.com",
             certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/0b5c1f9e-1111-2222-3333-444455556666",
-            webIngressCidr: "198.51.100.0/24", vpcCidr: "10.40.0.0/16", varnishCacheSize: "128m",
+            webIngressCidr: "198.51.100.0/24", varnishCacheSize: "128m",
             tags: { project: "ha-wordpress", stack: "prod" },
         });
         await settle();
@@ -242,10 +278,14 @@ describe("WordPressTier built with the dev stack's settings and a certificate (m
         assert.strictEqual(rt.byType("aws:lb/targetGroupAttachment:TargetGroupAttachment").filter(a => a.name.startsWith(`${prefix}-tg81-`)).length, 3);
     });
 
-    it("with a narrow webIngressCidr, still admits the load balancer's health checks from the VPC", () => {
-        const rules = rt.byType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter(r => r.name.startsWith(`${prefix}-`) && r.inputs.securityGroupId === "sg-0devnodes");
-        const got = rules.map(r => `${r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId}/${r.inputs.fromPort}`).sort();
-        assert.deepStrictEqual(got, ["10.40.0.0/16/80", "10.40.0.0/16/81", "198.51.100.0/24/80", "198.51.100.0/24/81"]);
+    it("admits the site's range at the load balancer only; the nodes take 80 and 81 from the load balancer's group", () => {
+        const lbSg = rt.byName(`${prefix}-nlb`).inputs.securityGroups;
+        assert.strictEqual(lbSg.length, 1);
+        const nodeRules = rt.byType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter(r => r.name.startsWith(`${prefix}-`) && r.inputs.securityGroupId === "sg-0devnodes");
+        assert.deepStrictEqual(nodeRules.map(r => `${r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId}/${r.inputs.fromPort}`).sort(),
+            [`${lbSg[0]}/80`, `${lbSg[0]}/81`]);
+        const lbRules = rt.byType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter(r => r.name.startsWith(`${prefix}-`) && r.inputs.securityGroupId === lbSg[0]);
+        assert.deepStrictEqual(lbRules.map(r => `${r.inputs.cidrIpv4}/${r.inputs.fromPort}`).sort(), ["198.51.100.0/24/443", "198.51.100.0/24/80"]);
     });
 
     it("drops duplicate subnets (two nodes sharing a zone) for the load balancer and the subnet group", () => {
@@ -267,14 +307,17 @@ describe("WordPressTier built with the dev stack's settings and a certificate (m
     it("re-runs every step on a replaced instance (the instance id is a trigger)", () => {
         const c = rt.byName(`${prefix}-varnish-node-gfs2`);
         assert.deepStrictEqual(c.inputs.triggers, ["i-0dev1"]);
+        assert.strictEqual(param(String(c.inputs.create), "TLS_PORT"), "81");
+        assert.strictEqual(param(String(c.inputs.create), "HTTPS_REDIRECT"), "1");
+        assert.strictEqual(param(String(rt.byName(`${prefix}-wordpress-node-gfs1`).inputs.create), "FORCE_SSL_ADMIN"), "1");
     });
 
-    it("refuses to build without the Gluster steps it must wait for", () => {
+    it("refuses to let WordPress use the master user", () => {
         assert.throws(() => new WordPressTier(`${prefix}-bad`, {
-            nodes: [{ name: "node-gfs1", instanceId: "i-0" }], connections: {}, glusterSteps: {}, mountPoint: "/m",
-            vpcId: "v", subnetIds: [], nodeSecurityGroupId: "sg", database: validateWebConfig({}).db,
+            cluster: { nodes: [], securityGroupId: pulumi.output("sg"), mountPoint: "/m", architecture: "x86_64" },
+            vpcId: "v", subnetIds: [], database: { ...validateWebConfig({}).db, appUser: "dbmaster" },
             source: { kind: "debian" }, siteUrl: "", siteTitle: "t", adminUser: "a", adminEmail: "a@b.c",
             webIngressCidr: "0.0.0.0/0", varnishCacheSize: "1m",
-        }), /glusterSteps has no 'mount-node-gfs1'/);
+        }), /at least one node|must differ from the master user/);
     });
 });

@@ -40,7 +40,7 @@ export function assertPlanOk(report: RunReport, what = "plan"): void {
 /** A host's processes with their command names, without the namespace holder (`sleep`). */
 export function hostProcesses(name: string): { pid: number; comm: string; cmd: string }[] {
     const h = host(name);
-    return processesOf(h).filter(p => p.pid !== h.init!.pid).map(p => ({ ...p, comm: commOf(p.pid) ?? "" }));
+    return processesOf(h).map(p => ({ ...p, comm: commOf(p.pid) ?? "" }));
 }
 
 /**

@@ -39,7 +39,7 @@ export const OPERATOR_CONFIG: Record<string, string> = {
     keyName: "ha-wordpress-test",
     sshPrivateKey: TEST_PRIVATE_KEY,
     // A small stand-in for dist/jailwatch, so the unit tests need no build (Fail2BanJail hashes the file).
-    jailwatchBinary: "tests/unit/fail2ban-jailwatch.stub",
+    jailwatchBinary: "tests/unit/fixtures/jailwatch-linux-x64.stub",
 };
 
 export interface Recorded {
@@ -52,6 +52,8 @@ export interface Recorded {
     parent: string;
     retainOnDelete: boolean;
     protect: boolean;
+    deleteBeforeReplace: boolean;
+    additionalSecretOutputs: string[];
     ignoreChanges: string[];
     id: string;
     state: Record<string, any>;
@@ -132,6 +134,11 @@ function mockState(type: string, name: string, inputs: Record<string, any>): { i
             return { id: `${name}-id`, state: { ...inputs, dnsName: `${name}-0123456789.elb.us-east-1.amazonaws.com`, arn: `arn:aws:elasticloadbalancing:::loadbalancer/net/${name}` } };
         case "aws:lb/targetGroup:TargetGroup":
             return { id: `${name}-id`, state: { ...inputs, arn: `arn:aws:elasticloadbalancing:::targetgroup/${name}` } };
+        case "tls:index/privateKey:PrivateKey":
+            return { id: `${name}-id`, state: { ...inputs, publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA${hex(counter, 12)} \n`, privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nmock-host-key-${name}-${hex(counter, 8)}\n-----END OPENSSH PRIVATE KEY-----\n` } };
+        case "random:index/randomId:RandomId":
+            return { id: `${name}-id`, state: { ...inputs, hex: hex(counter * 2654435761 % 4294967296, 8) } };
+        case "aws:s3/bucket:Bucket":
         case "aws:s3/bucketV2:BucketV2":
             return { id: `${name}-bucket`, state: { ...inputs, bucket: `${name}-bucket`, arn: `arn:aws:s3:::${name}-bucket`, bucketRegionalDomainName: `${name}-bucket.s3.us-east-1.amazonaws.com` } };
         case "aws:ec2/vpcEndpoint:VpcEndpoint":
@@ -162,6 +169,8 @@ export function pulumiRuntime(): Promise<Runtime> {
                     type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs,
                     deps: meta.deps ?? [], parent: meta.parent ?? "", retainOnDelete: meta.retainOnDelete ?? false,
                     protect: meta.protect ?? false, ignoreChanges: meta.ignoreChanges ?? [], id, state,
+                    deleteBeforeReplace: meta.deleteBeforeReplace ?? false,
+                    additionalSecretOutputs: meta.additionalSecretOutputs ?? [],
                 });
                 return { id, state };
             },
@@ -172,6 +181,14 @@ export function pulumiRuntime(): Promise<Runtime> {
                 }
                 if (args.token === "aws:ec2/getRouteTables:getRouteTables") return { id: "rtbs", ids: ["rtb-0aaaaaaaaaaaaaaa1"] };
                 if (args.token === "aws:ec2/getVpc:getVpc") return { id: args.inputs.id, cidrBlock: "10.99.0.0/16" };
+                // An existing VPC: each subnet's route table; an S3 gateway endpoint only in the VPCs named "...5e...".
+                if (args.token === "aws:ec2/getRouteTable:getRouteTable") {
+                    return { id: `rtb-of-${args.inputs.subnetId}`, routeTableId: `rtb-0${String(args.inputs.subnetId).slice(-16)}` };
+                }
+                if (args.token === "aws:ec2/getVpcEndpoint:getVpcEndpoint") {
+                    if (String(args.inputs.vpcId).includes("5e")) return { id: "vpce-0existing00000001", vpcId: args.inputs.vpcId, serviceName: args.inputs.serviceName };
+                    throw new Error("no matching EC2 VPC Endpoint found");
+                }
                 return {};
             },
         }, PROJECT, STACK, false);
@@ -186,6 +203,8 @@ export function pulumiRuntime(): Promise<Runtime> {
                 retainOnDelete: Boolean(req.getRetainondelete?.()),
                 protect: Boolean(req.getProtect?.()),
                 ignoreChanges: req.getIgnorechangesList?.() ?? [],
+                deleteBeforeReplace: Boolean(req.getDeletebeforereplace?.()),
+                additionalSecretOutputs: req.getAdditionalsecretoutputsList?.() ?? [],
             });
             return register(req, callback);
         };
