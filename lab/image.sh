@@ -12,7 +12,11 @@ set -euo pipefail
 dest=$1
 shift
 [ "$#" -gt 0 ] || { echo "image.sh: no packages given" >&2; exit 2; }
-[ -x "$dest/lib/systemd/systemd" ] && { echo "image: $dest already built"; exit 0; }
+# One build at a time per image (two labs or a lab and a test may ask at once); the second finds it done.
+mkdir -p "$(dirname "$dest")"
+exec 9>"$dest.lock"
+flock 9
+[ -f "$dest/etc/ha-lab-image" ] && { echo "image: $dest already built"; exit 0; }
 mirror=${MIRROR:-$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
 if [ -z "$mirror" ]; then mirror=$(awk '$1 == "deb" { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true); fi
 [ -n "$mirror" ] || { echo "image.sh: no Debian mirror found in /etc/apt (set MIRROR)" >&2; exit 1; }
@@ -75,4 +79,5 @@ echo "ha-lab image, built $(date -u +%FT%TZ) with: $*" >"$build/etc/ha-lab-image
 mv "$build.log" "$build/var/log/ha-lab-image.log"
 rm -rf "$dest"
 mv "$build" "$dest"
+rm -f "$dest.lock"
 echo "image: ready at $dest in $(($(date +%s) - start))s ($(du -sm "$dest" | cut -f1) MB)"

@@ -23,8 +23,10 @@ export function imagePackages(): string[] {
 
 /** The cached image's directory for the current package list and build script. */
 export function imageDir(): string {
+    // Comments do not change what the script builds, so editing them keeps the cached image.
+    const code = fs.readFileSync(IMAGE_SCRIPT, "utf8").split("\n").filter(l => !/^\s*#/.test(l)).join("\n");
     const hash = crypto.createHash("sha256")
-        .update(fs.readFileSync(IMAGE_SCRIPT))
+        .update(code)
         .update(imagePackages().join(" "))
         .digest("hex").slice(0, 16);
     return path.join(IMAGE_CACHE, `bookworm-${hash}`);

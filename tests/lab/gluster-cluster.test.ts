@@ -7,8 +7,8 @@ import { GLUSTER_HOSTS, LAB_GLUSTER, labGlusterPlan, provisionGlusterHosts, runG
 import { LabHost, destroyLab } from "../../lab/hosts";
 import { RunReport } from "../../lab/runner";
 import {
-    brickOnline, bricksServing, connectedPeers, crashGluster, dropDeadFuseMount, gluster, glusterProcesses, healPending, sha256,
-    volumeInfo,
+    brickOnline, bricksServing, connectedPeers, crashGluster, dropDeadFuseMount, gluster, glusterProcesses, sha256,
+    volumeInfo, waitHealed as waitHealedOn,
 } from "./helpers/gluster";
 import {
     assertPlanOk, footprint, leftovers, logTails, onHost, requireRoot, setLink, tryOnHost, waitFor,
@@ -33,25 +33,7 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
         return report;
     };
     const onNode = (name: string) => (s: HostStep<string>) => s.host === name;
-    /**
-     * Waits for heal info to show 0 entries. A brick that comes back (new process) makes every self-heal daemon
-     * start an index heal at once; a connection that merely stalled does not, and the daemon's next periodic crawl
-     * (cluster.heal-timeout, 600 s) is too far away for a test. After `triggerAfterMs` the test does what the
-     * runbook says, `gluster volume heal wp`, and keeps waiting.
-     */
-    const waitHealed = async (what: string, triggerAfterMs = 30_000) => {
-        const start = Date.now();
-        let lastTrigger = 0;
-        await waitFor(what, async () => {
-            if ((await healPending(N1)) === 0) return true;
-            if (Date.now() - start >= triggerAfterMs && Date.now() - lastTrigger >= 10_000) {
-                lastTrigger = Date.now();
-                // Refused ("Commit failed on node-gfs3") while that node's brick or daemon is still starting: retried.
-                await tryOnHost(N1, `gluster --mode=script volume heal ${VOL}`);
-            }
-            return false;
-        }, triggerAfterMs + 120_000, 2_000);
-    };
+    const waitHealed = (what: string, triggerAfterMs = 30_000) => waitHealedOn(N1, what, triggerAfterMs);
     const allServing = async () => {
         const serving = await bricksServing(N1);
         return Object.keys(serving).length === 3 && Object.values(serving).every(Boolean);
@@ -153,7 +135,8 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
                 const s: Record<string, string> = {};
                 for (const name of NAMES) {
                     s[`${name} files`] = await onHost(name,
-                        "sha256sum /etc/fstab /etc/hosts /etc/glusterfs/glusterd.vol /var/lib/glusterd/glusterd.info");
+                        "sha256sum /etc/fstab /etc/hosts /etc/glusterfs/glusterd.vol /var/lib/glusterd/glusterd.info " +
+                        "/etc/systemd/system/*.mount /etc/systemd/system/ha-wordpress-*.service /etc/systemd/system/glusterd.service.d/*");
                     s[`${name} brick file`] = await sha256(name, `${BRICK}/hello.txt`);
                     s[`${name} daemons`] = glusterProcesses(name).map(p => `${p.comm}:${p.pid}`).sort().join(" ");
                     s[`${name} brick fs`] = await onHost(name, `blkid -p -o value -s UUID "$(findmnt -n -o SOURCE --mountpoint ${LAB_GLUSTER.brickMount})"`);
@@ -169,27 +152,32 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
             for (const name of NAMES) {
                 const lines = (await onHost(name, "cat /etc/fstab")).split("\n").filter(l => l.trim() && !l.startsWith("#"));
                 assert.strictEqual(new Set(lines).size, lines.length, `${name}: duplicate fstab line in\n${lines.join("\n")}`);
-                assert.strictEqual(lines.filter(l => l.split(/\s+/)[1] === LAB_GLUSTER.brickMount).length, 1);
+                // The brick is a mount unit (systemd ignores fstab device lines in a container; on EC2 too it is the
+                // unit glusterd binds to); the volume has exactly one fstab line.
+                assert.strictEqual(lines.filter(l => l.split(/\s+/)[1] === LAB_GLUSTER.brickMount).length, 0);
                 assert.strictEqual(lines.filter(l => l.split(/\s+/)[1] === MNT).length, 1);
+                assert.strictEqual((await onHost(name, "systemctl is-active glusterfs-bricks-brick1.mount ha-wordpress-volume.service glusterd.service")).trim().split("\n").join(" "),
+                    "active active active");
             }
         });
 
-        it("no reformat: with the brick's fstab line gone and the brick unmounted, a re-run mounts the same filesystem", async () => {
+        it("no reformat: with the brick unmounted and its units gone (a fresh root disk), a re-run mounts the same filesystem", async () => {
             const victim = N2;
             const uuid = await onHost(victim, `blkid -p -o value -s UUID "$(findmnt -n -o SOURCE --mountpoint ${LAB_GLUSTER.brickMount})"`);
             const sum = await sha256(victim, `${BRICK}/hello.txt`);
-            // A reboot that lost the line: every gluster process gone, the mounts gone, and the fstab line deleted.
+            // Every gluster process gone, the brick unmounted, and the units the brick step wrote deleted.
+            await onHost(victim, "systemctl stop ha-wordpress-brick.service glusterd.service");
             await crashGluster(victim);
-            await dropDeadFuseMount(victim);
-            await onHost(victim, `umount ${LAB_GLUSTER.brickMount}
-                awk -v mp=${LAB_GLUSTER.brickMount} '$2 != mp' /etc/fstab > /tmp/fstab && cat /tmp/fstab > /etc/fstab`);
+            await onHost(victim, `systemctl stop glusterfs-bricks-brick1.mount
+                rm -f /etc/systemd/system/glusterfs-bricks-brick1.mount /etc/systemd/system/glusterd.service.d/ha-wordpress-brick.conf
+                rm -f /etc/systemd/system/ha-wordpress-brick.service /etc/systemd/system/multi-user.target.wants/glusterfs-bricks-brick1.mount
+                systemctl daemon-reload`);
             assert.strictEqual((await tryOnHost(victim, `test -e ${BRICK}/hello.txt`)).code, 1, "brick still visible");
             await rerun();
             assert.strictEqual(await onHost(victim, `blkid -p -o value -s UUID "$(findmnt -n -o SOURCE --mountpoint ${LAB_GLUSTER.brickMount})"`), uuid);
             assert.strictEqual(await sha256(victim, `${BRICK}/hello.txt`), sum);
             assert.strictEqual(await sha256(victim, `${MNT}/hello.txt`), sum);
-            const fstab = await onHost(victim, "cat /etc/fstab");
-            assert.match(fstab, new RegExp(`^UUID=${uuid.trim()} ${LAB_GLUSTER.brickMount} xfs `, "m"));
+            assert.match(await onHost(victim, "cat /etc/systemd/system/glusterfs-bricks-brick1.mount"), new RegExp(`^What=UUID=${uuid.trim()}$`, "m"));
             await waitBricksServing();
             await waitHealed("heal after the brick came back");
         });
@@ -248,13 +236,15 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
         it("boot while the first volfile server is down: node 1 mounts through backup-volfile-servers", async () => {
             const ring = mountRing(NAMES, 0);
             assert.strictEqual(ring.server, N2);
-            await onHost(N1, `umount ${MNT}`);
+            // The watchdog would mount it again at once (from node 2, still up): hold it while the test mounts.
+            await onHost(N1, `systemctl stop ha-wordpress-volume.service && umount ${MNT}`);
             const killed = await crashGluster(N2, p => p.comm === "glusterd");
             assert.strictEqual(killed.length, 1);
             try {
                 assert.notStrictEqual((await tryOnHost(N1, `timeout 5 bash -c 'echo > /dev/tcp/${N2}/24007'`)).code, 0,
                     "node 2's volfile server still answers");
-                await onHost(N1, "mount -a", 90_000);
+                // The boot path: the fstab line's mount unit.
+                await onHost(N1, "systemctl start var-www-html.mount", 90_000);
                 const [source, fstype] = (await onHost(N1, `findmnt -n -o SOURCE,FSTYPE --mountpoint ${MNT}`)).trim().split(/\s+/);
                 assert.strictEqual(fstype, "fuse.glusterfs");
                 assert.strictEqual(source, `${N2}:/${VOL}`);
@@ -262,6 +252,7 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
                 await onHost(N1, `echo "after boot" > ${MNT}/boot.txt`);
                 assert.strictEqual(await onHost(N3, `cat ${MNT}/boot.txt`), "after boot\n");
             } finally {
+                await onHost(N1, "systemctl start ha-wordpress-volume.service");
                 await rerun(s => s.id === stepIds.install(N2));
             }
             await waitFor("node 2's glusterd back in the pool", async () => (await connectedPeers(N1)).includes(N2), 60_000, 1_000);

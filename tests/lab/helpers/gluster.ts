@@ -1,6 +1,6 @@
 // Gluster facts read off lab hosts, for the lab tests.
 import { LAB_GLUSTER } from "../../../lab/glusterLab";
-import { hostProcesses, killPids, onHost, tryOnHost } from "./lab";
+import { hostProcesses, killPids, onHost, tryOnHost, waitFor } from "./lab";
 
 const VOL = LAB_GLUSTER.volumeName;
 
@@ -94,4 +94,33 @@ export async function dropDeadFuseMount(name: string): Promise<void> {
 /** sha256 of a file, as seen on a host. */
 export async function sha256(name: string, file: string): Promise<string> {
     return (await onHost(name, `sha256sum ${file} | cut -d' ' -f1`)).trim();
+}
+
+/** Entries in split-brain, summed over bricks (`heal info split-brain`); undefined if some brick cannot be asked. */
+export async function splitBrainEntries(name: string): Promise<number | undefined> {
+    const r = await tryOnHost(name, `gluster --mode=script volume heal ${VOL} info split-brain`, 60_000);
+    if (r.code !== 0) return undefined;
+    const counts = [...r.stdout.matchAll(/^Number of entries in split-brain:\s*(\S+)/gm)].map(m => Number(m[1]));
+    if (counts.length !== 3 || counts.some(n => !Number.isInteger(n))) return undefined;
+    return counts.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Waits for heal info to show 0 entries. A brick that comes back (new process) makes every self-heal daemon
+ * start an index heal at once; a connection that merely stalled does not, and the daemon's next periodic crawl
+ * (cluster.heal-timeout, 600 s) is too far away for a test. After `triggerAfterMs` the test does what the
+ * runbook says, `gluster volume heal wp`, and keeps waiting.
+ */
+export async function waitHealed(name: string, what: string, triggerAfterMs = 30_000): Promise<void> {
+    const start = Date.now();
+    let lastTrigger = 0;
+    await waitFor(what, async () => {
+        if ((await healPending(name)) === 0) return true;
+        if (Date.now() - start >= triggerAfterMs && Date.now() - lastTrigger >= 10_000) {
+            lastTrigger = Date.now();
+            // Refused ("Commit failed on node-gfs3") while that node's brick or daemon is still starting: retried.
+            await tryOnHost(name, `gluster --mode=script volume heal ${VOL}`);
+        }
+        return false;
+    }, triggerAfterMs + 120_000, 2_000);
 }

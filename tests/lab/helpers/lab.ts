@@ -3,9 +3,11 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { spawnSync } from "child_process";
 import { LAB_DIR, LabHost, control, exec, getHost, listHosts, processesOf, sh } from "../../../lab/hosts";
 import { RunResult, cmdlineOf, commOf, nsOf, pidsInNetns, run, signal, startTimeOf, waitFor } from "../../../lab/proc";
 import { RunReport, formatStep } from "../../../lab/runner";
+import { LAB_TAG } from "../../../lab/state";
 
 export { waitFor } from "../../../lab/proc";
 
@@ -111,24 +113,32 @@ export async function leftovers(fp: LabFootprint): Promise<string[]> {
         if (root.startsWith(`${LAB_DIR}/`)) left.push(`process ${entry} (${cmdlineOf(Number(entry))}) rooted in ${root}`);
     }
     if (fs.existsSync(LAB_DIR)) left.push(`state directory ${LAB_DIR}`);
+    // Named network namespaces and cgroups the lab made for its booted hosts.
+    for (const name of fs.existsSync("/run/netns") ? fs.readdirSync("/run/netns") : []) {
+        if (name.startsWith(`${LAB_TAG}-`)) left.push(`network namespace /run/netns/${name}`);
+    }
+    for (const h of ["systemd", "unified"]) {
+        if (fs.existsSync(`/sys/fs/cgroup/${h}/${LAB_TAG}`)) left.push(`cgroup /sys/fs/cgroup/${h}/${LAB_TAG}`);
+    }
     const mine = nsOf("self", "net");
     return left.filter(l => !mine || !l.includes(mine));
 }
 
 /**
- * The last lines of every log the lab hosts wrote (they live in the state directory, which `down` removes):
- * printed by a suite's `after` hook when a test failed, so a CI log shows what the daemons saw.
+ * The last lines of every lab host's journal (persistent, in its root volume under the state directory, which
+ * `down` removes) and of its boot log: printed by a suite's `after` hook when a test failed, so a CI log shows what
+ * the hosts saw.
  */
-export function logTails(lines = 15): string {
+export function logTails(lines = 40): string {
     const out: string[] = [];
-    const walk = (dir: string): string[] => fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true })
-        .flatMap(e => e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]) : [];
     for (const h of listHosts()) {
-        for (const file of walk(path.join(h.dir, "log")).filter(f => f.endsWith(".log")).sort()) {
-            const text = fs.readFileSync(file, "utf8").trimEnd();
-            if (!text) continue;
-            out.push(`==> ${h.name}: ${path.relative(path.join(h.dir, "log"), file)} <==`, ...text.split("\n").slice(-lines));
-        }
+        const boot = path.join(h.dir, "boot.log");
+        if (fs.existsSync(boot)) out.push(`==> ${h.name}: boot.log <==`, ...fs.readFileSync(boot, "utf8").trimEnd().split("\n").slice(-6));
+        const journal = path.join(h.dir, "upper", "var", "log", "journal");
+        if (!fs.existsSync(journal)) continue;
+        const r = spawnSync("journalctl", ["-D", journal, "-n", String(lines), "--no-pager", "-o", "short-precise",
+            "-p", "notice"], { encoding: "utf8", timeout: 20_000 });
+        out.push(`==> ${h.name}: journal (notice and worse) <==`, (r.stdout || r.stderr || "").trimEnd());
     }
     return out.join("\n");
 }
