@@ -17,6 +17,7 @@
 //   jail's own values, so `%(mode)s` & co. resolve as in fail2ban.
 
 import { ConfigError, ConfigOrigin, ConfigValue, FilterDefinition, JailSettings } from "../types";
+import { portProblem, protocolProblem } from "../actions/ports";
 import { IPNetwork } from "./ipaddr";
 import { parseBool, parseDuration } from "./time";
 
@@ -130,7 +131,9 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
         return out;
     }, "file paths or globs");
     const port = r.string("port", "0:65535");
+    r.check("port", portProblem(port));
     const protocol = r.string("protocol", "tcp");
+    r.check("protocol", protocolProblem(protocol));
     const banaction = r.string("banaction", "nftables");
     const backend = r.string("backend", "auto");
     const usedns = r.string("usedns", "warn");
@@ -216,6 +219,12 @@ class JailReader {
         if (!v) return dflt;
         this.origins[key] = v.origin;
         return v.value.trim();
+    }
+
+    /** Records `problem` (if any) against `key`'s origin. */
+    check(key: string, problem: string | undefined): void {
+        if (problem === undefined) return;
+        this.errors.push(new ConfigError(this.origin(key) ?? { key }, `${problem} in jail [${this.name}]`));
     }
 
     bool(key: string, dflt: boolean): boolean {
