@@ -6,7 +6,7 @@ import * as os from "os";
 import { backendFor, BackendName, createAction } from "../actions";
 import type { Exec } from "../actions/exec";
 import { ActionEntry, ActionJail, BanAction, KERNEL_MAX_TIMEOUT, secondsLeft } from "../actions/types";
-import { loadFilter, readJailConfig } from "../config/reader";
+import { actionExists, loadFilter, readJailConfig } from "../config/reader";
 import { ControlResponse } from "../control/protocol";
 import { compileFilter } from "../filter/filter";
 import { expandGlob } from "../follow/glob";
@@ -15,7 +15,7 @@ import type { FilePosition } from "../follow/rotation";
 import { BanHistory, IPAddr, Jail, resolveJails } from "../jail";
 import { IPNetwork } from "../jail/ipaddr";
 import type { BanRecord } from "../jail";
-import type { ResolvedJail } from "../jail/settings";
+import { ResolvedJail, unsupportedBanaction } from "../jail/settings";
 import { BansState, PersistedBan, StateStore } from "../state/store";
 import type { Ban } from "../types";
 import { handleControl } from "./commands";
@@ -278,7 +278,7 @@ export class JailwatchServer {
     private loadJails(): ResolvedJail[] {
         const dir = this.opts.configDir;
         const config = readJailConfig(dir);
-        return resolveJails(config, { loadFilter: (spec, values) => loadFilter(dir, spec, values) });
+        return resolveJails(config, { loadFilter: (spec, values) => loadFilter(dir, spec, values), actionExists: (name) => actionExists(dir, name) });
     }
 
     private install(settings: ResolvedJail[], bans: Ban[], now: number): void {
@@ -309,7 +309,7 @@ export class JailwatchServer {
     private backendOf(s: ResolvedJail): BackendName {
         const name = this.opts.banaction ?? s.banaction;
         const backend = backendFor(name);
-        if (!backend) throw new Error(`jail ${s.name}: unsupported banaction ${JSON.stringify(name)} (nftables, iptables-ipset, dummy)`);
+        if (!backend) throw new Error(`jail ${s.name}: ${unsupportedBanaction(name)}`);
         return backend;
     }
 
