@@ -127,4 +127,19 @@ describe("peers: bans shared between two servers", function () {
         nodes.push(again);
         assert.deepStrictEqual(banned(again).sort(), ["192.0.2.99", "198.51.100.20", "2001:db8:7::1", "203.0.113.7"]);
     });
+
+    it("an operator's unban is lifted on the peer too, and a peer that missed it drops it when it comes back", async () => {
+        await nodes[0].server.handle(["set", JAIL, "banip", "192.0.2.120", "192.0.2.121"]);
+        await until("shared", () => banned(nodes[1]).includes("192.0.2.120") && banned(nodes[1]).includes("192.0.2.121"));
+        await nodes[0].server.handle(["set", JAIL, "unbanip", "192.0.2.120"]);
+        await until("lifted on the peer", () => !banned(nodes[1]).includes("192.0.2.120"));
+        // Node 1 is down while node 0's operator lifts the other ban; node 1 comes back with it in its state file.
+        const n1 = nodes.pop()!;
+        await n1.server.stop();
+        await nodes[0].server.handle(["set", JAIL, "unbanip", "192.0.2.121"]);
+        const again = await startNode(1);
+        nodes.push(again);
+        assert.ok(!banned(again).includes("192.0.2.121"), "the lifted ban is not kept by the node that missed the unban");
+        assert.ok(!banned(nodes[0]).includes("192.0.2.121"), "nor handed back to the node that lifted it");
+    });
 });

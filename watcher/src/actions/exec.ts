@@ -13,12 +13,21 @@ export type Exec = (cmd: string, args: string[], input: string) => Promise<ExecR
 
 export const spawnExec: Exec = (cmd, args, input) =>
     new Promise((resolve) => {
-        const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+        let child;
+        try {
+            child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+        } catch (e) {
+            resolve({ code: 127, stdout: "", stderr: (e as Error).message });
+            return;
+        }
+        // The error listener comes first: without descriptors (EMFILE) Node emits 'error' and leaves stdio unset, and
+        // an 'error' nobody listens to would end the whole daemon.
+        child.on("error", (e) => resolve({ code: 127, stdout: "", stderr: e.message }));
+        if (!child.stdout || !child.stderr || !child.stdin) return;
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         child.stdout.on("data", (d: Buffer) => out.push(d));
         child.stderr.on("data", (d: Buffer) => err.push(d));
-        child.on("error", (e) => resolve({ code: 127, stdout: "", stderr: e.message }));
         child.on("close", (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
         child.stdin.on("error", () => undefined);
         child.stdin.end(input);

@@ -6,16 +6,10 @@ import { Exec, spawnExec } from "./exec";
 import { IpsetAction } from "./ipset";
 import { ActionLog, NftablesAction } from "./nftables";
 import { BanAction } from "./types";
+import { BackendName } from "./backend";
 
-export type BackendName = "nftables" | "iptables-ipset" | "dummy";
-
-export function backendFor(banaction: string): BackendName | undefined {
-    const a = banaction.trim().split(/[\s[]/)[0].toLowerCase();
-    if (a === "" || a.startsWith("nftables")) return "nftables";
-    if (a.startsWith("iptables") || a.startsWith("ip6tables")) return "iptables-ipset";
-    if (a === "dummy") return "dummy";
-    return undefined;
-}
+export { backendFor } from "./backend";
+export type { BackendName } from "./backend";
 
 export function createAction(name: BackendName, log: ActionLog, exec: Exec = spawnExec): BanAction {
     switch (name) {

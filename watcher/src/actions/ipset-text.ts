@@ -3,7 +3,7 @@
 
 import * as crypto from "crypto";
 import { parsePorts, parseProtocols } from "./ports";
-import { ActionEntry, ActionJail, isIPv6 } from "./types";
+import { ActionEntry, ActionJail, IPSET_MAX_TIMEOUT, isIPv6 } from "./types";
 
 const MAXELEM = 1_048_576;
 
@@ -20,7 +20,8 @@ export function ipsetName(jail: string, family: 4 | 6): string {
 
 function entryLine(e: ActionEntry): string {
     // ipset: timeout 0 on a set with timeouts means "never expires".
-    const t = e.timeout === undefined ? 0 : Math.max(1, Math.ceil(e.timeout));
+    // Beyond ipset's limit: no timeout; the server lifts the ban at its end.
+    const t = e.timeout === undefined || !(e.timeout <= IPSET_MAX_TIMEOUT) ? 0 : Math.max(1, Math.ceil(e.timeout));
     return `add ${ipsetName(e.jail, isIPv6(e.ip) ? 6 : 4)} ${e.ip} timeout ${t}`;
 }
 

@@ -2,7 +2,7 @@
 // touched; a batch is one kernel transaction, so 100,000 restored bans are one call and apply atomically.
 
 import { parsePorts, parseProtocols } from "./ports";
-import { ActionEntry, ActionJail, isIPv6 } from "./types";
+import { ActionEntry, ActionJail, isIPv6, KERNEL_MAX_TIMEOUT } from "./types";
 
 export const NFT_FAMILY = "inet";
 export const NFT_TABLE = "jailwatch";
@@ -40,7 +40,7 @@ export function nftJailRules(jail: ActionJail): string[] {
 }
 
 function element(e: ActionEntry, withTimeout: boolean): string {
-    if (!withTimeout || e.timeout === undefined) return e.ip;
+    if (!withTimeout || e.timeout === undefined || !(e.timeout <= KERNEL_MAX_TIMEOUT)) return e.ip;
     return `${e.ip} timeout ${Math.max(1, Math.ceil(e.timeout))}s`;
 }
 

@@ -45,6 +45,14 @@ export function isIPv6(ip: string): boolean {
     return ip.includes(":");
 }
 
+/**
+ * Longest element timeout we hand the kernel, in seconds: 2^32 ms, what every kernel with set timeouts accepts
+ * (newer ones take more, older ones fail the whole batch beyond it; ipset stops at 2^31 ms). A longer ban is
+ * installed without a timeout and the server lifts it at its end, also after a restart.
+ */
+export const KERNEL_MAX_TIMEOUT = 4_294_967;
+export const IPSET_MAX_TIMEOUT = 2_147_483;
+
 /** Seconds left of a ban ending at `end` (epoch s), or undefined for a permanent ban; <= 0 means expired. */
 export function secondsLeft(end: number, now: number): number | undefined {
     return Number.isFinite(end) ? end - now : undefined;

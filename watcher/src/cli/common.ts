@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { loadFilter, readJailConfig } from "../config/reader";
+import { actionExists, loadFilter, readJailConfig } from "../config/reader";
 import { checkJails, ResolvedJail } from "../jail/settings";
 import { ConfigError } from "../types";
 
@@ -35,6 +35,7 @@ export function loadJails(dir: string, opts: { includeDisabled?: boolean } = {})
         return checkJails(config, {
             includeDisabled: opts.includeDisabled,
             loadFilter: (spec, values) => loadFilter(dir, spec, values),
+            actionExists: (name) => actionExists(dir, name),
         });
     } catch (e) {
         return { jails: [], errors: [toConfigError(e, dir)] };

@@ -228,3 +228,8 @@ export function loadFilterFile(file: string, args: Record<string, string> = {}):
     const name = path.basename(file).replace(/\.(conf|local)$/, "");
     return buildFilter(name, file.endsWith(".conf") ? filterFiles(file) : [file], args);
 }
+
+/** Whether action.d has NAME.conf or NAME.local (what fail2ban would load for `action = NAME[...]`). */
+export function actionExists(dir: string, name: string): boolean {
+    return ["conf", "local"].some((ext) => fs.existsSync(path.join(dir, "action.d", `${name}.${ext}`)));
+}

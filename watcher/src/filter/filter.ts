@@ -2,6 +2,7 @@
 // fail2ban's multi-line failure ids (F-MLFID). Feed it lines in log order.
 
 import { ConfigError, Filter, FilterDefinition, LineResult } from "../types";
+import "./backtracking"; // bounds catastrophic backtracking before any filter regex is compiled
 import { dateOf, dateTemplates, DateTemplate, LocalTime, systemLocalTime, zoneOffset } from "./dates";
 import { globalToLocalFlags, PyRegexError, translatePyRegex } from "./pyregex";
 import { expandTags } from "./tags";

@@ -5,8 +5,12 @@
 
 /** Dotted IPv4. */
 const IPV4 = String.raw`(?:\d{1,3}\.){3}\d{1,3}`;
-/** IPv6 in any of its textual forms (full, compressed, with `::`). */
-const IPV6 = String.raw`(?:[0-9a-fA-F]{1,4}::?|::){1,7}(?:[0-9a-fA-F]{1,4}|(?<=:):)`;
+/**
+ * IPv6 in any of its textual forms (full, compressed, with `::`). fail2ban ends it with `(?<=:):`; every repeated
+ * item ends in `:`, so that lookbehind always holds and a plain `:` is the same pattern, one without lookaround
+ * (which lets V8 fall back to its linear-time engine on a catastrophic failregex, see backtracking.ts).
+ */
+const IPV6 = String.raw`(?:[0-9a-fA-F]{1,4}::?|::){1,7}(?:[0-9a-fA-F]{1,4}|:)`;
 
 const G_IP4 = String.raw`(?:::f{4,6}:)?(?P<ip4>${IPV4})`;
 const G_IP6 = `(?P<ip6>${IPV6})`;

@@ -5,7 +5,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { LineSplitter } from "./lines";
+import { LineSplitter, MAX_LINE_BYTES } from "./lines";
 import { decideStart, decideStep, FileIdentity, FilePosition } from "./rotation";
 
 export interface FollowerLog {
@@ -78,6 +78,8 @@ export class LogFollower {
     private readonly buf: Buffer;
     /** Lines handed over since start, for status and benchmarks. */
     linesRead = 0;
+    /** Over-long lines skipped since start (counted, never handed to the filter). */
+    linesDropped = 0;
     private missingLogged = false;
 
     constructor(opts: FollowerOptions) {
@@ -238,8 +240,13 @@ export class LogFollower {
         for (;;) {
             const n = fs.readSync(f.fd, buf, 0, buf.length, f.offset + f.splitter.pending);
             if (n <= 0) return true;
+            const dropped = f.splitter.dropped;
             const { lines, consumed } = f.splitter.push(buf.subarray(0, n));
             f.offset += consumed;
+            if (f.splitter.dropped > dropped) {
+                this.linesDropped += f.splitter.dropped - dropped;
+                this.opts.log.warn(`${name}: dropped a line longer than ${MAX_LINE_BYTES} bytes near offset ${f.offset} (${this.linesDropped} so far)`);
+            }
             if (lines.length > 0) {
                 this.linesRead += lines.length;
                 this.opts.onLines(lines, name);

@@ -178,6 +178,11 @@ export class BanManager {
         return ban;
     }
 
+    /** The active ban of `key`, if any. */
+    get(key: string): Ban | undefined {
+        return this.active.get(key);
+    }
+
     isBanned(key: string, now: number): boolean {
         const b = this.active.get(key);
         return b !== undefined && b.end > now;

@@ -17,6 +17,11 @@ export interface JailOptions {
     random?: () => number;
     /** Cap on addresses with pending failures (memory bound). */
     maxTrackedKeys?: number;
+    /**
+     * Asked just before a ban: is this the host's own address now? (ignoreself; addresses gained after start count
+     * too, and asking only at ban time keeps the per-failure path free of system calls.)
+     */
+    isSelf?: (ip: IPAddr) => boolean;
 }
 
 /** What one failure did. */
@@ -46,12 +51,14 @@ export class Jail {
     readonly bans: BanManager;
     private readonly failures: FailureCounter;
     private readonly filter?: Filter;
+    private readonly isSelf?: (ip: IPAddr) => boolean;
     private totalFailed = 0;
 
     constructor(settings: JailSettings, opts: JailOptions = {}) {
         this.name = settings.name;
         this.settings = settings;
         this.filter = opts.filter;
+        this.isSelf = opts.isSelf;
         const ignore = new IPSet();
         for (const text of [...settings.ignoreip, ...(opts.selfAddresses ?? [])]) {
             const net = IPNetwork.parse(text);
@@ -95,6 +102,10 @@ export class Jail {
         this.totalFailed++;
         const count = this.failures.add(key, time, this.bans.failureWeight(key));
         if (count < this.settings.maxretry) return { kind: "failure", key, count };
+        if (this.isSelf?.(ip)) {
+            this.failures.reset(key);
+            return { kind: "ignored", key };
+        }
         const ban = this.bans.ban(ip, time, now);
         this.failures.reset(key);
         if (!ban) return { kind: "failure", key, count };

@@ -17,6 +17,9 @@
 //   jail's own values, so `%(mode)s` & co. resolve as in fail2ban.
 
 import { ConfigError, ConfigOrigin, ConfigValue, FilterDefinition, JailSettings } from "../types";
+import { backendFor } from "../actions/backend";
+import { portProblem, protocolProblem } from "../actions/ports";
+import { ActionSpec, parseActionSpecs } from "../actions/spec";
 import { IPNetwork } from "./ipaddr";
 import { parseBool, parseDuration } from "./time";
 
@@ -35,6 +38,8 @@ export interface ResolveOptions {
     loadFilter: FilterLoader;
     /** Resolve these jails even when not enabled (e.g. `jailwatch -d --all`). */
     includeDisabled?: boolean;
+    /** Whether action.d/NAME.conf exists (for -t's "unknown action"); unchecked when absent. */
+    actionExists?: (name: string) => boolean;
 }
 
 /** JailSettings plus what jailwatch needs beyond the shared contract. */
@@ -129,9 +134,21 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
         }
         return out;
     }, "file paths or globs");
-    const port = r.string("port", "0:65535");
-    const protocol = r.string("protocol", "tcp");
-    const banaction = r.string("banaction", "nftables");
+    let port = r.string("port", "0:65535");
+    let protocol = r.string("protocol", "tcp");
+    let banaction = r.string("banaction", "nftables");
+    // `action` is what fail2ban runs (banaction only through it): honour it, never ignore what it asks for.
+    const chosen = chooseAction(r, banaction, opts.actionExists);
+    if (chosen) {
+        banaction = chosen.name;
+        port = chosen.args.port ?? port;
+        protocol = chosen.args.protocol ?? protocol;
+    }
+    r.check(chosen?.key ?? "port", portProblem(port));
+    r.check(chosen?.key ?? "protocol", protocolProblem(protocol));
+    if (backendFor(banaction) === "iptables-ipset" && protocol.split(/[\s,]+/).filter((x) => x).length > 1) {
+        r.check(chosen?.key ?? "protocol", `iptables-ipset: one protocol per jail (${protocol}); use nftables or one jail per protocol`);
+    }
     const backend = r.string("backend", "auto");
     const usedns = r.string("usedns", "warn");
     const filterSpec = r.string("filter", r.name).trim();
@@ -167,6 +184,56 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
         backend,
         usedns,
     };
+}
+
+/**
+ * The native ban action a jail's `action` (or, without one, its `banaction`) asks for. Every other action is an
+ * error naming the `action` line: jailwatch does not run action.d commands, and running none while saying nothing
+ * (a mail action, say) would be doing something other than the configuration asks.
+ */
+function chooseAction(r: JailReader, banaction: string, actionExists?: (name: string) => boolean): (ActionSpec & { key: string }) | undefined {
+    let text: string | undefined;
+    try {
+        text = r.string("action", "");
+    } catch (e) {
+        r.check("action", e instanceof Error ? e.message : String(e));
+        return undefined;
+    }
+    if (text === "") {
+        if (!backendFor(banaction)) r.check("banaction", unsupportedBanaction(banaction));
+        return undefined;
+    }
+    let specs: ActionSpec[];
+    try {
+        specs = parseActionSpecs(text);
+    } catch (e) {
+        r.check("action", (e as Error).message);
+        return undefined;
+    }
+    let native: ActionSpec | undefined;
+    for (const a of specs) {
+        if (backendFor(a.name)) {
+            if (!native) native = { name: a.name, args: { ...a.args } };
+            else if ((a.args.port ?? "") !== (native.args.port ?? "")) {
+                r.check("action", `ban actions ${native.name} and ${a.name} with different ports in one jail are not supported (use one jail per port list)`);
+            } else if ((a.args.protocol ?? "") !== (native.args.protocol ?? "")) {
+                // The stock tcp + udp pair (e.g. [named-refused]): one rule matching both protocols.
+                native.args.protocol = [...new Set(`${native.args.protocol ?? ""},${a.args.protocol ?? ""}`.split(/[\s,]+/).filter((x) => x))].join(",");
+            }
+        } else if (actionExists && !actionExists(a.name)) {
+            r.check(a.name === banaction ? "banaction" : "action", `unknown action ${JSON.stringify(a.name)}: no action.d/${a.name}.conf`);
+        } else {
+            // Named by the line the operator wrote: `banaction = ufw` reaches here through the stock `action`.
+            r.check(a.name === banaction ? "banaction" : "action", `action ${JSON.stringify(a.name)} (action.d/${a.name}.conf) cannot run under jailwatch: only the stock ban actions run natively (nftables*, iptables*, dummy)`);
+        }
+    }
+    if (!native && specs.length === 0) r.check("action", "no action given");
+    return native ? { ...native, key: "action" } : undefined;
+}
+
+/** The same words for -t and the server (a unit that runs -t before starting must never loop on this). */
+export function unsupportedBanaction(name: string): string {
+    return `unsupported banaction ${JSON.stringify(name)} (jailwatch runs nftables*, iptables*, dummy)`;
 }
 
 function positive(n: number | undefined): number | undefined {
@@ -216,6 +283,12 @@ class JailReader {
         if (!v) return dflt;
         this.origins[key] = v.origin;
         return v.value.trim();
+    }
+
+    /** Records `problem` (if any) against `key`'s origin. */
+    check(key: string, problem: string | undefined): void {
+        if (problem === undefined) return;
+        this.errors.push(new ConfigError(this.origin(key) ?? { key }, `${problem} in jail [${this.name}]`));
     }
 
     bool(key: string, dflt: boolean): boolean {

@@ -15,6 +15,12 @@ import { decodeFrame, encodeFrame, MIN_SECRET_BYTES, newNonce, parsePeer, PeerAu
 
 const CONNECT_TIMEOUT_MS = 3000;
 const MAX_FRAME = 64 * 1024 * 1024;
+/** A connection that sends nothing for this long is closed: idle sockets must not use up our descriptors. */
+export const PEER_IDLE_TIMEOUT_MS = 10_000;
+/** Open peer connections at most; more are closed at once (peers connect briefly, one frame each). */
+export const PEER_MAX_CONNECTIONS = 64;
+/** Refused frames logged per minute at most; the rest are counted into the next line. */
+const REFUSED_LOG_PER_MINUTE = 5;
 
 export function readSecret(file: string): Buffer {
     const st = fs.statSync(file);
@@ -29,6 +35,13 @@ export class PeerLink implements PeerHooks {
     private server: JailwatchServer | undefined;
     private listener: net.Server | undefined;
     private readonly guard = new ReplayGuard();
+    /** Our clock at start: a frame signed before it may be a replay of one we accepted before a restart. */
+    private startedAt = 0;
+    private readonly open = new Set<net.Socket>();
+    private refusedWindow = 0;
+    private refusedLogged = 0;
+    private refusedSuppressed = 0;
+    private pendingUnbans: WireBan[] = [];
     private pending: WireBan[] = [];
     private scheduled = false;
     private readonly peers: Array<{ host: string; port: number }>;
@@ -45,11 +58,15 @@ export class PeerLink implements PeerHooks {
 
     async start(server: JailwatchServer): Promise<void> {
         this.server = server;
+        this.startedAt = this.now();
         const listener = net.createServer((sock) => this.serve(sock));
+        listener.maxConnections = this.opts.maxConnections ?? PEER_MAX_CONNECTIONS;
         await new Promise<void>((resolve, reject) => {
             listener.once("error", reject);
             listener.listen(this.opts.port, this.opts.listen, () => resolve());
         });
+        // After listen, an error (EMFILE on accept, say) is logged: never an unhandled 'error' event.
+        listener.on("error", (e) => this.log.error(`peers: listener: ${e.message}`));
         this.listener = listener;
         this.port = (listener.address() as net.AddressInfo).port;
         this.log.info(`peers: listening on ${this.opts.listen}:${this.port}, ${this.peers.length} peer(s)`);
@@ -61,6 +78,7 @@ export class PeerLink implements PeerHooks {
         this.flush();
         const l = this.listener;
         this.listener = undefined;
+        for (const s of this.open) s.destroy();
         if (l) await new Promise<void>((r) => l.close(() => r()));
     }
 
@@ -73,14 +91,26 @@ export class PeerLink implements PeerHooks {
         }
     }
 
+    /** An operator's unban: peers lift the same ban, so no node keeps (or later hands back) what was lifted. */
+    broadcastUnban(jail: string, ip: string, end: number): void {
+        if (this.peers.length === 0) return;
+        this.pendingUnbans.push({ jail, ip, end: Number.isFinite(end) ? end : null });
+        if (!this.scheduled) {
+            this.scheduled = true;
+            setImmediate(() => this.flush());
+        }
+    }
+
     private flush(): void {
         this.scheduled = false;
-        if (this.pending.length === 0) return;
-        const bans = this.pending;
-        this.pending = [];
-        for (const p of this.peers) {
-            const frame = encodeFrame({ type: "ban", node: this.node, ts: this.now(), nonce: newNonce(), bans }, this.secret);
-            this.send(p.host, p.port, frame).catch((e) => this.log.warn(`peers: cannot send ${bans.length} ban(s) to ${p.host}:${p.port}: ${(e as Error).message}`));
+        for (const [type, list] of [["ban", this.pending], ["unban", this.pendingUnbans]] as const) {
+            if (list.length === 0) continue;
+            if (type === "ban") this.pending = [];
+            else this.pendingUnbans = [];
+            for (const p of this.peers) {
+                const frame = encodeFrame({ type, node: this.node, ts: this.now(), nonce: newNonce(), bans: list }, this.secret);
+                this.send(p.host, p.port, frame).catch((e) => this.log.warn(`peers: cannot send ${list.length} ${type}(s) to ${p.host}:${p.port}: ${(e as Error).message}`));
+            }
         }
     }
 
@@ -114,11 +144,15 @@ export class PeerLink implements PeerHooks {
 
     private async syncFrom(host: string, port: number): Promise<void> {
         try {
-            const reply = await this.send(host, port, encodeFrame({ type: "sync-request", node: this.node, ts: this.now(), nonce: newNonce() }, this.secret), true);
+            const nonce = newNonce();
+            const reply = await this.send(host, port, encodeFrame({ type: "sync-request", node: this.node, ts: this.now(), nonce }, this.secret), true);
             const line = reply.split("\n")[0];
             if (!line) throw new Error("no reply");
             const p = decodeFrame(line, this.secret, this.now(), this.guard);
             if (p.type !== "sync") throw new PeerAuthError(`expected sync, got ${p.type}`);
+            if (p.reply !== undefined && p.reply !== nonce) throw new PeerAuthError("sync reply answers another request");
+            // Lifted bans first, so a peer that was down during an unban drops it instead of keeping it.
+            for (const u of p.unbans ?? []) this.server?.unbanFromPeer(u.jail, u.ip, u.end === null ? Infinity : u.end);
             const n = this.apply(p.bans);
             this.log.info(`peers: ${n} ban(s) taken over from ${host}:${port}`);
         } catch (e) {
@@ -141,26 +175,55 @@ export class PeerLink implements PeerHooks {
     }
 
     private serve(sock: net.Socket): void {
-        readSocketLines(sock, MAX_FRAME, (line) => { this.onFrame(sock, line); }, () => sock.destroy());
+        this.open.add(sock);
+        sock.on("close", () => this.open.delete(sock));
+        sock.setTimeout(this.opts.idleTimeoutMs ?? PEER_IDLE_TIMEOUT_MS, () => sock.destroy());
+        readSocketLines(sock, MAX_FRAME, (line) => this.onFrame(sock, line), () => sock.destroy());
     }
 
-    private onFrame(sock: net.Socket, line: string): void {
+    /** Refusals are logged at most a few times a minute: one 64 KB read can hold 32,768 bad frames. */
+    private logRefused(from: string | undefined, why: string): void {
+        const minute = Math.floor(Date.now() / 60_000);
+        if (minute !== this.refusedWindow) {
+            this.refusedWindow = minute;
+            this.refusedLogged = 0;
+        }
+        if (this.refusedLogged >= REFUSED_LOG_PER_MINUTE) {
+            this.refusedSuppressed++;
+            return;
+        }
+        this.refusedLogged++;
+        const more = this.refusedSuppressed ? ` (${this.refusedSuppressed} more refused since the last such line)` : "";
+        this.refusedSuppressed = 0;
+        this.log.warn(`peers: refused frame from ${from}: ${why}${more}`);
+    }
+
+    /** One frame; false stops reading this connection. */
+    private onFrame(sock: net.Socket, line: string): boolean {
         let p: PeerPayload;
         try {
             p = decodeFrame(line, this.secret, this.now(), this.guard);
+            // Nonces live in memory only: a frame signed before we started could be one we accepted before a restart.
+            if (p.ts < this.startedAt) throw new PeerAuthError("signed before this server started (possible replay)");
         } catch (e) {
-            this.log.warn(`peers: refused frame from ${sock.remoteAddress}: ${(e as Error).message}`);
+            this.logRefused(sock.remoteAddress, (e as Error).message);
             sock.destroy();
-            return;
+            return false;
         }
-        if (p.node === this.node) return;
+        if (p.node === this.node) return true;
         if (p.type === "ban") {
             const n = this.apply(p.bans);
             this.log.debug(`peers: ${n} of ${p.bans.length} ban(s) from ${p.node} applied`);
+        } else if (p.type === "unban") {
+            for (const u of p.bans) this.server?.unbanFromPeer(u.jail, u.ip, u.end === null ? Infinity : u.end);
         } else if (p.type === "sync-request") {
             const now = this.now();
-            const bans = (this.server?.activeBans() ?? []).filter((b) => b.end > now).map((b) => ({ jail: b.jail, ip: b.ip, end: Number.isFinite(b.end) ? b.end : null }));
-            sock.end(encodeFrame({ type: "sync", node: this.node, ts: now, nonce: newNonce(), bans }, this.secret));
+            const wire = (b: { jail: string; ip: string; end: number }) => ({ jail: b.jail, ip: b.ip, end: Number.isFinite(b.end) ? b.end : null });
+            const bans = (this.server?.activeBans() ?? []).filter((b) => b.end > now).map(wire);
+            const unbans = (this.server?.liftedBans() ?? []).map(wire);
+            sock.end(encodeFrame({ type: "sync", node: this.node, ts: now, nonce: newNonce(), bans, unbans, reply: p.nonce }, this.secret));
+            return false;
         }
+        return true;
     }
 }

@@ -15,7 +15,9 @@ export interface WireBan {
 export type PeerPayload =
     | { type: "ban"; node: string; ts: number; nonce: string; bans: WireBan[] }
     | { type: "sync-request"; node: string; ts: number; nonce: string }
-    | { type: "sync"; node: string; ts: number; nonce: string; bans: WireBan[] };
+    | { type: "sync"; node: string; ts: number; nonce: string; bans: WireBan[]; unbans?: WireBan[]; reply?: string }
+    /** An operator's unban, so peers lift it too (and a restarted peer does not take it back). */
+    | { type: "unban"; node: string; ts: number; nonce: string; bans: WireBan[] };
 
 /** Frames whose timestamp is further than this from our clock are refused (seconds). */
 export const WINDOW_SECONDS = 60;
@@ -34,14 +36,29 @@ export function encodeFrame(payload: PeerPayload, secret: Buffer): string {
     return JSON.stringify({ p, mac: mac(secret, p) }) + "\n";
 }
 
-/** Remembers nonces for the replay window. */
+/**
+ * Remembers nonces for the replay window. Nonces are kept in arrival order, so the expired ones are always at the
+ * front: each check drops those and stops at the first live one (a sweep of every stored nonce per check made
+ * 100,000 frames take minutes).
+ */
 export class ReplayGuard {
     private seen = new Map<string, number>();
+    /** Stored nonces looked at by the sweeps (stays linear in the number of checks). */
+    visited = 0;
+
+    get size(): number {
+        return this.seen.size;
+    }
 
     /** True if the nonce is new (and records it). */
     check(nonce: string, now: number): boolean {
-        if (this.seen.size > 10_000) for (const [n, exp] of this.seen) if (exp < now) this.seen.delete(n);
+        for (const [n, exp] of this.seen) {
+            this.visited++;
+            if (exp >= now) break;
+            this.seen.delete(n);
+        }
         if (this.seen.has(nonce)) return false;
+        // A clock stepping back could put a shorter expiry behind longer ones; the window only gets longer then.
         this.seen.set(nonce, now + 2 * WINDOW_SECONDS);
         return true;
     }
@@ -74,8 +91,9 @@ export function decodeFrame(line: string, secret: Buffer, now: number, guard: Re
     if (typeof p.ts !== "number" || Math.abs(p.ts - now) > WINDOW_SECONDS) throw new PeerAuthError(`stale or future timestamp (${p.ts}, now ${Math.round(now)})`);
     if (typeof p.nonce !== "string" || !guard.check(p.nonce, now)) throw new PeerAuthError("replayed frame (nonce seen before)");
     if (typeof p.node !== "string") throw new PeerAuthError("frame lacks node id");
-    if ((p.type === "ban" || p.type === "sync") && !(Array.isArray(p.bans) && p.bans.every(isWireBan))) throw new PeerAuthError("malformed bans");
-    if (!["ban", "sync", "sync-request"].includes(p.type)) throw new PeerAuthError(`unknown message type ${JSON.stringify((p as { type: unknown }).type)}`);
+    if ((p.type === "ban" || p.type === "sync" || p.type === "unban") && !(Array.isArray(p.bans) && p.bans.every(isWireBan))) throw new PeerAuthError("malformed bans");
+    if (p.type === "sync" && p.unbans !== undefined && !(Array.isArray(p.unbans) && p.unbans.every(isWireBan))) throw new PeerAuthError("malformed unbans");
+    if (!["ban", "sync", "sync-request", "unban"].includes(p.type)) throw new PeerAuthError(`unknown message type ${JSON.stringify((p as { type: unknown }).type)}`);
     return p;
 }
 

@@ -20,6 +20,7 @@ export async function handleControl(server: JailwatchServer, argv: string[]): Pr
             if (cmd.jail === undefined) {
                 let text = formatStatus([...server.jails.keys()]);
                 const problems = [...server.problems];
+                if (server.stateProblem) problems.push(`cannot save state: ${server.stateProblem}; bans and log positions are not durable until it can`);
                 if (server.firewallErrors > 0) problems.push(`${server.firewallErrors} firewall command(s) failed; failed bans are retried every 10 s (see the log)`);
                 if (problems.length) text += `\n${problems.map((p) => `! ${p}`).join("\n")}`;
                 return { ok: true, text };

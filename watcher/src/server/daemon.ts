@@ -5,16 +5,17 @@
 import * as os from "os";
 import { backendFor, BackendName, createAction } from "../actions";
 import type { Exec } from "../actions/exec";
-import { ActionEntry, ActionJail, BanAction, secondsLeft } from "../actions/types";
-import { loadFilter, readJailConfig } from "../config/reader";
+import { ActionEntry, ActionJail, BanAction, KERNEL_MAX_TIMEOUT, secondsLeft } from "../actions/types";
+import { actionExists, loadFilter, readJailConfig } from "../config/reader";
 import { ControlResponse } from "../control/protocol";
 import { compileFilter } from "../filter/filter";
 import { expandGlob } from "../follow/glob";
 import { LogFollower } from "../follow/follower";
 import type { FilePosition } from "../follow/rotation";
 import { BanHistory, IPAddr, Jail, resolveJails } from "../jail";
+import { IPNetwork } from "../jail/ipaddr";
 import type { BanRecord } from "../jail";
-import type { ResolvedJail } from "../jail/settings";
+import { ResolvedJail, unsupportedBanaction } from "../jail/settings";
 import { BansState, PersistedBan, StateStore } from "../state/store";
 import type { Ban } from "../types";
 import { handleControl } from "./commands";
@@ -39,6 +40,8 @@ export type BanSource = "log" | "control" | "peer" | "restore";
 export interface PeerHooks {
     /** Called for every ban this server decided itself. */
     broadcast(ban: Ban): void;
+    /** Called for every ban an operator lifted here (peers lift it too). */
+    broadcastUnban?(jail: string, ip: string, end: number): void;
     start(server: JailwatchServer): Promise<void>;
     stop(): Promise<void>;
 }
@@ -51,6 +54,8 @@ export interface ServerDeps {
     /** Epoch seconds. */
     now?: () => number;
     peers?: PeerHooks;
+    /** The host's addresses right now (ignoreself); read again before each ban, since addresses come and go. */
+    selfAddresses?: () => string[];
 }
 
 const POSITION_SAVE_MS = 2000;
@@ -68,6 +73,10 @@ export class JailwatchServer {
     /** Problems worth showing to the operator (corrupt state, firewall failures). */
     readonly problems: string[] = [];
     firewallErrors = 0;
+    /** Why the last state save failed (read-only or full disk...), until a save succeeds again. */
+    stateProblem: string | undefined;
+    /** Bans an operator lifted, by jail and key, with the end the lifted ban had: a peer must not hand them back. */
+    private lifted = new Map<string, Ban>();
     /** Set by `stop --unban`: remove our firewall state on the way out. */
     unbanOnStop = false;
     private followers = new Map<string, LogFollower>();
@@ -101,7 +110,8 @@ export class JailwatchServer {
         if (posLoad.error) this.reportCorrupt(posLoad.error, posLoad.keptAs);
         this.positions = posLoad.value.positions;
         const now = this.now();
-        const restored = bansLoad.value.bans.map(toBan);
+        const restored = this.validRows(bansLoad.value.bans.map(toBan), jails);
+        for (const b of bansLoad.value.lifted ?? []) if (b.end === null || b.end > now) this.lifted.set(`${b.jail}\u0000${b.ip}`, toBan(b));
         // The firewall restore starts first and runs in nft while we build the jails (100,000 bans: both take a while).
         // Merge, never replace: the kernel may hold bans the state file missed (a crash just after a ban, a corrupt
         // file), and whatever we unbanned was already removed from the kernel at the time.
@@ -112,6 +122,13 @@ export class JailwatchServer {
             false,
         );
         this.history.restore(historyRecords(bansLoad.value));
+        // A ban too long for a kernel timeout was installed without one: if it ended while we were down, lift it now.
+        for (const b of restored) {
+            if (known.has(b.jail) && b.end <= now && b.end - b.start > KERNEL_MAX_TIMEOUT) {
+                const s = jails.find((j) => j.name === b.jail)!;
+                this.queue(this.pendingUnban, this.backendOf(s), { jail: b.jail, ip: b.ip });
+            }
+        }
         this.install(jails, restored, now);
         await firewall;
         this.startFollowers();
@@ -172,16 +189,18 @@ export class JailwatchServer {
     banAddress(jailName: string, ip: string, source: BanSource, until?: number): { ok: boolean; reason?: string; ban?: Ban } {
         const rj = this.jails.get(jailName);
         if (!rj) return { ok: false, reason: `no jail ${jailName}` };
-        // A peer sends keys, which for IPv6 may be a prefix (`2001:db8::/64`): its network address maps back to it.
-        const addr = IPAddr.parse(ip.replace(/\/\d{1,3}$/, ""));
-        if (!addr) return { ok: false, reason: `not an IP address: ${ip}` };
+        const addr = banTarget(rj, ip);
+        if (typeof addr === "string") return { ok: false, reason: addr };
         if (rj.jail.bans.isIgnored(addr)) return { ok: false, reason: `${ip} is in ignoreip of ${jailName}; not banned` };
+        if (rj.settings.ignoreself && this.isSelf(addr)) return { ok: false, reason: `${ip} is this host's own address (ignoreself); not banned` };
         const now = this.now();
         let ban: Ban | undefined;
         if (source === "peer" && until !== undefined) {
             // A peer already decided the length; install it as is (no history here: the offender is the peer's).
             const key = rj.jail.bans.keyOf(addr);
             if (rj.jail.bans.isBanned(key, now) || until <= now) return { ok: false, reason: "already banned" };
+            const gone = this.lifted.get(`${jailName}\u0000${key}`);
+            if (gone && until <= gone.end + 1) return { ok: false, reason: `${key} was unbanned here; not taken back` };
             ban = { jail: jailName, ip: key, start: now, end: until, banCount: 0 };
             rj.jail.bans.restore([ban], now);
         } else {
@@ -192,19 +211,37 @@ export class JailwatchServer {
         return { ok: true, ban };
     }
 
-    /** Lifts the ban of `ip` in one jail. */
-    unbanAddress(jailName: string, ip: string): boolean {
+    /** Lifts the ban of `ip` in one jail (an operator's unban: remembered, and sent to peers). */
+    unbanAddress(jailName: string, ip: string, source: "control" | "peer" = "control", peerEnd?: number): boolean {
         const rj = this.jails.get(jailName);
-        const addr = IPAddr.parse(ip);
+        const addr = IPAddr.parse(ip.replace(/\/\d{1,3}$/, ""));
         if (!rj || !addr) return false;
         const key = rj.jail.bans.keyOf(addr);
-        const b = rj.jail.bans.unban(key) ?? rj.jail.bans.unban(ip);
+        const current = rj.jail.bans.get(key) ?? rj.jail.bans.get(ip);
+        // A peer's unban lifts the ban it saw, not a newer one decided here since.
+        if (source === "peer" && current && peerEnd !== undefined && current.end > peerEnd + 1) return false;
+        const b = current ? rj.jail.bans.unban(current.ip) : undefined;
         // Also when we did not know the ban: the kernel may still hold it (e.g. from before a crash).
         this.queue(this.pendingUnban, rj.backend, { jail: jailName, ip: b?.ip ?? key });
-        if (!b) return false;
-        this.log.info(`[${jailName}] Unban ${b.ip}`);
+        const end = b?.end ?? peerEnd;
+        if (end !== undefined) this.lifted.set(`${jailName}\u0000${b?.ip ?? key}`, { jail: jailName, ip: b?.ip ?? key, start: b?.start ?? this.now(), end, banCount: 0 });
+        if (source === "control" && b) this.deps.peers?.broadcastUnban?.(jailName, b.ip, b.end);
         this.markBansDirty();
+        if (!b) return false;
+        this.log.info(`[${jailName}] Unban ${b.ip}${source === "peer" ? " (from peer)" : ""}`);
         return true;
+    }
+
+    /** A peer's operator lifted this ban. */
+    unbanFromPeer(jailName: string, ip: string, end: number): boolean {
+        return this.unbanAddress(jailName, ip, "peer", end);
+    }
+
+    /** Bans lifted by an operator that have not reached their end yet (sent to syncing peers). */
+    liftedBans(): Ban[] {
+        const now = this.now();
+        for (const [k, b] of this.lifted) if (b.end <= now) this.lifted.delete(k);
+        return [...this.lifted.values()];
     }
 
     /** Lifts every ban in every jail; returns how many. */
@@ -241,15 +278,15 @@ export class JailwatchServer {
     private loadJails(): ResolvedJail[] {
         const dir = this.opts.configDir;
         const config = readJailConfig(dir);
-        return resolveJails(config, { loadFilter: (spec, values) => loadFilter(dir, spec, values) });
+        return resolveJails(config, { loadFilter: (spec, values) => loadFilter(dir, spec, values), actionExists: (name) => actionExists(dir, name) });
     }
 
     private install(settings: ResolvedJail[], bans: Ban[], now: number): void {
-        const self = selfAddresses();
+        const self = this.deps.selfAddresses ? this.deps.selfAddresses() : selfAddresses();
         const jails = new Map<string, RuntimeJail>();
         for (const s of settings) {
             const backend = this.backendOf(s);
-            const jail = new Jail(s, { filter: compileFilter(s.filter), history: this.history, selfAddresses: s.ignoreself ? self : [] });
+            const jail = new Jail(s, { filter: compileFilter(s.filter), history: this.history, selfAddresses: s.ignoreself ? self : [], isSelf: s.ignoreself ? (ip) => this.isSelf(ip) : undefined });
             jail.bans.restore(bans.filter((b) => b.jail === s.name), now);
             const files = [...new Set(s.logpath.flatMap(expandGlob))];
             jails.set(s.name, { settings: s, jail, files, backend, nextExpiry: jail.bans.nextExpiry() });
@@ -272,7 +309,7 @@ export class JailwatchServer {
     private backendOf(s: ResolvedJail): BackendName {
         const name = this.opts.banaction ?? s.banaction;
         const backend = backendFor(name);
-        if (!backend) throw new Error(`jail ${s.name}: unsupported banaction ${JSON.stringify(name)} (nftables, iptables-ipset, dummy)`);
+        if (!backend) throw new Error(`jail ${s.name}: ${unsupportedBanaction(name)}`);
         return backend;
     }
 
@@ -295,16 +332,40 @@ export class JailwatchServer {
             work.push(
                 a.start(ajails, entries, replace).then(
                     () => this.log.info(`${backend}: ${entries.length} ban(s) installed in ${Date.now() - t0} ms`),
-                    (e) => {
-                        this.firewallErrors++;
-                        this.problems.push(`${backend} start failed: ${(e as Error).message}`);
-                        this.log.error(`${backend}: cannot set up the firewall: ${(e as Error).message}`);
-                        this.failed.push({ backend, kind: "ban", entries });
-                    },
+                    (e) => this.startJailByJail(backend, a, ajails, entries, replace, e as Error),
                 ),
             );
         }
         await Promise.all(work);
+    }
+
+    /**
+     * The one-batch start failed: set the jails up one at a time so a jail the firewall refuses cannot take the
+     * others down, then restore the bans of those that worked (failed bans are retried later).
+     */
+    private async startJailByJail(backend: BackendName, a: BanAction, jails: ActionJail[], entries: ActionEntry[], replace: boolean, first: Error): Promise<void> {
+        this.log.error(`${backend}: cannot set up the firewall in one batch (${first.message}); trying jail by jail`);
+        const good: ActionJail[] = [];
+        for (const j of jails) {
+            try {
+                await a.start([...good, j], [], false);
+                good.push(j);
+            } catch (e) {
+                this.firewallErrors++;
+                const msg = `[${j.name}] ${backend}: cannot set up the firewall for this jail: ${(e as Error).message}`;
+                this.problems.push(msg);
+                this.log.error(msg);
+            }
+        }
+        const names = new Set(good.map((j) => j.name));
+        const mine = entries.filter((e) => names.has(e.jail));
+        try {
+            if (good.length) await a.start(good, mine, replace);
+        } catch (e) {
+            this.firewallErrors++;
+            this.problems.push(`${backend}: restoring ${mine.length} ban(s) failed: ${(e as Error).message}`);
+            this.failed.push({ backend, kind: "ban", entries: mine });
+        }
     }
 
     private startFollowers(): void {
@@ -438,16 +499,23 @@ export class JailwatchServer {
     saveBansNow(): void {
         if (this.banSaveTimer) clearTimeout(this.banSaveTimer);
         this.banSaveTimer = undefined;
-        this.bansDirty = false;
         try {
             this.store.saveBans(this.bansState());
+            this.bansDirty = false;
+            this.stateProblem = undefined;
         } catch (e) {
-            this.log.error(`cannot save bans to ${this.store.bansFile}: ${(e as Error).message}`);
+            this.stateFailed(`${this.store.bansFile}: ${(e as Error).message}`);
         }
     }
 
     private savePositionsNow(): void {
         this.lastPositionSave = Date.now();
+        // A position may only pass lines whose bans are durable: the bans go to disk first (kill -9 between the two
+        // writes then re-reads a few lines, and re-deciding a known ban is a no-op).
+        if (this.bansDirty) {
+            this.saveBansNow();
+            if (this.bansDirty) return; // could not save: keep the old position, so the lines are read again
+        }
         let changed = false;
         for (const [file, f] of this.followers) {
             const p = f.position();
@@ -461,7 +529,7 @@ export class JailwatchServer {
         try {
             this.store.savePositions({ positions: this.positions });
         } catch (e) {
-            this.log.error(`cannot save log positions to ${this.store.positionsFile}: ${(e as Error).message}`);
+            this.stateFailed(`${this.store.positionsFile}: ${(e as Error).message}`);
         }
     }
 
@@ -474,7 +542,48 @@ export class JailwatchServer {
         for (const r of this.history.records()) {
             (history[r.jail] ??= {})[r.ip] = { count: r.count, lastStart: r.lastStart, lastEnd: Number.isFinite(r.lastEnd) ? r.lastEnd : null };
         }
-        return { bans, history };
+        const lifted: PersistedBan[] = this.liftedBans().map((b) => ({ jail: b.jail, ip: b.ip, start: b.start, end: Number.isFinite(b.end) ? b.end : null, banCount: 0 }));
+        return { bans, history, lifted };
+    }
+
+    private stateFailed(msg: string): void {
+        // Logged when it starts failing, and shown in `status` until a save works again.
+        if (this.stateProblem === undefined) this.log.error(`cannot save state: ${msg}`);
+        this.stateProblem = msg;
+    }
+
+    /** Drops persisted rows that cannot be bans (not an address, a network the jail would not ban); says so. */
+    private validRows(rows: Ban[], jails: ResolvedJail[]): Ban[] {
+        const byName = new Map(jails.map((j) => [j.name, j]));
+        const bad: string[] = [];
+        const ok: Ban[] = [];
+        for (const b of rows) {
+            const j = byName.get(b.jail);
+            if (!j) {
+                ok.push(b); // a jail not configured now: kept in memory only if it comes back (install filters)
+                continue;
+            }
+            const net = IPNetwork.parse(b.ip);
+            const single = net && net.prefix === (net.family === 4 ? 32 : 128);
+            const key6 = net && net.family === 6 && net.prefix === j.ipv6Prefix;
+            if (!net || !(single || key6) || net.text !== b.ip || (b.end !== Infinity && !(b.end > b.start))) bad.push(JSON.stringify(b.ip));
+            else ok.push(b);
+        }
+        if (bad.length) {
+            const msg = `${bad.length} ban(s) in ${this.store.bansFile} dropped: not a bannable address: ${bad.slice(0, 5).join(", ")}${bad.length > 5 ? ", ..." : ""}`;
+            this.problems.push(msg);
+            this.log.error(msg);
+        }
+        return ok;
+    }
+
+    private isSelf(ip: IPAddr): boolean {
+        const list = this.deps.selfAddresses ? this.deps.selfAddresses() : selfAddresses();
+        for (const a of list) {
+            const n = IPNetwork.parse(a);
+            if (n && n.contains(ip)) return true;
+        }
+        return false;
     }
 
     /** Lines read per followed file (status, benchmarks). */
@@ -508,4 +617,18 @@ function selfAddresses(): string[] {
     const out: string[] = [];
     for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) out.push(a.address.replace(/%.*$/, ""));
     return out;
+}
+
+/**
+ * What `banip`/a peer names, as the address to ban: a single address (also written `/32`, `/128`), or an IPv6
+ * network of exactly the jail's ban prefix (how peers send /64 keys). Any other network is refused with a reason:
+ * banning its first address alone would answer success and ban almost nothing.
+ */
+function banTarget(rj: RuntimeJail, text: string): IPAddr | string {
+    if (text.indexOf("/") < 0) return IPAddr.parse(text) ?? `not an IP address: ${text}`;
+    const net = IPNetwork.parse(text);
+    if (!net) return `not an IP address: ${text}`;
+    const full = net.family === 4 ? 32 : 128;
+    if (net.prefix === full || (net.family === 6 && net.prefix === rj.settings.ipv6Prefix)) return IPAddr.fromWords(net.family, net.words);
+    return `${text}: banning a network is not supported (only single addresses${rj.settings.ipv6Prefix < 128 ? ` and IPv6 /${rj.settings.ipv6Prefix} prefixes` : ""}); nothing banned`;
 }

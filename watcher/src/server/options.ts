@@ -20,6 +20,10 @@ export interface PeerOptions {
     listen: string;
     /** File holding the shared secret (at least 16 bytes). */
     secretFile?: string;
+    /** Idle peer connections are closed after this (ms); tests shorten it. */
+    idleTimeoutMs?: number;
+    /** Open peer connections at most. */
+    maxConnections?: number;
 }
 
 export interface ServerOptions {

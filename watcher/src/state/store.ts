@@ -31,6 +31,8 @@ export interface BansState {
     bans: PersistedBan[];
     /** jail -> address -> record */
     history: Record<string, Record<string, OffenderRecord>>;
+    /** Bans an operator lifted before their end: kept until that end so a peer cannot hand them back. */
+    lifted?: PersistedBan[];
 }
 
 export interface PositionsState {
@@ -52,6 +54,7 @@ interface BansFile {
     version: number;
     bans: Record<string, BanRow[]>;
     history: Record<string, Record<string, [number, number, number | null]>>;
+    lifted?: Record<string, BanRow[]>;
 }
 interface PositionsFile {
     version: number;
@@ -66,7 +69,9 @@ export function encodeBans(state: BansState): string {
         const h: Record<string, [number, number, number | null]> = (history[jail] = {});
         for (const [ip, r] of Object.entries(ips)) h[ip] = [r.count, r.lastStart, r.lastEnd];
     }
-    return JSON.stringify({ version: STATE_VERSION, bans, history } satisfies BansFile);
+    const lifted: Record<string, BanRow[]> = {};
+    for (const b of state.lifted ?? []) (lifted[b.jail] ??= []).push([b.ip, b.start, b.end, b.banCount]);
+    return JSON.stringify({ version: STATE_VERSION, bans, history, ...(state.lifted?.length ? { lifted } : {}) } satisfies BansFile);
 }
 
 const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
@@ -113,7 +118,15 @@ export function decodeBans(text: string, file = "bans.json"): BansState {
             h[ip] = { count: r[0], lastStart: r[1], lastEnd: r[2] as number | null };
         }
     }
-    return { bans, history };
+    // Optional (older files have none); an unreadable entry only loses that entry's memory of an unban.
+    const lifted: PersistedBan[] = [];
+    if (isObj(v.lifted)) {
+        for (const [jail, rows] of Object.entries(v.lifted)) {
+            if (!Array.isArray(rows)) continue;
+            for (const r of rows) if (Array.isArray(r) && typeof r[0] === "string" && isNum(r[1]) && (r[2] === null || isNum(r[2]))) lifted.push({ jail, ip: r[0], start: r[1], end: r[2] as number | null, banCount: 0 });
+        }
+    }
+    return { bans, history, ...(lifted.length ? { lifted } : {}) };
 }
 
 export function encodePositions(state: PositionsState): string {
