@@ -33,7 +33,8 @@ while :; do
   done
   echo "boot $(date +%s.%N)" >>"$LAB_LOG"
   # CAP_NET_ADMIN: networkd and nftables (not implied by a network namespace path); CAP_IPC_LOCK: glusterfs mlock.
-  systemd-nspawn -q -D "$LAB_ROOT" -M "$LAB_HOST" --boot --register=no --keep-unit --console=passive \
+  # The host's own network sysctls (/proc/sys/net) are writable, as on a VM; the rest of /proc/sys stays read-only.
+  SYSTEMD_NSPAWN_API_VFS_WRITABLE=network systemd-nspawn -q -D "$LAB_ROOT" -M "$LAB_HOST" --boot --register=no --keep-unit --console=passive \
     --network-namespace-path="/run/netns/$LAB_NETNS" --capability=CAP_NET_ADMIN,CAP_IPC_LOCK \
     --private-users=no --bind=/dev/fuse "${binds[@]}" </dev/null
   rc=$?

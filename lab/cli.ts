@@ -2,6 +2,7 @@
 import {
     LabHost, destroyLab, getHost, hostIsUp, listHosts, powerOff, powerOn, rebootHost, ssh, LAB_DIR,
 } from "./hosts";
+import { ensureImage } from "./image";
 import { readHostRecord } from "./state";
 import { GLUSTER_HOSTS, labStatus, provisionGlusterHosts, runGlusterPlan, volumeHealth } from "./glusterLab";
 import { formatStep } from "./runner";
@@ -15,7 +16,8 @@ const USAGE = `usage: npm run lab -- <command>
   ssh HOST CMD   run a command on a lab host over SSH, e.g. ssh node-gfs1 gluster peer status
   reboot HOST|all   reboot hosts from inside (systemctl reboot), all of them at once with "all"; waits until booted
   stop HOST [--force]   power a host off: a clean shutdown, or with --force a power cut (links down, every process killed)
-  start HOST     power a stopped host on (same root volume and disk) and wait until it has booted`;
+  start HOST     power a stopped host on (same root volume and disk) and wait until it has booted
+  image          build the cached Debian 12 image the hosts boot from, if missing (\`up\` does it when needed)`;
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
@@ -107,6 +109,12 @@ async function main(argv: string[]): Promise<number> {
         case "down": return down();
         case "ssh": return sshCommand(argv[1], argv.slice(2));
         case "reboot": case "stop": case "start": return power(argv[0], argv.slice(1));
+        case "image": {
+            const t0 = Date.now();
+            const dir = await ensureImage(line => console.log(line));
+            console.log(`lab: image ${dir} ready (${secs(Date.now() - t0)})`);
+            return 0;
+        }
         default:
             console.error(USAGE);
             return 2;

@@ -1,5 +1,7 @@
 // Runs a plan of host steps on lab hosts over SSH, in the order the plan declares: the same command text a
 // remote.Command would send (renderStep), never a copy of a script.
+import * as fs from "fs";
+import * as path from "path";
 import { HostStep, renderHostStep, topoOrder } from "../components/hostStep";
 import { LabHost, ssh } from "./hosts";
 import { tail } from "./proc";
@@ -62,6 +64,7 @@ export async function runPlan(plan: HostStep<string>[], hosts: Record<string, La
         const startedAt = Date.now();
         // The same text a remote.Command sends, and its secret parameters on stdin, as the component does.
         const { command, stdin } = renderHostStep(step);
+        recordStepRun(byName[step.host], step.id, startedAt);
         const p = ssh(byName[step.host], command, { timeoutMs: opts.stepTimeoutMs ?? 300_000, input: stdin || undefined }).then(r => {
             const ok = r.code === 0;
             finish({
@@ -99,6 +102,24 @@ export async function runPlan(plan: HostStep<string>[], hosts: Record<string, La
     }
     const steps = selected.map(s => reports.get(s.id)!);
     return { ok: steps.every(s => s.status === "ok"), steps, durationMs: Date.now() - started };
+}
+
+/** Where the lab notes every step it sends to a host: tests prove "no step ran" (a node recovered by itself) by it. */
+export function stepLogOf(host: LabHost): string {
+    return path.join(host.dir, "steps.log");
+}
+
+function recordStepRun(host: LabHost, id: string, at: number): void {
+    fs.appendFileSync(stepLogOf(host), `${new Date(at).toISOString()} ${id}\n`);
+}
+
+/** How many steps the lab has sent to a host so far. */
+export function stepRunsOn(host: LabHost): number {
+    try {
+        return fs.readFileSync(stepLogOf(host), "utf8").split("\n").filter(Boolean).length;
+    } catch {
+        return 0;
+    }
 }
 
 /** One line per step, plus the stderr tail of each failure: what `npm run lab` prints. */

@@ -36,6 +36,13 @@ elsewhere=$(findmnt -rno TARGET --source "$dev" 2>/dev/null | grep -vxF "$mount_
 [ -z "$elsewhere" ] || die "$dev is mounted at $elsewhere, not at $mount_point; refusing to touch it"
 [ "$(lsblk -nro NAME "$dev" | wc -l)" -eq 1 ] || die "$dev has partitions; refusing to use it as a brick"
 
+# Something else mounted at the mount point is the operator's: refuse before formatting or writing any unit.
+if mountpoint -q "$mount_point" 2>/dev/null; then
+  current=$(findmnt -rno SOURCE --mountpoint "$mount_point" | head -n1)
+  case $current in /*) current=$(readlink -f "$current") ;; esac
+  [ "$current" = "$dev" ] || die "$mount_point is already a mount of $current, not of $dev"
+fi
+
 fstype=$(blkid -p -o value -s TYPE "$dev" 2>/dev/null || true)
 if [ -z "$fstype" ]; then
   pttype=$(blkid -p -o value -s PTTYPE "$dev" 2>/dev/null || true)
@@ -52,11 +59,6 @@ fi
 uuid=$(blkid -p -o value -s UUID "$dev")
 [ -n "$uuid" ] || die "no UUID on $dev after formatting"
 
-# Something else mounted at the mount point is the operator's: refuse before writing any unit.
-if mountpoint -q "$mount_point" 2>/dev/null; then
-  current=$(readlink -f "$(findmnt -rno SOURCE --mountpoint "$mount_point" | head -n1)")
-  [ "$current" = "$dev" ] || die "$mount_point is already a mount of $current, not of $dev"
-fi
 
 # The brick is mounted by a native mount unit, by UUID (device names move between boots), not by an fstab line:
 # systemd in a container ignores fstab lines for block devices, and the unit is what glusterd's own unit can
@@ -82,17 +84,45 @@ Options=defaults,noatime
 [Install]
 WantedBy=multi-user.target" 0644 && changed=1
 
-# The disk may appear after boot (a late EBS attachment, a replaced volume): this service waits for the filesystem
-# and then starts glusterd, which mounts the brick through its dependency. It never blocks the boot.
+# The disk may appear after boot (a late EBS attachment, a replaced volume): the keeper waits for the filesystem and
+# then starts glusterd, which mounts the brick through its dependency; it never blocks the boot. Then it keeps the
+# brick running: glusterd starts a node's brick only when it starts or regains server quorum, and after all three
+# nodes boot at once that start sometimes loses a race (a port, the peers' handshake) and is never tried again. A
+# brick of a started volume that stays down for 30 s while glusterd runs is started with `volume start force`,
+# which starts only offline bricks; glusterd runs only with this brick filesystem mounted (its guard, below).
+keeper=/usr/local/lib/ha-wordpress/brick-keeper
+# shellcheck disable=SC2016 # the keeper's own variables, expanded when it runs
+write_if_changed "$keeper" '#!/bin/bash
+# Written by ha-wordpress (scripts/gluster/brick.sh). Usage: brick-keeper FS_UUID BRICK_DIR
+set -u
+uuid=$1 brick=$2 down=0
+until blkid -U "$uuid" >/dev/null 2>&1; do sleep 2; done
+echo "brick filesystem $uuid present: starting glusterd"
+systemctl start glusterd.service
+while sleep 10; do
+  systemctl is-active --quiet glusterd.service || { down=0; continue; }
+  vol=""
+  for f in /var/lib/glusterd/vols/*/bricks/*; do
+    [ -f "$f" ] && grep -qxF "path=$brick" "$f" || continue
+    v=$(basename "$(dirname "$(dirname "$f")")")
+    grep -qx "status=1" "/var/lib/glusterd/vols/$v/info" 2>/dev/null && vol=$v
+  done
+  if [ -n "$vol" ] && ! pgrep -f -- "glusterfsd .*--brick-name $brick( |$)" >/dev/null; then down=$((down + 1)); else down=0; fi
+  if [ "$down" -ge 3 ]; then
+    echo "brick $brick of volume $vol has not run for 30 s: volume start $vol force"
+    timeout 120 gluster --mode=script volume start "$vol" force || echo "volume start $vol force failed; trying again later"
+    down=0
+  fi
+done' 0755 && changed=1
 write_if_changed /etc/systemd/system/ha-wordpress-brick.service "# Written by ha-wordpress (scripts/gluster/brick.sh).
 [Unit]
-Description=Start glusterd once the brick filesystem (EBS volume $VOLUME_ID) is there
+Description=Start glusterd once the brick filesystem (EBS volume $VOLUME_ID) is there, and keep the brick running
 After=local-fs.target
 
 [Service]
 Type=simple
-ExecStart=/bin/sh -c 'until blkid -U $uuid >/dev/null 2>&1; do sleep 2; done; exec systemctl start glusterd.service'
-Restart=on-failure
+ExecStart=$keeper $uuid $BRICK_PATH
+Restart=always
 RestartSec=5
 
 [Install]
@@ -100,6 +130,7 @@ WantedBy=multi-user.target" 0644 && changed=1
 
 if [ "$changed" = 1 ]; then systemctl daemon-reload; fi
 systemctl enable --quiet "$mount_unit" ha-wordpress-brick.service
+keeper_changed=$changed
 mkdir -p "$mount_point"
 if mountpoint -q "$mount_point"; then
   log "$mount_point already mounted"
@@ -141,6 +172,11 @@ After=$mount_unit
 ExecStartPre=$guard $mount_point $BRICK_PATH" 0644 && bound=1
 
 if [ "${bound:-0}" = 1 ]; then systemctl daemon-reload; fi
+if [ "$keeper_changed" = 1 ] && systemctl is-active --quiet ha-wordpress-brick.service; then
+  systemctl restart ha-wordpress-brick.service
+else
+  systemctl start ha-wordpress-brick.service
+fi
 
 mkdir -p "$BRICK_PATH"
 [ "$(findmnt -rno TARGET -T "$BRICK_PATH")" = "$mount_point" ] || die "$BRICK_PATH is not on the brick filesystem"

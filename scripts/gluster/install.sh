@@ -44,6 +44,17 @@ if ! cmp -s "$tmp" "$vol"; then
 fi
 rm -f "$tmp"
 
+# The brick ports lie inside Linux's ephemeral port range (32768-60999): any outgoing connection (a client, curl) may
+# take one as its local port, and its TIME_WAIT outlives it, so after a reboot glusterd finds every port of the
+# small pinned range "in use" and never starts the brick ("All the ports in the range are exhausted"). Reserved,
+# they are never handed out as ephemeral ports; listening on them still works.
+sysctl_file=/etc/sysctl.d/60-ha-wordpress-gluster.conf
+if write_if_changed "$sysctl_file" "# Written by ha-wordpress (scripts/gluster/install.sh): the brick ports are never ephemeral ports.
+net.ipv4.ip_local_reserved_ports = ${BRICK_PORT_MIN}-${BRICK_PORT_MAX}" 0644; then
+  log "brick ports ${BRICK_PORT_MIN}-${BRICK_PORT_MAX} reserved from the ephemeral range ($sysctl_file)"
+fi
+sysctl -q -p "$sysctl_file"
+
 # Debian's unit kills glusterd's whole control group on stop or restart: the bricks and the self-heal daemon with it,
 # so a package upgrade (its postinst runs `try-restart glusterd`) takes this node's brick offline. Only glusterd
 # itself restarts; the running bricks stay, and the new glusterd adopts them (what upstream's own unit does).

@@ -3,45 +3,21 @@
 // native mount unit by UUID (no fstab line), keeps the filesystem and its data on a rerun, and refuses devices and
 // mount points that are in use for something else without changing anything.
 //
-// It runs in a lab of its own (HA_LAB_DIR=/tmp/ha-lab-bricktest: its own control namespace, namespaces and cgroups
-// under their own tag), so it never disturbs another lab on the machine. lab/state.ts reads HA_LAB_DIR when it is
-// first loaded, so this file loads a private copy of the lab modules with the variable set (see loadLab).
+// It uses the lab as every lab suite does: it starts from `destroyLab()` and removes everything it made at the end.
 import * as assert from "assert";
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { renderHostStep } from "../../components/hostStep";
+import * as labHosts from "../../lab/hosts";
 import type { LabHost } from "../../lab/hosts";
 import type { RunResult } from "../../lab/proc";
 
-type LabModule = typeof import("../../lab/hosts");
+type LabModule = typeof labHosts;
 
-const LAB = "/tmp/ha-lab-bricktest";
-/** Backing files of the extra disks: outside LAB (destroyLab removes that), so a crashed run's loops can be found. */
-const DISKS_DIR = `${LAB}-disks`;
-
-/**
- * The lab modules bound to LAB. Another test file in the same mocha process may already have loaded them for the
- * default lab; those copies are put back untouched, so each file keeps the lab it was written for.
- */
-function loadLab(dir: string): LabModule {
-    const labSources = path.resolve(__dirname, "../../lab") + path.sep;
-    const ours = (file: string) => file.startsWith(labSources);
-    const others = new Map<string, NodeJS.Module>();
-    for (const [file, mod] of Object.entries(require.cache)) {
-        if (mod && ours(file)) { others.set(file, mod); delete require.cache[file]; }
-    }
-    const previous = process.env.HA_LAB_DIR;
-    process.env.HA_LAB_DIR = dir;
-    try {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        return require("../../lab/hosts") as LabModule;
-    } finally {
-        if (previous === undefined) delete process.env.HA_LAB_DIR; else process.env.HA_LAB_DIR = previous;
-        for (const file of Object.keys(require.cache)) if (ours(file)) delete require.cache[file];
-        for (const [file, mod] of others) require.cache[file] = mod;
-    }
-}
+/** Backing files of the extra disks: outside the lab's directory (destroyLab removes that), so a crashed run's
+ * loops can still be found. */
+const DISKS_DIR = "/tmp/ha-lab-scratch-disks";
 
 const HOST_NAME = "scratch";
 const VOLUME_ID = "vol-0lab0b0000000050";
@@ -108,8 +84,7 @@ describe("lab: brick.sh and mount.sh on a booted host (over SSH, real mkfs.xfs a
 
     before(async function () {
         assert.strictEqual(process.getuid?.(), 0, "lab tests must run as root (namespaces, mounts, loop devices)");
-        lab = loadLab(LAB);
-        assert.strictEqual(lab.LAB_DIR, LAB);
+        lab = labHosts;
         await lab.destroyLab();
         detachLeftovers();
         fs.rmSync(DISKS_DIR, { recursive: true, force: true });
