@@ -6,7 +6,11 @@
 # Environment (set by lab/hosts.ts):
 #   LAB_HOST     machine name (also its hostname)
 #   LAB_ROOT     the mounted overlay root to boot
-#   LAB_NETNS    named network namespace (/run/netns/NAME) the host boots into
+#   LAB_NETNS    named network namespace (/run/netns/NAME) the host boots into; made afresh at every boot
+#   LAB_CONTROL  pid of the lab's control namespace holder, where the bridges are
+#   LAB_NICS     the host's interfaces, space-separated VETH:IFNAME:BRIDGE (the veth's bridge side, its name
+#                inside, the bridge it joins)
+#   LAB_FORWARD  "1": the host routes between its interfaces (the load balancer)
 #   LAB_CGROUP   cgroup path (relative) under the name=systemd and unified hierarchies, the host's own
 #   LAB_BINDS    file with the device paths to bind into the host (/dev/loopN for its disk), one per line; read at
 #                every boot, so a disk plugged in while the host runs is there after its next reboot
@@ -21,12 +25,30 @@ for h in systemd unified; do
   echo $$ >"/sys/fs/cgroup/$h/$LAB_CGROUP/cgroup.procs"
 done
 
+# A boot starts with the kernel's network state of a fresh machine, as a real reboot does: no firewall rules, no
+# conntrack entries, no sockets in TIME_WAIT (glusterd tests its brick ports by binding them). So the namespace and
+# the host's veths are made anew, before every boot.
+fresh_network() {
+  local nic veth ifname bridge
+  ip netns del "$LAB_NETNS" 2>/dev/null || true
+  ip netns add "$LAB_NETNS" || return 1
+  for nic in ${LAB_NICS:-}; do
+    IFS=: read -r veth ifname bridge <<<"$nic"
+    nsenter -t "$LAB_CONTROL" -n ip link del "$veth" 2>/dev/null || true
+    nsenter -t "$LAB_CONTROL" -n ip link add "$veth" type veth peer name "$ifname" netns "$LAB_NETNS" || return 1
+    nsenter -t "$LAB_CONTROL" -n ip link set "$veth" master "$bridge" up || return 1
+  done
+  if [ "${LAB_FORWARD:-}" = 1 ]; then ip netns exec "$LAB_NETNS" sysctl -q -w net.ipv4.ip_forward=1; fi
+}
+
 while :; do
+  if [ -n "${LAB_NICS:-}" ]; then
+    fresh_network || { echo "exit network $(date +%s.%N)" >>"$LAB_LOG"; break; }
+  fi
   binds=()
   while read -r dev; do [ -n "$dev" ] && binds+=("--bind=$dev"); done < <(cat "${LAB_BINDS:-/dev/null}" 2>/dev/null)
-  # A boot starts from an empty firewall, as a real reboot does: the namespace outlives the host, its nftables
-  # ruleset must not (jailwatch has to restore bans from its state, as on EC2).
-  ip netns exec "$LAB_NETNS" nft flush ruleset 2>/dev/null || true
+  # Without LAB_NICS the namespace is kept: at least its firewall starts empty, as after a real reboot.
+  [ -n "${LAB_NICS:-}" ] || ip netns exec "$LAB_NETNS" nft flush ruleset 2>/dev/null || true
   # Groups an earlier boot (or a power cut) left behind; nspawn wants to create them afresh.
   for h in systemd unified; do
     find "/sys/fs/cgroup/$h/$LAB_CGROUP" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null || true

@@ -1,8 +1,9 @@
 // `npm run lab -- up | status | down | ssh HOST [COMMAND]`: the local lab from the command line.
 import {
-    LabHost, destroyLab, getHost, hostIsUp, listHosts, powerOff, powerOn, rebootHost, ssh, LAB_DIR,
+    LabHost, destroyLab, exec, getHost, hostIsUp, listHosts, powerOff, powerOn, rebootHost, ssh, LAB_DIR,
 } from "./hosts";
 import { ensureImage } from "./image";
+import { LB_PUBLIC_IP, healthyBackends } from "./balancer";
 import { readHostRecord } from "./state";
 import { GLUSTER_HOSTS, labStatus, provisionGlusterHosts, runGlusterPlan, volumeHealth } from "./glusterLab";
 import { formatStep } from "./runner";
@@ -40,18 +41,29 @@ async function up(): Promise<number> {
 }
 
 async function status(): Promise<number> {
-    const hosts = GLUSTER_HOSTS.map(h => getHost(h.name));
-    const down = GLUSTER_HOSTS.filter((_, i) => !hosts[i]).map(h => h.name);
-    if (down.length === GLUSTER_HOSTS.length) {
-        console.log("lab: down (run `npm run lab -- up`)");
+    const all = listHosts();
+    if (!all.some(hostIsUp)) {
+        console.log(all.length ? `lab: every host is powered off (${all.map(h => h.name).join(", ")}); \`npm run lab -- up\` boots them`
+            : "lab: down (run `npm run lab -- up`)");
         return 1;
     }
-    if (down.length) console.log(`lab: not running: ${down.join(", ")}`);
-    const up = hosts.filter((h): h is NonNullable<typeof h> => !!h);
-    for (const h of up) console.log(`lab: ${h.name} ${h.ip} disk ${h.disk?.loop ?? "-"}`);
-    console.log("");
-    console.log(await labStatus(up));
-    return down.length ? 1 : 0;
+    for (const h of all) {
+        const on = hostIsUp(h);
+        const state = on ? (await exec(h, ["systemctl", "is-system-running"])).stdout.trim() : "powered off";
+        const failed = on ? (await exec(h, ["systemctl", "--failed", "--no-legend", "--plain"])).stdout.trim()
+            .split("\n").filter(Boolean).map(l => l.split(/\s+/)[0]) : [];
+        console.log(`lab: ${h.name.padEnd(10)} ${h.nics.map(n => n.ip).join(",").padEnd(22)} ${state}` +
+            `${h.disk ? `  disk ${h.disk.loop || "-"}${h.diskAttached === false ? " (unplugged)" : ""}` : ""}` +
+            `${failed.length ? `  failed: ${failed.join(" ")}` : ""}`);
+    }
+    const lb = all.find(h => h.name === "lb" && hostIsUp(h));
+    if (lb) console.log(`lab: load balancer ${LB_PUBLIC_IP}:80 sends new connections to: ${(await healthyBackends(lb)).join(" ") || "every node (none healthy: fails open)"}`);
+    const nodes = GLUSTER_HOSTS.map(h => getHost(h.name)).filter((h): h is LabHost => !!h);
+    if (nodes.length) {
+        console.log("");
+        console.log(await labStatus(nodes));
+    }
+    return nodes.length === GLUSTER_HOSTS.length ? 0 : 1;
 }
 
 async function down(): Promise<number> {

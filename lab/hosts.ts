@@ -72,7 +72,7 @@ export function leaderOf(host: LabHost): number | undefined {
     if (!host.wrapper || !isAlive(host.wrapper)) return undefined;
     for (const nspawn of childrenOf(host.wrapper.pid, "systemd-nspawn")) {
         for (const pid of childrenOf(nspawn, "systemd")) {
-            if (nsOf(pid, "net") === host.netns && nsOf(pid, "pid") !== nsOf("self", "pid")) return pid;
+            if (nsOf(pid, "net") === netnsId(host.netnsName) && nsOf(pid, "pid") !== nsOf("self", "pid")) return pid;
         }
     }
     return undefined;
@@ -335,13 +335,8 @@ export async function createHost(spec: HostSpec, log: (line: string) => void = (
 
 /** The parts of a host that exist while it is powered off: network namespace and NICs, disk, root volume. */
 async function prepareHardware(rec: LabHost, spec: HostSpec): Promise<void> {
-    if (!netnsId(rec.netnsName)) check(`ip netns add ${rec.netnsName}`, await run("ip", ["netns", "add", rec.netnsName]));
-    rec.netns = netnsId(rec.netnsName);
-    if (spec.forward) {
-        // The kernel's switch for the namespace; networkd inside sets it too (IPForward=), this makes it hold early.
-        await run("ip", ["netns", "exec", rec.netnsName, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
-    }
-    await wireNetwork(rec);
+    // The network namespace and the veths are made by the boot loop, afresh at every boot (lab/boot.sh).
+    rec.forward = !!spec.forward;
     if (rec.disk) {
         if (!fs.existsSync(rec.disk.image)) {
             const fd = fs.openSync(rec.disk.image, "w", 0o600);
@@ -472,11 +467,12 @@ async function waitSsh(host: LabHost): Promise<void> {
 export async function powerOn(host: LabHost): Promise<LabHost> {
     if (hostIsUp(host)) return host;
     writeBootFiles(host);
-    await setLinks(host, "up");
     const logFile = path.join(host.dir, "boot.log");
     const env = {
         PATH: process.env.PATH, LAB_HOST: host.name, LAB_ROOT: host.root, LAB_NETNS: host.netnsName,
         LAB_CGROUP: `${LAB_TAG}/${host.name}`, LAB_BINDS: path.join(host.dir, "binds"), LAB_LOG: logFile,
+        LAB_CONTROL: String(requireControl().init.pid), LAB_FORWARD: host.forward ? "1" : "",
+        LAB_NICS: host.nics.map(n => `${n.veth}:${n.ifname}:${BRIDGES[n.lan]}`).join(" "),
     };
     const pid = await spawnDetached(["bash", BOOT_SCRIPT], env, path.join(host.dir, "console.log"),
         () => true, `${host.name}'s boot loop`);
@@ -485,6 +481,8 @@ export async function powerOn(host: LabHost): Promise<LabHost> {
     await waitFor(`${host.name}'s systemd to start`, () => hostIsUp(host), 30_000, 50).catch(e => {
         throw new Error(`${e.message}\n${tailOf(path.join(host.dir, "console.log"))}`);
     });
+    host.netns = netnsId(host.netnsName);
+    writeHostRecord(host);
     await waitBooted(host);
     await waitSsh(host);
     return host;
@@ -532,6 +530,8 @@ export async function rebootHost(host: LabHost): Promise<void> {
         const now = leaderOf(host);
         return now !== undefined && now !== before;
     }, 120_000, 100).catch(e => { throw new Error(`${e.message}\n${tailOf(path.join(host.dir, "boot.log"))}`); });
+    host.netns = netnsId(host.netnsName);
+    writeHostRecord(host);
     await waitBooted(host);
     await waitSsh(host);
 }
@@ -578,10 +578,8 @@ function cleanCgroups(name: string): void {
 export async function destroyHost(host: LabHost, opts: { keepDisk?: boolean } = {}): Promise<void> {
     await powerOff(host, { timeoutMs: 20_000 });
     // Anything left in its namespace (an `ip netns exec` helper) goes too; never the machine's own namespace.
-    if (host.netns && netnsId(host.netnsName) === host.netns) {
-        const left = pidsInNetns(host.netns);
-        signal(left, "SIGKILL");
-    }
+    const netns = netnsId(host.netnsName);
+    if (netns) signal(pidsInNetns(netns), "SIGKILL");
     if (isMounted(host.root)) {
         const r = await run("umount", [host.root]);
         if (r.code !== 0) await run("umount", ["-l", host.root]);
@@ -632,6 +630,7 @@ export async function destroyLab(): Promise<void> {
 
 /** Processes (pid and command line) in the network namespace of a recorded host; for status and leak checks. */
 export function processesOf(host: LabHost): { pid: number; cmd: string }[] {
-    if (!host.netns || netnsId(host.netnsName) !== host.netns) return [];
-    return pidsInNetns(host.netns).map(pid => ({ pid, cmd: cmdlineOf(pid) }));
+    const netns = netnsId(host.netnsName);
+    if (!netns) return [];
+    return pidsInNetns(netns).map(pid => ({ pid, cmd: cmdlineOf(pid) }));
 }

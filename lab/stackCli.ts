@@ -1,5 +1,5 @@
 // `npm run lab -- up`: the whole stack (Gluster, MariaDB, web tier, jailwatch) and where to browse it.
-import { DB_HOST, CLIENT_HOSTS, LAB_SITE, STACK_HOSTS, stackUp } from "./stack";
+import { DB_HOST, CLIENT_HOSTS, LAB_SITE, SITE_URL, STACK_HOSTS, stackUp } from "./stack";
 import { formatStep } from "./runner";
 import { LAB_DIR } from "./state";
 import { GLUSTER_HOSTS } from "./glusterLab";
@@ -16,15 +16,17 @@ export async function stackUpCommand(): Promise<number> {
         return 1;
     }
     const nodes = GLUSTER_HOSTS.map(h => `http://${h.ip}/`).join("  ");
+    const site = SITE_URL;
     console.log(`
 lab: ${report.steps.length} steps ok in ${secs(report.durationMs)} (total ${secs(Date.now() - t0)})
 
-WordPress (Varnish :80 -> Nginx -> PHP-FPM, files on the Gluster volume, MariaDB on ${DB_HOST.ip}):
-  ${nodes}
-  admin: ${LAB_SITE.installUrl}/wp-admin/  user ${LAB_SITE.adminUser}  password ${secrets.adminPassword}
+WordPress through the load balancer (${site}, nftables L4, health check /healthz) -> Varnish :80 -> Nginx -> PHP-FPM,
+files on the Gluster volume, MariaDB on ${DB_HOST.ip}; the nodes themselves: ${nodes}
+  admin: ${site}/wp-admin/  user ${LAB_SITE.adminUser}  password ${secrets.adminPassword}
 The lab's network lives in namespaces; browse from inside it, e.g.
-  npm run lab -- ssh ${CLIENT_HOSTS[0].name} curl -s http://${GLUSTER_HOSTS[1].ip}/ | head
-  nsenter -t $(node -p 'require("${LAB_DIR}/control.json").init.pid') -n curl -sI http://${GLUSTER_HOSTS[0].ip}/
+  npm run lab -- ssh ${CLIENT_HOSTS[0].name} curl -s ${site}/ | head
+  nsenter -t $(node -p 'require("${LAB_DIR}/control.json").init.pid') -n curl -sI ${site}/
+Hosts are booted Debian 12 systems: npm run lab -- reboot node-gfs2 | reboot all | stop node-gfs3 --force | start node-gfs3
 jailwatch: npm run lab -- ssh node-gfs1 jailwatch client status nginx-wp-xmlrpc
 Remove it all with \`npm run lab -- down\`.`);
     return 0;

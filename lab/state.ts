@@ -76,10 +76,12 @@ export interface HostRecord {
     /** Its veth's name on the bridge side of its first interface. */
     veth: string;
     nics: NicRecord[];
-    /** The named network namespace (/run/netns/NAME) it boots into; it outlives reboots, like the instance's NIC. */
+    /** The named network namespace (/run/netns/NAME) it boots into, made afresh at every boot (a reboot's clean state). */
     netnsName: string;
-    /** The namespace's identity as /proc shows it, `net:[4026532281]`. */
+    /** The namespace's identity as /proc shows it, `net:[4026532281]`, as of the last boot. */
     netns?: string;
+    /** It routes between its interfaces (the load balancer). */
+    forward?: boolean;
     /** The image directory its overlay stands on. */
     image: string;
     /** Where its overlay root is mounted (on the machine), what nspawn boots. */
