@@ -80,8 +80,15 @@ WantedBy=multi-user.target" 0644 && watch_changed=1
 if [ "$watch_changed" = 1 ]; then systemctl daemon-reload; fi
 systemctl enable --quiet ha-wordpress-volume.service
 
-mkdir -p "$MOUNT_POINT"
 fstype=$(mounted_fstype)
+# A client that crashed leaves its mount behind, answering "Transport endpoint is not connected": that is not
+# "already mounted". Unmount it (lazily: nothing can use it any more) and mount again.
+if [ "$fstype" = fuse.glusterfs ] && ! timeout 30 stat -t "$MOUNT_POINT/." >/dev/null 2>&1; then
+  log "$MOUNT_POINT is the mount of a client that lost the volume: unmounting it to mount again"
+  umount -l "$MOUNT_POINT"
+  fstype=$(mounted_fstype)
+fi
+mkdir -p "$MOUNT_POINT"
 if [ "$fstype" = fuse.glusterfs ]; then
   log "$MOUNT_POINT already mounted ($(findmnt -rno SOURCE --mountpoint "$MOUNT_POINT" | head -n1))"
 else

@@ -31,8 +31,11 @@ After=jailwatch.service" 0644; then
   if [ "$have" != "$want" ] && systemctl is-active --quiet jailwatch.service; then
     systemctl restart jailwatch.service
     log "restarted (binary or configuration changed)"
+  elif systemctl is-active --quiet jailwatch.service; then
+    log "running, binary and configuration unchanged"
   else
     systemctl start jailwatch.service
+    log "started"
   fi
 else
   # No systemd: the daemon answering on this host's control socket is the truth (a pid file can be stale, and

@@ -1,6 +1,7 @@
 // The whole stack in the lab: Gluster + WordPressTier's + Fail2BanJail's host steps on three real hosts, MariaDB
 // standing in for RDS, two client hosts. Checks what a visitor, an editor and an attacker would see.
 import * as assert from "assert";
+import * as crypto from "crypto";
 import { control, destroyLab, exec, getHost } from "../../lab/hosts";
 import { RunResult } from "../../lab/proc";
 import {
@@ -96,17 +97,17 @@ describe("lab: the whole HA WordPress stack (Varnish -> Nginx -> PHP-FPM on Glus
 
     it("a media upload through the load balancer is served by every node", async () => {
         const jar = "/tmp/wp-cookies";
-        const login = await curl(C2, ["-c", jar, "-b", "wordpress_test_cookie=WP%20Cookie%20check", "-o", "/dev/null",
+        const login = await curl(C2, ["-m", "30", "-c", jar, "-b", "wordpress_test_cookie=WP%20Cookie%20check", "-o", "/dev/null",
             "-w", "%{http_code} %{redirect_url}", "--data-urlencode", `log=${LAB_SITE.adminUser}`,
             "--data-urlencode", `pwd=${secrets.adminPassword}`, "-d", "testcookie=1", "-d", "redirect_to=/wp-admin/",
             `${SITE_URL}/wp-login.php`]);
         assert.match(login.stdout, /^302 .*\/wp-admin\/$/, `login: ${login.stdout}`);
-        const page = await curl(C2, ["-b", jar, `${SITE_URL}/wp-admin/media-new.php`]);
+        const page = await curl(C2, ["-m", "30", "-b", jar, `${SITE_URL}/wp-admin/media-new.php`]);
         const nonce = /"_wpnonce":"([0-9a-f]+)"/.exec(page.stdout)?.[1];
         assert.ok(nonce, "upload nonce on media-new.php");
         // A small PNG made on the client (GD's CLI is on every lab host through the overlay root).
         await exec(client(C2), ["php", "-r", "$i=imagecreatetruecolor(8,8);imagefill($i,0,0,imagecolorallocate($i,200,30,60));imagepng($i,'/tmp/lab-upload.png');"]);
-        const up = await curl(C2, ["-b", jar, "-F", "name=lab-upload.png", "-F", "action=upload-attachment",
+        const up = await curl(C2, ["-m", "30", "-b", jar, "-F", "name=lab-upload.png", "-F", "action=upload-attachment",
             "-F", `_wpnonce=${nonce}`, "-F", "async-upload=@/tmp/lab-upload.png;type=image/png",
             `${SITE_URL}/wp-admin/async-upload.php`]);
         const json = JSON.parse(up.stdout);
@@ -126,10 +127,10 @@ describe("lab: the whole HA WordPress stack (Varnish -> Nginx -> PHP-FPM on Glus
             `"add_action('send_headers', function () { header('X-HA-Lab-Probe: active'); });" ` +
             `> ${WEB_ROOT}/wp-content/plugins/${plugin}/${plugin}.php && chown www-data: ${WEB_ROOT}/wp-content/plugins/${plugin}/${plugin}.php`);
         const jar = "/tmp/wp-cookies";
-        const list = await curl(C2, ["-b", jar, `${SITE_URL}/wp-admin/plugins.php`]);
+        const list = await curl(C2, ["-m", "30", "-b", jar, `${SITE_URL}/wp-admin/plugins.php`]);
         const href = new RegExp(`href="(plugins\\.php\\?action=activate&amp;plugin=${plugin}%2F${plugin}\\.php[^"]*)"`).exec(list.stdout)?.[1];
         assert.ok(href, "activate link for the probe plugin on node 1's plugin list");
-        const act = await status(C2, `${SITE_URL}/wp-admin/${href.replace(/&amp;/g, "&")}`, ["-b", jar]);
+        const act = await status(C2, `${SITE_URL}/wp-admin/${href.replace(/&amp;/g, "&")}`, ["-m", "30", "-b", jar]);
         assert.strictEqual(act, "302");
         for (const ip of IPS) {
             // A query string nobody asked for yet: a fresh page, not one Varnish cached before the activation.
@@ -223,21 +224,25 @@ describe("lab: the whole HA WordPress stack (Varnish -> Nginx -> PHP-FPM on Glus
         assert.match(dump, /CREATE TABLE `wp_options`/);
         await startDatabase(db, secrets, "imported");
         await exec(getHost(N1)!, ["bash", "-c", "cat > /root/site.sql"], { input: dump });
-        const plan = labStackPlan(secrets, await publishBinary()).map(s => s.id !== webStepIds.site ? s
-            : { ...s, params: { ...s.params, DB_NAME: "imported", SQL_DUMP_URL: "/root/site.sql" } });
+        const dumpSha = crypto.createHash("sha256").update(dump).digest("hex");
+        // WordPress's own user gets its privileges on the second database from the db-user step, as on RDS.
+        const plan = labStackPlan(secrets, await publishBinary()).map(s =>
+            s.id === webStepIds.site ? { ...s, params: { ...s.params, DB_NAME: "imported", SQL_DUMP_URL: "/root/site.sql", SQL_DUMP_SHA256: dumpSha } }
+                : s.id === webStepIds.dbUser ? { ...s, params: { ...s.params, DB_NAME: "imported" } } : s);
         const hosts = Object.fromEntries(NODE_NAMES.map(n => [n, getHost(n)!]));
-        const onlySite = { select: (s: { id: string }) => s.id === webStepIds.site };
+        const onlySite = { select: (s: { id: string }) => s.id === webStepIds.site || s.id === webStepIds.dbUser };
         const first = await runPlan(plan, hosts, onlySite);
-        assertPlanOk(first, "site step with a SQL dump");
-        assert.match(first.steps[0].stdout, /imported SQL dump into the empty database imported/);
-        assert.match(first.steps[0].stdout, /WordPress site: already installed/);
+        assertPlanOk(first, "db-user and site steps with a SQL dump");
+        const siteOut = (r: typeof first) => r.steps.find(x => x.id === webStepIds.site)!.stdout;
+        assert.match(siteOut(first), /imported SQL dump into the empty database imported/);
+        assert.match(siteOut(first), /WordPress site: already installed/);
         const title = await exec(db, ["mariadb", "-N", "-e",
             "SELECT option_value FROM wp_options WHERE option_name = 'blogname'", "imported"]);
         assert.strictEqual(title.stdout.trim(), LAB_SITE.title);
         // Again: tables present, so no second import.
         const again = await runPlan(plan, hosts, onlySite);
         assertPlanOk(again, "site step again");
-        assert.doesNotMatch(again.steps[0].stdout, /imported SQL dump/);
+        assert.doesNotMatch(siteOut(again), /imported SQL dump/);
     });
 
     it("with node 3's power cut the site still answers on nodes 1 and 2", async () => {
