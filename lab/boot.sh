@@ -16,7 +16,7 @@
 #                every boot, so a disk plugged in while the host runs is there after its next reboot
 #   LAB_LOG      file that gets one line per boot and exit, for `status` and failed tests
 set -uo pipefail
-: "${LAB_HOST:?}" "${LAB_ROOT:?}" "${LAB_NETNS:?}" "${LAB_CGROUP:?}" "${LAB_LOG:?}"
+: "${LAB_HOST:?}" "${LAB_ROOT:?}" "${LAB_NETNS:?}" "${LAB_CONTROL:?}" "${LAB_NICS:?}" "${LAB_CGROUP:?}" "${LAB_LOG:?}"
 
 # No host systemd: nspawn runs in the caller's cgroup and makes its payload/supervisor groups below it. Each host
 # gets a group of its own, so one host's units never land in another's.
@@ -32,7 +32,7 @@ fresh_network() {
   local nic veth ifname bridge
   ip netns del "$LAB_NETNS" 2>/dev/null || true
   ip netns add "$LAB_NETNS" || return 1
-  for nic in ${LAB_NICS:-}; do
+  for nic in $LAB_NICS; do
     IFS=: read -r veth ifname bridge <<<"$nic"
     nsenter -t "$LAB_CONTROL" -n ip link del "$veth" 2>/dev/null || true
     nsenter -t "$LAB_CONTROL" -n ip link add "$veth" type veth peer name "$ifname" netns "$LAB_NETNS" || return 1
@@ -42,13 +42,9 @@ fresh_network() {
 }
 
 while :; do
-  if [ -n "${LAB_NICS:-}" ]; then
-    fresh_network || { echo "exit network $(date +%s.%N)" >>"$LAB_LOG"; break; }
-  fi
+  fresh_network || { echo "exit network $(date +%s.%N)" >>"$LAB_LOG"; break; }
   binds=()
   while read -r dev; do [ -n "$dev" ] && binds+=("--bind=$dev"); done < <(cat "${LAB_BINDS:-/dev/null}" 2>/dev/null)
-  # Without LAB_NICS the namespace is kept: at least its firewall starts empty, as after a real reboot.
-  [ -n "${LAB_NICS:-}" ] || ip netns exec "$LAB_NETNS" nft flush ruleset 2>/dev/null || true
   # Groups an earlier boot (or a power cut) left behind; nspawn wants to create them afresh.
   for h in systemd unified; do
     find "/sys/fs/cgroup/$h/$LAB_CGROUP" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null || true

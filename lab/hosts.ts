@@ -537,6 +537,18 @@ export async function rebootHost(host: LabHost): Promise<void> {
 }
 
 /**
+ * Makes a block device of the machine (a loop device) appear inside a running host at the same path, as a late
+ * EBS attachment does on EC2. Returns once the node inside has the device's numbers.
+ */
+export async function plugDevice(host: LabHost, dev: string): Promise<void> {
+    // Linux's dev_t: major in bits 8-19, minor in bits 0-7 and 20-31 (loop minors pass 255 with many loops).
+    const rdev = fs.statSync(dev).rdev;
+    const major = (rdev >> 8) & 0xfff, minor = (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
+    await sh(host, `[ -b ${dev} ] || mknod -m 660 ${dev} b ${major} ${minor}
+        [ "$(stat -c '%t:%T' ${dev})" = "${major.toString(16)}:${minor.toString(16)}" ]`);
+}
+
+/**
  * Unplugs (false) or plugs in (true) the host's disk. Unplugged, the next boot has no such device; plugged into a
  * running host, the device node and its by-id name appear at once, as a late EBS attachment does on EC2.
  */
@@ -546,10 +558,8 @@ export async function setDiskAttached(host: LabHost, attached: boolean): Promise
     writeHostRecord(host);
     writeBootFiles(host);
     if (attached && hostIsUp(host)) {
-        const st = fs.statSync(host.disk.loop);
-        const major = Math.floor(st.rdev / 256), minor = st.rdev % 256;
-        await sh(host, `[ -b ${host.disk.loop} ] || mknod -m 660 ${host.disk.loop} b ${major} ${minor}
-            mkdir -p ${path.dirname(host.disk.byId)} && ln -sfn ${host.disk.loop} ${host.disk.byId}`);
+        await plugDevice(host, host.disk.loop);
+        await sh(host, `mkdir -p ${path.dirname(host.disk.byId)} && ln -sfn ${host.disk.loop} ${host.disk.byId}`);
     }
 }
 

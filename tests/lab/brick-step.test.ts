@@ -58,7 +58,7 @@ describe("lab: brick.sh and mount.sh on a booted host (over SSH, real mkfs.xfs a
     /** SOURCE,FSTYPE of what is mounted at the mount point, "" when nothing is. */
     const mountedAt = async (mp: string) => (await onHost(`findmnt -rno SOURCE,FSTYPE --mountpoint ${q(mp)} | head -n1 || true`)).trim();
 
-    /** A blank sparse disk on a new loop device, plugged into the running host as setDiskAttached does (mknod). */
+    /** A blank sparse disk on a new loop device, plugged into the running host. */
     const newDisk = async (name: string, sizeMiB = 320): Promise<string> => {
         const image = path.join(DISKS_DIR, `${name}.img`);
         const fd = fs.openSync(image, "w", 0o600);
@@ -66,10 +66,7 @@ describe("lab: brick.sh and mount.sh on a booted host (over SSH, real mkfs.xfs a
         fs.closeSync(fd);
         const loop = execFileSync("losetup", ["--find", "--show", image], { encoding: "utf8" }).trim();
         loops.push(loop);
-        const rdev = fs.statSync(loop).rdev;
-        const major = (rdev >> 8) & 0xfff, minor = (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
-        await onHost(`[ -b ${loop} ] || mknod -m 660 ${loop} b ${major} ${minor}
-            [ "$(stat -c '%t:%T' ${loop})" = "${major.toString(16)}:${minor.toString(16)}" ]`);
+        await lab.plugDevice(host, loop);
         return loop;
     };
 
