@@ -138,6 +138,9 @@ export function glusterPlan<V>(args: GlusterPlanArgs<V>): HostStep<V | string>[]
             BRICKS: names.map(n => `${n}:${args.brickPath}`).join(" "),
             PING_TIMEOUT: String(args.pingTimeout),
             EXPECTED_CONNECTED: expected,
+            // auth.allow: the nodes' addresses, so a replaced node's new address re-runs this step.
+            NODE_COUNT: String(nodes.length),
+            ...Object.fromEntries(nodes.map((n, i) => [`NODE_IP_${i + 1}`, n.privateIp])),
         },
         dependsOn: [stepIds.peers, ...others.map(stepIds.peerView)],
     });

@@ -191,7 +191,24 @@ export function ensureControl(): Promise<ControlRecord> {
     return controlMaking;
 }
 
+/**
+ * Each booted host's systemd, journald, networkd and logind hold inotify instances under root's account, which the
+ * kernel caps at 128 by default: two labs (or one with a scratch host) exhaust it and the next host's PID 1 dies with
+ * "Too many open files". The machine's limits are raised, never lowered.
+ */
+const INOTIFY_FLOORS: Record<string, number> = {
+    "/proc/sys/fs/inotify/max_user_instances": 8192,
+    "/proc/sys/fs/inotify/max_user_watches": 1048576,
+};
+function raiseInotifyLimits(): void {
+    for (const [file, floor] of Object.entries(INOTIFY_FLOORS)) {
+        const current = Number(fs.readFileSync(file, "utf8").trim());
+        if (current < floor) fs.writeFileSync(file, `${floor}\n`);
+    }
+}
+
 async function makeControl(): Promise<ControlRecord> {
+    raiseInotifyLimits();
     fs.mkdirSync(LAB_DIR, { recursive: true, mode: 0o700 });
     await ensureClientKey();
     const existing = readControlRecord();

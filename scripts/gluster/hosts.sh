@@ -13,8 +13,7 @@ for ((i = 1; i <= NODE_COUNT; i++)); do
   need "NODE_NAME_$i" "NODE_IP_$i"
   name_var="NODE_NAME_$i" ip_var="NODE_IP_$i"
   name=${!name_var} ip=${!ip_var}
-  [[ $ip =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$ ]] || die "NODE_IP_$i '$ip' is not an IPv4 address"
-  for octet in "${BASH_REMATCH[@]:1}"; do ((10#$octet <= 255)) || die "NODE_IP_$i '$ip' is not an IPv4 address"; done
+  is_ipv4 "$ip" || die "NODE_IP_$i '$ip' is not an IPv4 address"
   [[ $name =~ ^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$ ]] || die "NODE_NAME_$i '$name' is not a valid host name"
   block+=$'\n'"$ip $name"
 done

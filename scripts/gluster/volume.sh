@@ -1,13 +1,23 @@
 # shellcheck shell=bash
 # Host step "volume" (runs on node 1): the replicated volume exists with our options and is started.
 # Parameters: VOLUME_NAME, REPLICA, BRICKS (space-separated host:/path, in node order), PING_TIMEOUT (seconds),
-# EXPECTED_CONNECTED (peers node 1 must see connected).
+# EXPECTED_CONNECTED (peers node 1 must see connected), NODE_COUNT and NODE_IP_<i> (the nodes' private addresses,
+# the only clients the bricks accept).
 # "Already exists" and "already started" are success. An existing volume with other bricks is an error, never changed.
 need VOLUME_NAME REPLICA BRICKS PING_TIMEOUT EXPECTED_CONNECTED
 [[ $VOLUME_NAME =~ ^[A-Za-z0-9_-]+$ ]] || die "VOLUME_NAME '$VOLUME_NAME' is not a valid volume name"
 [[ $REPLICA =~ ^[0-9]+$ && $PING_TIMEOUT =~ ^[0-9]+$ && $EXPECTED_CONNECTED =~ ^[0-9]+$ ]] ||
   die "REPLICA, PING_TIMEOUT and EXPECTED_CONNECTED must be numbers"
 read -r -a brick_list <<<"$BRICKS"
+need NODE_COUNT
+[[ $NODE_COUNT =~ ^[1-9][0-9]*$ ]] || die "NODE_COUNT '$NODE_COUNT' is not a positive number"
+clients=
+for ((i = 1; i <= NODE_COUNT; i++)); do
+  need "NODE_IP_$i"
+  ip_var="NODE_IP_$i"
+  is_ipv4 "${!ip_var}" || die "NODE_IP_$i '${!ip_var}' is not an IPv4 address"
+  clients+=${clients:+,}${!ip_var}
+done
 
 g() { gluster --mode=script "$@"; }
 connected_peers() { { g peer status 2>/dev/null || true; } | grep -c 'Peer in Cluster (Connected)' || true; }
@@ -68,6 +78,10 @@ set_option cluster.quorum-type auto
 set_option cluster.server-quorum-type server
 set_option network.ping-timeout "$PING_TIMEOUT"
 set_option nfs.disable on
+# Only the nodes may connect to the bricks: the security group already admits only them, and this holds when a rule
+# is widened by mistake or another instance lands in the group. The nodes are the only clients (each mounts the
+# volume itself); a replaced node's new address arrives with this step, which runs again before its mount step.
+set_option auth.allow "$clients"
 
 bricks_online() { [ "$(g volume status "$VOLUME_NAME" detail 2>/dev/null | grep -cE '^Online +: Y' || true)" -ge "${#brick_list[@]}" ]; }
 

@@ -97,6 +97,13 @@ require_systemd() {
   [ -d /run/systemd/system ] || die "this host does not run systemd; ha-wordpress manages its services as systemd units"
 }
 
+# is_ipv4 VALUE: a dotted-quad IPv4 address, every octet at most 255.
+is_ipv4() {
+  local octet
+  [[ $1 =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$ ]] || return 1
+  for octet in "${BASH_REMATCH[@]:1}"; do ((10#$octet <= 255)) || return 1; done
+}
+
 # unit_name PATH SUFFIX: the unit systemd names after a path, e.g. /var/www/html mount -> var-www-html.mount.
 unit_name() { systemd-escape --path --suffix="$2" "$1"; }
 

@@ -4,7 +4,8 @@ import * as assert from "assert";
 import { HostStep } from "../../components/hostStep";
 import { mountRing, stepIds } from "../../components/glusterPlan";
 import { GLUSTER_HOSTS, LAB_GLUSTER, labGlusterPlan, provisionGlusterHosts, runGlusterPlan } from "../../lab/glusterLab";
-import { LabHost, destroyLab } from "../../lab/hosts";
+import { LabHost, createHost, destroyHost, destroyLab } from "../../lab/hosts";
+import { LAB_SUBNET_PREFIX } from "../../lab/state";
 import { RunReport } from "../../lab/runner";
 import {
     brickOnline, bricksServing, connectedPeers, crashGluster, dropDeadFuseMount, gluster, glusterProcesses, sha256,
@@ -110,6 +111,32 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
             await onHost(N1, `printf '%s' '${content}' > ${MNT}/hello.txt`);
             for (const name of [N2, N3]) assert.strictEqual(await onHost(name, `cat ${MNT}/hello.txt`), content);
             for (const name of NAMES) assert.strictEqual(await onHost(name, `cat ${BRICK}/hello.txt`), content, `brick of ${name}`);
+        });
+
+        it("a host outside the cluster cannot mount the volume (auth.allow); the volume step puts the list back", async () => {
+            const outsider = await createHost({ name: "outsider", ip: `${LAB_SUBNET_PREFIX}60` });
+            try {
+                const names = GLUSTER_HOSTS.map(h => `${h.ip} ${h.name}`).join("\n");
+                await onHost("outsider", `printf '%s\n' '${names}' >> /etc/hosts && mkdir -p /mnt/wp`);
+                await onHost(N1, `echo probe > ${MNT}/auth-probe.txt`);
+                const mountFrom = () => tryOnHost("outsider", `timeout 60 mount -t glusterfs ${N1}:/${VOL} /mnt/wp && cat /mnt/wp/auth-probe.txt`, 90_000);
+                const allowed = (await volumeInfo(N1)).fields["auth.allow"];
+                assert.strictEqual(allowed, GLUSTER_HOSTS.map(h => h.ip).join(","));
+                const refused = await mountFrom();
+                assert.notStrictEqual(refused.code, 0, `outsider mounted the volume: ${refused.stdout}`);
+                // The control: let the outsider in by hand, and the same mount works, so it was the allow list.
+                await gluster(N1, `volume set ${VOL} auth.allow ${allowed},${outsider.ip}`);
+                const admitted = await mountFrom();
+                assert.strictEqual(admitted.code, 0, admitted.stdout + admitted.stderr);
+                assert.strictEqual(admitted.stdout.trim(), "probe");
+                await onHost("outsider", "umount /mnt/wp");
+                // Re-running the volume step restores the list: the step, not the operator's last command, decides.
+                await rerun(s => s.id === stepIds.volume);
+                assert.strictEqual((await volumeInfo(N1)).fields["auth.allow"], allowed);
+                assert.notStrictEqual((await mountFrom()).code, 0, "outsider mounted after the volume step ran again");
+            } finally {
+                await destroyHost(outsider);
+            }
         });
 
         it("the bare brick mount point is refused with the seed's 'is a mount point' error, and no step uses it", async () => {

@@ -97,6 +97,18 @@ describe("issue 10 (mocks)", () => {
         });
     });
 
+    describe("6. the bricks accept only the nodes (auth.allow)", () => {
+        it("gives the volume step every node's private address, and the step allows exactly those", () => {
+            const ips = NODES.map(n => String(rt.byType("aws:ec2/instance:Instance").find(i => i.inputs.tags.Name === n)!.state.privateIp));
+            const text = String(rt.byName("gluster-volume").inputs.create);
+            ips.forEach((ip, i) => assert.ok(text.includes(`NODE_IP_${i + 1}=${ip}`) || text.includes(`NODE_IP_${i + 1}='${ip}'`), `volume step carries ${ip}`));
+            // A replaced node (new address) changes the step's text, so the allow list follows it before the node mounts.
+            assert.ok(rt.byName("gluster-mount-node-gfs2").deps.includes("gluster-volume"), "mount after the volume step");
+            const script = fs.readFileSync(path.join(REPO, "scripts/gluster/volume.sh"), "utf8");
+            assert.match(script, /^set_option auth\.allow "\$clients"$/m);
+        });
+    });
+
     describe("7. no secret outside Pulumi secrets", () => {
         const secretValues = () => [
             ...rt.resources.filter(r => r.type === "random:index/randomPassword:RandomPassword").map(r => String(r.state.result)),
