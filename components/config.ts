@@ -30,7 +30,7 @@ export const CONFIG_DEFAULTS: Record<string, string> = {
     volumeName: "wp",
     brickPath: "/glusterfs/bricks/brick1/gv",
     mountPoint: "/var/www/html",
-    pingTimeout: "20",
+    pingTimeout: "10",
     vpcCidr: "10.20.0.0/16",
     vpcId: "",
     subnetIds: "[]",
@@ -256,7 +256,7 @@ export function validateConfig(raw: Record<string, string | undefined>, opts: Va
     }
     const pingTimeout = parseIntStrict(value("pingTimeout"));
     if (pingTimeout === undefined || pingTimeout < 1 || pingTimeout > 1013) {
-        problem("pingTimeout", `'${value("pingTimeout")}' is not a number of seconds between 1 and 1013`, set("pingTimeout", "20"));
+        problem("pingTimeout", `'${value("pingTimeout")}' is not a number of seconds between 1 and 1013`, set("pingTimeout", "10"));
     }
 
     // network

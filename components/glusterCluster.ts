@@ -40,7 +40,7 @@ export interface GlusterClusterArgs {
     brickPath: string;
     /** Where every node mounts the volume, e.g. `/var/www/html`. */
     mountPoint: string;
-    /** `network.ping-timeout` of the volume, in seconds (the stack's default is 20; see Pulumi.yaml). */
+    /** `network.ping-timeout` of the volume, in seconds (the stack's default is 10, chosen by `npm run bench -- --only=ping-timeout`; see Pulumi.yaml). */
     pingTimeout: number;
     /** Keep the brick volumes (and their data) in AWS when they are deleted from the stack. Default true. */
     retainBricks?: boolean;

@@ -92,7 +92,7 @@ describe("validateConfig", () => {
     it("turns raw strings into a typed config with defaults", () => {
         const c = valid();
         assert.deepStrictEqual(c.brickVolume, { sizeGiB: 100, type: "gp3", iops: 3000, throughput: 125 });
-        assert.strictEqual(c.pingTimeout, 20);
+        assert.strictEqual(c.pingTimeout, 10);
         assert.strictEqual(c.sshUser, "admin");
         assert.strictEqual(c.ami, undefined);
         assert.strictEqual(c.architecture, "x86_64");
