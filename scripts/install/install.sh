@@ -9,16 +9,18 @@
 #   up        `npm run lab -- up`: the whole stack, ending with the URL and the admin login
 # Each phase prints one line when it starts and one with its duration. Safe to run again: what is there is kept.
 # (A phase runs as `fn || rc=$?`, where bash ignores set -e: every step inside says `|| return 1` itself.)
-# usage: scripts/install/install.sh [--no-up]     (--no-up: everything but the last phase)
+# usage: scripts/install/install.sh [--no-up | --check]
+#   --no-up: every phase but the last; --check: only the checks (can this machine run the lab?), changes nothing
 # Environment: HA_LAB_DIR (a second lab, see README), HA_LAB_HTTP_PORT (the browser URL's port, default 8080).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=scripts/install
-up=1
+up=1 only_check=0
 case "${1:-}" in
   "") ;;
   --no-up) up=0 ;;
-  *) echo "usage: $0 [--no-up]" >&2; exit 2 ;;
+  --check) only_check=1 ;;
+  *) echo "usage: $0 [--no-up | --check]" >&2; exit 2 ;;
 esac
 
 now() { date +%s%N; }
@@ -70,19 +72,24 @@ checks() {
   echo "install: root, Debian 12, node $(node --version), /dev/loop-control, /dev/fuse, cgroups: ok"
 }
 
-# The names of packages.txt that dpkg does not list as installed.
+# The names of packages.txt that are neither installed nor provided by an installed package (php-opcache is a virtual
+# package: php8.2-opcache provides it).
 missing_packages() {
   local p
-  grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$here/packages.txt" | while read -r p _; do
-    [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || echo "$p"
-  done
+  local -A have=()
+  while read -r p; do [ -z "$p" ] || have[$p]=1; done < <(dpkg-query -W -f='${db:Status-Status} ${Package} ${Provides}\n' |
+    awk '$1 == "installed" { $1 = ""; gsub(/\([^)]*\)/, ""); gsub(/,/, " "); for (i = 1; i <= NF; i++) print $i }')
+  wanted | while read -r p; do [ -n "${have[$p]:-}" ] || echo "$p"; done
 }
+
+# The package names of packages.txt, one a line.
+wanted() { grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$here/packages.txt"; }
 
 packages() {
   local -a want
   mapfile -t want < <(missing_packages)
   if [ "${#want[@]}" -eq 0 ]; then
-    echo "install: all $(grep -cv -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$here/packages.txt") packages of $here/packages.txt are installed"
+    echo "install: all $(wanted | wc -l) packages of $here/packages.txt are installed"
     return 0
   fi
   echo "install: installing ${#want[@]} missing packages: ${want[*]}"
@@ -90,7 +97,7 @@ packages() {
   apt-get update -q || return 1
   # The whole list in one transaction: nginx in it satisfies wordpress's httpd dependency, so Apache is not pulled in.
   # shellcheck disable=SC2046 # one word per package name
-  apt-get install -y -q --no-install-recommends $(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$here/packages.txt") || return 1
+  apt-get install -y -q --no-install-recommends $(wanted) || return 1
   mapfile -t want < <(missing_packages)
   [ "${#want[@]}" -eq 0 ] || { echo "install: still missing after apt-get: ${want[*]}" >&2; return 1; }
 }
@@ -118,6 +125,7 @@ npm_deps() {
 }
 
 phase checks checks
+[ "$only_check" -eq 0 ] || exit 0
 phase packages packages
 phase nspawn nspawn_check
 phase npm npm_deps
