@@ -8,9 +8,11 @@ import { readHostRecord } from "./state";
 import { GLUSTER_HOSTS, labStatus, provisionGlusterHosts, runGlusterPlan, volumeHealth } from "./glusterLab";
 import { formatStep } from "./runner";
 import { stackUpCommand } from "./stackCli";
+import { stopForwarder } from "./forward";
 
 const USAGE = `usage: npm run lab -- <command>
-  up             the whole stack: node-gfs1..3, a MariaDB host and two clients; Gluster, WordPress and jailwatch steps
+  up             the whole stack: node-gfs1..3, a MariaDB host and two clients; Gluster, WordPress and jailwatch steps;
+                 ends with the site's URL on this machine (http://127.0.0.1/, a loopback forward to the balancer)
   up --gluster   only node-gfs1..3 and GlusterCluster's host steps
   status         peers, bricks, heal state and mounts
   down           remove every process, mount, loop device and namespace the lab made (state: ${LAB_DIR})
@@ -68,6 +70,8 @@ async function status(): Promise<number> {
 
 async function down(): Promise<number> {
     const hosts = listHosts();
+    // The browser's forwarder first (by its recorded pid): its socket is the machine's, not the lab's.
+    stopForwarder();
     await destroyLab();
     console.log(`lab: removed ${hosts.length ? hosts.map(h => h.name).join(", ") : "nothing (no hosts)"}, ` +
         `the control namespace and ${LAB_DIR}`);

@@ -20,3 +20,6 @@ count() { sed 's/\x1b\[[0-9;]*m//g' "$out" | awk -v w="$1" '$2 == w { n += $1 } 
 echo
 echo "=== npm test: all stages passed"
 echo "npm test: $(count passing) passed, $(count failing) failed"
+# The browser test (tests/lab/browser.test.ts) keeps its last page's screenshot, and one per failed test.
+shot=test-artifacts/browser/last-page.png
+[ ! -f "$shot" ] || echo "npm test: the browser test's last page: $PWD/$shot"
