@@ -30,7 +30,8 @@ REGION=${REGION:-$(conf_get REGION)}
 HEALTH=${HEALTH:-$(conf_get HEALTH)}
 PUBLISH_MODE=${PUBLISH_MODE:-$(conf_get PUBLISH_MODE)}
 INSTANCE_ID=${INSTANCE_ID:-$(conf_get INSTANCE_ID)}
-[ "${PUBLISH_MODE:-aws}" = "dry-run" ] && dry_run=1
+PUBLISH_MODE=${PUBLISH_MODE:-aws}
+[ "$PUBLISH_MODE" = "dry-run" ] && dry_run=1
 
 fail() { echo "publish-metrics on $(hostname): $*" >&2; exit 1; }
 [[ ${NAMESPACE:-} =~ ^[A-Za-z0-9._/#:-]{1,255}$ ]] || fail "NAMESPACE '${NAMESPACE:-}' missing or invalid (config $config)"
@@ -49,6 +50,8 @@ declare -A unit=(
 
 instance_id() {
   if [ -n "${INSTANCE_ID:-}" ]; then printf '%s\n' "$INSTANCE_ID"; return; fi
+  # A host configured for dry runs (the lab) is no EC2 instance: never send anything to the metadata address there.
+  [ "$PUBLISH_MODE" = aws ] || return 1
   local token
   # IMDSv2 only (the instances require tokens): a PUT for a short-lived token, then the id with it.
   token=$(curl -fsS -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token) || return 1

@@ -74,10 +74,18 @@ describe("metrics publisher (scripts/ops/publish-metrics.sh, run with bash)", ()
         const labConfig = path.join(dir, "lab.env");
         fs.writeFileSync(labConfig, fs.readFileSync(config, "utf8").replace("PUBLISH_MODE=aws", "PUBLISH_MODE=dry-run"));
         fs.rmSync(awsLog, { force: true });
-        const r = run([], { HA_METRICS_CONFIG: labConfig });
-        assert.strictEqual(r.status, 0, r.stderr);
-        assert.strictEqual(payloadOf(r.stdout).MetricData.length, 7);
-        assert.ok(!fs.existsSync(awsLog));
+        const curlLog = path.join(dir, "curl-lab");
+        fs.writeFileSync(path.join(bin, "curl"), `#!/usr/bin/env bash\necho "$*" >>${curlLog}\nexit 7\n`, { mode: 0o755 });
+        try {
+            const r = run([], { HA_METRICS_CONFIG: labConfig, INSTANCE_ID: "" });
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.strictEqual(payloadOf(r.stdout).MetricData.length, 7);
+            assert.strictEqual(payloadOf(r.stdout).MetricData[0].Dimensions[0].Value, "unknown-instance");
+            assert.ok(!fs.existsSync(awsLog));
+            assert.ok(!fs.existsSync(curlLog), "no request to the metadata address from a host that is no instance");
+        } finally {
+            fs.writeFileSync(path.join(bin, "curl"), "#!/usr/bin/env bash\nexit 7\n", { mode: 0o755 });
+        }
     });
 
     it("counts garbage lines and publishes only known names with numbers, once each, never running what a line holds", () => {
