@@ -35,6 +35,8 @@ export const CONFIG_DEFAULTS: Record<string, string> = {
     vpcId: "",
     subnetIds: "[]",
     retainBricks: "true",
+    backupRetentionDays: "30",
+    alarmEmail: "",
 };
 
 export const CONFIG_KEYS = Object.keys(CONFIG_DEFAULTS);
@@ -73,6 +75,10 @@ export interface StackConfig {
     /** Existing network to use instead of creating one. */
     existingNetwork?: { vpcId: string; subnetIds: string[] };
     retainBricks: boolean;
+    /** Days the daily brick snapshots and the RDS automated backups are kept (1-35: RDS's own limit). */
+    backupRetentionDays: number;
+    /** Where the alarms are e-mailed (an SNS e-mail subscription), or undefined for none. */
+    alarmEmail?: string;
     nodeNames: string[];
     /** Problems that do not stop a deployment (e.g. a zone holding a majority of the nodes), one line each. */
     warnings: string[];
@@ -290,6 +296,19 @@ export function validateConfig(raw: Record<string, string | undefined>, opts: Va
     const retainText = value("retainBricks");
     if (retainText !== "true" && retainText !== "false") problem("retainBricks", `'${retainText}' must be true or false`, set("retainBricks", "true"));
 
+    // backups and alarms: one retention for the brick snapshots and the database, bounded by RDS's maximum of 35
+    // days (a longer brick retention alone would be a restore point without the database that goes with it).
+    const retentionText = value("backupRetentionDays");
+    const backupRetentionDays = parseIntStrict(retentionText);
+    if (backupRetentionDays === undefined || backupRetentionDays < 1 || backupRetentionDays > 35) {
+        problem("backupRetentionDays", `'${retentionText}' is not a number of days between 1 and 35 (RDS keeps automated backups at most 35 days)`,
+            set("backupRetentionDays", "30"));
+    }
+    const alarmEmail = value("alarmEmail");
+    if (alarmEmail !== "" && !/^[^@\s"'<>(),;:\\]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/.test(alarmEmail)) {
+        problem("alarmEmail", `'${alarmEmail}' is not an e-mail address`, `${set("alarmEmail", "ops@example.com")}, or leave it empty for no e-mail`);
+    }
+
     // A zone that holds a majority of the nodes takes the site with it: losing it loses both the Gluster server
     // quorum and the replica-3 client quorum (2 of 3 bricks), so the volume turns read-only. Allowed (the seed's
     // own layout), but said.
@@ -310,7 +329,8 @@ export function validateConfig(raw: Record<string, string | undefined>, opts: Va
         brickVolume: { sizeGiB: size!, type, iops: type === "gp3" || type === "io1" || type === "io2" ? iops : undefined, throughput: type === "gp3" ? throughput : undefined },
         adminCidr, keyName, sshPrivateKey, sshUser, connectVia: connectVia as "public" | "private",
         volumeName, brickPath, brickMountPoint, mountPoint, pingTimeout: pingTimeout!, vpcCidr, existingNetwork,
-        retainBricks: retainText === "true", nodeNames: [...NODE_NAMES], warnings,
+        retainBricks: retainText === "true", backupRetentionDays: backupRetentionDays!,
+        alarmEmail: alarmEmail === "" ? undefined : alarmEmail, nodeNames: [...NODE_NAMES], warnings,
     };
 }
 

@@ -8,6 +8,7 @@ import * as tls from "@pulumi/tls";
 import { types } from "@pulumi/command";
 import { Connection, hostCommands } from "./hostCommands";
 import { BRICK_DEVICE_NAME, brickPortRange, glusterPlan, healedStep, stepIds } from "./glusterPlan";
+import { BACKUP_TAG_KEY, brickBackupTagValue } from "./backupPlan";
 
 export interface GlusterClusterArgs {
     /** Node names in order, e.g. `["node-gfs1", "node-gfs2", "node-gfs3"]`; node 1 runs the cluster-wide steps. */
@@ -44,6 +45,12 @@ export interface GlusterClusterArgs {
     pingTimeout: number;
     /** Keep the brick volumes (and their data) in AWS when they are deleted from the stack. Default true. */
     retainBricks?: boolean;
+    /**
+     * Name of the IAM instance profile every node runs with (e.g. MonitoringRole's, for the metrics publisher).
+     * EC2 associates a profile with a running instance in place: adding or changing it never replaces a node.
+     * Default none.
+     */
+    iamInstanceProfile?: pulumi.Input<string>;
     /** Tags for every AWS resource. Default none. */
     tags?: Record<string, string>;
 }
@@ -80,6 +87,8 @@ export interface ClusterNode {
     instanceId: pulumi.Output<string>;
     /** Private address (peers, ban sharing). */
     privateIp: pulumi.Output<string>;
+    /** EBS volume id of the node's brick (`vol-...`). Set by GlusterCluster; optional for hand-built bundles. */
+    brickVolumeId?: pulumi.Output<string>;
     /** SSH connection for host steps on this node (secret, host key pinned). */
     connection: Connection;
     /** The node's Gluster install step: later apt runs on the node wait for it. */
@@ -101,6 +110,11 @@ export interface GlusterClusterBundle {
     mountPoint: string;
     /** CPU architecture of the nodes. */
     architecture: "x86_64" | "arm64";
+    /**
+     * The tag every brick volume carries for the backup selection (Monitoring): unique per project, stack and
+     * cluster. Set by GlusterCluster; optional for hand-built bundles (Monitoring refuses a bundle without it).
+     */
+    brickBackupTag?: { key: string; value: string };
 }
 
 /** Gluster step ids -> resources, for plans of other tiers that wait for the Gluster steps (install, mount). */
@@ -191,6 +205,8 @@ function createGlusterCluster(parent: pulumi.Resource, name: string, args: Glust
         throw new Error(`GlusterCluster ${name}: ${n} nodes need ${n} availability zones and ${n} subnets`);
     }
     const tags = { ...(args.tags ?? {}), "ha-wordpress:cluster": name };
+    // Only the bricks carry it: the daily snapshots select by this tag (a tag change on a volume is in place).
+    const brickBackupTag = { key: BACKUP_TAG_KEY, value: brickBackupTagValue(pulumi.getProject(), pulumi.getStack(), name) };
     const securityGroup = createSecurityGroup(parent, name, args, tags);
     const sgId = securityGroup.id;
     const privateKey = pulumi.secret(args.ssh.privateKey);
@@ -212,6 +228,7 @@ function createGlusterCluster(parent: pulumi.Resource, name: string, args: Glust
             vpcSecurityGroupIds: [sgId],
             keyName: args.keyName,
             associatePublicIpAddress: via === "public",
+            iamInstanceProfile: args.iamInstanceProfile,
             metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
             rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: args.rootVolumeSizeGiB ?? 10 },
             // The host key travels in user data: secret in state (AWS keeps user data readable to
@@ -236,7 +253,7 @@ function createGlusterCluster(parent: pulumi.Resource, name: string, args: Glust
             iops: args.brickVolume.iops,
             throughput: args.brickVolume.throughput,
             encrypted: true,
-            tags: { ...tags, Name: `${nodeName}-brick` },
+            tags: { ...tags, Name: `${nodeName}-brick`, [brickBackupTag.key]: brickBackupTag.value },
         }, { parent, retainOnDelete: args.retainBricks ?? true });
         const attachment = new aws.ec2.VolumeAttachment(`${name}-${nodeName}-brick-attachment`, {
             deviceName: BRICK_DEVICE_NAME,
@@ -298,12 +315,13 @@ function createGlusterCluster(parent: pulumi.Resource, name: string, args: Glust
     const cluster: GlusterClusterBundle = {
         nodes: nodes.map(node => ({
             name: node.name, zone: node.zone, instanceId: node.instance.id, privateIp: node.privateIp,
-            connection: node.connection,
+            brickVolumeId: node.brickVolume.id, connection: node.connection,
             installStep: steps[stepIds.install(node.name)], mountStep: steps[stepIds.mount(node.name)],
         })),
         securityGroupId: sgId,
         mountPoint: args.mountPoint,
         architecture: args.architecture ?? "x86_64",
+        brickBackupTag,
     };
     return {
         cluster, nodes, securityGroup, volumeName: args.volumeName, mountPoint: args.mountPoint,

@@ -93,6 +93,12 @@ export class WordPressTier extends pulumi.ComponentResource {
     public readonly database!: aws.rds.Instance;
     /** The network load balancer. */
     public readonly loadBalancer!: aws.lb.LoadBalancer;
+    /** The load balancer's ARN suffix (`net/NAME/ID`): the LoadBalancer dimension of its CloudWatch metrics. */
+    public readonly loadBalancerArnSuffix!: pulumi.Output<string>;
+    /** Each target group by Varnish port (80; 81 behind the TLS listener) with its ARN suffix, the TargetGroup dimension. */
+    public readonly targetGroups!: { port: number; arnSuffix: pulumi.Output<string> }[];
+    /** The RDS instance identifier: the DBInstanceIdentifier dimension of its metrics. */
+    public readonly dbInstanceIdentifier!: pulumi.Output<string>;
     /** The load balancer's security group: the only source the nodes admit on 80/81. */
     public readonly loadBalancerSecurityGroup!: aws.ec2.SecurityGroup;
     /** Host-step commands by step id. */
@@ -167,6 +173,8 @@ function createWordPressTier(parent: pulumi.Resource, name: string, args: WordPr
     return {
         dbEndpoint: db.endpoint, dbAddress: db.instance.address, database: db.instance,
         loadBalancer: lb.loadBalancer, loadBalancerSecurityGroup: lb.securityGroup,
+        loadBalancerArnSuffix: lb.loadBalancer.arnSuffix, targetGroups: lb.targetGroups,
+        dbInstanceIdentifier: db.instance.identifier,
         loadBalancerDnsName: lb.loadBalancer.dnsName, siteUrl, adminPassword, commands,
     };
 }
@@ -290,6 +298,7 @@ function createLoadBalancer(parent: pulumi.Resource, name: string, args: WordPre
         enableCrossZoneLoadBalancing: true,
         tags,
     }, { parent });
+    const targetGroups: { port: number; arnSuffix: pulumi.Output<string> }[] = [];
     for (const p of ports) {
         const tg = new aws.lb.TargetGroup(`${name}-tg${p.target}`, {
             port: p.target, protocol: "TCP", targetType: "instance", vpcId: args.vpcId,
@@ -302,6 +311,7 @@ function createLoadBalancer(parent: pulumi.Resource, name: string, args: WordPre
             },
             tags,
         }, { parent });
+        targetGroups.push({ port: p.target, arnSuffix: tg.arnSuffix });
         args.cluster.nodes.forEach(n => new aws.lb.TargetGroupAttachment(`${name}-tg${p.target}-${n.name}`, {
             targetGroupArn: tg.arn, targetId: n.instanceId, port: p.target,
         }, { parent }));
@@ -313,5 +323,5 @@ function createLoadBalancer(parent: pulumi.Resource, name: string, args: WordPre
             tags,
         }, { parent });
     }
-    return { loadBalancer, securityGroup };
+    return { loadBalancer, securityGroup, targetGroups };
 }

@@ -200,6 +200,51 @@ describe("validateConfig", () => {
     });
 });
 
+describe("validateConfig: backups and alarms (issue 11)", () => {
+    it("keeps 30 days of backups and e-mails no one by default", () => {
+        const c = valid();
+        assert.strictEqual(c.backupRetentionDays, 30);
+        assert.strictEqual(c.alarmEmail, undefined);
+        assert.strictEqual(valid({ backupRetentionDays: "35" }).backupRetentionDays, 35);
+        assert.strictEqual(valid({ backupRetentionDays: "1" }).backupRetentionDays, 1);
+        assert.strictEqual(valid({ alarmEmail: " ops+alarms@example.co.uk " }).alarmEmail, "ops+alarms@example.co.uk");
+    });
+
+    it("rejects a retention RDS cannot keep (1 to 35 days) and a malformed address, with the fix", () => {
+        for (const bad of ["0", "36", "-3", "30d", "", "2.5"]) {
+            assert.match(rejection({ backupRetentionDays: bad }),
+                new RegExp(`ha-wordpress:backupRetentionDays: '${bad.replace(".", "\\.")}' is not a number of days between 1 and 35 \\(RDS keeps automated backups at most 35 days\\)\\. Fix: pulumi config set backupRetentionDays 30`), bad);
+        }
+        for (const bad of ["ops", "ops@", "@example.com", "ops@example", "a b@example.com", "ops@example.com,boss@example.com", "<ops@example.com>"]) {
+            assert.match(rejection({ alarmEmail: bad }), /ha-wordpress:alarmEmail: '.*' is not an e-mail address\. Fix: pulumi config set alarmEmail ops@example\.com, or leave it empty/, bad);
+        }
+    });
+
+    it("names the file and line of a bad value: the stack file's line, or Pulumi.yaml's default", () => {
+        const projectText = fs.readFileSync(path.join(REPO, "Pulumi.yaml"), "utf8");
+        const stackText = fs.readFileSync(path.join(REPO, "Pulumi.prod.yaml"), "utf8") + "  ha-wordpress:backupRetentionDays: 90\n";
+        const locate = fileLocator({ name: "Pulumi.prod.yaml", text: stackText }, { name: "Pulumi.yaml", text: projectText });
+        const line = stackText.split("\n").length - 1;
+        try {
+            validateConfig({ ...effectiveConfig("prod", OPERATOR_CONFIG), backupRetentionDays: "90", alarmEmail: "nobody" }, { secretKeys: SECRET, locate });
+            assert.fail("accepted");
+        } catch (e) {
+            const m = (e as Error).message;
+            assert.match(m, new RegExp(`- Pulumi\\.prod\\.yaml:${line}: ha-wordpress:backupRetentionDays: '90' is not a number of days`));
+            const emailLine = projectText.split("\n").findIndex(l => l === "  alarmEmail:") + 1;
+            assert.ok(emailLine > 0);
+            assert.match(m, new RegExp(`- Pulumi\\.yaml:${emailLine} \\(default\\): ha-wordpress:alarmEmail: 'nobody' is not an e-mail address`));
+        }
+    });
+
+    it("is set in no stack file (the defaults are the values; an address is the operator's)", () => {
+        for (const stack of ["prod", "dev"]) {
+            const file = readYaml(`Pulumi.${stack}.yaml`).config;
+            assert.strictEqual(file["ha-wordpress:alarmEmail"], undefined, stack);
+        }
+    });
+});
+
 describe("subnetCidrs", () => {
     it("splits the VPC into equal non-overlapping subnets", () => {
         assert.deepStrictEqual(subnetCidrs("10.20.0.0/16", 3), ["10.20.0.0/20", "10.20.16.0/20", "10.20.32.0/20"]);

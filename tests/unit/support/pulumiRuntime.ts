@@ -129,11 +129,11 @@ function mockState(type: string, name: string, inputs: Record<string, any>): { i
         case "random:index/randomPassword:RandomPassword":
             return { id: `${name}-id`, state: { ...inputs, result: `mock-${name}-${hex(counter, 8)}` } };
         case "aws:rds/instance:Instance":
-            return { id: `${name}-id`, state: { ...inputs, address: `${name}.c0ffee.us-east-1.rds.amazonaws.com`, port: 3306, arn: `arn:aws:rds:::db/${name}` } };
+            return { id: `db-${hex(counter, 26).toUpperCase()}`, state: { ...inputs, identifier: inputs.identifier ?? `${name}-${hex(counter, 7)}`, address: `${name}.c0ffee.us-east-1.rds.amazonaws.com`, port: 3306, arn: `arn:aws:rds:::db/${name}` } };
         case "aws:lb/loadBalancer:LoadBalancer":
-            return { id: `${name}-id`, state: { ...inputs, dnsName: `${name}-0123456789.elb.us-east-1.amazonaws.com`, arn: `arn:aws:elasticloadbalancing:::loadbalancer/net/${name}` } };
+            return { id: `${name}-id`, state: { ...inputs, dnsName: `${name}-0123456789.elb.us-east-1.amazonaws.com`, arn: `arn:aws:elasticloadbalancing:::loadbalancer/net/${name}/${hex(counter, 16)}`, arnSuffix: `net/${name}/${hex(counter, 16)}` } };
         case "aws:lb/targetGroup:TargetGroup":
-            return { id: `${name}-id`, state: { ...inputs, arn: `arn:aws:elasticloadbalancing:::targetgroup/${name}` } };
+            return { id: `${name}-id`, state: { ...inputs, arn: `arn:aws:elasticloadbalancing:::targetgroup/${name}/${hex(counter, 16)}`, arnSuffix: `targetgroup/${name}/${hex(counter, 16)}` } };
         case "tls:index/privateKey:PrivateKey":
             return { id: `${name}-id`, state: { ...inputs, publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA${hex(counter, 12)} \n`, privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nmock-host-key-${name}-${hex(counter, 8)}\n-----END OPENSSH PRIVATE KEY-----\n` } };
         case "random:index/randomId:RandomId":
@@ -143,6 +143,21 @@ function mockState(type: string, name: string, inputs: Record<string, any>): { i
             return { id: `${name}-bucket`, state: { ...inputs, bucket: `${name}-bucket`, arn: `arn:aws:s3:::${name}-bucket`, bucketRegionalDomainName: `${name}-bucket.s3.us-east-1.amazonaws.com` } };
         case "aws:ec2/vpcEndpoint:VpcEndpoint":
             return { id: `vpce-0${hex(counter, 16)}`, state: { ...inputs } };
+        // Monitoring: the names and ARNs alarms, dashboards, backups and instances refer to.
+        case "aws:sns/topic:Topic":
+            return { id: `arn:aws:sns:us-east-1:123456789012:${name}-${hex(counter, 7)}`, state: { ...inputs, arn: `arn:aws:sns:us-east-1:123456789012:${name}-${hex(counter, 7)}` } };
+        case "aws:iam/role:Role":
+        case "aws:iam/instanceProfile:InstanceProfile": {
+            const n = inputs.name ?? `${name}-${hex(counter, 7)}`;
+            const kind = type === "aws:iam/role:Role" ? "role" : "instance-profile";
+            return { id: n, state: { ...inputs, name: n, arn: `arn:aws:iam::123456789012:${kind}/${n}` } };
+        }
+        case "aws:backup/vault:Vault":
+            return { id: inputs.name, state: { ...inputs, arn: `arn:aws:backup:us-east-1:123456789012:backup-vault:${inputs.name}` } };
+        case "aws:backup/plan:Plan":
+            return { id: `plan-${hex(counter, 12)}`, state: { ...inputs, arn: `arn:aws:backup:us-east-1:123456789012:backup-plan:plan-${hex(counter, 12)}` } };
+        case "aws:cloudwatch/metricAlarm:MetricAlarm":
+            return { id: inputs.name, state: { ...inputs, arn: `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${inputs.name}` } };
         default:
             return { id: `${name}-id`, state: { ...inputs } };
     }
