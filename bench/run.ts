@@ -28,6 +28,7 @@ export interface Check {
 const MODULES: Array<[string, () => Promise<{ run(ctx: BenchContext): Promise<Check[]> }>]> = [
     ["regex", () => import("./regex")],
     ["server", () => import("./server")],
+    ["peers", () => import("./peers")],
 ];
 
 async function main(): Promise<number> {
