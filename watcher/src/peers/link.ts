@@ -31,7 +31,10 @@ const REFUSED_LOG_PER_MINUTE = 5;
  * second, and a ban decided from shared counts comes at most this late.
  */
 export const FAILURE_FLUSH_MS = 150;
-/** An address that reached this share of maxretry is sent early, but never more often than URGENT_MIN_MS. */
+/**
+ * Sent early, but never more often than URGENT_MIN_MS: an address whose count here reached half of maxretry (the
+ * next failures may complete a ban anywhere), or one that failed a quarter of maxretry times since the last flush.
+ */
 const URGENT_SHARE = 0.25;
 const URGENT_MIN_MS = 20;
 
@@ -112,15 +115,16 @@ export class PeerLink implements PeerHooks {
     }
 
     /**
-     * One failure counted here from a log, in a jail that shares failures (hot path: one map update). `maxretry`
-     * is the jail's: an address that reached a share of it is sent without waiting out the interval.
+     * One failure counted here from a log, in a jail that shares failures (hot path: one map update). `count` is
+     * the address's count here now (ours and the peers'), `maxretry` the jail's: an address near the limit, or one
+     * that reached a share of it since the last flush, is sent without waiting out the interval.
      */
-    shareFailure(jail: string, ip: string, time: number, maxretry: number): void {
+    shareFailure(jail: string, ip: string, time: number, count: number, maxretry: number): void {
         if (this.peers.length === 0) return;
         const n = this.failures.add(jail, ip, time);
         if (n === 0) this.counters.failuresDropped++;
         const ms = Date.now();
-        const urgent = n > 0 && n === Math.max(1, Math.ceil(maxretry * URGENT_SHARE));
+        const urgent = n > 0 && (count * 2 >= maxretry || n === Math.max(1, Math.ceil(maxretry * URGENT_SHARE)));
         const due = urgent ? Math.max(ms, this.lastFailFlush + URGENT_MIN_MS) : ms + FAILURE_FLUSH_MS;
         if (this.failTimer && this.failTimerDue <= due) return;
         if (this.failTimer) clearTimeout(this.failTimer);

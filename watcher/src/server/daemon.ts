@@ -47,7 +47,7 @@ export interface PeerHooks {
     start(server: JailwatchServer): Promise<void>;
     stop(): Promise<void>;
     /** One failure from our log in a jail with `sharefailures` (batched by the link, see peers/failureBatch.ts). */
-    shareFailure?(jail: string, key: string, time: number, maxretry: number): void;
+    shareFailure?(jail: string, key: string, time: number, count: number, maxretry: number): void;
     /** Frames sent/received/refused, for the metrics endpoint. */
     readonly counters?: PeerCounters;
 }
@@ -418,7 +418,7 @@ export class JailwatchServer {
                 const out = r.outcome;
                 if (out === undefined) continue;
                 if (out.kind === "ban") this.onBan(rj, out.ban, "log");
-                else if (out.kind === "failure" && share) share.shareFailure?.(rj.settings.name, out.key, r.result.time ?? now, rj.settings.maxretry);
+                else if (out.kind === "failure" && share) share.shareFailure?.(rj.settings.name, out.key, r.result.time ?? now, out.count, rj.settings.maxretry);
             }
             counters.linesRead += lines.length;
             counters.linesMatched += matched;
