@@ -88,8 +88,10 @@ describe("lab: jailwatch metrics and cluster-wide failure counting during an xml
         const reachedBefore = await Promise.all(NODE_NAMES.map(reached));
         let sent = 0;
         let midway: Map<string, number>[] = [];
+        const codes: string[] = [];
         for (; sent < MAX_REQUESTS; sent++) {
             const r = await exec(getHost(C1)!, ["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-d", "<methodCall/>", `${SITE_URL}/xmlrpc.php`], { timeoutMs: 30_000 });
+            codes.push(`${new Date().toISOString().slice(11, 23)} ${r.stdout.trim() || "000"}`);
             if (sent === 9) midway = await Promise.all(NODE_NAMES.map(scrape)); // during the attack
             if ((r.stdout.trim() || "000") === "000" && (await banned(NODE_NAMES[0])).includes(C1_IP)) break;
         }
@@ -99,7 +101,15 @@ describe("lab: jailwatch metrics and cluster-wide failure counting during an xml
         const perNode = reachedNow.map((x, i) => x - reachedBefore[i]);
         const total = perNode.reduce((a, b) => a + b, 0);
         const report = `requests sent ${sent + 1}, reached Nginx ${total} (${perNode.join("/")} per node)`;
-        console.log(`      ${report}`);
+        console.log(`      ${report}\n      answers: ${codes.join(", ")}`);
+        // What each node counted and when it banned (shown before the verdicts, so a failure says why).
+        for (const [i, n] of NODE_NAMES.entries()) {
+            const d = (name: string, labels?: string) => metric(after[i], name, labels) - metric(before[i], name, labels);
+            console.log(`      ${n}: failures ${d("jailwatch_failures_total")}, peer failures ${d("jailwatch_peer_failures_total")}, ` +
+                `failure frames sent ${d("jailwatch_peer_messages_sent_total", 'type="failures"')} received ${d("jailwatch_peer_messages_received_total", 'type="failures"')}, ` +
+                `bans decided ${d("jailwatch_bans_total")}`);
+            console.log((await onHost(n, `journalctl -u jailwatch -o short-precise --no-pager | grep -F '${C1_IP}' | tail -n 3 || true`)).replace(/^/gm, "        "));
+        }
         // The balancer spread them, and the cluster-wide count banned at the 20th request to the site (a few more
         // may slip in while the ban travels); per-node counting would have needed about 60.
         assert.ok(perNode.filter(x => x > 0).length >= 2, `spread over the nodes: ${report}`);

@@ -126,6 +126,19 @@ describe("peers: failures counted across the cluster (sharefailures)", function 
         assert.ok(sent >= 2 && sent <= 40, `a handful of failure frames for 20 lines, got ${sent}`);
     });
 
+    it("one request every 30 ms spread over the nodes: banned everywhere at the 20th request to the site", async () => {
+        const ip = "203.0.113.21";
+        let sent = 0;
+        while (sent < 40 && !nodes.some((n) => banned(n).includes(ip))) {
+            fs.appendFileSync(nodes[sent % 3].log, line(ip));
+            sent++;
+            await sleep(30);
+        }
+        for (const [i, n] of nodes.entries()) await until(`ban on node ${i}`, () => banned(n).includes(ip));
+        // The ban may be seen a request late (the check runs between requests), never several.
+        assert.ok(sent >= MAXRETRY && sent <= MAXRETRY + 1, `banned after ${sent} requests`);
+    });
+
     it("unsigned, altered and replayed failure frames are refused, counted, and not counted as failures", async () => {
         const ip = "198.51.100.77";
         const jail = nodes[0].server.jails.get(SHARED)!.jail;
