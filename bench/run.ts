@@ -31,6 +31,7 @@ const LAB_ONLY = new Set(["ping-timeout"]);
 const MODULES: Array<[string, () => Promise<{ run(ctx: BenchContext): Promise<Check[]> }>]> = [
     ["regex", () => import("./regex")],
     ["server", () => import("./server")],
+    ["peers", () => import("./peers")],
     // On the booted lab (root, a few minutes): not part of a plain `npm run bench`, only with --only=ping-timeout.
     ["ping-timeout", () => import("./pingTimeout")],
 ];

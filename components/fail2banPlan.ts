@@ -60,6 +60,11 @@ export interface Fail2BanPlanArgs<V> {
     jails?: Record<string, JailOverrides>;
     /** Steps each node's jail steps wait for (e.g. Nginx, so the log exists), by node name. */
     after?: Record<string, string[]>;
+    /**
+     * jailwatch's Prometheus endpoint on every node (`metricslisten`): a port (bound to 127.0.0.1) or HOST:PORT.
+     * Default: none, no port opened.
+     */
+    metricsListen?: string;
 }
 
 export const jailStepIds = {
@@ -137,7 +142,12 @@ export function fail2banPlan<V>(args: Fail2BanPlanArgs<V>): HostStep<V | string>
     const bundle = encodeBundle(shippedConfig());
     const overrides = jailOverridesText(args.jails ?? defaultJails());
     const unit = unitFile();
-    const deployId = `binary=${args.binarySha256.slice(0, 16)} config=${configSha256(bundle, overrides, unit).slice(0, 16)}`;
+    const metrics = args.metricsListen ?? "";
+    if (metrics !== "" && !/^(\d{1,5}|[A-Za-z0-9.-]+:\d{1,5}|\[[0-9A-Fa-f:.]+\]:\d{1,5})$/.test(metrics)) {
+        throw new Error(`fail2banPlan: metricsListen '${metrics}' must be PORT or HOST:PORT`);
+    }
+    // The endpoint is part of what the service runs: a change restarts it (and no change keeps the old hash).
+    const deployId = `binary=${args.binarySha256.slice(0, 16)} config=${configSha256(bundle, metrics ? `${overrides}\nmetricslisten=${metrics}` : overrides, unit).slice(0, 16)}`;
     const steps: HostStep<V | string>[] = [];
     for (const node of args.nodes) {
         if (args.addresses[node] === undefined || args.peers[node] === undefined) {
@@ -154,6 +164,7 @@ export function fail2banPlan<V>(args: Fail2BanPlanArgs<V>): HostStep<V | string>
             params: {
                 FILES: bundle, JAIL_OVERRIDES: overrides, IGNORE_IP: args.ignoreIp,
                 PEERS: args.peers[node], PEER_LISTEN: args.addresses[node], PEER_PORT: String(port),
+                ...(metrics ? { METRICS_LISTEN: metrics } : {}),
             },
             secrets: { PEER_SECRET: args.peerSecret },
             dependsOn: [jailStepIds.binary(node)],

@@ -150,7 +150,7 @@ export function labWordPressPlan(s: StackSecrets): HostStep<string>[] {
  * share the nodes' subnet, so the whole subnet cannot be ignored).
  */
 export function labFail2banPlan(s: StackSecrets, binary: { url: string; sha256: string },
-    jails?: Record<string, JailOverrides>): HostStep<string>[] {
+    jails?: Record<string, JailOverrides>, extra: { metricsListen?: string } = {}): HostStep<string>[] {
     const ipOf = Object.fromEntries(GLUSTER_HOSTS.map(h => [h.name, h.ip]));
     return fail2banPlan<string>({
         nodes: NODE_NAMES,
@@ -162,13 +162,14 @@ export function labFail2banPlan(s: StackSecrets, binary: { url: string; sha256: 
         ignoreIp: GLUSTER_HOSTS.map(h => h.ip).join(" "),
         after: Object.fromEntries(NODE_NAMES.map(n => [n, [webStepIds.nginx(n)]])),
         jails,
+        metricsListen: extra.metricsListen,
     }) as HostStep<string>[];
 }
 
 /** Every host step of the stack, one plan: Gluster, then web, then jail (by their dependencies). */
 export function labStackPlan(s: StackSecrets, binary: { url: string; sha256: string },
-    jails?: Record<string, JailOverrides>): HostStep<string>[] {
-    return [...labGlusterPlan(), ...labWordPressPlan(s), ...labFail2banPlan(s, binary, jails)];
+    jails?: Record<string, JailOverrides>, extra: { metricsListen?: string } = {}): HostStep<string>[] {
+    return [...labGlusterPlan(), ...labWordPressPlan(s), ...labFail2banPlan(s, binary, jails, extra)];
 }
 
 /** Makes (or finds) all stack hosts, in parallel. */

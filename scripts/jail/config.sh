@@ -5,7 +5,8 @@
 # Params: FILES (one line per file: "RELATIVE_PATH BASE64_CONTENT": the shipped watcher/config files),
 #   IGNORE_IP (addresses/CIDRs never banned, besides loopback), JAIL_OVERRIDES (jail.local sections after [DEFAULT]),
 #   PEERS (the other nodes' addresses, space-separated; empty: no ban sharing), PEER_LISTEN (this node's address),
-#   PEER_PORT, PEER_SECRET (secret shared by the nodes; written to peer.secret, 0600, never echoed).
+#   PEER_PORT, PEER_SECRET (secret shared by the nodes; written to peer.secret, 0600, never echoed),
+#   METRICS_LISTEN (jailwatch's Prometheus endpoint: PORT on loopback, or HOST:PORT; empty: no endpoint).
 need FILES IGNORE_IP
 live=/etc/jailwatch
 manifest="$live/.ha-managed"
@@ -33,12 +34,22 @@ done <<<"$FILES"
 printf '# Written by ha-wordpress (scripts/jail/config.sh); edits are overwritten.\n[DEFAULT]\nignoreip = 127.0.0.1/8 ::1 %s\n\n%s\n' \
   "$IGNORE_IP" "${JAIL_OVERRIDES:-}" >"$stage/jail.local"
 written+=(jail.local)
+server_local=""
 if [ -n "${PEERS:-}" ]; then
   need PEER_SECRET PEER_LISTEN PEER_PORT
   ( umask 077; printf '%s' "$PEER_SECRET" >"$stage/peer.secret" )
-  printf '# Written by ha-wordpress: bans are shared with the other nodes, messages signed with peer.secret.\n[server]\npeers = %s\npeerport = %s\npeerlisten = %s\npeersecretfile = %s\n' \
-    "$PEERS" "$PEER_PORT" "$PEER_LISTEN" "$live/peer.secret" >"$stage/jailwatch.local"
-  written+=(peer.secret jailwatch.local)
+  server_local=$(printf '# Written by ha-wordpress: bans are shared with the other nodes, messages signed with peer.secret.\n[server]\npeers = %s\npeerport = %s\npeerlisten = %s\npeersecretfile = %s\n' \
+    "$PEERS" "$PEER_PORT" "$PEER_LISTEN" "$live/peer.secret")
+  written+=(peer.secret)
+fi
+if [ -n "${METRICS_LISTEN:-}" ]; then
+  case "$METRICS_LISTEN" in *[!A-Za-z0-9.:\[\]-]*) die "METRICS_LISTEN '$METRICS_LISTEN' is not PORT or HOST:PORT" ;; esac
+  [ -n "$server_local" ] || server_local=$(printf '# Written by ha-wordpress.\n[server]')
+  server_local=$(printf '%s\n# Prometheus metrics (loopback unless an address is given).\nmetricslisten = %s' "$server_local" "$METRICS_LISTEN")
+fi
+if [ -n "$server_local" ]; then
+  printf '%s\n' "$server_local" >"$stage/jailwatch.local"
+  written+=(jailwatch.local)
 fi
 printf '%s\n' "${written[@]}" >"$stage/.ha-managed"
 chmod 0700 "$stage"

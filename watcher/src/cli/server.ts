@@ -9,7 +9,7 @@ import { ControlServer } from "../control/server";
 import { createPeerLink } from "../peers";
 import { JailwatchServer } from "../server/daemon";
 import { createLogger, parseLogLevel } from "../server/log";
-import { DEFAULT_CONFIG_DIR, DEFAULT_SOCKET, DEFAULT_STATE_DIR, peerOptions, readServerSection, ServerOptions } from "../server/options";
+import { DEFAULT_CONFIG_DIR, DEFAULT_SOCKET, DEFAULT_STATE_DIR, metricsOptions, peerOptions, readServerSection, ServerOptions } from "../server/options";
 import { optString, parseArgs, UsageError } from "./args";
 
 export const SERVER_USAGE = `usage: jailwatch server [-c DIR] [-f] [-s SOCKET] [--state DIR] [--loglevel LEVEL] [--banaction NAME] [--polling]
@@ -63,6 +63,7 @@ export async function runServer(argv: string[]): Promise<number> {
         banaction: optString(p, "banaction") ?? section.banaction?.value,
         polling: p.options.has("polling"),
         peers: peerOptions(section),
+        metrics: metricsOptions(section),
     };
     if (!opts.foreground) return daemonize(argv, opts);
 

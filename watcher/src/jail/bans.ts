@@ -229,6 +229,11 @@ export class BanManager {
         return [...this.active.values()];
     }
 
+    /** Bans held (ended ones go at the next expire); no copy, for metrics. */
+    get activeCount(): number {
+        return this.active.size;
+    }
+
     get totalBanned(): number {
         return this.total;
     }

@@ -93,14 +93,28 @@ export class Jail {
 
     /** Counts one failure of `host` at log time `time`. */
     addFailure(host: string, time: number, now?: number): FailureOutcome {
+        return this.countFailures(host, time, now, 0);
+    }
+
+    /**
+     * Counts `n` failures a peer saw of `key` (an address or this jail's IPv6 prefix key), newest at log time
+     * `time`, together with ours: the cluster's failures reach maxretry on whichever node counts the last one.
+     * Not in totalFailed (that counts this node's log); ignoreip and bans apply as for local failures.
+     */
+    addPeerFailures(key: string, n: number, time: number, now: number): FailureOutcome {
+        return this.countFailures(key.replace(/\/\d{1,3}$/, ""), time, now, Math.max(1, Math.floor(n)));
+    }
+
+    /** `peer` > 0: that many failures from a peer; 0: one failure from our log (weighted by the ban history). */
+    private countFailures(host: string, time: number, now: number | undefined, peer: number): FailureOutcome {
         if (now !== undefined && time < now - this.settings.findtime) return { kind: "old" };
         const ip = IPAddr.parse(host);
         if (!ip) return { kind: "invalid", host };
         const key = this.bans.keyOf(ip);
         if (this.bans.isIgnored(ip)) return { kind: "ignored", key };
         if (this.bans.isBanned(key, time)) return { kind: "banned", key };
-        this.totalFailed++;
-        const count = this.failures.add(key, time, this.bans.failureWeight(key));
+        if (peer === 0) this.totalFailed++;
+        const count = this.failures.add(key, time, peer === 0 ? this.bans.failureWeight(key) : peer);
         if (count < this.settings.maxretry) return { kind: "failure", key, count };
         if (this.isSelf?.(ip)) {
             this.failures.reset(key);
@@ -110,6 +124,16 @@ export class Jail {
         this.failures.reset(key);
         if (!ban) return { kind: "failure", key, count };
         return { kind: "ban", key, ban };
+    }
+
+    /** Failures counted from the log since start (metrics; status() copies the ban list). */
+    get failedTotal(): number {
+        return this.totalFailed;
+    }
+
+    /** Addresses with failures inside findtime (metrics; no copy). */
+    get failingCount(): number {
+        return this.failures.size;
     }
 
     /** Bans that have ended by `now`: the daemon unbans them. Also forgets stale failures. */

@@ -52,6 +52,8 @@ export interface ResolvedJail extends JailSettings {
     backend: string;
     /** `usedns` as written; jailwatch never resolves names (a host name in a log is not banned). */
     usedns: string;
+    /** Share failures with the peers and count theirs (`sharefailures`, default false). */
+    shareFailures: boolean;
 }
 
 const SECTIONS_NOT_JAILS = new Set(["default", "includes", "definition", "init"]);
@@ -122,6 +124,7 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
         return out;
     }, "addresses or CIDRs (127.0.0.1/8 ::1 192.0.2.0/24); host names are not resolved");
     const ignoreself = r.bool("ignoreself", true);
+    const shareFailures = r.bool("sharefailures", false);
     const ipv6Prefix = r.value("ipv6prefix", "128", (v) => {
         const n = Number(v);
         return Number.isInteger(n) && n >= 1 && n <= 128 ? n : undefined;
@@ -183,6 +186,7 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
         filterSpec,
         backend,
         usedns,
+        shareFailures,
     };
 }
 

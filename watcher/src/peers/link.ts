@@ -1,6 +1,9 @@
 // Shares bans with peer servers over TCP. A ban this server decides is sent to every peer (batched per tick);
 // a peer installs it in the same jail and does not send it on, so there are no loops. A starting server asks
 // every peer for its current bans. All frames are HMAC-authenticated (message.ts).
+// Jails with `sharefailures` also send their failures (not only bans), aggregated per address over
+// FAILURE_FLUSH_MS (failureBatch.ts), so each node counts the whole cluster's failures inside findtime. Failure
+// frames go on their own connection: a peer of an older version refuses that one, bans are unaffected.
 
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -11,6 +14,8 @@ import type { JailwatchServer, PeerHooks } from "../server/daemon";
 import type { Logger } from "../server/log";
 import type { PeerOptions } from "../server/options";
 import type { Ban } from "../types";
+import { PeerCounters } from "../metrics/counters";
+import { FailureBatch } from "./failureBatch";
 import { decodeFrame, encodeFrame, MIN_SECRET_BYTES, newNonce, parsePeer, PeerAuthError, PeerPayload, ReplayGuard, WireBan } from "./message";
 
 const CONNECT_TIMEOUT_MS = 3000;
@@ -21,6 +26,17 @@ export const PEER_IDLE_TIMEOUT_MS = 10_000;
 export const PEER_MAX_CONNECTIONS = 64;
 /** Refused frames logged per minute at most; the rest are counted into the next line. */
 const REFUSED_LOG_PER_MINUTE = 5;
+/**
+ * Failures wait this long to be sent together (ms): a flood of one log line per request becomes a few frames a
+ * second, and a ban decided from shared counts comes at most this late.
+ */
+export const FAILURE_FLUSH_MS = 150;
+/**
+ * Sent early, but never more often than URGENT_MIN_MS: an address whose count here reached half of maxretry (the
+ * next failures may complete a ban anywhere), or one that failed a quarter of maxretry times since the last flush.
+ */
+const URGENT_SHARE = 0.25;
+const URGENT_MIN_MS = 20;
 
 export function readSecret(file: string): Buffer {
     const st = fs.statSync(file);
@@ -44,6 +60,12 @@ export class PeerLink implements PeerHooks {
     private pendingUnbans: WireBan[] = [];
     private pending: WireBan[] = [];
     private scheduled = false;
+    private readonly failures = new FailureBatch();
+    private failTimer: NodeJS.Timeout | undefined;
+    private failTimerDue = 0;
+    private lastFailFlush = 0;
+    /** Frames sent, received and refused (the metrics endpoint reads them). */
+    readonly counters = new PeerCounters();
     private readonly peers: Array<{ host: string; port: number }>;
     /** Listening port once started (tests use port 0). */
     port = 0;
@@ -76,6 +98,7 @@ export class PeerLink implements PeerHooks {
 
     async stop(): Promise<void> {
         this.flush();
+        this.flushFailures();
         const l = this.listener;
         this.listener = undefined;
         for (const s of this.open) s.destroy();
@@ -88,6 +111,44 @@ export class PeerLink implements PeerHooks {
         if (!this.scheduled) {
             this.scheduled = true;
             setImmediate(() => this.flush());
+        }
+    }
+
+    /**
+     * One failure counted here from a log, in a jail that shares failures (hot path: one map update). `count` is
+     * the address's count here now (ours and the peers'), `maxretry` the jail's: an address near the limit, or one
+     * that reached a share of it since the last flush, is sent without waiting out the interval.
+     */
+    shareFailure(jail: string, ip: string, time: number, count: number, maxretry: number): void {
+        if (this.peers.length === 0) return;
+        const n = this.failures.add(jail, ip, time);
+        if (n === 0) this.counters.failuresDropped++;
+        const ms = Date.now();
+        const urgent = n > 0 && (count * 2 >= maxretry || n === Math.max(1, Math.ceil(maxretry * URGENT_SHARE)));
+        const due = urgent ? Math.max(ms, this.lastFailFlush + URGENT_MIN_MS) : ms + FAILURE_FLUSH_MS;
+        if (this.failTimer && this.failTimerDue <= due) return;
+        if (this.failTimer) clearTimeout(this.failTimer);
+        this.failTimerDue = due;
+        this.failTimer = setTimeout(() => this.flushFailures(), due - ms);
+    }
+
+    /** Sends every waiting failure: per peer, one connection carrying frames of at most 1,000 addresses. */
+    private flushFailures(): void {
+        if (this.failTimer) clearTimeout(this.failTimer);
+        this.failTimer = undefined;
+        this.lastFailFlush = Date.now();
+        if (this.failures.size === 0) return;
+        const batches = this.failures.take();
+        let entries = 0;
+        for (const b of batches) entries += b.length;
+        for (const p of this.peers) {
+            const frames = batches.map((failures) => encodeFrame({ type: "failures", node: this.node, ts: this.now(), nonce: newNonce(), failures }, this.secret)).join("");
+            this.counters.sent.failures += batches.length;
+            this.counters.failuresSent += entries;
+            this.send(p.host, p.port, frames).catch((e) => {
+                this.counters.sendErrors++;
+                this.log.debug(`peers: cannot send ${entries} failure(s) to ${p.host}:${p.port}: ${(e as Error).message}`);
+            });
         }
     }
 
@@ -109,7 +170,11 @@ export class PeerLink implements PeerHooks {
             else this.pendingUnbans = [];
             for (const p of this.peers) {
                 const frame = encodeFrame({ type, node: this.node, ts: this.now(), nonce: newNonce(), bans: list }, this.secret);
-                this.send(p.host, p.port, frame).catch((e) => this.log.warn(`peers: cannot send ${list.length} ${type}(s) to ${p.host}:${p.port}: ${(e as Error).message}`));
+                this.counters.sent[type]++;
+                this.send(p.host, p.port, frame).catch((e) => {
+                    this.counters.sendErrors++;
+                    this.log.warn(`peers: cannot send ${list.length} ${type}(s) to ${p.host}:${p.port}: ${(e as Error).message}`);
+                });
             }
         }
     }
@@ -145,10 +210,18 @@ export class PeerLink implements PeerHooks {
     private async syncFrom(host: string, port: number): Promise<void> {
         try {
             const nonce = newNonce();
+            this.counters.sent["sync-request"]++;
             const reply = await this.send(host, port, encodeFrame({ type: "sync-request", node: this.node, ts: this.now(), nonce }, this.secret), true);
             const line = reply.split("\n")[0];
             if (!line) throw new Error("no reply");
-            const p = decodeFrame(line, this.secret, this.now(), this.guard);
+            let p: PeerPayload;
+            try {
+                p = decodeFrame(line, this.secret, this.now(), this.guard);
+            } catch (e) {
+                this.counters.rejected[e instanceof PeerAuthError ? e.reason : "malformed"]++;
+                throw e;
+            }
+            this.counters.received[PeerCounters.typeOf(p.type)]++;
             if (p.type !== "sync") throw new PeerAuthError(`expected sync, got ${p.type}`);
             if (p.reply !== undefined && p.reply !== nonce) throw new PeerAuthError("sync reply answers another request");
             // Lifted bans first, so a peer that was down during an unban drops it instead of keeping it.
@@ -178,7 +251,10 @@ export class PeerLink implements PeerHooks {
         this.open.add(sock);
         sock.on("close", () => this.open.delete(sock));
         sock.setTimeout(this.opts.idleTimeoutMs ?? PEER_IDLE_TIMEOUT_MS, () => sock.destroy());
-        readSocketLines(sock, MAX_FRAME, (line) => this.onFrame(sock, line), () => sock.destroy());
+        readSocketLines(sock, MAX_FRAME, (line) => this.onFrame(sock, line), () => {
+            this.counters.rejected.too_large++;
+            sock.destroy();
+        });
     }
 
     /** Refusals are logged at most a few times a minute: one 64 KB read can hold 32,768 bad frames. */
@@ -204,14 +280,21 @@ export class PeerLink implements PeerHooks {
         try {
             p = decodeFrame(line, this.secret, this.now(), this.guard);
             // Nonces live in memory only: a frame signed before we started could be one we accepted before a restart.
-            if (p.ts < this.startedAt) throw new PeerAuthError("signed before this server started (possible replay)");
+            if (p.ts < this.startedAt) throw new PeerAuthError("signed before this server started (possible replay)", "before_start");
         } catch (e) {
+            this.counters.rejected[e instanceof PeerAuthError ? e.reason : "malformed"]++;
             this.logRefused(sock.remoteAddress, (e as Error).message);
             sock.destroy();
             return false;
         }
         if (p.node === this.node) return true;
-        if (p.type === "ban") {
+        this.counters.received[PeerCounters.typeOf(p.type)]++;
+        if (p.type === "failures") {
+            const server = this.server;
+            if (server) for (const f of p.failures) server.addPeerFailures(f.jail, f.ip, f.n, f.t);
+        } else if (p.type === "unknown") {
+            this.log.debug(`peers: ignored a frame of unknown type ${JSON.stringify(p.name)} from ${p.node} (newer peer?)`);
+        } else if (p.type === "ban") {
             const n = this.apply(p.bans);
             this.log.debug(`peers: ${n} of ${p.bans.length} ban(s) from ${p.node} applied`);
         } else if (p.type === "unban") {
@@ -221,6 +304,7 @@ export class PeerLink implements PeerHooks {
             const wire = (b: { jail: string; ip: string; end: number }) => ({ jail: b.jail, ip: b.ip, end: Number.isFinite(b.end) ? b.end : null });
             const bans = (this.server?.activeBans() ?? []).filter((b) => b.end > now).map(wire);
             const unbans = (this.server?.liftedBans() ?? []).map(wire);
+            this.counters.sent.sync++;
             sock.end(encodeFrame({ type: "sync", node: this.node, ts: now, nonce: newNonce(), bans, unbans, reply: p.nonce }, this.secret));
             return false;
         }

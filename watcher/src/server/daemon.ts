@@ -2,6 +2,7 @@
 // firewall backends in batches and into the state dir; the control socket and peers act on the same jails.
 // Everything time-related takes `now` from one injectable clock.
 
+import * as fs from "fs";
 import * as os from "os";
 import { backendFor, BackendName, createAction } from "../actions";
 import type { Exec } from "../actions/exec";
@@ -17,6 +18,7 @@ import { IPNetwork } from "../jail/ipaddr";
 import type { BanRecord } from "../jail";
 import { ResolvedJail, unsupportedBanaction } from "../jail/settings";
 import { BansState, PersistedBan, StateStore } from "../state/store";
+import { Metrics, MetricsServer, PeerCounters, renderMetrics } from "../metrics";
 import type { Ban } from "../types";
 import { handleControl } from "./commands";
 import type { Logger } from "./log";
@@ -34,7 +36,7 @@ export interface RuntimeJail {
 }
 
 /** Where bans come from: the log, the control socket, or a peer (peer bans are not sent on again). */
-export type BanSource = "log" | "control" | "peer" | "restore";
+export type BanSource = "log" | "control" | "peer" | "restore" | "shared";
 
 /** What the peer link needs from the server and offers to it (see peers/). */
 export interface PeerHooks {
@@ -44,6 +46,10 @@ export interface PeerHooks {
     broadcastUnban?(jail: string, ip: string, end: number): void;
     start(server: JailwatchServer): Promise<void>;
     stop(): Promise<void>;
+    /** One failure from our log in a jail with `sharefailures` (batched by the link, see peers/failureBatch.ts). */
+    shareFailure?(jail: string, key: string, time: number, count: number, maxretry: number): void;
+    /** Frames sent/received/refused, for the metrics endpoint. */
+    readonly counters?: PeerCounters;
 }
 
 export interface ServerDeps {
@@ -94,6 +100,9 @@ export class JailwatchServer {
     private lastRetry = 0;
     private running = false;
     readonly now: () => number;
+    /** Counters for the metrics endpoint (and status); the endpoint itself only when `opts.metrics` asks. */
+    readonly metrics = new Metrics();
+    metricsServer: MetricsServer | undefined;
 
     constructor(readonly opts: ServerOptions, readonly log: Logger, private readonly deps: ServerDeps = {}) {
         this.store = new StateStore(opts.stateDir);
@@ -135,6 +144,7 @@ export class JailwatchServer {
         this.running = true;
         this.tickTimer = setInterval(() => this.tick(), TICK_MS);
         await this.deps.peers?.start(this);
+        await this.startMetrics();
         await this.settle(); // bans taken over from peers are in the firewall before we call ourselves started
         const total = [...this.jails.values()].reduce((n, j) => n + j.jail.bans.activeBans().length, 0);
         this.log.info(`started: ${this.jails.size} jail(s) [${[...this.jails.keys()].join(", ")}], ${total} ban(s) in force`);
@@ -145,6 +155,7 @@ export class JailwatchServer {
         if (!this.running) return;
         this.running = false;
         if (this.tickTimer) clearInterval(this.tickTimer);
+        await this.metricsServer?.stop();
         await this.deps.peers?.stop();
         this.stopFollowers();
         this.flushActions();
@@ -398,10 +409,19 @@ export class JailwatchServer {
         const now = this.now();
         for (const rj of jails) {
             const jail = rj.jail;
+            const counters = this.metrics.jail(rj.settings.name);
+            const share = rj.settings.shareFailures ? this.deps.peers : undefined;
+            let matched = 0;
             for (let i = 0; i < lines.length; i++) {
-                const out = jail.processLine(lines[i], now).outcome;
-                if (out !== undefined && out.kind === "ban") this.onBan(rj, out.ban, "log");
+                const r = jail.processLine(lines[i], now);
+                if (r.result.kind === "matched") matched++;
+                const out = r.outcome;
+                if (out === undefined) continue;
+                if (out.kind === "ban") this.onBan(rj, out.ban, "log");
+                else if (out.kind === "failure" && share) share.shareFailure?.(rj.settings.name, out.key, r.result.time ?? now, out.count, rj.settings.maxretry);
             }
+            counters.linesRead += lines.length;
+            counters.linesMatched += matched;
         }
     }
 
@@ -549,7 +569,8 @@ export class JailwatchServer {
     private stateFailed(msg: string): void {
         // Logged when it starts failing, and shown in `status` until a save works again.
         if (this.stateProblem === undefined) this.log.error(`cannot save state: ${msg}`);
-        this.stateProblem = msg;
+        this.metrics.stateSaveErrors++;
+        this.stateProblem = `${msg} (${this.metrics.stateSaveErrors} failed save(s) since start)`;
     }
 
     /** Drops persisted rows that cannot be bans (not an address, a network the jail would not ban); says so. */
@@ -591,6 +612,56 @@ export class JailwatchServer {
         let n = 0;
         for (const f of this.followers.values()) n += f.linesRead;
         return n;
+    }
+
+    // ---- shared failures and metrics (peers/link.ts, metrics/) ----
+
+    /** Failures a peer counted in a jail that shares failures here too; a ban they complete is ours to broadcast. */
+    addPeerFailures(jailName: string, key: string, n: number, time: number): void {
+        const rj = this.jails.get(jailName);
+        if (!rj || !rj.settings.shareFailures) return;
+        const now = this.now();
+        // A peer's clock a little ahead must not make its failures outlive ours.
+        const out = rj.jail.addPeerFailures(key, n, Math.min(time, now), now);
+        if (out.kind === "failure" || out.kind === "ban") this.metrics.jail(jailName).peerFailures += Math.max(1, Math.floor(n));
+        if (out.kind === "ban") this.onBan(rj, out.ban, "shared");
+    }
+
+    /** The Prometheus text of every counter (what a scrape answers). */
+    metricsText(): string {
+        const files: Array<{ path: string; lagBytes: number | undefined }> = [];
+        for (const [file, f] of this.followers) {
+            const pos = f.position();
+            let size: number | undefined;
+            try {
+                size = fs.statSync(file).size;
+            } catch {
+                size = undefined;
+            }
+            files.push({ path: file, lagBytes: size === undefined || !pos ? undefined : Math.max(0, size - pos.offset) });
+        }
+        return renderMetrics({
+            jails: [...this.jails.values()].map((rj) => ({
+                name: rj.settings.name,
+                counters: this.metrics.jail(rj.settings.name),
+                failures: rj.jail.failedTotal,
+                currentBans: rj.jail.bans.activeCount,
+                totalBans: rj.jail.bans.totalBanned,
+                tracked: rj.jail.failingCount,
+            })),
+            files,
+            peers: this.deps.peers?.counters,
+            firewallErrors: this.firewallErrors,
+            stateSaveErrors: this.metrics.stateSaveErrors,
+            stateSaveFailing: this.stateProblem !== undefined,
+        });
+    }
+
+    private async startMetrics(): Promise<void> {
+        if (!this.opts.metrics || this.metricsServer) return;
+        const m = new MetricsServer(this.opts.metrics, () => this.metricsText(), this.log);
+        await m.start();
+        this.metricsServer = m;
     }
 
     private reportCorrupt(error: string, keptAs?: string): void {

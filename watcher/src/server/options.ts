@@ -26,6 +26,18 @@ export interface PeerOptions {
     maxConnections?: number;
 }
 
+/** The Prometheus scrape endpoint (`metricslisten` in `[server]`); absent: no endpoint, no port opened. */
+export interface MetricsOptions {
+    /** Address to bind; 127.0.0.1 unless `metricslisten` names one. */
+    host: string;
+    /** TCP port (0: any free port, for tests). */
+    port: number;
+    /** Idle scrape connections are closed after this (ms); default 10 s. */
+    idleTimeoutMs?: number;
+    /** Open scrape connections at most; default 16. */
+    maxConnections?: number;
+}
+
 export interface ServerOptions {
     configDir: string;
     socket: string;
@@ -37,6 +49,8 @@ export interface ServerOptions {
     /** Force polling instead of inotify (for file systems without it). */
     polling: boolean;
     peers: PeerOptions;
+    /** The metrics endpoint; default none (off). */
+    metrics?: MetricsOptions;
 }
 
 /** Reads `[server]` from jailwatch.conf and jailwatch.local in `dir` (both optional; .local wins). */
@@ -69,4 +83,19 @@ export function peerOptions(section: ReturnType<typeof readServerSection>): Peer
         throw new ConfigError({ file: o.file, line: o.line, key: "peers" }, "peers need peersecretfile (a shared secret authenticates ban messages)");
     }
     return { peers, port: p, listen: section.peerlisten?.value ?? "0.0.0.0", secretFile };
+}
+
+/**
+ * `metricslisten` from `[server]`: `PORT` (on 127.0.0.1), `HOST:PORT` or `[V6]:PORT`; empty, `off` or absent: no
+ * endpoint. Counters of what was banned are nobody else's business, so the default address is loopback.
+ */
+export function metricsOptions(section: ReturnType<typeof readServerSection>): MetricsOptions | undefined {
+    const o = section.metricslisten;
+    if (!o) return undefined;
+    const v = o.value.trim();
+    if (v === "" || /^(off|no|false|none)$/i.test(v)) return undefined;
+    const m = /^(?:\[([0-9A-Fa-f:.]+)\]:|([^:\s\[\]]+):)?(\d{1,5})$/.exec(v);
+    const port = m ? Number(m[3]) : NaN;
+    if (!m || port > 65535) throw new ConfigError({ file: o.file, line: o.line, key: "metricslisten" }, `expected PORT, HOST:PORT or [IPv6]:PORT, got ${JSON.stringify(v)}`);
+    return { host: m[1] ?? m[2] ?? "127.0.0.1", port };
 }
