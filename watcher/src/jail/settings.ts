@@ -20,6 +20,7 @@ import { ConfigError, ConfigOrigin, ConfigValue, FilterDefinition, JailSettings 
 import { backendFor } from "../actions/backend";
 import { portProblem, protocolProblem } from "../actions/ports";
 import { ActionSpec, parseActionSpecs } from "../actions/spec";
+import { ActionDefinition, definitionProblems } from "../actions/definition";
 import { IPNetwork } from "./ipaddr";
 import { parseBool, parseDuration } from "./time";
 
@@ -40,6 +41,8 @@ export interface ResolveOptions {
     includeDisabled?: boolean;
     /** Whether action.d/NAME.conf exists (for -t's "unknown action"); unchecked when absent. */
     actionExists?: (name: string) => boolean;
+    /** Loads an action.d action for a jail (config/action-reader.ts's loadAction bound to the config dir). */
+    loadAction?: (name: string, args: Record<string, string>, jail: string, origin?: ConfigOrigin) => ActionDefinition;
 }
 
 /** JailSettings plus what jailwatch needs beyond the shared contract. */
@@ -50,8 +53,12 @@ export interface ResolvedJail extends JailSettings {
     filterSpec: string;
     /** fail2ban backend (auto, polling, pyinotify, systemd); jailwatch follows files whatever it says. */
     backend: string;
-    /** `usedns` as written; jailwatch never resolves names (a host name in a log is not banned). */
+    /** `usedns` as written (yes, warn, no, raw). */
     usedns: string;
+    /** action.d actions run as commands (everything but the stock ban actions), in the order written. */
+    actions: ActionDefinition[];
+    /** Whether a native backend (nftables*, iptables*, dummy) bans for this jail; false: only `actions` run. */
+    nativeAction: boolean;
 }
 
 const SECTIONS_NOT_JAILS = new Set(["default", "includes", "definition", "init"]);
@@ -138,7 +145,7 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
     let protocol = r.string("protocol", "tcp");
     let banaction = r.string("banaction", "nftables");
     // `action` is what fail2ban runs (banaction only through it): honour it, never ignore what it asks for.
-    const chosen = chooseAction(r, banaction, opts.actionExists);
+    const { native: chosen, generic } = chooseAction(r, banaction, opts);
     if (chosen) {
         banaction = chosen.name;
         port = chosen.args.port ?? port;
@@ -146,10 +153,12 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
     }
     r.check(chosen?.key ?? "port", portProblem(port));
     r.check(chosen?.key ?? "protocol", protocolProblem(protocol));
-    if (backendFor(banaction) === "iptables-ipset" && protocol.split(/[\s,]+/).filter((x) => x).length > 1) {
+    if (chosen && backendFor(banaction) === "iptables-ipset" && protocol.split(/[\s,]+/).filter((x) => x).length > 1) {
         r.check(chosen?.key ?? "protocol", `iptables-ipset: one protocol per jail (${protocol}); use nftables or one jail per protocol`);
     }
     const backend = r.string("backend", "auto");
+    // The journal is not read yet: following some file instead would silently watch the wrong thing.
+    if (/^systemd\b/i.test(backend)) r.check("backend", systemdBackendRefused(backend));
     const usedns = r.string("usedns", "warn");
     const filterSpec = r.string("filter", r.name).trim();
 
@@ -183,35 +192,37 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
         filterSpec,
         backend,
         usedns,
+        actions: generic,
+        nativeAction: !!chosen,
     };
 }
 
 /**
- * The native ban action a jail's `action` (or, without one, its `banaction`) asks for. Every other action is an
- * error naming the `action` line: jailwatch does not run action.d commands, and running none while saying nothing
- * (a mail action, say) would be doing something other than the configuration asks.
+ * What a jail's `action` (or, without one, its `banaction`) runs: the stock ban actions (nftables*, iptables*,
+ * dummy) on the native backends (one per jail: restore and bans are batched there), every other action.d action
+ * through its commands (actions/generic.ts). An action that cannot run is an error naming the line.
  */
-function chooseAction(r: JailReader, banaction: string, actionExists?: (name: string) => boolean): (ActionSpec & { key: string }) | undefined {
+function chooseAction(r: JailReader, banaction: string, opts: ResolveOptions): { native?: ActionSpec & { key: string }; generic: ActionDefinition[] } {
+    const generic: ActionDefinition[] = [];
     let text: string | undefined;
     try {
         text = r.string("action", "");
     } catch (e) {
         r.check("action", e instanceof Error ? e.message : String(e));
-        return undefined;
+        return { generic };
     }
-    if (text === "") {
-        if (!backendFor(banaction)) r.check("banaction", unsupportedBanaction(banaction));
-        return undefined;
-    }
+    const key = text === "" ? "banaction" : "action";
     let specs: ActionSpec[];
     try {
-        specs = parseActionSpecs(text);
+        specs = text === "" ? [{ name: banaction, args: {} }] : parseActionSpecs(text);
     } catch (e) {
         r.check("action", (e as Error).message);
-        return undefined;
+        return { generic };
     }
     let native: ActionSpec | undefined;
     for (const a of specs) {
+        // Named by the line the operator wrote: `banaction = ufw` reaches here through the stock `action`.
+        const at = a.name === banaction ? "banaction" : key;
         if (backendFor(a.name)) {
             if (!native) native = { name: a.name, args: { ...a.args } };
             else if ((a.args.port ?? "") !== (native.args.port ?? "")) {
@@ -220,15 +231,29 @@ function chooseAction(r: JailReader, banaction: string, actionExists?: (name: st
                 // The stock tcp + udp pair (e.g. [named-refused]): one rule matching both protocols.
                 native.args.protocol = [...new Set(`${native.args.protocol ?? ""},${a.args.protocol ?? ""}`.split(/[\s,]+/).filter((x) => x))].join(",");
             }
-        } else if (actionExists && !actionExists(a.name)) {
-            r.check(a.name === banaction ? "banaction" : "action", `unknown action ${JSON.stringify(a.name)}: no action.d/${a.name}.conf`);
+        } else if (opts.actionExists && !opts.actionExists(a.name)) {
+            r.check(at, `unknown action ${JSON.stringify(a.name)}: no action.d/${a.name}.conf`);
+        } else if (!opts.loadAction) {
+            r.check(at, `action ${JSON.stringify(a.name)} (action.d/${a.name}.conf) cannot run: no action loader`);
         } else {
-            // Named by the line the operator wrote: `banaction = ufw` reaches here through the stock `action`.
-            r.check(a.name === banaction ? "banaction" : "action", `action ${JSON.stringify(a.name)} (action.d/${a.name}.conf) cannot run under jailwatch: only the stock ban actions run natively (nftables*, iptables*, dummy)`);
+            try {
+                const def = opts.loadAction(a.name, a.args, r.name, r.origin(at));
+                const problems = definitionProblems(def);
+                for (const p of problems) r.errors.push(new ConfigError(p.origin, `${p.message} in jail [${r.name}]`));
+                if (!problems.length) generic.push(def);
+            } catch (e) {
+                if (e instanceof ConfigError) r.errors.push(e);
+                else r.check(at, (e as Error).message);
+            }
         }
     }
-    if (!native && specs.length === 0) r.check("action", "no action given");
-    return native ? { ...native, key: "action" } : undefined;
+    if (specs.length === 0) r.check("action", "no action given");
+    return { native: native ? { ...native, key: "action" } : undefined, generic };
+}
+
+/** Why `backend = systemd` is refused (by -t and the server alike). */
+export function systemdBackendRefused(value: string): string {
+    return `backend ${JSON.stringify(value)} (the systemd journal) is not supported by jailwatch yet; use backend = auto with the logpath of a file the journal is forwarded to (e.g. rsyslog's /var/log/auth.log)`;
 }
 
 /** The same words for -t and the server (a unit that runs -t before starting must never loop on this). */
