@@ -11,7 +11,7 @@ import { loadAction } from "../config/action-reader";
 import { ControlResponse } from "../control/protocol";
 import { compileFilter } from "../filter/filter";
 import { expandGlob } from "../follow/glob";
-import { LogFollower } from "../follow/follower";
+import { FollowerOptions, LogFollower } from "../follow/follower";
 import type { FilePosition } from "../follow/rotation";
 import { BanHistory, IPAddr, Jail, resolveJails } from "../jail";
 import { IPNetwork } from "../jail/ipaddr";
@@ -396,10 +396,20 @@ export class JailwatchServer {
                 onLines: (lines) => this.onLines(file, lines),
                 log: this.log,
                 watch: !this.opts.polling,
+                firstStart: this.firstStart(file),
             });
             this.followers.set(file, f);
             f.start();
         }
+    }
+
+    /** A log never read before: its lines within findtime (the longest of its jails') are read, as fail2ban does. */
+    private firstStart(file: string): FollowerOptions["firstStart"] {
+        const jails = this.byFile.get(file) ?? [];
+        if (jails.length === 0) return undefined;
+        const now = this.now();
+        const dater = compileFilter(jails[0].settings.filter);
+        return { since: now - Math.max(...jails.map((r) => r.settings.findtime)), dateOf: (line) => dater.processLine(line, now).time };
     }
 
     private stopFollowers(): void {
