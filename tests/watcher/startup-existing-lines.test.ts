@@ -4,13 +4,13 @@
 // log is given to the real fail2ban-server (dummy action) to compare.
 
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { JailwatchServer } from "../../watcher/src/server/daemon";
 import { silentLogger } from "../../watcher/src/server/log";
 import { ServerOptions } from "../../watcher/src/server/options";
+import { fail2banBanned, withFail2ban } from "./fail2ban-server";
 
 async function until(what: string, fn: () => boolean, tries = 1000): Promise<void> {
     for (let i = 0; i < tries; i++) {
@@ -85,23 +85,8 @@ describe("start-up: lines already in a log within findtime are read at first sta
         for (const ago of [120, 90, 60]) recent.push(`${stamp(ago)} fail from 192.0.2.1`);
         fs.writeFileSync(log, recent.join("\n") + "\n");
         const conf = path.join(dir, "conf");
-        fs.writeFileSync(path.join(conf, "fail2ban.conf"), `[Definition]\nloglevel = INFO\nlogtarget = ${dir}/f2b.log\nsocket = ${dir}/f2b.sock\npidfile = ${dir}/f2b.pid\ndbfile = :memory:\n`);
-        fs.mkdirSync(path.join(conf, "action.d"));
-        fs.copyFileSync("/etc/fail2ban/action.d/dummy.conf", path.join(conf, "action.d/dummy.conf"));
-        fs.writeFileSync(path.join(conf, "action.d/dummy.local"), `[Init]\ninit = x\ntarget = ${dir}/dummy\n`);
-        const client = (...a: string[]) => spawnSync("fail2ban-client", ["-c", conf, "-s", `${dir}/f2b.sock`, ...a], { encoding: "utf8", timeout: 30_000 });
-        const started = client("start");
-        assert.equal(started.status, 0, started.stderr + started.stdout);
-        try {
-            let out = "";
-            for (let i = 0; i < 100 && !out.includes("192.0.2.1"); i++) {
-                out = client("status", "app").stdout;
-                await new Promise((r) => setTimeout(r, 100));
-            }
-            assert.match(out, /Banned IP list:\s+192\.0\.2\.1\s*$/m, out);
-        } finally {
-            client("stop");
-        }
+        const theirs = await withFail2ban(conf, dir, (client) => fail2banBanned(client, "app", 1));
+        assert.deepEqual(theirs, ["192.0.2.1"]);
         const s = await start();
         await until("jailwatch's ban", () => banned(s, "192.0.2.1"));
         assert.ok(!banned(s, "192.0.2.9"));

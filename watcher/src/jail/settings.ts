@@ -7,7 +7,8 @@
 // - `bantime.formula` is Python in fail2ban. We do not evaluate code from config: the default formula is
 //   recognised (whitespace-insensitive) and anything else is an error pointing at bantime.multipliers, which
 //   expresses any growth curve. `bantime.factor` takes a number or a quotient like `2.0 / 2.885385`.
-// - ignoreip: addresses and CIDRs separated by spaces or commas; host names are an error (no DNS from config).
+// - ignoreip: addresses, CIDRs and host names separated by spaces or commas; names are looked up when the server
+//   resolves the settings (start, reload) through `resolveName`, not at -t. A word that is neither is an error.
 //   `ignoreself` (default true) is kept as a flag: the daemon adds the host's own addresses (an I/O concern).
 // - `ipv6prefix` (jailwatch's own key, default 128): IPv6 failures are counted and banned per that prefix,
 //   e.g. 64 for /64. fail2ban has no such key, so stock configs are unaffected.
@@ -21,6 +22,7 @@ import { backendFor } from "../actions/backend";
 import { portProblem, protocolProblem } from "../actions/ports";
 import { ActionSpec, parseActionSpecs } from "../actions/spec";
 import { ActionDefinition, definitionProblems } from "../actions/definition";
+import { isHostName } from "./dns";
 import { IPNetwork } from "./ipaddr";
 import { parseBool, parseDuration } from "./time";
 
@@ -43,6 +45,8 @@ export interface ResolveOptions {
     actionExists?: (name: string) => boolean;
     /** Loads an action.d action for a jail (config/action-reader.ts's loadAction bound to the config dir). */
     loadAction?: (name: string, args: Record<string, string>, jail: string, origin?: ConfigOrigin) => ActionDefinition;
+    /** Looks up an ignoreip host name (the server passes jail/dns.ts's lookupSync); names stay unresolved without it. */
+    resolveName?: (name: string) => string[];
 }
 
 /** JailSettings plus what jailwatch needs beyond the shared contract. */
@@ -59,6 +63,8 @@ export interface ResolvedJail extends JailSettings {
     actions: ActionDefinition[];
     /** Whether a native backend (nftables*, iptables*, dummy) bans for this jail; false: only `actions` run. */
     nativeAction: boolean;
+    /** Addresses of the host names in `ignoreip`, looked up when resolved with `resolveName`. */
+    ignoreipResolved: string[];
 }
 
 const SECTIONS_NOT_JAILS = new Set(["default", "includes", "definition", "init"]);
@@ -123,11 +129,14 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
         for (const item of v.split(/[\s,]+/)) {
             if (item === "") continue;
             const net = IPNetwork.parse(item);
-            if (!net) return undefined;
-            out.push(net.text);
+            if (net) out.push(net.text);
+            else if (isHostName(item)) out.push(item);
+            else return undefined;
         }
         return out;
-    }, "addresses or CIDRs (127.0.0.1/8 ::1 192.0.2.0/24); host names are not resolved");
+    }, "addresses, CIDRs or host names (127.0.0.1/8 ::1 192.0.2.0/24 gw.example.org)");
+    // Host names in ignoreip are looked up now (start and reload), as fail2ban does; -t does not look them up.
+    const ignoreipResolved = opts.resolveName ? ignoreip.filter((x) => !IPNetwork.parse(x)).flatMap((n) => opts.resolveName!(n)) : [];
     const ignoreself = r.bool("ignoreself", true);
     const ipv6Prefix = r.value("ipv6prefix", "128", (v) => {
         const n = Number(v);
@@ -159,7 +168,7 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
     const backend = r.string("backend", "auto");
     // The journal is not read yet: following some file instead would silently watch the wrong thing.
     if (/^systemd\b/i.test(backend)) r.check("backend", systemdBackendRefused(backend));
-    const usedns = r.string("usedns", "warn");
+    const usedns = r.value("usedns", "warn", (v) => (/^(yes|warn|no|raw)$/i.test(v.trim()) ? v.trim().toLowerCase() : undefined), "yes, warn, no or raw");
     const filterSpec = r.string("filter", r.name).trim();
 
     let filter: FilterDefinition | undefined;
@@ -194,6 +203,7 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
         usedns,
         actions: generic,
         nativeAction: !!chosen,
+        ignoreipResolved,
     };
 }
 

@@ -15,6 +15,7 @@ import { FollowerOptions, LogFollower } from "../follow/follower";
 import type { FilePosition } from "../follow/rotation";
 import { BanHistory, IPAddr, Jail, resolveJails } from "../jail";
 import { IPNetwork } from "../jail/ipaddr";
+import { HostResolver, lookupSync } from "../jail/dns";
 import type { BanRecord } from "../jail";
 import { ResolvedJail, unsupportedBanaction } from "../jail/settings";
 import { BansState, PersistedBan, StateStore } from "../state/store";
@@ -81,6 +82,8 @@ export class JailwatchServer {
     /** Set by `stop --unban`: remove our firewall state on the way out. */
     unbanOnStop = false;
     private followers = new Map<string, LogFollower>();
+    /** usedns lookups, cached across jails. */
+    private readonly hosts = new HostResolver();
     private byFile = new Map<string, RuntimeJail[]>();
     private positions: Record<string, FilePosition> = {};
     private pendingBan = new Map<BackendName, ActionEntry[]>();
@@ -284,6 +287,7 @@ export class JailwatchServer {
             loadFilter: (spec, values) => loadFilter(dir, spec, values),
             actionExists: (name) => actionExists(dir, name),
             loadAction: (name, args, jail, origin) => loadAction(dir, name, args, jail, origin),
+            resolveName: lookupSync,
         });
     }
 
@@ -292,7 +296,13 @@ export class JailwatchServer {
         const jails = new Map<string, RuntimeJail>();
         for (const s of settings) {
             const backend = this.backendOf(s);
-            const jail = new Jail(s, { filter: compileFilter(s.filter), history: this.history, selfAddresses: s.ignoreself ? self : [], isSelf: s.ignoreself ? (ip) => this.isSelf(ip) : undefined });
+            const jail = new Jail(s, {
+                filter: compileFilter(s.filter),
+                history: this.history,
+                selfAddresses: s.ignoreself ? self : [],
+                isSelf: s.ignoreself ? (ip) => this.isSelf(ip) : undefined,
+                dns: { resolve: (n) => this.hosts.resolve(n), warn: (m) => this.log.warn(m), onBan: (b) => this.jails.get(s.name) && this.onBan(this.jails.get(s.name)!, b, "log"), now: this.now },
+            });
             jail.bans.restore(bans.filter((b) => b.jail === s.name), now);
             const files = [...new Set(s.logpath.flatMap(expandGlob))];
             jails.set(s.name, { settings: s, jail, files, backend, nextExpiry: jail.bans.nextExpiry() });
