@@ -58,6 +58,17 @@ describe("recidive: jailwatch's own log in fail2ban's format", function () {
         assert.equal(logTargetFile(conf, "STDERR"), undefined);
     });
 
+    it("the log file follows logrotate's rename + create", async () => {
+        const file = path.join(dir, "rotating.log");
+        const log = createLogger("info", () => undefined, false, file);
+        log.info("[app] Ban 192.0.2.1 (600s)");
+        fs.renameSync(file, `${file}.1`);
+        await new Promise((r) => setTimeout(r, 1100));
+        log.info("[app] Ban 192.0.2.2 (600s)");
+        assert.match(fs.readFileSync(`${file}.1`, "utf8"), /Ban 192\.0\.2\.1\n$/);
+        assert.match(fs.readFileSync(file, "utf8"), /^\S+ \S+ fail2ban\.actions +\[\d+\]: NOTICE  \[app\] Ban 192\.0\.2\.2\n$/);
+    });
+
     it("end to end: five bans of one address by a jail, and recidive, following jailwatch's log, bans it", async () => {
         const conf = path.join(dir, "conf");
         const app = path.join(dir, "app.log");

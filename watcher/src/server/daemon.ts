@@ -416,7 +416,7 @@ export class JailwatchServer {
     /** A log never read before: its lines within findtime (the longest of its jails') are read, as fail2ban does. */
     private firstStart(file: string): FollowerOptions["firstStart"] {
         const jails = this.byFile.get(file) ?? [];
-        if (jails.length === 0) return undefined;
+        if (jails.length === 0 || this.positions[file]) return undefined;
         const now = this.now();
         const dater = compileFilter(jails[0].settings.filter);
         return { since: now - Math.max(...jails.map((r) => r.settings.findtime)), dateOf: (line) => dater.processLine(line, now).time };

@@ -40,14 +40,14 @@ export function createLogger(
 ): Logger {
     const max = ORDER[level];
     let fileFailed = false;
+    const file = logFile === undefined ? undefined : new LogFile(logFile);
     const emit = (lv: LogLevel, msg: string) => {
         if (ORDER[lv] > max) return;
         const text = msg.replace(/\n/g, " | ");
         write(journald ? `<${PRIORITY[lv]}>${text}\n` : `${new Date().toISOString()} ${lv.toUpperCase().padEnd(5)} ${text}\n`);
-        if (logFile === undefined) return;
+        if (file === undefined) return;
         try {
-            // By path every time: a log rotated away (logrotate's create) is followed by the new file at once.
-            fs.appendFileSync(logFile, fail2banLine(lv, text, new Date(), process.pid), { mode: 0o640 });
+            file.write(fail2banLine(lv, text, new Date(), process.pid));
             fileFailed = false;
         } catch (e) {
             if (!fileFailed) write(`${journald ? "<3>" : `${new Date().toISOString()} ERROR `}cannot write ${logFile}: ${(e as Error).message}\n`);
@@ -63,6 +63,39 @@ export function createLogger(
 }
 
 export const silentLogger: Logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+
+/**
+ * An append-only log file that follows rotation: at most once a second it checks whether the path still names the
+ * open file (logrotate's rename + create, or a deleted file) and reopens it if not.
+ */
+class LogFile {
+    private fd: number | undefined;
+    private checked = 0;
+
+    constructor(private readonly file: string) {}
+
+    write(line: string): void {
+        const now = Date.now();
+        if (this.fd !== undefined && now - this.checked >= 1000) {
+            this.checked = now;
+            let same = false;
+            try {
+                same = fs.statSync(this.file).ino === fs.fstatSync(this.fd).ino;
+            } catch {
+                same = false;
+            }
+            if (!same) {
+                fs.closeSync(this.fd);
+                this.fd = undefined;
+            }
+        }
+        if (this.fd === undefined) {
+            this.fd = fs.openSync(this.file, "a", 0o640);
+            this.checked = now;
+        }
+        fs.writeSync(this.fd, line);
+    }
+}
 
 const LEVEL_NAME: Record<LogLevel, string> = { error: "ERROR", warn: "WARNING", info: "INFO", debug: "DEBUG" };
 
