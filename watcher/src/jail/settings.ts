@@ -154,7 +154,7 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
     let protocol = r.string("protocol", "tcp");
     let banaction = r.string("banaction", "nftables");
     // `action` is what fail2ban runs (banaction only through it): honour it, never ignore what it asks for.
-    const { native: chosen, generic } = chooseAction(r, banaction, opts);
+    const { native: chosen, generic, plain } = chooseAction(r, banaction, opts);
     if (chosen) {
         banaction = chosen.name;
         port = chosen.args.port ?? port;
@@ -162,7 +162,7 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
     }
     r.check(chosen?.key ?? "port", portProblem(port));
     r.check(chosen?.key ?? "protocol", protocolProblem(protocol));
-    if (chosen && backendFor(banaction) === "iptables-ipset" && protocol.split(/[\s,]+/).filter((x) => x).length > 1) {
+    if ((chosen || plain) && backendFor(banaction) === "iptables-ipset" && protocol.split(/[\s,]+/).filter((x) => x).length > 1) {
         r.check(chosen?.key ?? "protocol", `iptables-ipset: one protocol per jail (${protocol}); use nftables or one jail per protocol`);
     }
     const backend = r.string("backend", "auto");
@@ -202,7 +202,7 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
         backend,
         usedns,
         actions: generic,
-        nativeAction: !!chosen,
+        nativeAction: !!chosen || !!plain,
         ignoreipResolved,
     };
 }
@@ -212,7 +212,7 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
  * dummy) on the native backends (one per jail: restore and bans are batched there), every other action.d action
  * through its commands (actions/generic.ts). An action that cannot run is an error naming the line.
  */
-function chooseAction(r: JailReader, banaction: string, opts: ResolveOptions): { native?: ActionSpec & { key: string }; generic: ActionDefinition[] } {
+function chooseAction(r: JailReader, banaction: string, opts: ResolveOptions): { native?: ActionSpec & { key: string }; generic: ActionDefinition[]; plain?: boolean } {
     const generic: ActionDefinition[] = [];
     let text: string | undefined;
     try {
@@ -221,6 +221,8 @@ function chooseAction(r: JailReader, banaction: string, opts: ResolveOptions): {
         r.check("action", e instanceof Error ? e.message : String(e));
         return { generic };
     }
+    // No `action`: the banaction alone, with the jail's own port and protocol.
+    if (text === "" && backendFor(banaction)) return { generic, plain: true };
     const key = text === "" ? "banaction" : "action";
     let specs: ActionSpec[];
     try {
