@@ -42,11 +42,12 @@ describe("actions: `action =` and banaction as fail2ban defines them", function 
         assert.deepEqual([sshd.banaction, sshd.port, sshd.protocol], ["nftables-multiport", "2222,ssh", "tcp"]);
     });
 
-    it("`action = %(action_mwl)s` is an error at -t naming file, line and key: its mail would never be sent", () => {
-        const { dir, file } = copy("[sshd]\nenabled = true\n\naction = %(action_mwl)s\n");
+    it("`action = %(action_mwl)s` passes -t: the ban runs natively and the mail action through its commands", () => {
+        const { dir } = copy("[sshd]\nenabled = true\n\naction = %(action_mwl)s\n");
         const r = check(dir);
-        assert.equal(r.code, 1);
-        assert.ok(r.err.includes(`${file}:4: action: action "sendmail-whois-lines" (action.d/sendmail-whois-lines.conf) cannot run under jailwatch`), r.err);
+        assert.equal(r.code, 0, r.err);
+        const sshd = loadJails(dir).jails.find((j) => j.name === "sshd")!;
+        assert.deepEqual([sshd.banaction, sshd.actions.map((a) => a.name)], ["iptables-multiport", ["sendmail-whois-lines"]]);
     });
 
     it("an unknown action is an error at -t", () => {
@@ -56,15 +57,10 @@ describe("actions: `action =` and banaction as fail2ban defines them", function 
         assert.ok(r.err.includes(`${file}:3: action: unknown action "no-such-action": no action.d/no-such-action.conf`), r.err);
     });
 
-    it("`banaction = ufw` fails -t with the message the server would stop with (no restart loop)", async () => {
-        const { dir, file } = copy("[sshd]\nenabled = true\nbanaction = ufw\n");
-        const r = check(dir);
-        assert.equal(r.code, 1);
-        assert.ok(r.err.includes(`${file}:3: banaction: action "ufw" (action.d/ufw.conf) cannot run under jailwatch`), r.err);
-        const server = new JailwatchServer(
-            { configDir: dir, socket: path.join(dir, "s"), stateDir: path.join(dir, "state"), foreground: true, loglevel: "error", polling: false, peers: { peers: [], port: 0, listen: "127.0.0.1" } },
-            silentLogger,
-        );
-        await assert.rejects(server.start(), (e: Error) => r.err.includes(e.message));
+    it("`banaction = ufw` passes -t and runs as action.d commands (fail2ban accepts it too)", () => {
+        const { dir } = copy("[sshd]\nenabled = true\nbanaction = ufw\n");
+        assert.equal(check(dir).code, 0);
+        const sshd = loadJails(dir).jails.find((j) => j.name === "sshd")!;
+        assert.deepEqual([sshd.nativeAction, sshd.actions.map((a) => a.name)], [false, ["ufw"]]);
     });
 });

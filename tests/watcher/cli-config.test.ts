@@ -93,7 +93,7 @@ describe("cli: -t and -d", function () {
 
     it("fails -t with file, line and key for `maxretry = twenty`, and reports every bad value", () => {
         const dir = copy({
-            "jail.d/bad.local": "[sshd]\nenabled = true\n\nmaxretry = twenty\nfindtime = 10 parsecs\nignoreip = 127.0.0.1 not-an-address\nbantime.multipliers = 1 2 x\n",
+            "jail.d/bad.local": "[sshd]\nenabled = true\n\nmaxretry = twenty\nfindtime = 10 parsecs\nignoreip = 127.0.0.1 not_an/address!\nbantime.multipliers = 1 2 x\n",
         });
         const r = run(runCheck, dir);
         assert.equal(r.code, 1);

@@ -2,6 +2,7 @@
 // iptables-* actions to iptables-ipset (set-based, never one rule per address), `dummy` logs only.
 
 import { DummyAction } from "./dummy";
+import { GenericAction } from "./generic";
 import { Exec, spawnExec } from "./exec";
 import { IpsetAction } from "./ipset";
 import { ActionLog, NftablesAction } from "./nftables";
@@ -19,6 +20,8 @@ export function createAction(name: BackendName, log: ActionLog, exec: Exec = spa
             return new IpsetAction(log, exec);
         case "dummy":
             return new DummyAction(log);
+        case "generic":
+            return new GenericAction(log);
     }
 }
 

@@ -7,6 +7,8 @@ export interface ActionJail {
     port: string;
     /** fail2ban `protocol` value: tcp, udp, sctp, or `all`. */
     protocol: string;
+    /** The action.d actions the jail runs as commands (generic backend only). */
+    actions?: import("./definition").ActionDefinition[];
 }
 
 /** One address (or IPv6 prefix) in one jail, with the seconds its ban has left (undefined = permanent). */
@@ -14,6 +16,13 @@ export interface ActionEntry {
     jail: string;
     ip: string;
     timeout?: number;
+    /** When the ban started (epoch s) and its length in seconds (-1: permanent): action.d's `<time>`, `<bantime>`. */
+    start?: number;
+    bantime?: number;
+    /** Earlier bans of the address (`<bancount>`). */
+    banCount?: number;
+    /** Failures that led to the ban (`<failures>`). */
+    failures?: number;
 }
 
 export interface BanAction {
@@ -29,6 +38,8 @@ export interface BanAction {
     unbanAll(jails: ActionJail[]): Promise<void>;
     /** Removes our table/sets/rules entirely; only on explicit request (stopping the server keeps bans in force). */
     remove(jails: ActionJail[]): Promise<void>;
+    /** Server stop, before close (action.d actions lift their bans and run actionstop, as under fail2ban). */
+    shutdown?(): Promise<void>;
     /** Releases helper processes (the server's last step). */
     close?(): void;
 }

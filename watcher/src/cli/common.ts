@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { actionExists, loadFilter, readJailConfig } from "../config/reader";
+import { loadAction } from "../config/action-reader";
 import { checkJails, ResolvedJail } from "../jail/settings";
 import { ConfigError } from "../types";
 
@@ -36,6 +37,7 @@ export function loadJails(dir: string, opts: { includeDisabled?: boolean } = {})
             includeDisabled: opts.includeDisabled,
             loadFilter: (spec, values) => loadFilter(dir, spec, values),
             actionExists: (name) => actionExists(dir, name),
+            loadAction: (name, args, jail, origin) => loadAction(dir, name, args, jail, origin),
         });
     } catch (e) {
         return { jails: [], errors: [toConfigError(e, dir)] };

@@ -8,7 +8,7 @@ import { sendCommand } from "../control/client";
 import { ControlServer } from "../control/server";
 import { createPeerLink } from "../peers";
 import { JailwatchServer } from "../server/daemon";
-import { createLogger, parseLogLevel } from "../server/log";
+import { createLogger, logTargetFile, parseLogLevel } from "../server/log";
 import { DEFAULT_CONFIG_DIR, DEFAULT_SOCKET, DEFAULT_STATE_DIR, metricsOptions, peerOptions, readServerSection, ServerOptions } from "../server/options";
 import { optString, parseArgs, UsageError } from "./args";
 
@@ -67,7 +67,7 @@ export async function runServer(argv: string[]): Promise<number> {
     };
     if (!opts.foreground) return daemonize(argv, opts);
 
-    const log = createLogger(opts.loglevel);
+    const log = createLogger(opts.loglevel, undefined, undefined, logTargetFile(configDir, section.logtarget?.value));
     const peers = createPeerLink(opts.peers, log);
     const server = new JailwatchServer(opts, log, { peers });
     const control = new ControlServer(opts.socket, (a) => server.handle(a));

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { LineSplitter, MAX_LINE_BYTES } from "./lines";
 import { decideStart, decideStep, FileIdentity, FilePosition } from "./rotation";
+import { DateOf, seekSince } from "./startup";
 
 export interface FollowerLog {
     info(msg: string): void;
@@ -29,6 +30,11 @@ export interface FollowerOptions {
     chunkSize?: number;
     /** How long a rotated-away file keeps being drained for late writers, ms (default 10 s). */
     retireGrace?: number;
+    /**
+     * A log with no saved position: read its lines dated `since` (epoch s) or later, as fail2ban reads what is
+     * within findtime; without this option such a log starts at its end.
+     */
+    firstStart?: { since: number; dateOf: DateOf };
 }
 
 const HEAD_BYTES = 256;
@@ -174,7 +180,12 @@ export class LogFollower {
         const st = fs.fstatSync(fd);
         const ident = { dev: st.dev, ino: st.ino, size: st.size };
         const headNow = saved?.headLen ? headHash(fd, saved.headLen) : undefined;
-        const d = decideStart(saved, ident, headNow);
+        let d = decideStart(saved, ident, headNow);
+        const first = this.opts.firstStart;
+        if (d.kind === "from-end" && first) {
+            const offset = seekSince(fd, ident.size, first.since, first.dateOf);
+            d = { kind: "from-end", offset, reason: offset < ident.size ? `new log, reading its lines since ${new Date(first.since * 1000).toISOString()} (findtime)` : "new log, nothing within findtime" };
+        }
         if (d.kind === "from-start" && saved && (saved.dev !== ident.dev || saved.ino !== ident.ino)) {
             this.recoverRotatedTail(saved);
         }

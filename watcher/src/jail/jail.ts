@@ -22,6 +22,11 @@ export interface JailOptions {
      * too, and asking only at ban time keeps the per-failure path free of system calls.)
      */
     isSelf?: (ip: IPAddr) => boolean;
+    /**
+     * fail2ban's `usedns` yes/warn: a `<HOST>` match that is a name is looked up, and each of its addresses gets the
+     * failure when the answer arrives (`onBan` carries out a ban decided then). Without it names are not counted.
+     */
+    dns?: { resolve(name: string): Promise<string[]>; warn?(msg: string): void; onBan(ban: Ban): void; now(): number };
 }
 
 /** What one failure did. */
@@ -34,8 +39,10 @@ export type FailureOutcome =
     | { kind: "banned"; key: string }
     /** Older than findtime before `now`: stale log content, not counted. */
     | { kind: "old" }
-    /** Not an IP address (host names are not resolved: a log must not make us do DNS). */
-    | { kind: "invalid"; host: string };
+    /** Not an IP address (and not looked up: usedns no or raw, or no resolver given). */
+    | { kind: "invalid"; host: string }
+    /** A host name being looked up (usedns yes/warn); its failure is counted when the answer comes. */
+    | { kind: "resolving"; host: string };
 
 export interface JailStatus {
     currentlyFailed: number;
@@ -52,6 +59,7 @@ export class Jail {
     private readonly failures: FailureCounter;
     private readonly filter?: Filter;
     private readonly isSelf?: (ip: IPAddr) => boolean;
+    private readonly dns?: JailOptions["dns"];
     private totalFailed = 0;
 
     constructor(settings: JailSettings, opts: JailOptions = {}) {
@@ -59,8 +67,12 @@ export class Jail {
         this.settings = settings;
         this.filter = opts.filter;
         this.isSelf = opts.isSelf;
+        const usedns = ((settings as { usedns?: string }).usedns ?? "warn").trim().toLowerCase();
+        if (usedns === "yes" || usedns === "warn") this.dns = opts.dns;
         const ignore = new IPSet();
-        for (const text of [...settings.ignoreip, ...(opts.selfAddresses ?? [])]) {
+        // ignoreip names were looked up when the settings were resolved (see settings.ts).
+        const named = (settings as { ignoreipResolved?: string[] }).ignoreipResolved ?? [];
+        for (const text of [...settings.ignoreip, ...named, ...(opts.selfAddresses ?? [])]) {
             const net = IPNetwork.parse(text);
             if (net) ignore.add(net); // settings.ts rejected bad entries already; self addresses are best effort
         }
@@ -109,7 +121,11 @@ export class Jail {
     private countFailures(host: string, time: number, now: number | undefined, peer: number): FailureOutcome {
         if (now !== undefined && time < now - this.settings.findtime) return { kind: "old" };
         const ip = IPAddr.parse(host);
-        if (!ip) return { kind: "invalid", host };
+        if (!ip) {
+            if (!this.dns) return { kind: "invalid", host };
+            this.resolveLater(host, time);
+            return { kind: "resolving", host };
+        }
         const key = this.bans.keyOf(ip);
         if (this.bans.isIgnored(ip)) return { kind: "ignored", key };
         if (this.bans.isBanned(key, time)) return { kind: "banned", key };
@@ -134,6 +150,26 @@ export class Jail {
     /** Addresses with failures inside findtime (metrics; no copy). */
     get failingCount(): number {
         return this.failures.size;
+    }
+
+    private resolveLater(host: string, time: number): void {
+        const dns = this.dns!;
+        dns.resolve(host).then(
+            (ips) => {
+                if (ips.length === 0) {
+                    dns.warn?.(`[${this.name}] Unable to find a corresponding IP address for ${host}`);
+                    return;
+                }
+                const usedns = ((this.settings as { usedns?: string }).usedns ?? "").trim().toLowerCase();
+                if (usedns === "warn") dns.warn?.(`[${this.name}] Determined IP using DNS Lookup: ${host} = ${JSON.stringify(ips)}`);
+                for (const ip of ips) {
+                    if (!IPAddr.parse(ip)) continue;
+                    const out = this.addFailure(ip, time, dns.now());
+                    if (out.kind === "ban") dns.onBan(out.ban);
+                }
+            },
+            () => undefined,
+        );
     }
 
     /** Bans that have ended by `now`: the daemon unbans them. Also forgets stale failures. */

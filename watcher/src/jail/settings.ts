@@ -7,7 +7,8 @@
 // - `bantime.formula` is Python in fail2ban. We do not evaluate code from config: the default formula is
 //   recognised (whitespace-insensitive) and anything else is an error pointing at bantime.multipliers, which
 //   expresses any growth curve. `bantime.factor` takes a number or a quotient like `2.0 / 2.885385`.
-// - ignoreip: addresses and CIDRs separated by spaces or commas; host names are an error (no DNS from config).
+// - ignoreip: addresses, CIDRs and host names separated by spaces or commas; names are looked up when the server
+//   resolves the settings (start, reload) through `resolveName`, not at -t. A word that is neither is an error.
 //   `ignoreself` (default true) is kept as a flag: the daemon adds the host's own addresses (an I/O concern).
 // - `ipv6prefix` (jailwatch's own key, default 128): IPv6 failures are counted and banned per that prefix,
 //   e.g. 64 for /64. fail2ban has no such key, so stock configs are unaffected.
@@ -20,6 +21,8 @@ import { ConfigError, ConfigOrigin, ConfigValue, FilterDefinition, JailSettings 
 import { backendFor } from "../actions/backend";
 import { portProblem, protocolProblem } from "../actions/ports";
 import { ActionSpec, parseActionSpecs } from "../actions/spec";
+import { ActionDefinition, definitionProblems } from "../actions/definition";
+import { isHostName } from "./dns";
 import { IPNetwork } from "./ipaddr";
 import { parseBool, parseDuration } from "./time";
 
@@ -40,6 +43,10 @@ export interface ResolveOptions {
     includeDisabled?: boolean;
     /** Whether action.d/NAME.conf exists (for -t's "unknown action"); unchecked when absent. */
     actionExists?: (name: string) => boolean;
+    /** Loads an action.d action for a jail (config/action-reader.ts's loadAction bound to the config dir). */
+    loadAction?: (name: string, args: Record<string, string>, jail: string, origin?: ConfigOrigin) => ActionDefinition;
+    /** Looks up an ignoreip host name (the server passes jail/dns.ts's lookupSync); names stay unresolved without it. */
+    resolveName?: (name: string) => string[];
 }
 
 /** JailSettings plus what jailwatch needs beyond the shared contract. */
@@ -50,10 +57,16 @@ export interface ResolvedJail extends JailSettings {
     filterSpec: string;
     /** fail2ban backend (auto, polling, pyinotify, systemd); jailwatch follows files whatever it says. */
     backend: string;
-    /** `usedns` as written; jailwatch never resolves names (a host name in a log is not banned). */
+    /** `usedns` as written (yes, warn, no, raw). */
     usedns: string;
     /** Share failures with the peers and count theirs (`sharefailures`, default false). */
     shareFailures: boolean;
+    /** action.d actions run as commands (everything but the stock ban actions), in the order written. */
+    actions: ActionDefinition[];
+    /** Whether a native backend (nftables*, iptables*, dummy) bans for this jail; false: only `actions` run. */
+    nativeAction: boolean;
+    /** Addresses of the host names in `ignoreip`, looked up when resolved with `resolveName`. */
+    ignoreipResolved: string[];
 }
 
 const SECTIONS_NOT_JAILS = new Set(["default", "includes", "definition", "init"]);
@@ -118,11 +131,14 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
         for (const item of v.split(/[\s,]+/)) {
             if (item === "") continue;
             const net = IPNetwork.parse(item);
-            if (!net) return undefined;
-            out.push(net.text);
+            if (net) out.push(net.text);
+            else if (isHostName(item)) out.push(item);
+            else return undefined;
         }
         return out;
-    }, "addresses or CIDRs (127.0.0.1/8 ::1 192.0.2.0/24); host names are not resolved");
+    }, "addresses, CIDRs or host names (127.0.0.1/8 ::1 192.0.2.0/24 gw.example.org)");
+    // Host names in ignoreip are looked up now (start and reload), as fail2ban does; -t does not look them up.
+    const ignoreipResolved = opts.resolveName ? ignoreip.filter((x) => !IPNetwork.parse(x)).flatMap((n) => opts.resolveName!(n)) : [];
     const ignoreself = r.bool("ignoreself", true);
     const shareFailures = r.bool("sharefailures", false);
     const ipv6Prefix = r.value("ipv6prefix", "128", (v) => {
@@ -141,7 +157,7 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
     let protocol = r.string("protocol", "tcp");
     let banaction = r.string("banaction", "nftables");
     // `action` is what fail2ban runs (banaction only through it): honour it, never ignore what it asks for.
-    const chosen = chooseAction(r, banaction, opts.actionExists);
+    const { native: chosen, generic, plain } = chooseAction(r, banaction, opts);
     if (chosen) {
         banaction = chosen.name;
         port = chosen.args.port ?? port;
@@ -149,11 +165,13 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
     }
     r.check(chosen?.key ?? "port", portProblem(port));
     r.check(chosen?.key ?? "protocol", protocolProblem(protocol));
-    if (backendFor(banaction) === "iptables-ipset" && protocol.split(/[\s,]+/).filter((x) => x).length > 1) {
+    if ((chosen || plain) && backendFor(banaction) === "iptables-ipset" && protocol.split(/[\s,]+/).filter((x) => x).length > 1) {
         r.check(chosen?.key ?? "protocol", `iptables-ipset: one protocol per jail (${protocol}); use nftables or one jail per protocol`);
     }
     const backend = r.string("backend", "auto");
-    const usedns = r.string("usedns", "warn");
+    // The journal is not read yet: following some file instead would silently watch the wrong thing.
+    if (/^systemd\b/i.test(backend)) r.check("backend", systemdBackendRefused(backend));
+    const usedns = r.value("usedns", "warn", (v) => (/^(yes|warn|no|raw)$/i.test(v.trim()) ? v.trim().toLowerCase() : undefined), "yes, warn, no or raw");
     const filterSpec = r.string("filter", r.name).trim();
 
     let filter: FilterDefinition | undefined;
@@ -187,35 +205,40 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
         backend,
         usedns,
         shareFailures,
+        actions: generic,
+        nativeAction: !!chosen || !!plain,
+        ignoreipResolved,
     };
 }
 
 /**
- * The native ban action a jail's `action` (or, without one, its `banaction`) asks for. Every other action is an
- * error naming the `action` line: jailwatch does not run action.d commands, and running none while saying nothing
- * (a mail action, say) would be doing something other than the configuration asks.
+ * What a jail's `action` (or, without one, its `banaction`) runs: the stock ban actions (nftables*, iptables*,
+ * dummy) on the native backends (one per jail: restore and bans are batched there), every other action.d action
+ * through its commands (actions/generic.ts). An action that cannot run is an error naming the line.
  */
-function chooseAction(r: JailReader, banaction: string, actionExists?: (name: string) => boolean): (ActionSpec & { key: string }) | undefined {
+function chooseAction(r: JailReader, banaction: string, opts: ResolveOptions): { native?: ActionSpec & { key: string }; generic: ActionDefinition[]; plain?: boolean } {
+    const generic: ActionDefinition[] = [];
     let text: string | undefined;
     try {
         text = r.string("action", "");
     } catch (e) {
         r.check("action", e instanceof Error ? e.message : String(e));
-        return undefined;
+        return { generic };
     }
-    if (text === "") {
-        if (!backendFor(banaction)) r.check("banaction", unsupportedBanaction(banaction));
-        return undefined;
-    }
+    // No `action`: the banaction alone, with the jail's own port and protocol.
+    if (text === "" && backendFor(banaction)) return { generic, plain: true };
+    const key = text === "" ? "banaction" : "action";
     let specs: ActionSpec[];
     try {
-        specs = parseActionSpecs(text);
+        specs = text === "" ? [{ name: banaction, args: {} }] : parseActionSpecs(text);
     } catch (e) {
         r.check("action", (e as Error).message);
-        return undefined;
+        return { generic };
     }
     let native: ActionSpec | undefined;
     for (const a of specs) {
+        // Named by the line the operator wrote: `banaction = ufw` reaches here through the stock `action`.
+        const at = a.name === banaction ? "banaction" : key;
         if (backendFor(a.name)) {
             if (!native) native = { name: a.name, args: { ...a.args } };
             else if ((a.args.port ?? "") !== (native.args.port ?? "")) {
@@ -224,15 +247,29 @@ function chooseAction(r: JailReader, banaction: string, actionExists?: (name: st
                 // The stock tcp + udp pair (e.g. [named-refused]): one rule matching both protocols.
                 native.args.protocol = [...new Set(`${native.args.protocol ?? ""},${a.args.protocol ?? ""}`.split(/[\s,]+/).filter((x) => x))].join(",");
             }
-        } else if (actionExists && !actionExists(a.name)) {
-            r.check(a.name === banaction ? "banaction" : "action", `unknown action ${JSON.stringify(a.name)}: no action.d/${a.name}.conf`);
+        } else if (opts.actionExists && !opts.actionExists(a.name)) {
+            r.check(at, `unknown action ${JSON.stringify(a.name)}: no action.d/${a.name}.conf`);
+        } else if (!opts.loadAction) {
+            r.check(at, `action ${JSON.stringify(a.name)} (action.d/${a.name}.conf) cannot run: no action loader`);
         } else {
-            // Named by the line the operator wrote: `banaction = ufw` reaches here through the stock `action`.
-            r.check(a.name === banaction ? "banaction" : "action", `action ${JSON.stringify(a.name)} (action.d/${a.name}.conf) cannot run under jailwatch: only the stock ban actions run natively (nftables*, iptables*, dummy)`);
+            try {
+                const def = opts.loadAction(a.name, a.args, r.name, r.origin(at));
+                const problems = definitionProblems(def);
+                for (const p of problems) r.errors.push(new ConfigError(p.origin, `${p.message} in jail [${r.name}]`));
+                if (!problems.length) generic.push(def);
+            } catch (e) {
+                if (e instanceof ConfigError) r.errors.push(e);
+                else r.check(at, (e as Error).message);
+            }
         }
     }
-    if (!native && specs.length === 0) r.check("action", "no action given");
-    return native ? { ...native, key: "action" } : undefined;
+    if (specs.length === 0) r.check("action", "no action given");
+    return { native: native ? { ...native, key: "action" } : undefined, generic };
+}
+
+/** Why `backend = systemd` is refused (by -t and the server alike). */
+export function systemdBackendRefused(value: string): string {
+    return `backend ${JSON.stringify(value)} (the systemd journal) is not supported by jailwatch yet; use backend = auto with the logpath of a file the journal is forwarded to (e.g. rsyslog's /var/log/auth.log)`;
 }
 
 /** The same words for -t and the server (a unit that runs -t before starting must never loop on this). */

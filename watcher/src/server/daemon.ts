@@ -8,13 +8,15 @@ import { backendFor, BackendName, createAction } from "../actions";
 import type { Exec } from "../actions/exec";
 import { ActionEntry, ActionJail, BanAction, KERNEL_MAX_TIMEOUT, secondsLeft } from "../actions/types";
 import { actionExists, loadFilter, readJailConfig } from "../config/reader";
+import { loadAction } from "../config/action-reader";
 import { ControlResponse } from "../control/protocol";
 import { compileFilter } from "../filter/filter";
 import { expandGlob } from "../follow/glob";
-import { LogFollower } from "../follow/follower";
+import { FollowerOptions, LogFollower } from "../follow/follower";
 import type { FilePosition } from "../follow/rotation";
 import { BanHistory, IPAddr, Jail, resolveJails } from "../jail";
 import { IPNetwork } from "../jail/ipaddr";
+import { HostResolver, lookupSync } from "../jail/dns";
 import type { BanRecord } from "../jail";
 import { ResolvedJail, unsupportedBanaction } from "../jail/settings";
 import { BansState, PersistedBan, StateStore } from "../state/store";
@@ -86,6 +88,8 @@ export class JailwatchServer {
     /** Set by `stop --unban`: remove our firewall state on the way out. */
     unbanOnStop = false;
     private followers = new Map<string, LogFollower>();
+    /** usedns lookups, cached across jails. */
+    private readonly hosts = new HostResolver();
     private byFile = new Map<string, RuntimeJail[]>();
     private positions: Record<string, FilePosition> = {};
     private pendingBan = new Map<BackendName, ActionEntry[]>();
@@ -126,7 +130,7 @@ export class JailwatchServer {
         // file), and whatever we unbanned was already removed from the kernel at the time.
         const known = new Set(jails.map((s) => s.name));
         const firewall = this.startActions(
-            jails.map((s) => ({ name: s.name, port: s.port, protocol: s.protocol, backend: this.backendOf(s) })),
+            this.actionJailList(jails),
             restored.filter((b) => known.has(b.jail) && b.end > now),
             false,
         );
@@ -163,6 +167,7 @@ export class JailwatchServer {
         if (opts.unban) {
             for (const [name, action] of this.actions) await action.remove(this.actionJails(name));
         }
+        for (const action of this.actions.values()) await action.shutdown?.();
         for (const action of this.actions.values()) action.close?.();
         this.saveBansNow();
         this.savePositionsNow();
@@ -177,7 +182,7 @@ export class JailwatchServer {
         this.stopFollowers();
         this.install(jails, carried, now);
         await this.startActions(
-            [...this.jails.values()].map((r) => ({ name: r.settings.name, port: r.settings.port, protocol: r.settings.protocol, backend: r.backend })),
+            this.actionJailList([...this.jails.values()].map((r) => r.settings)),
             this.activeBans(),
             true,
         );
@@ -289,7 +294,12 @@ export class JailwatchServer {
     private loadJails(): ResolvedJail[] {
         const dir = this.opts.configDir;
         const config = readJailConfig(dir);
-        return resolveJails(config, { loadFilter: (spec, values) => loadFilter(dir, spec, values), actionExists: (name) => actionExists(dir, name) });
+        return resolveJails(config, {
+            loadFilter: (spec, values) => loadFilter(dir, spec, values),
+            actionExists: (name) => actionExists(dir, name),
+            loadAction: (name, args, jail, origin) => loadAction(dir, name, args, jail, origin),
+            resolveName: lookupSync,
+        });
     }
 
     private install(settings: ResolvedJail[], bans: Ban[], now: number): void {
@@ -297,7 +307,13 @@ export class JailwatchServer {
         const jails = new Map<string, RuntimeJail>();
         for (const s of settings) {
             const backend = this.backendOf(s);
-            const jail = new Jail(s, { filter: compileFilter(s.filter), history: this.history, selfAddresses: s.ignoreself ? self : [], isSelf: s.ignoreself ? (ip) => this.isSelf(ip) : undefined });
+            const jail = new Jail(s, {
+                filter: compileFilter(s.filter),
+                history: this.history,
+                selfAddresses: s.ignoreself ? self : [],
+                isSelf: s.ignoreself ? (ip) => this.isSelf(ip) : undefined,
+                dns: { resolve: (n) => this.hosts.resolve(n), warn: (m) => this.log.warn(m), onBan: (b) => this.jails.get(s.name) && this.onBan(this.jails.get(s.name)!, b, "log"), now: this.now },
+            });
             jail.bans.restore(bans.filter((b) => b.jail === s.name), now);
             const files = [...new Set(s.logpath.flatMap(expandGlob))];
             jails.set(s.name, { settings: s, jail, files, backend, nextExpiry: jail.bans.nextExpiry() });
@@ -314,10 +330,24 @@ export class JailwatchServer {
     }
 
     private actionJails(backend: BackendName): ActionJail[] {
-        return [...this.jails.values()].filter((r) => r.backend === backend).map((r) => ({ name: r.settings.name, port: r.settings.port, protocol: r.settings.protocol }));
+        return this.actionJailList([...this.jails.values()].map((r) => r.settings))
+            .filter((j) => j.backend === backend)
+            .map(({ name, port, protocol, actions }) => ({ name, port, protocol, actions }));
+    }
+
+    /** Each jail once per backend it uses: its native one, and `generic` when it also runs action.d commands. */
+    private actionJailList(jails: ResolvedJail[]): Array<ActionJail & { backend: BackendName }> {
+        const out: Array<ActionJail & { backend: BackendName }> = [];
+        for (const s of jails) {
+            const backend = this.backendOf(s);
+            out.push({ name: s.name, port: s.port, protocol: s.protocol, actions: s.actions, backend });
+            if (backend !== "generic" && s.actions.length) out.push({ name: s.name, port: s.port, protocol: s.protocol, actions: s.actions, backend: "generic" });
+        }
+        return out;
     }
 
     private backendOf(s: ResolvedJail): BackendName {
+        if (!this.opts.banaction && !s.nativeAction) return "generic";
         const name = this.opts.banaction ?? s.banaction;
         const backend = backendFor(name);
         if (!backend) throw new Error(`jail ${s.name}: ${unsupportedBanaction(name)}`);
@@ -327,7 +357,7 @@ export class JailwatchServer {
     /** Sets up every backend for its jails and installs `bans` (all backends in parallel). */
     private async startActions(jails: Array<ActionJail & { backend: BackendName }>, bans: Ban[], replace: boolean): Promise<void> {
         const now = this.now();
-        const backendOfJail = new Map(jails.map((j) => [j.name, j.backend]));
+        const uses = new Set(jails.map((j) => `${j.backend}\u0000${j.name}`));
         const work: Promise<void>[] = [];
         for (const backend of new Set(jails.map((j) => j.backend))) {
             let action = this.actions.get(backend);
@@ -336,8 +366,8 @@ export class JailwatchServer {
                 this.actions.set(backend, action);
             }
             const entries: ActionEntry[] = [];
-            for (const b of bans) if (backendOfJail.get(b.jail) === backend) entries.push({ jail: b.jail, ip: b.ip, timeout: secondsLeft(b.end, now) });
-            const ajails = jails.filter((j) => j.backend === backend).map(({ name, port, protocol }) => ({ name, port, protocol }));
+            for (const b of bans) if (uses.has(`${backend}\u0000${b.jail}`)) entries.push({ jail: b.jail, ip: b.ip, timeout: secondsLeft(b.end, now), start: b.start, banCount: b.banCount });
+            const ajails = jails.filter((j) => j.backend === backend).map(({ name, port, protocol, actions }) => ({ name, port, protocol, actions }));
             const t0 = Date.now();
             const a = action;
             work.push(
@@ -387,10 +417,20 @@ export class JailwatchServer {
                 onLines: (lines) => this.onLines(file, lines),
                 log: this.log,
                 watch: !this.opts.polling,
+                firstStart: this.firstStart(file),
             });
             this.followers.set(file, f);
             f.start();
         }
+    }
+
+    /** A log never read before: its lines within findtime (the longest of its jails') are read, as fail2ban does. */
+    private firstStart(file: string): FollowerOptions["firstStart"] {
+        const jails = this.byFile.get(file) ?? [];
+        if (jails.length === 0 || this.positions[file]) return undefined;
+        const now = this.now();
+        const dater = compileFilter(jails[0].settings.filter);
+        return { since: now - Math.max(...jails.map((r) => r.settings.findtime)), dateOf: (line) => dater.processLine(line, now).time };
     }
 
     private stopFollowers(): void {
@@ -428,7 +468,15 @@ export class JailwatchServer {
     private onBan(rj: RuntimeJail, ban: Ban, source: BanSource): void {
         const now = this.now();
         if (ban.end < rj.nextExpiry) rj.nextExpiry = ban.end;
-        this.queue(this.pendingBan, rj.backend, { jail: ban.jail, ip: ban.ip, timeout: secondsLeft(ban.end, now) });
+        this.queue(this.pendingBan, rj.backend, {
+            jail: ban.jail,
+            ip: ban.ip,
+            timeout: secondsLeft(ban.end, now),
+            start: ban.start,
+            bantime: Number.isFinite(ban.end) ? Math.round(ban.end - ban.start) : -1,
+            banCount: ban.banCount,
+            failures: rj.settings.maxretry,
+        });
         const len = Number.isFinite(ban.end) ? `${Math.round(ban.end - ban.start)}s` : "permanent";
         this.log.info(`[${ban.jail}] Ban ${ban.ip} (${len}${ban.banCount ? `, ban #${ban.banCount + 1}` : ""}${source === "log" ? "" : `, from ${source}`})`);
         this.markBansDirty();
@@ -436,6 +484,8 @@ export class JailwatchServer {
     }
 
     private queue(map: Map<BackendName, ActionEntry[]>, backend: BackendName, e: ActionEntry): void {
+        // A jail whose `action` also names action.d commands (a mail, say) hands each ban to them as well.
+        if (backend !== "generic" && this.jails.get(e.jail)?.settings.actions.length) this.queue(map, "generic", e);
         const l = map.get(backend);
         if (l) l.push(e);
         else map.set(backend, [e]);
