@@ -43,38 +43,41 @@ command -v timeout >/dev/null 2>&1 || { echo "gluster-health: needs timeout (cor
 # Every gluster call is bounded: glusterd waiting on a vanished peer must not hang the report.
 g() { timeout -k 5 "${GLUSTER_TIMEOUT:-30}" gluster --mode=script "$@" 2>/dev/null; }
 
-# Peers: connected / known, other than this node.
+# Peers: connected / known, other than this node. glusterd keeps calling a peer whose power was cut "Connected"
+# for minutes (its TCP connection sees no reset), so a peer counts only when its glusterd port also answers now.
 peers_connected=-1 peers_total=-1 peer_names=""
+# shellcheck disable=SC2016 # $0 is expanded by the inner bash (the peer name as its argument)
+reachable() { timeout -k 1 3 bash -c 'exec 3<>"/dev/tcp/$0/24007"' "$1" 2>/dev/null; }
 if out=$(g peer status); then
-  peers_total=$(awk -F': *' '/^Number of Peers:/ { print $2 + 0 }' <<<"$out")
-  peers_connected=$(grep -c 'Peer in Cluster (Connected)' <<<"$out")
-  peer_names=$(awk '/^Hostname:/ { h = $2 } /^State:/ { s = ($0 ~ /\(Connected\)/) ? "up" : "DOWN"; printf "%s%s:%s", sep, h, s; sep = " " }' <<<"$out")
-  : "${peers_total:=0}"
+  peers_total=0 peers_connected=0
+  while read -r name state; do
+    peers_total=$((peers_total + 1))
+    if [ "$state" = up ] && reachable "$name"; then
+      peers_connected=$((peers_connected + 1))
+    else
+      state=DOWN
+    fi
+    peer_names+="${peer_names:+ }$name:$state"
+  done < <(awk '/^Hostname:/ { h = $2 } /^State:/ { print h, ($0 ~ /Peer in Cluster \(Connected\)/) ? "up" : "down" }' <<<"$out")
 fi
 
-# Bricks: online of the volume's total (volume info), as glusterd reports them (volume status detail).
-bricks_total=-1 bricks_online=-1 brick_lines=""
+# Bricks, heal backlog and split-brain from one `heal info summary`: it asks every brick through a client of its own,
+# so "Status: Connected" is whether the brick serves, not what glusterd believes (`volume status` can call a serving
+# brick offline, and stalls for minutes on a peer that vanished). Counts are summed over the bricks that answered;
+# unknown when none did.
+bricks_total=-1 bricks_online=-1 heal_pending=-1 split_brain=-1 heal_lines=""
 if info=$(g volume info "$VOLUME_NAME"); then
   bricks_total=$(grep -c '^Brick[0-9]*:' <<<"$info")
-  if st=$(g volume status "$VOLUME_NAME" detail); then
-    bricks_online=$(grep -cE '^Online +: Y' <<<"$st")
-    brick_lines=$(awk '/^Brick +: Brick / { b = $4 } /^Online +:/ { printf "%s %s\n", b, ($3 == "Y") ? "online" : "OFFLINE" }' <<<"$st")
-  else
-    bricks_online=0 # glusterd knows the volume but not its status: no quorum, or the volume is stopped
+  bricks_online=0
+  if out=$(g volume heal "$VOLUME_NAME" info summary); then
+    read -r bricks_online heal_pending split_brain < <(awk '
+      /^Status:/ { ok = ($0 ~ /: Connected$/); if (ok) answered++ }
+      /^Total Number of entries:/ && ok { pending += $NF }
+      /^Number of entries in split-brain:/ && ok { sb += $NF }
+      END { if (answered) print answered, pending + 0, sb + 0; else print 0, -1, -1 }' <<<"$out")
+    heal_lines=$(awk '/^Brick / { b = $2 } /^Status:/ { sub(/^Status: */, ""); s = ($0 == "Connected") ? "online" : "OFFLINE (" $0 ")" }
+      /^Total Number of entries:/ { t = $NF } /^Number of entries in split-brain:/ { printf "%s  %s, pending %s, split-brain %s\n", b, s, t, $NF }' <<<"$out")
   fi
-fi
-
-# Heal backlog and split-brain, summed over the bricks that answered; unknown when none did.
-heal_pending=-1 split_brain=-1 heal_lines="" heal_unreachable=0
-if [ "$bricks_total" -gt 0 ] && out=$(g volume heal "$VOLUME_NAME" info summary); then
-  read -r heal_pending split_brain heal_unreachable < <(awk '
-    /^Brick / { brick = $2 }
-    /^Status:/ { ok = ($0 ~ /Connected$/); if (ok) answered++; else down++ }
-    /^Total Number of entries:/ && ok { pending += $NF }
-    /^Number of entries in split-brain:/ && ok { sb += $NF }
-    END { if (answered) print pending + 0, sb + 0, down + 0; else print -1, -1, down + 0 }' <<<"$out")
-  heal_lines=$(awk '/^Brick / { b = $2 } /^Status:/ { sub(/^Status: */, ""); s = $0 }
-    /^Total Number of entries:/ { t = $NF } /^Number of entries in split-brain:/ { printf "%s %s %s %s\n", b, s, t, $NF }' <<<"$out")
 fi
 
 # The volume mount: a FUSE glusterfs mount at the mount point (read from the mount table, which never blocks) that
@@ -129,7 +132,7 @@ if command -v jailwatch >/dev/null 2>&1; then
 fi
 
 # Whatever went wrong above, every figure is an integer (unknown: -1): a publisher never gets an empty value.
-for v in peers_connected peers_total bricks_online bricks_total heal_pending split_brain heal_unreachable volume_mounted disk_used bans_last_minute; do
+for v in peers_connected peers_total bricks_online bricks_total heal_pending split_brain volume_mounted disk_used bans_last_minute; do
   [[ ${!v} =~ ^-?[0-9]+$ ]] || printf -v "$v" '%s' -1
 done
 if [ "$mode" = metrics ]; then
@@ -152,11 +155,9 @@ verdict=healthy
 echo "gluster health of $(hostname), volume $VOLUME_NAME: $verdict"
 echo "  peers        $(unknown "$peers_connected")/$(unknown "$peers_total") connected  $peer_names"
 echo "  bricks       $(unknown "$bricks_online")/$(unknown "$bricks_total") online"
-[ -z "$brick_lines" ] || awk '{ print "                 " $0 }' <<<"$brick_lines"
-echo "  heal backlog $(unknown "$heal_pending") entries pending$([ "$heal_unreachable" -gt 0 ] && echo " ($heal_unreachable brick(s) not answering)")"
+[ -z "$heal_lines" ] || awk '{ print "                 " $0 }' <<<"$heal_lines"
+echo "  heal backlog $(unknown "$heal_pending") entries pending (summed over the bricks online)"
 echo "  split-brain  $(unknown "$split_brain") entries"
-[ -z "$heal_lines" ] || awk '{ s = $2; for (i = 3; i <= NF - 2; i++) s = s " " $i
-  printf "                 %s  %s, pending %s, split-brain %s\n", $1, s, $(NF - 1), $NF }' <<<"$heal_lines"
 echo "  mount        $MOUNT_POINT $mount_desc"
 echo "  brick disk   $(unknown "$disk_used")% used ($brick_fs)"
 echo "  jailwatch    $(if command -v jailwatch >/dev/null 2>&1; then echo "$(unknown "$bans_last_minute") bans in the last minute"; else echo "not installed"; fi)"
