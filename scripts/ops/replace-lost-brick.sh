@@ -2,7 +2,7 @@
 # Runbook "replace a dead node whose brick is lost", on the NEW node: a new instance with a new, empty brick volume
 # under the dead node's name. The other nodes know that name only by the dead node's glusterd UUID, and nothing on
 # the new brick remembers it (the identity step found none). This step takes the dead node's UUID back (read from a
-# surviving peer), rejoins the pool, makes the empty brick directory the volume's brick again (`reset-brick ...
+# surviving peer) with its peers, rejoins the pool, makes the empty brick directory the volume's brick again (`reset-brick ...
 # commit force`) and starts a full heal, which copies every file onto it from the other two.
 # Run after the node's hosts, install, brick and identity steps, before its peers step; then the rest of the plan.
 # Parameters: VOLUME_NAME, BRICK_PATH, NODE_NAME (this node's name in the pool), PEER (a surviving node).
@@ -14,8 +14,10 @@ mount_point=${BRICK_PATH%/*}
 mountpoint -q "$mount_point" || die "brick filesystem $mount_point is not mounted (run the brick step first)"
 [ -d "$BRICK_PATH" ] || die "brick directory $BRICK_PATH missing (run the brick step first)"
 
-# The dead node's UUID, as the survivors know it (a read-only query to the peer's glusterd).
-old_uuid=$(g --remote-host="$PEER" pool list 2>/dev/null | awk -v n="$NODE_NAME" '$2 == n { print $1 }')
+# The pool as a survivor knows it (a read-only query to its glusterd): the dead node's UUID, and every other member.
+pool=$(g --remote-host="$PEER" pool list 2>/dev/null | awk 'NR > 1 { print $1, $2 }') ||
+  die "cannot read the pool from $PEER"
+old_uuid=$(awk -v n="$NODE_NAME" '$2 == n { print $1 }' <<<"$pool")
 [ -n "$old_uuid" ] || die "$PEER does not list $NODE_NAME in its pool: nothing to replace (or $PEER is not reachable)"
 current_uuid=$(sed -n 's/^UUID=//p' "$info" 2>/dev/null || true)
 if [ "$current_uuid" = "$old_uuid" ]; then
@@ -24,23 +26,29 @@ else
   if [ -n "$(ls -A /var/lib/glusterd/peers 2>/dev/null)" ] || [ -n "$(ls -A /var/lib/glusterd/vols 2>/dev/null)" ]; then
     die "this glusterd ($current_uuid) already has peers or volumes; refusing to take $NODE_NAME's identity $old_uuid"
   fi
-  log "taking $NODE_NAME's identity $old_uuid (this glusterd was ${current_uuid:-new})"
+  log "taking $NODE_NAME's identity $old_uuid (this glusterd was ${current_uuid:-new}) and its peers from $PEER"
   systemctl stop glusterd.service
   if [ -f "$info" ]; then sed -i "s/^UUID=.*/UUID=$old_uuid/" "$info"; else printf 'UUID=%s\n' "$old_uuid" >"$info"; fi
+  # The peers as the dead node knew them (state 3: in the cluster); the survivor lists itself as "localhost".
+  mkdir -p /var/lib/glusterd/peers
+  while read -r uuid name; do
+    [ "$uuid" != "$old_uuid" ] || continue
+    [ "$name" != localhost ] || name=$PEER
+    printf 'uuid=%s\nstate=3\nhostname1=%s\n' "$uuid" "$name" >"/var/lib/glusterd/peers/$uuid"
+  done <<<"$pool"
   systemctl start glusterd.service
   wait_until 60 "glusterd to answer" g pool list
 fi
 
-# Rejoin: probing a survivor brings back the pool and the volume's definition.
-knows_volume() { g volume info "$VOLUME_NAME" >/dev/null 2>&1; }
-if ! knows_volume; then
-  out=$(g peer probe "$PEER" 2>&1) || die "peer probe $PEER failed: $out"
-  log "peer probe $PEER: $out"
-fi
-wait_until 120 "volume $VOLUME_NAME known to this node (synced from $PEER)" knows_volume
-expected=$(g --remote-host="$PEER" pool list | awk 'NR > 1' | wc -l)
+expected=$(wc -l <<<"$pool")
 all_peers() { [ "$(g peer status | grep -c 'Peer in Cluster (Connected)' || true)" -ge "$((expected - 1))" ]; }
 wait_until 120 "every peer connected" all_peers
+# The volume's definition: glusterd takes it from its peers when they connect; `volume sync` asks for it outright.
+knows_volume() { g volume info "$VOLUME_NAME" >/dev/null 2>&1; }
+if ! knows_volume; then
+  out=$(g volume sync "$PEER" all 2>&1) || log "volume sync $PEER all: $out"
+fi
+wait_until 120 "volume $VOLUME_NAME known to this node (synced from $PEER)" knows_volume
 
 brick="$NODE_NAME:$BRICK_PATH"
 vol_id=$(g volume info "$VOLUME_NAME" | sed -n 's/^Volume ID: //p' | tr -d -)

@@ -45,15 +45,16 @@ if [ -n "$others" ] && ! [ -f "$MOUNT_POINT/.ha-wordpress-restoring" ]; then
 fi
 printf '%s\n' "$want" >"$MOUNT_POINT/.ha-wordpress-restoring"
 
-# Everything but gluster's own metadata; owners, modes, times, hard links, ACLs. Not -X: the brick's trusted.*
+# Everything but gluster's own metadata (.glusterfs, .glusterfs-anonymous-inode-*); owners, modes, times, hard
+# links, ACLs. Not -X: the brick's trusted.*
 # attributes (gfids, AFR changelogs) belong to the old volume and a client may not set them anyway.
-count=$(find "$src" -path "$src/.glusterfs" -prune -o -print | wc -l)
-log "copying $((count - 1)) entries from $want into $MOUNT_POINT"
-rsync -aHA --numeric-ids --exclude=/.glusterfs --exclude=/.ha-wordpress-restoring --exclude=/.ha-wordpress-restored \
+count=$(find "$src" -mindepth 1 -path "$src/.glusterfs*" -prune -o -print | wc -l)
+log "copying $count entries from $want into $MOUNT_POINT"
+rsync -aHA --numeric-ids --exclude='/.glusterfs*' --exclude=/.ha-wordpress-restoring --exclude=/.ha-wordpress-restored \
   "$src/" "$MOUNT_POINT/"
 
 # Proof: the same files with the same contents on both sides.
-manifest() { (cd "$1" && find . -path ./.glusterfs -prune -o -path ./.ha-wordpress-restor\* -prune -o -type f -print0 |
+manifest() { (cd "$1" && find . -path './.glusterfs*' -prune -o -path ./.ha-wordpress-restor\* -prune -o -type f -print0 |
   sort -z | xargs -0 -r sha256sum); }
 if ! diff <(manifest "$src") <(manifest "$MOUNT_POINT") >/dev/null; then
   die "the restored files differ from the snapshot's (checksums)"

@@ -14,8 +14,8 @@ import {
 import { signal } from "../../lab/proc";
 import { RunReport, runPlan } from "../../lab/runner";
 import { readHostRecord } from "../../lab/state";
-import { connectedPeers, gluster, glusterProcesses, sha256, volumeInfo, waitHealed } from "./helpers/gluster";
-import { assertPlanOk, logTails, onHost, requireRoot, setLink, tryOnHost, waitFor } from "./helpers/lab";
+import { bricksServing, gluster, glusterProcesses, sha256, volumeInfo, waitHealed } from "./helpers/gluster";
+import { assertPlanOk, killPids, logTails, onHost, requireRoot, tryOnHost, waitFor } from "./helpers/lab";
 import { HealthMetrics, detachImage, healthMetrics, healthText, opsStep, plugImage } from "./helpers/ops";
 
 const NAMES = GLUSTER_HOSTS.map(h => h.name);
@@ -153,23 +153,38 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
     });
 
     describe("runbooks", () => {
-        it("split-brain (made for real: quorum off, node 1 cut off, the same file written on both sides) is counted, resolved by latest-mtime", async () => {
+        it("split-brain (made for real: quorum and self-heal off, the same file written while each side's bricks were down) is counted, resolved by latest-mtime", async () => {
             await onHost(N1, `echo base > ${MNT}/ops/split.txt`);
             // The only way to a data split-brain on replica 3 with quorum on is to turn quorum off: what an operator
-            // who "just wants writes to work" during a partition does. Node 1 alone keeps writing to its brick.
-            await gluster(N1, `volume set ${VOL} cluster.quorum-type none`);
-            await gluster(N1, `volume set ${VOL} cluster.server-quorum-type none`);
-            await setLink(N1, "down");
+            // who "just wants writes to work" while bricks are down does. Self-heal off, so the copies cannot meet
+            // in between; the brick keepers stopped, so they do not restart the bricks we stop.
+            const keepers = (verb: string) => Promise.all(NAMES.map(n => onHost(n, `systemctl ${verb} ha-wordpress-brick.service`)));
+            for (const o of ["cluster.quorum-type none", "cluster.self-heal-daemon off", "cluster.data-self-heal off",
+                "cluster.metadata-self-heal off", "cluster.entry-self-heal off"]) await gluster(N1, `volume set ${VOL} ${o}`);
+            await keepers("stop");
+            const brickPid = (n: string) => glusterProcesses(n).filter(p => p.comm === "glusterfsd").map(p => p.pid);
+            const writeRetrying = (n: string, text: string) => waitFor(`${n} to write split.txt`, async () =>
+                (await tryOnHost(n, `echo "${text}" > ${MNT}/ops/split.txt`)).code === 0, 60_000, 1_000);
+            const bricksUp = (want: number) => waitFor(`${want} bricks serving`, async () =>
+                Object.values(await bricksServing(N1)).filter(Boolean).length === want, 60_000, 1_000);
             try {
-                await onHost(N1, `echo "node 1 side" > ${MNT}/ops/split.txt`, 90_000);
-                await new Promise(r => setTimeout(r, 1_500)); // node 2's write is the later one
-                await onHost(N2, `echo "node 2 side" > ${MNT}/ops/split.txt`, 90_000);
+                await killPids(brickPid(N1));
+                await bricksUp(2);
+                await writeRetrying(N2, "written while node 1's brick was down");
+                await gluster(N1, `volume start ${VOL} force`);
+                await bricksUp(3);
+                await killPids([...brickPid(N2), ...brickPid(N3)]);
+                await writeRetrying(N1, "written while the other two bricks were down");
+                await gluster(N1, `volume start ${VOL} force`);
+                await bricksUp(3);
             } finally {
-                await setLink(N1, "up");
+                await keepers("start");
+                await gluster(N1, `volume start ${VOL} force`).catch(() => "");
             }
-            await waitFor("node 1 back among its peers", async () => (await connectedPeers(N2)).includes(N1), 90_000, 1_000);
-            assert.strictEqual(await onHost(N1, `cat ${BRICK}/ops/split.txt`), "node 1 side\n");
-            assert.strictEqual(await onHost(N3, `cat ${BRICK}/ops/split.txt`), "node 2 side\n");
+            for (const o of ["cluster.self-heal-daemon", "cluster.data-self-heal", "cluster.metadata-self-heal",
+                "cluster.entry-self-heal"]) await gluster(N1, `volume reset ${VOL} ${o}`);
+            assert.strictEqual(await onHost(N1, `cat ${BRICK}/ops/split.txt`), "written while the other two bricks were down\n");
+            assert.strictEqual(await onHost(N3, `cat ${BRICK}/ops/split.txt`), "written while node 1's brick was down\n");
             let seen: HealthMetrics | undefined;
             await waitFor("the split-brain counted by gluster-health", async () => {
                 seen = await healthMetrics(N3);
@@ -182,7 +197,7 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
             assert.match(read.stderr, /Input\/output error/);
 
             // The runbook: list, resolve (the newer copy wins), restore quorum by re-running the volume step.
-            assert.match(await gluster(N1, `volume heal ${VOL} info split-brain`), /\/ops\/split\.txt/);
+            assert.match(await gluster(N1, `volume heal ${VOL} info split-brain`), /split\.txt|gfid:/);
             assert.match(await gluster(N1, `volume heal ${VOL} split-brain latest-mtime /ops/split.txt`),
                 /Healed \/ops\/split\.txt/);
             assertPlanOk(await planFor([stepIds.volume]), "volume step (quorum back)");
@@ -190,9 +205,10 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
             assert.strictEqual(fields["cluster.quorum-type"], "auto");
             assert.strictEqual(fields["cluster.server-quorum-type"], "server");
             await waitHealed(N1, "heal after the split-brain was resolved", 10_000);
+            const LATEST = "written while the other two bricks were down\n";
             for (const n of NAMES) {
-                assert.strictEqual(await onHost(n, `cat ${BRICK}/ops/split.txt`), "node 2 side\n", `${n}'s brick`);
-                assert.strictEqual(await onHost(n, `cat ${MNT}/ops/split.txt`), "node 2 side\n", `${n}'s mount`);
+                assert.strictEqual(await onHost(n, `cat ${BRICK}/ops/split.txt`), LATEST, `${n}'s brick`);
+                assert.strictEqual(await onHost(n, `cat ${MNT}/ops/split.txt`), LATEST, `${n}'s mount`);
             }
             await waitFor("every node healthy", () => allHealthy().then(() => true, () => false), 60_000, 2_000);
         });
