@@ -52,7 +52,8 @@ wait_until 120 "volume $VOLUME_NAME known to this node (synced from $PEER)" know
 
 brick="$NODE_NAME:$BRICK_PATH"
 vol_id=$(g volume info "$VOLUME_NAME" | sed -n 's/^Volume ID: //p' | tr -d -)
-have=$(getfattr --absolute-names -n trusted.glusterfs.volume-id -e hex "$BRICK_PATH" 2>/dev/null | sed -n 's/^trusted.glusterfs.volume-id=0x//p')
+have=$({ getfattr --absolute-names -n trusted.glusterfs.volume-id -e hex "$BRICK_PATH" 2>/dev/null || true; } |
+  sed -n 's/^trusted.glusterfs.volume-id=0x//p')
 if [ "$have" = "$vol_id" ]; then
   log "$brick already is a brick of $VOLUME_NAME"
 else

@@ -154,7 +154,7 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
 
     describe("runbooks", () => {
         it("split-brain (made for real: quorum and self-heal off, the same file written while each side's bricks were down) is counted, resolved by latest-mtime", async () => {
-            await onHost(N1, `echo base > ${MNT}/ops/split.txt`);
+            await onHost(N1, `mkdir -p ${MNT}/ops && echo base > ${MNT}/ops/split.txt`);
             // The only way to a data split-brain on replica 3 with quorum on is to turn quorum off: what an operator
             // who "just wants writes to work" while bricks are down does. Self-heal off, so the copies cannot meet
             // in between; the brick keepers stopped, so they do not restart the bricks we stop.
