@@ -61,8 +61,22 @@ else
   [ -z "$(ls -A "$BRICK_PATH")" ] || die "$BRICK_PATH is not empty; this runbook is for a new, empty brick"
   # `start` takes the (dead) brick out of service; `commit force` accepts the same path, now empty, as its brick.
   g volume reset-brick "$VOLUME_NAME" "$brick" start >/dev/null 2>&1 || true
-  out=$(g volume reset-brick "$VOLUME_NAME" "$brick" "$brick" commit force 2>&1) || die "reset-brick failed: $out"
-  log "reset-brick $brick: $out"
+  if out=$(g volume reset-brick "$VOLUME_NAME" "$brick" "$brick" commit force 2>&1); then
+    log "reset-brick $brick: $out"
+  else
+    case $out in
+      *"destination brick is new"*)
+        # This glusterd took back the dead node's identity, yet sees the path as new and sends us to replace-brick
+        # (which needs another path, so the plan's brick list would no longer match). gluster's procedure for a host
+        # replaced under the same name instead: the empty directory gets the volume's id, `start force` runs it.
+        log "reset-brick $brick refused ($out): giving $BRICK_PATH the volume id and starting it"
+        setfattr -n trusted.glusterfs.volume-id -v "0x$vol_id" "$BRICK_PATH"
+        out=$(g volume start "$VOLUME_NAME" force 2>&1) || die "volume start $VOLUME_NAME force failed: $out"
+        log "volume start $VOLUME_NAME force: $out"
+        ;;
+      *) die "reset-brick failed: $out" ;;
+    esac
+  fi
 fi
 brick_online() { g volume status "$VOLUME_NAME" "$brick" detail 2>/dev/null | grep -qE '^Online +: Y'; }
 wait_until 120 "brick $brick online" brick_online

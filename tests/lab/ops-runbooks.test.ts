@@ -14,7 +14,7 @@ import {
 import { signal } from "../../lab/proc";
 import { RunReport, runPlan } from "../../lab/runner";
 import { readHostRecord } from "../../lab/state";
-import { bricksServing, gluster, glusterProcesses, sha256, volumeInfo, waitHealed } from "./helpers/gluster";
+import { brickOnline, gluster, glusterProcesses, sha256, volumeInfo, waitHealed } from "./helpers/gluster";
 import { assertPlanOk, killPids, logTails, onHost, requireRoot, tryOnHost, waitFor } from "./helpers/lab";
 import { HealthMetrics, detachImage, healthMetrics, healthText, opsStep, plugImage } from "./helpers/ops";
 
@@ -165,8 +165,9 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
             const brickPid = (n: string) => glusterProcesses(n).filter(p => p.comm === "glusterfsd").map(p => p.pid);
             const writeRetrying = (n: string, text: string) => waitFor(`${n} to write split.txt`, async () =>
                 (await tryOnHost(n, `echo "${text}" > ${MNT}/ops/split.txt`)).code === 0, 60_000, 1_000);
-            const bricksUp = (want: number) => waitFor(`${want} bricks serving`, async () =>
-                Object.values(await bricksServing(N1)).filter(Boolean).length === want, 60_000, 1_000);
+            // glusterd's view (heal info, the bricks' own, needs the self-heal daemon on).
+            const bricksUp = (want: number) => waitFor(`${want} bricks online`, async () =>
+                Object.values(await brickOnline(N1)).filter(Boolean).length === want, 60_000, 1_000);
             try {
                 await killPids(brickPid(N1));
                 await bricksUp(2);
@@ -262,7 +263,7 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                 { VOLUME_NAME: VOL, BRICK_PATH: BRICK, NODE_NAME: N3, PEER: N1 });
             const first = await run([replace], "replace-lost-brick");
             assert.match(first.steps[0].stdout, /taking node-gfs3's identity/);
-            assert.match(first.steps[0].stdout, /reset-brick node-gfs3:/);
+            assert.match(first.steps[0].stdout, /reset-brick node-gfs3:\/glusterfs\/bricks\/brick1\/gv/);
             assertPlanOk(await planFor([stepIds.peerView(N3), stepIds.identitySave(N3), stepIds.mount(N3)]), "node 3's remaining steps");
             assert.strictEqual((await onHost(N3, "sed -n 's/^UUID=//p' /var/lib/glusterd/glusterd.info")).trim(), uuid);
             assertPlanOk(await gate(N3, 300), "healed gate after heal full");
