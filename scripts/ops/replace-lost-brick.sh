@@ -59,6 +59,11 @@ if [ "$have" = "$vol_id" ]; then
 else
   [ -z "$have" ] || die "$BRICK_PATH carries volume id $have, not $VOLUME_NAME's $vol_id; refusing to reset it"
   [ -z "$(ls -A "$BRICK_PATH")" ] || die "$BRICK_PATH is not empty; this runbook is for a new, empty brick"
+  # The volume came from the peers after glusterd started: a restart makes it resolve the volume's bricks, this
+  # node's own among them, so that it runs that brick.
+  systemctl restart glusterd.service
+  wait_until 60 "glusterd to answer" g pool list
+  wait_until 120 "every peer connected" all_peers
   # `start` takes the (dead) brick out of service; `commit force` accepts the same path, now empty, as its brick.
   g volume reset-brick "$VOLUME_NAME" "$brick" start >/dev/null 2>&1 || true
   if out=$(g volume reset-brick "$VOLUME_NAME" "$brick" "$brick" commit force 2>&1); then

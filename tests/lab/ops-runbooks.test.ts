@@ -153,7 +153,7 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
     });
 
     describe("runbooks", () => {
-        it("split-brain (made for real: quorum and self-heal off, the same file written while each side's bricks were down) is counted, resolved by latest-mtime", async () => {
+        it("split-brain (made for real: quorum and self-heal off, the same file written while each side's bricks were down) is counted, resolved with source-brick", async () => {
             await onHost(N1, `mkdir -p ${MNT}/ops && echo base > ${MNT}/ops/split.txt`);
             // The only way to a data split-brain on replica 3 with quorum on is to turn quorum off: what an operator
             // who "just wants writes to work" while bricks are down does. Self-heal off, so the copies cannot meet
@@ -199,8 +199,10 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
 
             // The runbook: list, resolve (the newer copy wins), restore quorum by re-running the volume step.
             assert.match(await gluster(N1, `volume heal ${VOL} info split-brain`), /split\.txt|gfid:/);
-            assert.match(await gluster(N1, `volume heal ${VOL} split-brain latest-mtime /ops/split.txt`),
-                /Healed \/ops\/split\.txt/);
+            // The copy to keep: node 1's brick holds the later write (latest-mtime would pick the same one).
+            const healed = await tryOnHost(N1, `gluster --mode=script volume heal ${VOL} split-brain source-brick ${N1}:${BRICK} /ops/split.txt`);
+            assert.strictEqual(healed.code, 0, `split-brain source-brick: ${healed.stdout}${healed.stderr}`);
+            assert.match(healed.stdout, /Healed \/ops\/split\.txt/);
             assertPlanOk(await planFor([stepIds.volume]), "volume step (quorum back)");
             const { fields } = await volumeInfo(N1);
             assert.strictEqual(fields["cluster.quorum-type"], "auto");
