@@ -264,6 +264,7 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
             const replace = opsStep("replace-lost-brick", N3, "ops/replace-lost-brick.sh",
                 { VOLUME_NAME: VOL, BRICK_PATH: BRICK, NODE_NAME: N3, PEER: N1 });
             const first = await run([replace], "replace-lost-brick");
+            console.log(`      ${first.steps[0].stdout.split("\n").filter(l => /reset-brick|start .* force/.test(l)).join("\n      ")}`);
             assert.match(first.steps[0].stdout, /taking node-gfs3's identity/);
             assert.match(first.steps[0].stdout, /reset-brick node-gfs3:\/glusterfs\/bricks\/brick1\/gv/);
             assertPlanOk(await planFor([stepIds.peerView(N3), stepIds.identitySave(N3), stepIds.mount(N3)]), "node 3's remaining steps");
