@@ -1,7 +1,7 @@
 // The GlusterFS host-step plan: which script runs on which node, with which parameters, after which steps.
 // Pure (no Pulumi import): GlusterCluster feeds it Pulumi outputs, the lab feeds it plain strings, and both turn every
 // step into command text with renderStep, so they run exactly the same text for the same values.
-import { HostStep } from "./hostStep";
+import { HostStep, readScript } from "./hostStep";
 
 /** Device name GlusterCluster attaches each brick volume as; Nitro instances show it as an NVMe device instead. */
 export const BRICK_DEVICE_NAME = "/dev/sdf";
@@ -155,6 +155,9 @@ export function glusterPlan<V>(args: GlusterPlanArgs<V>): HostStep<V | string>[]
                 SERVER: ring.server,
                 BACKUP_SERVERS: ring.backups.join(":"),
                 NODE_NAME: name,
+                // The health report the mount step installs (gluster-health): the script's one copy, as text.
+                BRICK_PATH: args.brickPath,
+                HEALTH_SCRIPT: readScript("gluster/health.sh"),
             },
             dependsOn: [stepIds.volume],
         });

@@ -14,7 +14,7 @@ const USAGE = `usage: npm run lab -- <command>
   up             the whole stack: node-gfs1..3, a MariaDB host and two clients; Gluster, WordPress and jailwatch steps;
                  ends with the site's URL on this machine (http://127.0.0.1/, a loopback forward to the balancer)
   up --gluster   only node-gfs1..3 and GlusterCluster's host steps
-  status         peers, bricks, heal state and mounts
+  status         peers, bricks, heal state and mounts, and each node's own health report (gluster-health --text)
   down           remove every process, mount, loop device and namespace the lab made (state: ${LAB_DIR})
   ssh HOST CMD   run a command on a lab host over SSH, e.g. ssh node-gfs1 gluster peer status
   reboot HOST|all   reboot hosts from inside (systemctl reboot), all of them at once with "all"; waits until booted
@@ -64,8 +64,21 @@ async function status(): Promise<number> {
     if (nodes.length) {
         console.log("");
         console.log(await labStatus(nodes));
+        console.log("");
+        for (const h of nodes) console.log(await nodeHealth(h));
     }
     return nodes.length === GLUSTER_HOSTS.length ? 0 : 1;
+}
+
+/** Where the mount step installs the health report (scripts/gluster/health.sh). */
+const HEALTH_COMMAND = "/usr/local/lib/ha-wordpress/gluster-health";
+
+/** One screen of Gluster health as the node itself reports it: the script the metrics publish from. */
+async function nodeHealth(h: LabHost): Promise<string> {
+    if (!hostIsUp(h)) return `gluster health of ${h.name}: powered off\n`;
+    const r = await exec(h, [HEALTH_COMMAND, "--text"], { timeoutMs: 120_000 });
+    if (r.code !== 0) return `gluster health of ${h.name}: ${HEALTH_COMMAND} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}\n`;
+    return r.stdout;
 }
 
 async function down(): Promise<number> {

@@ -156,6 +156,9 @@ mountpoint -q "$mp" || { echo "brick filesystem $mp is not mounted: glusterd sta
 [ "$(findmnt -rno TARGET -T "$brick")" = "$mp" ] || { echo "$brick is not on the brick filesystem $mp" >&2; exit 1; }
 have=$(getfattr --absolute-names -n trusted.glusterfs.volume-id -e hex "$brick" 2>/dev/null | sed -n "s/^trusted.glusterfs.volume-id=0x//p")
 [ -n "$have" ] || exit 0    # a brick directory no volume has claimed yet
+# A glusterd that knows no volume serves no brick: a replaced instance, before it rejoins its peers, must start
+# (its identity step restarts it) to learn the volume this brick belongs to; then the check below applies.
+[ -n "$(ls -A /var/lib/glusterd/vols 2>/dev/null)" ] || exit 0
 for info in /var/lib/glusterd/vols/*/info; do
   [ -f "$info" ] || continue
   id=$(sed -n "s/^volume-id=//p" "$info" | tr -d -)

@@ -2,8 +2,9 @@
 # Host step "mount": the volume mounted at the mount point through fstab, and a write proven.
 # Parameters: VOLUME_NAME, MOUNT_POINT, SERVER (the node this host mounts from: the seed's ring, 1 from 2, 2 from 3,
 # 3 from 1), BACKUP_SERVERS (colon-separated: the other nodes, tried when SERVER is down; empty for a single node),
-# NODE_NAME (this node).
-need VOLUME_NAME MOUNT_POINT SERVER NODE_NAME
+# NODE_NAME (this node), BRICK_PATH (this node's brick directory) and HEALTH_SCRIPT (the text of
+# scripts/gluster/health.sh, installed as gluster-health with the three parameters it reports on).
+need VOLUME_NAME MOUNT_POINT SERVER NODE_NAME BRICK_PATH HEALTH_SCRIPT
 require_systemd
 [[ $MOUNT_POINT =~ ^(/[A-Za-z0-9._-]+)+$ ]] || die "MOUNT_POINT '$MOUNT_POINT' must be an absolute path"
 source_spec="$SERVER:/$VOLUME_NAME"
@@ -107,6 +108,13 @@ printf '%s\n' "$token" >"$probe"
 [ "$(cat "$probe")" = "$token" ] || die "probe file $probe did not read back what was written"
 rm -f "$probe"
 log "write to $MOUNT_POINT proven"
+# The health report (`gluster-health --text|--metrics`): what `npm run lab -- status` shows and the metrics publish.
+health=/usr/local/lib/ha-wordpress/gluster-health
+if write_if_changed "$health" "$HEALTH_SCRIPT" 0755; then log "installed $health"; fi
+if write_if_changed /etc/ha-wordpress/gluster-health.conf "# Written by ha-wordpress (scripts/gluster/mount.sh): what $health reports on.
+VOLUME_NAME=$VOLUME_NAME
+MOUNT_POINT=$MOUNT_POINT
+BRICK_PATH=$BRICK_PATH" 0644; then log "wrote /etc/ha-wordpress/gluster-health.conf"; fi
 if [ "$watch_changed" = 1 ] && systemctl is-active --quiet ha-wordpress-volume.service; then
   systemctl restart ha-wordpress-volume.service
 else

@@ -94,12 +94,16 @@ describe("renderStep and shellQuote", () => {
 describe("gluster step scripts", () => {
     const scripts = fs.readdirSync(path.join(SCRIPTS_DIR, "gluster")).filter(f => f.endsWith(".sh")).map(f => `gluster/${f}`);
 
-    it("every plan step names an existing script, and every script is used by the plan", () => {
-        const used = new Set(glusterPlan({
+    it("every plan step names an existing script, and every script is used by the plan (run, or installed by a step)", () => {
+        const plan = glusterPlan({
             nodes: [{ name: "a", privateIp: "1", brickVolumeId: "v" }, { name: "b", privateIp: "2", brickVolumeId: "w" }],
             volumeName: "wp", brickPath: "/b/b1/gv", mountPoint: "/m", pingTimeout: 5,
-        }).map(s => s.script));
+        });
+        const used = new Set(plan.map(s => s.script));
         used.add(healedStep("a", "wp").script);
+        // A host script a step installs (gluster-health) travels as a parameter holding its text, byte for byte.
+        const values = new Set(plan.flatMap(s => Object.values(s.params)));
+        for (const f of scripts) if (values.has(fs.readFileSync(path.join(SCRIPTS_DIR, f), "utf8"))) used.add(f);
         assert.deepStrictEqual([...used].sort(), [...scripts].sort());
     });
 
