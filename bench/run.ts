@@ -1,5 +1,5 @@
 // `npm run bench [-- --quick] [--only=NAME] [--lines=N,M]`: builds dist/jailwatch.js, then runs each bench module
-// in order and prints PASS/FAIL per target. Exit status 1 if any target fails. Generated logs live in a temp dir,
+// in order and prints PASS/FAIL per target. The lab benches (`--only=site`, `--only=attack`) run only when named. Exit status 1 if any target fails. Generated logs live in a temp dir,
 // removed at the end.
 // To add a bench: write bench/<name>.ts exporting `run(ctx): Promise<Check[]>` and add one line to MODULES.
 
@@ -28,7 +28,11 @@ export interface Check {
 const MODULES: Array<[string, () => Promise<{ run(ctx: BenchContext): Promise<Check[]> }>]> = [
     ["regex", () => import("./regex")],
     ["server", () => import("./server")],
+    // The lab benches (need root and a lab; HA_LAB_DIR picks it): run only when asked for with --only.
+    ["site", () => import("./site")],
+    ["attack", () => import("./attack")],
 ];
+const ONLY_WHEN_ASKED = new Set(["site", "attack"]);
 
 async function main(): Promise<number> {
     const args = process.argv.slice(2);
@@ -40,7 +44,7 @@ async function main(): Promise<number> {
     try {
         for (const [name, load] of MODULES) {
             const only = args.find((a) => a.startsWith("--only="))?.slice(7);
-            if (only && only !== name) continue;
+            if (only ? only !== name : ONLY_WHEN_ASKED.has(name)) continue;
             console.log(`\n=== bench: ${name}${ctx.quick ? " (quick)" : ""}`);
             checks.push(...(await (await load()).run(ctx)));
         }

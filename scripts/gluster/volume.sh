@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Host step "volume" (runs on node 1): the replicated volume exists with our options and is started.
 # Parameters: VOLUME_NAME, REPLICA, BRICKS (space-separated host:/path, in node order), PING_TIMEOUT (seconds),
-# EXPECTED_CONNECTED (peers node 1 must see connected).
+# EXPECTED_CONNECTED (peers node 1 must see connected), TUNING (optional: one "option value" per line, the volume
+# options for the PHP workload from glusterPlan.ts's PHP_VOLUME_TUNING, where each one is justified).
 # "Already exists" and "already started" are success. An existing volume with other bricks is an error, never changed.
 need VOLUME_NAME REPLICA BRICKS PING_TIMEOUT EXPECTED_CONNECTED
 [[ $VOLUME_NAME =~ ^[A-Za-z0-9_-]+$ ]] || die "VOLUME_NAME '$VOLUME_NAME' is not a valid volume name"
@@ -68,6 +69,15 @@ set_option cluster.quorum-type auto
 set_option cluster.server-quorum-type server
 set_option network.ping-timeout "$PING_TIMEOUT"
 set_option nfs.disable on
+
+# The workload's options. Each must exist in this GlusterFS (`volume get` answers for known options only): a name
+# from another version is an error here, not a silent no-op or a half-applied group.
+while read -r opt value; do
+  [ -n "$opt" ] || continue
+  g volume get "$VOLUME_NAME" "$opt" >/dev/null 2>&1 ||
+    die "volume option $opt is unknown to this GlusterFS ($(gluster --version 2>/dev/null | head -n1))"
+  set_option "$opt" "$value"
+done <<<"${TUNING:-}"
 
 bricks_online() { [ "$(g volume status "$VOLUME_NAME" detail 2>/dev/null | grep -cE '^Online +: Y' || true)" -ge "${#brick_list[@]}" ]; }
 
