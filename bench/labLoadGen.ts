@@ -2,6 +2,7 @@
 // machine's node), so its traffic starts where a visitor's would and leaves from that host's own addresses.
 // Input: one JSON job as argv[2] (see LoadJob); output: one JSON result line on stdout. Every job is bounded in
 // request count and in time; targets are lab addresses only (checked: 10.77.x.x).
+import * as fs from "fs";
 import * as http from "http";
 
 export interface Req {
@@ -25,8 +26,12 @@ export type LoadJob =
      * `perSource` requests or the deadline. Records each request's start time and outcome.
      */
     | { kind: "flood"; host: string; port?: number; req: Req; sources: string[]; perSource: number; intervalMs: number; maxInFlight: number; timeoutMs: number; deadlineMs: number }
-    /** Polls until the request answers `status` (default 200) or the deadline, every `everyMs`; prints when. */
-    | { kind: "poll"; host: string; port?: number; req: Req; everyMs: number; deadlineMs: number; status?: number };
+    /**
+     * Polls until the request answers `status` (default 200) or the deadline, every `everyMs`; prints when. After
+     * its first answer it creates `readyFile` (on this machine: only the network namespace is the host's), so the
+     * caller knows the poller is running before it acts.
+     */
+    | { kind: "poll"; host: string; port?: number; req: Req; everyMs: number; deadlineMs: number; status?: number; readyFile?: string };
 
 export interface Sample { tag: string; start: number; ms: number; status: number; error?: string }
 
@@ -110,8 +115,11 @@ async function main(): Promise<void> {
         }));
         out.perSource = perSource;
     } else {
+        let first = true;
         while (Date.now() < deadline) {
             const s = await once(job, job.req, 1000, false);
+            if (first && job.readyFile) fs.writeFileSync(job.readyFile, "");
+            first = false;
             if (s.status === (job.status ?? 200)) { out.at = Date.now(); break; }
             await sleep(job.everyMs);
         }

@@ -12,6 +12,8 @@
 //   every 10 ms until it serves the file. Reported: the time until the last node serves it.
 // - wp-admin: the dashboard for a logged-in admin (log in once through the load balancer), volume and local.
 // Targets: uncached page on the volume <= 1.2x local (median), the upload served by every node <= 1 s.
+import * as fs from "fs";
+import * as path from "path";
 import type { BenchContext, Check } from "./run";
 import { LabHost, exec, sh } from "../lab/hosts";
 import { CLIENT_HOSTS, LAB_SITE, NODE_NAMES, stackSecrets } from "../lab/stack";
@@ -89,17 +91,23 @@ echo json_encode(['written' => $written, 'url' => $up['url'], 'done' => (int) ro
 
 interface Upload { writtenToLast: number; writtenToEach: number[]; done: number }
 
-async function uploadOnce(nodes: LabHost[], i: number): Promise<Upload> {
+async function uploadOnce(nodes: LabHost[], i: number, tmp: string): Promise<Upload> {
     const name = `bench-${Date.now()}-${i}.jpg`;
     const month = new Date().toISOString().slice(0, 7).replace("-", "/");
     const urlPath = `/wp-content/uploads/${month}/${name}`;
     // Pollers first (each node's own Nginx, on its loopback), then the upload on node 1.
-    const polls = nodes.map(n => load<{ at?: number }>(n, {
-        kind: "poll", host: "127.0.0.1", port: 8080, req: { path: urlPath, headers: { Host: LB_PUBLIC_IP } }, everyMs: 10, deadlineMs: 30_000,
+    const ready = nodes.map(n => path.join(tmp, `ready-${n.name}-${i}`));
+    const polls = nodes.map((n, k) => load<{ at?: number }>(n, {
+        kind: "poll", host: "127.0.0.1", port: 8080, req: { path: urlPath, headers: { Host: LB_PUBLIC_IP } }, everyMs: 10, deadlineMs: 360_000,
+        readyFile: ready[k],
     }));
-    await new Promise(r => setTimeout(r, 1500)); // the pollers' node start-up
-    const r = await exec(nodes[0], ["runuser", "-u", "www-data", "--", "php", "-d", "display_errors=stderr", "--", name], { input: UPLOAD_PHP, timeoutMs: 60_000 });
-    if (r.code !== 0) throw new Error(`upload on ${nodes[0].name} failed: ${r.stderr.slice(-400)}`);
+    const t0 = Date.now();
+    while (!ready.every(f => fs.existsSync(f))) {
+        if (Date.now() - t0 > 50_000) throw new Error("the upload pollers did not start within 50 s");
+        await new Promise(r => setTimeout(r, 50));
+    }
+    const r = await exec(nodes[0], ["runuser", "-u", "www-data", "--", "php", "-d", "display_errors=stderr", "--", name], { input: UPLOAD_PHP, timeoutMs: 300_000 });
+    if (r.code !== 0) throw new Error(`upload on ${nodes[0].name} failed (${r.timedOut ? "timed out" : `exit ${r.code}`}): ${r.stderr.slice(-400)}`);
     const up = JSON.parse(r.stdout.trim().split("\n").pop()!) as { written: number; url: string; done: number };
     if (!up.url.endsWith(urlPath)) throw new Error(`upload stored at ${up.url}, pollers watch ${urlPath}`);
     const seen = await Promise.all(polls);
@@ -113,6 +121,8 @@ export async function run(ctx: BenchContext): Promise<Check[]> {
     const client = hosts[CLIENT_HOSTS[0].name];
     const rounds = arg(ctx, "rounds", ctx.quick ? 20 : 60);
     const cachedTotal = arg(ctx, "cached", ctx.quick ? 500 : 3000);
+    // --parts=page,admin,cached,upload (default all): a run of only some of them, e.g. to measure a lab by hand.
+    const parts = new Set((ctx.args.find(a => a.startsWith("--parts="))?.slice(8) ?? "page,admin,cached,upload").split(","));
     const note = await machineNote();
     const tuning = (await sh(nodes[0], `gluster volume get ${LAB_GLUSTER.volumeName} performance.nl-cache | awk 'NR==3 {print $2}'; ` +
         `php-fpm8.2 -i 2>/dev/null | awk -F' => ' '/^opcache.revalidate_freq/ {print $2}'`)).trim().split("\n");
@@ -120,57 +130,60 @@ export async function run(ctx: BenchContext): Promise<Check[]> {
 
     try {
         await setUpLocalCopies(nodes);
-        const volumeReq = { path: "/?bench=@@N@@", tag: "volume" };
-        const localReq = { path: "/?bench=@@N@@", tag: "local", headers: { Host: LOCAL_HOST } };
-        // Warm both (opcache, Gluster caches, connection): what a running site has.
-        await load(client, { kind: "sequence", host: LB_PUBLIC_IP, reqs: [volumeReq, localReq].map(r => ({ ...r, path: `/?warm=${Date.now()}-@@N@@` })), rounds: 10, timeoutMs: 30_000, deadlineMs: 120_000 });
-        const page = await load<{ samples: Sample[] }>(client, {
-            kind: "sequence", host: LB_PUBLIC_IP, reqs: [volumeReq, localReq].map(r => ({ ...r, path: r.path.replace("bench=", `bench=${Date.now()}-`) })),
-            rounds, timeoutMs: 30_000, deadlineMs: 600_000,
-        });
-        const vol = okMs(page.samples, "volume"), loc = okMs(page.samples, "local");
-        const failedPages = page.samples.filter(s => s.status !== 200).length;
-
-        const cookie = await adminCookie(client, stackSecrets().adminPassword);
-        const adminRounds = Math.max(10, Math.round(rounds / 5));
-        const admin = await load<{ samples: Sample[] }>(client, {
-            kind: "sequence", host: LB_PUBLIC_IP, rounds: adminRounds, timeoutMs: 30_000, deadlineMs: 300_000,
-            reqs: [{ path: "/wp-admin/", tag: "volume", headers: { Cookie: cookie } }, { path: "/wp-admin/", tag: "local", headers: { Cookie: cookie, Host: LOCAL_HOST } }],
-        });
-        const aVol = okMs(admin.samples, "volume"), aLoc = okMs(admin.samples, "local");
-
-        await load(client, { kind: "sequence", host: LB_PUBLIC_IP, reqs: [{ path: "/" }], rounds: 5, timeoutMs: 30_000, deadlineMs: 60_000 });
-        const cached = await load<{ samples: Sample[]; elapsedMs: number }>(client, {
-            kind: "throughput", host: LB_PUBLIC_IP, req: { path: "/", tag: "cached" }, total: cachedTotal, concurrency: 16, timeoutMs: 10_000, deadlineMs: 120_000,
-        });
-        const cOk = okMs(cached.samples, "cached");
-        const rps = (cOk.length / cached.elapsedMs) * 1000;
-
-        const uploads: Upload[] = [];
-        for (let i = 0; i < (ctx.quick ? 2 : 5); i++) uploads.push(await uploadOnce(nodes, i));
-        const worstUpload = Math.max(...uploads.map(u => u.writtenToLast));
-
-        const ratio = percentile(vol, 50) / percentile(loc, 50);
-        const aRatio = percentile(aVol, 50) / percentile(aLoc, 50);
-        console.log(`\nsite: ${rounds} uncached front pages each from the volume and from local disk (alternating), through ${LB_PUBLIC_IP}; ${failedPages} failed`);
-        console.log(table(["what", "volume p50", "volume p99", "local p50", "local p99", "volume/local (p50)"], [
-            ["uncached page (Varnish miss)", fmtMs(percentile(vol, 50)), fmtMs(percentile(vol, 99)), fmtMs(percentile(loc, 50)), fmtMs(percentile(loc, 99)), `${ratio.toFixed(2)}x`],
-            [`wp-admin dashboard (${adminRounds} each)`, fmtMs(percentile(aVol, 50)), fmtMs(percentile(aVol, 99)), fmtMs(percentile(aLoc, 50)), fmtMs(percentile(aLoc, 99)), `${aRatio.toFixed(2)}x`],
-        ]));
-        console.log(table(["what", "result"], [
-            [`cached front page (Varnish hit), ${cachedTotal} requests, 16 in flight`, `${rps.toFixed(0)} req/s, p50 ${fmtMs(percentile(cOk, 50))}, p99 ${fmtMs(percentile(cOk, 99))}, ${cached.samples.length - cOk.length} failed`],
-            ...uploads.map((u, i) => [`upload ${i + 1}: written on node 1 -> served by ${NODE_NAMES.join(" / ")}`,
-                `${u.writtenToEach.map(fmtMs).join(" / ")} (WordPress finished thumbnails after ${fmtMs(u.done)})`]),
-        ]));
-        return [
-            { name: "site: uncached page on the volume <= 1.2x local disk (p50)", pass: ratio <= TARGET_RATIO,
-                detail: `${fmtMs(percentile(vol, 50))} vs ${fmtMs(percentile(loc, 50))}, ${ratio.toFixed(2)}x; p99 ${fmtMs(percentile(vol, 99))} vs ${fmtMs(percentile(loc, 99))}` },
-            { name: "site: upload served by every node <= 1 s", pass: worstUpload <= TARGET_UPLOAD_MS,
-                detail: `worst of ${uploads.length}: ${fmtMs(worstUpload)}` },
-            { name: "site: wp-admin volume/local", pass: undefined, detail: `${aRatio.toFixed(2)}x (${fmtMs(percentile(aVol, 50))} vs ${fmtMs(percentile(aLoc, 50))})` },
-            { name: "site: cached throughput through Varnish", pass: undefined, detail: `${rps.toFixed(0)} req/s` },
-            { name: "site: machine", pass: undefined, detail: note },
-        ];
+        const checks: Check[] = [{ name: "site: machine", pass: undefined, detail: note }];
+        const rows: string[][] = [];
+        const printRows = () => console.log(table(["what", "volume p50", "volume p99", "local p50", "local p99", "volume/local (p50)"], rows));
+        if (parts.has("page")) {
+            const volumeReq = { path: "/?bench=@@N@@", tag: "volume" };
+            const localReq = { path: "/?bench=@@N@@", tag: "local", headers: { Host: LOCAL_HOST } };
+            // Warm both (opcache, Gluster caches, connection): what a running site has.
+            await load(client, { kind: "sequence", host: LB_PUBLIC_IP, reqs: [volumeReq, localReq].map(r => ({ ...r, path: `/?warm=${Date.now()}-@@N@@` })), rounds: 10, timeoutMs: 30_000, deadlineMs: 120_000 });
+            const page = await load<{ samples: Sample[] }>(client, {
+                kind: "sequence", host: LB_PUBLIC_IP, reqs: [volumeReq, localReq].map(r => ({ ...r, path: r.path.replace("bench=", `bench=${Date.now()}-`) })),
+                rounds, timeoutMs: 30_000, deadlineMs: 900_000,
+            });
+            const vol = okMs(page.samples, "volume"), loc = okMs(page.samples, "local");
+            const ratio = percentile(vol, 50) / percentile(loc, 50);
+            console.log(`\nsite: ${rounds} uncached front pages each from the volume and from local disk (alternating), through ${LB_PUBLIC_IP}; ${page.samples.filter(x => x.status !== 200).length} failed`);
+            rows.push(["uncached page (Varnish miss)", fmtMs(percentile(vol, 50)), fmtMs(percentile(vol, 99)), fmtMs(percentile(loc, 50)), fmtMs(percentile(loc, 99)), `${ratio.toFixed(2)}x`]);
+            printRows();
+            checks.push({ name: "site: uncached page on the volume <= 1.2x local disk (p50)", pass: ratio <= TARGET_RATIO,
+                detail: `${fmtMs(percentile(vol, 50))} vs ${fmtMs(percentile(loc, 50))}, ${ratio.toFixed(2)}x; p99 ${fmtMs(percentile(vol, 99))} vs ${fmtMs(percentile(loc, 99))}` });
+        }
+        if (parts.has("admin")) {
+            const cookie = await adminCookie(client, stackSecrets().adminPassword);
+            const adminRounds = Math.max(10, Math.round(rounds / 5));
+            const admin = await load<{ samples: Sample[] }>(client, {
+                kind: "sequence", host: LB_PUBLIC_IP, rounds: adminRounds, timeoutMs: 30_000, deadlineMs: 600_000,
+                reqs: [{ path: "/wp-admin/", tag: "volume", headers: { Cookie: cookie } }, { path: "/wp-admin/", tag: "local", headers: { Cookie: cookie, Host: LOCAL_HOST } }],
+            });
+            const aVol = okMs(admin.samples, "volume"), aLoc = okMs(admin.samples, "local");
+            const aRatio = percentile(aVol, 50) / percentile(aLoc, 50);
+            rows.push([`wp-admin dashboard (${adminRounds} each)`, fmtMs(percentile(aVol, 50)), fmtMs(percentile(aVol, 99)), fmtMs(percentile(aLoc, 50)), fmtMs(percentile(aLoc, 99)), `${aRatio.toFixed(2)}x`]);
+            printRows();
+            checks.push({ name: "site: wp-admin volume/local", pass: undefined, detail: `${aRatio.toFixed(2)}x (${fmtMs(percentile(aVol, 50))} vs ${fmtMs(percentile(aLoc, 50))})` });
+        }
+        if (parts.has("cached")) {
+            await load(client, { kind: "sequence", host: LB_PUBLIC_IP, reqs: [{ path: "/" }], rounds: 5, timeoutMs: 30_000, deadlineMs: 60_000 });
+            const cached = await load<{ samples: Sample[]; elapsedMs: number }>(client, {
+                kind: "throughput", host: LB_PUBLIC_IP, req: { path: "/", tag: "cached" }, total: cachedTotal, concurrency: 16, timeoutMs: 10_000, deadlineMs: 120_000,
+            });
+            const cOk = okMs(cached.samples, "cached");
+            const rps = (cOk.length / cached.elapsedMs) * 1000;
+            console.log(`site: cached front page (Varnish hit), ${cachedTotal} requests, 16 in flight: ${rps.toFixed(0)} req/s, p50 ${fmtMs(percentile(cOk, 50))}, p99 ${fmtMs(percentile(cOk, 99))}, ${cached.samples.length - cOk.length} failed`);
+            checks.push({ name: "site: cached throughput through Varnish", pass: undefined, detail: `${rps.toFixed(0)} req/s, p99 ${fmtMs(percentile(cOk, 99))}` });
+        }
+        if (parts.has("upload")) {
+            const uploads: Upload[] = [];
+            for (let i = 0; i < (ctx.quick ? 2 : 5); i++) {
+                const u = await uploadOnce(nodes, i, ctx.tmp);
+                uploads.push(u);
+                console.log(`site: upload ${i + 1}: written on node 1 -> served by ${NODE_NAMES.join(" / ")}: ${u.writtenToEach.map(fmtMs).join(" / ")} (WordPress finished the thumbnails ${fmtMs(u.done)} after the file)`);
+            }
+            const worstUpload = Math.max(...uploads.map(u => u.writtenToLast));
+            checks.push({ name: "site: upload served by every node <= 1 s", pass: worstUpload <= TARGET_UPLOAD_MS, detail: `worst of ${uploads.length}: ${fmtMs(worstUpload)}` });
+        }
+        return checks;
     } finally {
         await tearDownLocalCopies(nodes);
     }
