@@ -205,6 +205,13 @@ export async function run(ctx: BenchContext): Promise<Check[]> {
     await sh(botnet, ATTACKERS.map(ip => `ip addr replace ${ip}/24 dev ${dev}`).join("\n"));
     const results: RunResult[] = [];
     try {
+        // Preflight: an added address must get answers through the balancer, or every figure below is meaningless.
+        const probe = (await exec(botnet, ["curl", "-s", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", "--interface", ATTACKERS[0],
+            `http://${LB_PUBLIC_IP}/`], { timeoutMs: 30_000 })).stdout.trim();
+        if (probe !== "200") {
+            throw new Error(`attack: a request from the added address ${ATTACKERS[0]} on ${botnet.name} got no answer through ${LB_PUBLIC_IP} ` +
+                `(HTTP ${probe || "none"}): the lab does not route the extra client addresses; no run made`);
+        }
         for (const mode of ["none", "fail2ban", "jailwatch"] as Mode[]) results.push(await oneRun(mode, hosts, nodes, { seconds, rate, share }));
     } finally {
         await sh(botnet, ATTACKERS.map(ip => `ip addr del ${ip}/24 dev ${dev} 2>/dev/null || true`).join("\n"));
