@@ -1,5 +1,5 @@
 // `npm run bench [-- --quick] [--only=NAME] [--lines=N,M]`: builds dist/jailwatch.js, then runs each bench module
-// in order and prints PASS/FAIL per target. Exit status 1 if any target fails. Generated logs live in a temp dir,
+// in order and prints PASS/FAIL per target. The lab benches (`--only=site`, `--only=attack`) run only when named. Exit status 1 if any target fails. Generated logs live in a temp dir,
 // removed at the end.
 // To add a bench: write bench/<name>.ts exporting `run(ctx): Promise<Check[]>` and add one line to MODULES.
 
@@ -26,13 +26,15 @@ export interface Check {
 }
 
 /** Benches that need the booted lab: they run only when asked for by name. */
-const LAB_ONLY = new Set(["ping-timeout"]);
+const LAB_ONLY = new Set(["site", "attack", "ping-timeout"]);
 
 const MODULES: Array<[string, () => Promise<{ run(ctx: BenchContext): Promise<Check[]> }>]> = [
     ["regex", () => import("./regex")],
     ["server", () => import("./server")],
     ["peers", () => import("./peers")],
-    // On the booted lab (root, a few minutes): not part of a plain `npm run bench`, only with --only=ping-timeout.
+    // The lab benches (need root and a booted lab; HA_LAB_DIR picks it): run only when asked for with --only.
+    ["site", () => import("./site")],
+    ["attack", () => import("./attack")],
     ["ping-timeout", () => import("./pingTimeout")],
 ];
 

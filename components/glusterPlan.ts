@@ -45,7 +45,53 @@ export interface GlusterPlanArgs<V> {
      * by-id name and the NVMe serial). Default BRICK_DEVICE_NAME, what GlusterCluster attaches as.
      */
     deviceName?: string;
+    /**
+     * Volume options beyond quorum and ping-timeout, as `[option, value]` pairs set by the volume step. Default
+     * PHP_VOLUME_TUNING (metadata and negative-lookup caching with invalidation, readdir-ahead, event threads);
+     * `[]` leaves gluster's defaults.
+     */
+    tuning?: ReadonlyArray<readonly [string, string]>;
 }
+
+/**
+ * Volume options for a PHP application (WordPress) on a replica-3 volume that all three nodes write. A page load
+ * stats and opens a few hundred files and probes many that do not exist (autoloaders, theme template lookups, the
+ * opcache's timestamp checks); without caching every one is a network round trip to the bricks. Every cache below is
+ * kept coherent between the three writing clients by upcalls (features.cache-invalidation): a brick tells each
+ * client that holds an inode when another client changes it, so the long timeouts bound only how long an entry may
+ * live without a change, never how stale a changed file looks. These are the options of gluster's own
+ * `group metadata-cache` and `group nl-cache` files, set one by one so that a re-run compares each with
+ * `volume info` and changes nothing (a group set would regenerate the volfiles and reconnect every client each time).
+ * The volume step refuses an option this GlusterFS does not know (`volume get` fails), never sets it blindly.
+ * Not set: performance.parallel-readdir (it parallelises readdir over DHT subvolumes; a 1 x 3 volume has one, so it
+ * would only add a layer), quick-read/io-cache sizes (opcache holds the compiled PHP, Varnish the static files).
+ */
+export const PHP_VOLUME_TUNING: ReadonlyArray<readonly [string, string]> = [
+    // Bricks send invalidations to clients caching an inode another client changed: what makes the caches below
+    // safe for three writers. 600 s: how long a brick keeps tracking a client's interest in an inode.
+    ["features.cache-invalidation", "on"],
+    ["features.cache-invalidation-timeout", "600"],
+    // md-cache: stat and xattrs answered on the client. Invalidated by upcalls, so 600 s (gluster's maximum) only
+    // limits unchanged entries; stat-prefetch is md-cache's switch.
+    ["performance.stat-prefetch", "on"],
+    ["performance.cache-invalidation", "on"],
+    ["performance.md-cache-timeout", "600"],
+    // Inodes the bricks keep in memory (default 16384): a WordPress tree with uploads and plugins has more, and an
+    // inode dropped from the table loses its cached state and its upcall registration.
+    ["network.inode-lru-limit", "200000"],
+    // nl-cache: "no such file" answered on the client. A create by another node invalidates the parent's negative
+    // entries through the same upcalls, so a new upload is not hidden (the site bench measures the time to visible).
+    ["performance.nl-cache", "on"],
+    ["performance.nl-cache-timeout", "600"],
+    // Directory listings prefetched in large chunks (media library, plugin scans). Default on in recent releases;
+    // set so `volume info` shows what the cluster relies on.
+    ["performance.readdir-ahead", "on"],
+    // epoll threads decoding replies on the FUSE client and requests on the bricks (default 2 each). Three: one more
+    // than the 2 vCPUs of the default instance types, so one thread blocked on a slow reply does not stall the other
+    // requests; more only adds context switches on 2 vCPUs.
+    ["client.event-threads", "3"],
+    ["server.event-threads", "3"],
+];
 
 /** Step ids, so callers do not spell them by hand. */
 export const stepIds = {
@@ -141,6 +187,7 @@ export function glusterPlan<V>(args: GlusterPlanArgs<V>): HostStep<V | string>[]
             // auth.allow: the nodes' addresses, so a replaced node's new address re-runs this step.
             NODE_COUNT: String(nodes.length),
             ...Object.fromEntries(nodes.map((n, i) => [`NODE_IP_${i + 1}`, n.privateIp])),
+            TUNING: volumeTuningParam(args.tuning ?? PHP_VOLUME_TUNING),
         },
         dependsOn: [stepIds.peers, ...others.map(stepIds.peerView)],
     });
@@ -163,6 +210,18 @@ export function glusterPlan<V>(args: GlusterPlanArgs<V>): HostStep<V | string>[]
         });
     });
     return steps;
+}
+
+/** The volume step's TUNING parameter: one `option value` line per option; checked so no line can smuggle text. */
+export function volumeTuningParam(tuning: ReadonlyArray<readonly [string, string]>): string {
+    const seen = new Set<string>();
+    return tuning.map(([opt, value]) => {
+        if (!/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+$/.test(opt)) throw new Error(`volume option '${opt}' is not a gluster option name`);
+        if (!/^[A-Za-z0-9._:-]+$/.test(value)) throw new Error(`volume option ${opt}: value '${value}' may hold only letters, digits and . _ : -`);
+        if (seen.has(opt)) throw new Error(`volume option ${opt} is given twice`);
+        seen.add(opt);
+        return `${opt} ${value}`;
+    }).join("\n");
 }
 
 /**

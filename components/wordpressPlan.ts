@@ -61,7 +61,18 @@ export interface WordPressPlanArgs<V> {
     phpVersion?: string;
     /** More Debian packages for every node (e.g. php8.2-curl php8.2-mbstring php8.2-xml php8.2-zip). */
     extraPackages?: string[];
+    /**
+     * PHP-FPM pool size, computed on each node from its memory (scripts/web/php-fpm.sh):
+     * max_children = (memory - reserveMib) / childMib, at most 8 per CPU, 4..64. Default { reserveMib: 768,
+     * childMib: 64 }.
+     */
+    fpmSizing?: { reserveMib: number; childMib: number };
+    /** Install scripts/web/php-tuning.ini (opcache, realpath cache) for PHP-FPM. Default true. */
+    phpTuning?: boolean;
 }
+
+/** Default PHP-FPM sizing: see WordPressPlanArgs.fpmSizing. */
+export const DEFAULT_FPM_SIZING = { reserveMib: 768, childMib: 64 };
 
 /**
  * Debian packages the web tier needs on every node: the stack, PHP's MySQL and image (media thumbnails) modules,
@@ -97,12 +108,13 @@ export const webStepIds = {
 };
 
 /** Config files shipped under scripts/web/, handed to the steps as parameters (one copy, no retyping). */
-export function webConfigFiles(): { vcl: string; nginxSite: string; fpmPool: string; healthz: string } {
+export function webConfigFiles(): { vcl: string; nginxSite: string; fpmPool: string; healthz: string; phpIni: string } {
     return {
         vcl: readScript("web/varnish.vcl"),
         nginxSite: readScript("web/nginx-site.conf"),
         fpmPool: readScript("web/php-fpm-pool.conf"),
         healthz: readScript("web/healthz.php"),
+        phpIni: readScript("web/php-tuning.ini"),
     };
 }
 
@@ -120,6 +132,10 @@ export function wordpressPlan<V>(args: WordPressPlanArgs<V>): HostStep<V | strin
     const webRoot = webRootOf(args.mountPoint);
     const files = webConfigFiles();
     const ids = webStepIds;
+    const sizing = args.fpmSizing ?? DEFAULT_FPM_SIZING;
+    for (const [k, v] of Object.entries(sizing)) {
+        if (!Number.isInteger(v) || v < (k === "childMib" ? 1 : 0)) throw new Error(`wordpressPlan: fpmSizing.${k} must be a whole number of MiB${k === "childMib" ? " > 0" : ""}, got ${v}`);
+    }
     const steps: HostStep<V | string>[] = [];
 
     for (const node of args.nodes) {
@@ -132,7 +148,10 @@ export function wordpressPlan<V>(args: WordPressPlanArgs<V>): HostStep<V | strin
         });
         steps.push({
             id: ids.phpFpm(node), host: node, script: "web/php-fpm.sh",
-            params: { POOL_CONF: files.fpmPool, PHP_VERSION: php },
+            params: {
+                POOL_CONF: files.fpmPool, PHP_VERSION: php, PHP_INI: args.phpTuning === false ? "" : files.phpIni,
+                FPM_RESERVE_MIB: String(sizing.reserveMib), FPM_CHILD_MIB: String(sizing.childMib),
+            },
             dependsOn: [ids.packages(node)],
         });
         // Nginx serves from the volume: it waits for the mount so it never starts over an empty local directory.

@@ -65,7 +65,7 @@ rm -f "$build/usr/sbin/policy-rc.d"
 
 # A fresh instance: no daemon of the stack enabled until a host step enables it (Debian enables most of them on
 # install; glusterd it leaves disabled, as on EC2). sshd and networkd are the instance's own.
-chroot "$build" systemctl disable --quiet nginx varnish varnishncsa php8.2-fpm mariadb mariadb.socket 2>/dev/null || true
+chroot "$build" systemctl disable --quiet nginx varnish varnishncsa php8.2-fpm mariadb mariadb.socket fail2ban 2>/dev/null || true
 chroot "$build" systemctl enable --quiet systemd-networkd ssh
 # Timers that would start apt or cron work at random in a test.
 chroot "$build" systemctl mask --quiet apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer 2>/dev/null || true

@@ -13,12 +13,13 @@ const IMAGE_SCRIPT = path.join(__dirname, "image.sh");
  * What the image holds besides debootstrap's minbase: the packages the host steps install (lab hosts have no route
  * to a mirror, so the steps must find them installed, as they do on a re-run), what a Debian cloud image brings
  * (nftables; netbase, whose /etc/services lets nft read port names like `http`), and what the lab's own hosts need
- * (MariaDB for the database host standing in for RDS).
+ * (MariaDB for the database host standing in for RDS), and Debian's fail2ban as the yardstick the attack bench
+ * (bench/attack.ts) runs against jailwatch: installed, never enabled by a host step; the bench starts it itself.
  */
 export function imagePackages(): string[] {
     const gluster = ["glusterfs-server", "glusterfs-client", "xfsprogs", "attr"]; // scripts/gluster/install.sh
     const web = webPackages("8.2", { kind: "debian" });
-    return [...new Set([...gluster, ...web, "nftables", "netbase", "curl", "mariadb-server", "mariadb-client"])].sort();
+    return [...new Set([...gluster, ...web, "nftables", "netbase", "curl", "mariadb-server", "mariadb-client", "fail2ban"])].sort();
 }
 
 /** The cached image's directory for the current package list and build script. */

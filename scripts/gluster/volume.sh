@@ -2,7 +2,8 @@
 # Host step "volume" (runs on node 1): the replicated volume exists with our options and is started.
 # Parameters: VOLUME_NAME, REPLICA, BRICKS (space-separated host:/path, in node order), PING_TIMEOUT (seconds),
 # EXPECTED_CONNECTED (peers node 1 must see connected), NODE_COUNT and NODE_IP_<i> (the nodes' private addresses,
-# the only clients the bricks accept).
+# the only clients the bricks accept), TUNING (optional: one "option value" per line, the volume options for the PHP
+# workload from glusterPlan.ts's PHP_VOLUME_TUNING, where each one is justified).
 # "Already exists" and "already started" are success. An existing volume with other bricks is an error, never changed.
 need VOLUME_NAME REPLICA BRICKS PING_TIMEOUT EXPECTED_CONNECTED
 [[ $VOLUME_NAME =~ ^[A-Za-z0-9_-]+$ ]] || die "VOLUME_NAME '$VOLUME_NAME' is not a valid volume name"
@@ -82,6 +83,15 @@ set_option nfs.disable on
 # is widened by mistake or another instance lands in the group. The nodes are the only clients (each mounts the
 # volume itself); a replaced node's new address arrives with this step, which runs again before its mount step.
 set_option auth.allow "$clients"
+
+# The workload's options. Each must exist in this GlusterFS (`volume get` answers for known options only): a name
+# from another version is an error here, not a silent no-op or a half-applied group.
+while read -r opt value; do
+  [ -n "$opt" ] || continue
+  g volume get "$VOLUME_NAME" "$opt" >/dev/null 2>&1 ||
+    die "volume option $opt is unknown to this GlusterFS ($(gluster --version 2>/dev/null | head -n1))"
+  set_option "$opt" "$value"
+done <<<"${TUNING:-}"
 
 bricks_online() { [ "$(g volume status "$VOLUME_NAME" detail 2>/dev/null | grep -cE '^Online +: Y' || true)" -ge "${#brick_list[@]}" ]; }
 

@@ -11,6 +11,8 @@
 # (the jail's filter takes the rightmost entry). We do not set the header again here: that would add it twice.
 vcl 4.1;
 
+import std;
+
 backend default {
     .host = "127.0.0.1";
     .port = "8080";
@@ -21,7 +23,9 @@ backend default {
     # here first and, through the load balancer's health check on the same path, leaves the pool.
     .probe = {
         .url = "/healthz";
-        .interval = 5s;
+        # Sick after 3 of the last 5 probes failed or took over 3 s: about 6-10 s of a slow or dead backend. Until
+        # then a slow backend is hidden by the 10 s grace of vcl_recv (the refresh runs in the background).
+        .interval = 2s;
         .timeout = 3s;
         .window = 5;
         .threshold = 3;
@@ -30,6 +34,15 @@ backend default {
 }
 
 sub vcl_recv {
+    # Grace: how long past its TTL a cached page may still be served while a fresh copy is fetched in the
+    # background. While the backend is healthy that is at most 10 s (a visitor never waits for a slow PHP render of
+    # a page we hold, and nobody sees a page more than 10 s past its TTL); once the probe says the backend is sick
+    # (PHP-FPM restarting, the volume stalled by a lost node), every page we still hold is served for up to the
+    # hour objects are kept (beresp.grace below) instead of an error.
+    if (std.healthy(req.backend_hint)) {
+        set req.grace = 10s;
+    }
+
     if (local.socket == "tls") {
         set req.http.X-Forwarded-Proto = "https";
     } else {
@@ -69,7 +82,7 @@ sub vcl_recv {
 }
 
 sub vcl_backend_response {
-    # Serve stale pages for a while if every backend probe fails (e.g. PHP-FPM restarting).
+    # Keep every object an hour past its TTL, for grace (vcl_recv limits it to 10 s while the backend is healthy).
     set beresp.grace = 1h;
 
     # Errors are never stored: a 5xx (Nginx says 503 while the shared volume is not mounted) would otherwise be

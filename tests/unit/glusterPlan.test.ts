@@ -1,7 +1,7 @@
 // The pure GlusterFS plan: step ids, hosts, parameters, and the order as dependencies.
 import * as assert from "assert";
 import { HostStep, topoOrder } from "../../components/hostStep";
-import { BRICK_DEVICE_NAME, brickPortRange, glusterPlan, mountRing } from "../../components/glusterPlan";
+import { BRICK_DEVICE_NAME, PHP_VOLUME_TUNING, brickPortRange, glusterPlan, mountRing, volumeTuningParam } from "../../components/glusterPlan";
 
 const NODES = ["node-gfs1", "node-gfs2", "node-gfs3"];
 const plan = () => glusterPlan<string>({
@@ -88,6 +88,7 @@ describe("glusterPlan", () => {
         assert.deepStrictEqual(v, {
             VOLUME_NAME: "wp", REPLICA: "3", PING_TIMEOUT: "10", EXPECTED_CONNECTED: "2",
             BRICKS: "node-gfs1:/glusterfs/bricks/brick1/gv node-gfs2:/glusterfs/bricks/brick1/gv node-gfs3:/glusterfs/bricks/brick1/gv",
+            TUNING: volumeTuningParam(PHP_VOLUME_TUNING),
         });
     });
 

@@ -127,7 +127,11 @@ describe("web and jail host scripts", () => {
             fs.writeFileSync(`${tmp}/site.conf`, site);
             fs.writeFileSync(`${tmp}/nginx.conf`, `pid ${tmp}/nginx.pid;\nerror_log ${tmp}/error.log;\nevents {}\nhttp {\ninclude /etc/nginx/mime.types;\ninclude ${tmp}/site.conf;\n}\n`);
             execFileSync("nginx", ["-t", "-q", "-c", `${tmp}/nginx.conf`], { stdio: "pipe" });
-            fs.writeFileSync(`${tmp}/fpm.conf`, `[global]\npid = ${tmp}/fpm.pid\nerror_log = ${tmp}/fpm.log\ninclude = ${path.join(SCRIPTS_DIR, "web/php-fpm-pool.conf")}\n`);
+            // The pool's size is filled in by php-fpm.sh on the node (from its memory); any numbers do for the check.
+            const pool = fs.readFileSync(path.join(SCRIPTS_DIR, "web/php-fpm-pool.conf"), "utf8").replace("@@MAX_CHILDREN@@", "16")
+                .replace("@@START_SERVERS@@", "4").replace("@@MIN_SPARE@@", "2").replace("@@MAX_SPARE@@", "8");
+            fs.writeFileSync(`${tmp}/pool.conf`, pool);
+            fs.writeFileSync(`${tmp}/fpm.conf`, `[global]\npid = ${tmp}/fpm.pid\nerror_log = ${tmp}/fpm.log\ninclude = ${tmp}/pool.conf\n`);
             execFileSync("php-fpm8.2", ["-t", "-y", `${tmp}/fpm.conf`], { stdio: "pipe" });
         } finally {
             fs.rmSync(tmp, { recursive: true, force: true });
