@@ -97,6 +97,13 @@ describe("issue 10 (mocks)", () => {
         });
     });
 
+    describe("5. the database is never silently emptied", () => {
+        it("defaults to MySQL 8.4 when the stack file names no version (8.0 costs Extended Support)", () => {
+            const { validateWebConfig } = require("../../components/webConfig");
+            assert.strictEqual(validateWebConfig({}).db.engineVersion, "8.4");
+        });
+    });
+
     describe("6. the bricks accept only the nodes (auth.allow)", () => {
         it("gives the volume step every node's private address, and the step allows exactly those", () => {
             const ips = NODES.map(n => String(rt.byType("aws:ec2/instance:Instance").find(i => i.inputs.tags.Name === n)!.state.privateIp));
@@ -124,6 +131,14 @@ describe("issue 10 (mocks)", () => {
             assert.match(error, /step web\/wp-site.sh failed/);
             for (const s of secretValues()) assert.ok(!error.includes(s), "a secret value in the error");
             assert.ok(!isSecretWrapped(c.inputs.create), "the text need not be secret");
+        });
+        it("puts no secret in any step's command text, which pulumi-command prints when the step fails", () => {
+            const values = secretValues();
+            for (const c of rt.byType(CMD)) {
+                const text = String(unwrapSecret(c.inputs.create));
+                assert.ok(!isSecretWrapped(c.inputs.create), `${c.name}: its text became secret, so a secret reached it`);
+                for (const v of values) assert.ok(!text.includes(v) && !text.includes(Buffer.from(v).toString("base64")), `${c.name}: a secret in its text`);
+            }
         });
         it("holds no secret value anywhere in state outside secret fields", () => {
             const values = secretValues();
