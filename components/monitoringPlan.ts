@@ -90,10 +90,13 @@ export const DEFAULT_BANS_PER_MINUTE = 30;
 /** RDS FreeableMemory threshold, MiB. */
 export const DEFAULT_DB_FREEABLE_MEMORY_MIB = 256;
 
-/** The PHP-FPM pool's pm.max_children (scripts/web/php-fpm-pool.conf): the most connections one node's WordPress opens. */
-export function phpFpmMaxChildren(file = path.join(__dirname, "..", "scripts", "web", "php-fpm-pool.conf")): number {
-    const m = /^pm\.max_children\s*=\s*(\d+)\s*$/m.exec(fs.readFileSync(file, "utf8"));
-    if (!m) throw new Error(`no pm.max_children in ${file}`);
+/**
+ * The most PHP-FPM children one node can run: the php-fpm step sizes pm.max_children from the instance's memory
+ * and clamps it (scripts/web/php-fpm.sh), so the clamp is the most connections one node's WordPress opens.
+ */
+export function phpFpmMaxChildren(file = path.join(__dirname, "..", "scripts", "web", "php-fpm.sh")): number {
+    const m = /^\[ "\$children" -le (\d+) \] \|\| children=\1$/m.exec(fs.readFileSync(file, "utf8"));
+    if (!m) throw new Error(`no upper bound of max_children in ${file}`);
     return Number(m[1]);
 }
 

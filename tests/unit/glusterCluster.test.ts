@@ -165,7 +165,7 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
             const byStep = new Map(commands.map(c => [stepOf(c), c]));
             const plan = glusterPlan({
                 nodes: NODES.map(n => ({ name: n, privateIp: "x", brickVolumeId: "vol-0" })),
-                volumeName: "wp", brickPath: "/glusterfs/bricks/brick1/gv", mountPoint: "/var/www/html", pingTimeout: 20,
+                volumeName: "wp", brickPath: "/glusterfs/bricks/brick1/gv", mountPoint: "/var/www/html", pingTimeout: 10,
             });
             for (const step of plan) {
                 const c = byStep.get(step.id)!;
@@ -191,7 +191,7 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
                     privateIp: instances.find(i => i.inputs.tags.Name === n)!.state.privateIp,
                     brickVolumeId: volumes.find(v => v.inputs.tags.Name === `${n}-brick`)!.id,
                 })),
-                volumeName: "wp", brickPath: "/glusterfs/bricks/brick1/gv", mountPoint: "/var/www/html", pingTimeout: 20,
+                volumeName: "wp", brickPath: "/glusterfs/bricks/brick1/gv", mountPoint: "/var/www/html", pingTimeout: 10,
             });
             for (const step of plan) {
                 const c = commands.find(x => stepOf(x) === step.id)!;

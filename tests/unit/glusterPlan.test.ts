@@ -83,12 +83,14 @@ describe("glusterPlan", () => {
         assert.deepStrictEqual(mountRing(["a"], 0), { server: "a", backups: [] });
     });
 
-    it("creates a replica-3 volume over the three bricks with the configured ping-timeout", () => {
+    it("creates a replica-3 volume over the three bricks with the configured ping-timeout, open only to the nodes", () => {
         const v = plan().find(s => s.id === "volume")!.params;
         assert.deepStrictEqual(v, {
             VOLUME_NAME: "wp", REPLICA: "3", PING_TIMEOUT: "10", EXPECTED_CONNECTED: "2",
             BRICKS: "node-gfs1:/glusterfs/bricks/brick1/gv node-gfs2:/glusterfs/bricks/brick1/gv node-gfs3:/glusterfs/bricks/brick1/gv",
             TUNING: volumeTuningParam(PHP_VOLUME_TUNING),
+            // auth.allow: only the nodes' own addresses.
+            NODE_COUNT: "3", NODE_IP_1: "10.0.0.1", NODE_IP_2: "10.0.0.2", NODE_IP_3: "10.0.0.3",
         });
     });
 

@@ -108,7 +108,7 @@ describe("Monitoring in the prod wiring (mocks)", () => {
             ["CPUUtilization", "GreaterThanThreshold", 80],
             ["FreeStorageSpace", "LessThanThreshold", 5 * 1024 ** 3], // 10% of prod's 50 GiB
             ["FreeableMemory", "LessThanThreshold", 256 * 1024 ** 2],
-            ["DatabaseConnections", "GreaterThanThreshold", 38],
+            ["DatabaseConnections", "GreaterThanThreshold", 153], // 80% of 3 nodes x 64 children (php-fpm.sh clamp)
         ]);
     });
 

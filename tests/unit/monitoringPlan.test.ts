@@ -82,9 +82,9 @@ describe("monitoring plan: alarms", () => {
         assert.strictEqual(alarmPlan(input({ dbAllocatedStorageGiB: 20 })).find(a => a.id === "db-free-storage")!.threshold, 2 * 1024 ** 3);
     });
 
-    it("derives the connections threshold from the PHP-FPM pool actually shipped (80% of 3 x pm.max_children)", () => {
-        const pool = fs.readFileSync(path.join(REPO, "scripts/web/php-fpm-pool.conf"), "utf8");
-        const max = Number(/^pm\.max_children = (\d+)$/m.exec(pool)![1]);
+    it("derives the connections threshold from the PHP-FPM pool size the php-fpm step can choose (80% of 3 x its clamp)", () => {
+        const step = fs.readFileSync(path.join(REPO, "scripts/web/php-fpm.sh"), "utf8");
+        const max = Number(/^\[ "\$children" -le (\d+) \] \|\| children=\d+$/m.exec(step)![1]);
         assert.strictEqual(phpFpmMaxChildren(), max);
         assert.strictEqual(dbConnectionsThreshold(3), Math.floor(3 * max * 0.8));
         assert.strictEqual(dbConnectionsThreshold(3, 16), 38);
