@@ -1,5 +1,5 @@
 // `npm run bench -- --only=attack [--no-up] [--attack-seconds=45] [--attack-rate=2] [--sharefailures=auto|on|off]`:
-// the seed's attack end to end in the lab. 200 attacker addresses (10.77.1.32-231, added to client2's public
+// the seed's attack end to end in the lab. 200 attacker addresses (10.77.1.30-230 but the balancer's .100, added to client2's public
 // interface) flood xmlrpc.php with XML-RPC login guesses through the load balancer, open loop (each address starts a
 // request every 1/rate s on a fresh connection, at most 4 of its own pending), while a visitor (client1) browses the
 // site: a cached front page and an uncached search page, one request every 250 ms. Three runs, same flood:
@@ -23,7 +23,12 @@ import { Sample } from "./labLoadGen";
 import { fmtMs, labStack, load, machineNote, percentile, table } from "./labBench";
 
 const JAIL = "nginx-wp-xmlrpc";
-const ATTACKERS = Array.from({ length: 200 }, (_, i) => `${PUBLIC_SUBNET_PREFIX}${32 + i}`);
+/**
+ * 200 addresses on the public side that no lab host uses: .30-.230 without the balancer's .100 (an attacker holding
+ * the site's own address talks to itself, never to the balancer). Clients are .21-.22, the control namespace .254.
+ */
+const ATTACKERS = Array.from({ length: 201 }, (_, i) => 30 + i).filter(n => `${PUBLIC_SUBNET_PREFIX}${n}` !== LB_PUBLIC_IP)
+    .map(n => `${PUBLIC_SUBNET_PREFIX}${n}`);
 const MAXRETRY = 20;
 const TARGET_SUCCESS = 0.99;
 const TARGET_BAN_MS = 2000;
