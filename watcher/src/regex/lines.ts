@@ -25,6 +25,36 @@ export interface LineStreamOptions {
      */
     start?: number;
     end?: number;
+    /** `-e ENCODING` other than UTF-8 (see decoderFor); default: UTF-8. */
+    decode?: Decoder;
+}
+
+/** Bytes [start, end) of a buffer as text. */
+export type Decoder = (buf: Buffer, start: number, end: number) => string;
+
+/**
+ * A decoder for fail2ban-regex's `-e ENCODING` (Python codec names): undefined for UTF-8 (the fast default path),
+ * a function for ASCII-compatible encodings, "unknown" for names no decoder knows, "unsupported" for encodings
+ * whose newline is not the byte 0x0A (UTF-16/32: lines could not be split on bytes).
+ */
+export function decoderFor(name: string): Decoder | undefined | "unknown" | "unsupported" {
+    const n = name.toLowerCase().replace(/[-_ ]/g, "");
+    if (n === "utf8" || n === "u8" || n === "utf") return undefined;
+    if (["latin1", "iso88591", "l1", "8859", "cp819", "iso8859", "latin"].includes(n)) return (b, s, e) => b.toString("latin1", s, e);
+    if (["ascii", "usascii", "646"].includes(n)) {
+        // Python's strict ASCII fails on bytes over 0x7F; fail2ban then decodes with replacement characters.
+        return (b, s, e) => b.toString("latin1", s, e).replace(/[-ÿ]/g, "�");
+    }
+    if (/^utf(16|32)/.test(n)) return "unsupported";
+    let td: InstanceType<typeof TextDecoder>;
+    try {
+        td = new TextDecoder(name);
+    } catch {
+        return "unknown";
+    }
+    if (/^utf-?16/.test(td.encoding)) return "unsupported";
+    if (td.encoding === "utf-8") return undefined;
+    return (b, s, e) => td.decode(b.subarray(s, e));
 }
 
 /** Calls `onLine` for every counted line of the file at `path` (or of a byte range of it), in order. */
@@ -69,7 +99,8 @@ export function forEachLine(path: string, onLine: (line: string) => void, opts: 
                 const cut = buf.indexOf(10, Math.max(0, stop - pos - 1));
                 end = cut < 0 || cut >= filled ? end : cut + 1;
             }
-            emitLines(buf.toString(isAscii(buf.subarray(0, end)) ? "latin1" : "utf8", 0, end), onLine);
+            const text = opts.decode ? opts.decode(buf, 0, end) : buf.toString(isAscii(buf.subarray(0, end)) ? "latin1" : "utf8", 0, end);
+            emitLines(text, onLine);
             consumed += end;
             pos += end;
             buf.copy(buf, 0, end, filled);
