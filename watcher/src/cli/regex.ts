@@ -112,7 +112,7 @@ export async function runRegex(argv: string[]): Promise<number> {
     if (decode === "unsupported") errors.push(`ERROR: encoding ${encoding} is not supported (its lines do not end in the byte 0x0A; ASCII-compatible encodings only)`);
     // Not done here: debuggex.com links (they would send log lines to a web site) and the date-pattern trace.
     if (p.options.has("debuggex")) errors.push("ERROR: -D/--debuggex is not supported (it makes debuggex.com links of log lines)");
-    if (p.options.has("verbose-date")) errors.push("ERROR: --VD/--verbose-date is not supported");
+    if (p.options.has("VD")) errors.push("ERROR: --VD/--verbose-date is not supported");
     const verbosity = optString(p, "verbosity");
     if (verbosity !== undefined && !/^[0-4]$/.test(verbosity)) errors.push(`ERROR: --verbosity needs 0..4, got ${verbosity}`);
     const maxlinesOpt = optString(p, "maxlines");

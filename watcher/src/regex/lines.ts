@@ -54,6 +54,8 @@ export function decoderFor(name: string): Decoder | undefined | "unknown" | "uns
     }
     if (/^utf-?16/.test(td.encoding)) return "unsupported";
     if (td.encoding === "utf-8") return undefined;
+    // Node decodes windows-1252 as latin-1 (0x80-0x9F become control characters); Python's cp1252 has its table.
+    if (td.encoding === "windows-1252") return (b, s, e) => b.toString("latin1", s, e).replace(/[\u0080-\u009f]/g, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80]);
     return (b, s, e) => td.decode(b.subarray(s, e));
 }
 
@@ -126,3 +128,6 @@ export function emitLines(text: string, onLine: (line: string) => void): void {
         pos = nl + 1;
     }
 }
+
+/** cp1252's 0x80-0x9F; U+FFFD where Python's codec has no character (it fails, fail2ban then replaces). */
+const CP1252_HIGH = Array.from("\u20ac\ufffd\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\ufffd\u017d\ufffd\ufffd\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\ufffd\u017e\u0178");
