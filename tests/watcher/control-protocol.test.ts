@@ -10,27 +10,37 @@ import { ControlServer } from "../../watcher/src/control/server";
 describe("control: command parsing", () => {
     it("parses every command", () => {
         assert.deepStrictEqual(parseCommand(["ping"]), { cmd: "ping" });
+        assert.deepStrictEqual(parseCommand(["ping", "2"]), { cmd: "ping" });
+        assert.deepStrictEqual(parseCommand(["version"]), { cmd: "version" });
         assert.deepStrictEqual(parseCommand(["status"]), { cmd: "status" });
         assert.deepStrictEqual(parseCommand(["status", "sshd"]), { cmd: "status", jail: "sshd" });
-        assert.deepStrictEqual(parseCommand(["banned"]), { cmd: "banned" });
+        assert.deepStrictEqual(parseCommand(["status", "sshd", "--all"]), { cmd: "status", jail: "sshd", flavor: "--all" });
+        assert.deepStrictEqual(parseCommand(["banned"]), { cmd: "banned", ips: [] });
+        assert.deepStrictEqual(parseCommand(["banned", "1.2.3.4"]), { cmd: "banned", ips: ["1.2.3.4"] });
         assert.deepStrictEqual(parseCommand(["set", "sshd", "banip", "1.2.3.4", "::1"]), { cmd: "banip", jail: "sshd", ips: ["1.2.3.4", "::1"] });
-        assert.deepStrictEqual(parseCommand(["set", "sshd", "unbanip", "1.2.3.4"]), { cmd: "unbanip", jail: "sshd", ips: ["1.2.3.4"] });
+        assert.deepStrictEqual(parseCommand(["set", "sshd", "unbanip", "1.2.3.4"]), { cmd: "unbanip", jail: "sshd", ips: ["1.2.3.4"], reportAbsent: false });
+        assert.deepStrictEqual(parseCommand(["set", "sshd", "unbanip", "--report-absent", "1.2.3.4"]), { cmd: "unbanip", jail: "sshd", ips: ["1.2.3.4"], reportAbsent: true });
+        assert.deepStrictEqual(parseCommand(["set", "sshd", "maxretry", "3"]), { cmd: "set", jail: "sshd", key: "maxretry", args: ["3"] });
+        assert.deepStrictEqual(parseCommand(["get", "sshd", "banip", "--with-time"]), { cmd: "get", jail: "sshd", key: "banip", args: ["--with-time"] });
+        assert.deepStrictEqual(parseCommand(["get", "loglevel"]), { cmd: "get", key: "loglevel", args: [] });
         assert.deepStrictEqual(parseCommand(["unban", "--all"]), { cmd: "unban", all: true });
         assert.deepStrictEqual(parseCommand(["unban", "1.2.3.4"]), { cmd: "unban", all: false, ips: ["1.2.3.4"] });
-        assert.deepStrictEqual(parseCommand(["reload"]), { cmd: "reload" });
+        assert.deepStrictEqual(parseCommand(["reload"]), { cmd: "reload", unban: false, restart: false, ifExists: false, jail: undefined });
+        assert.deepStrictEqual(parseCommand(["reload", "--unban", "sshd"]), { cmd: "reload", unban: true, restart: false, ifExists: false, jail: "sshd" });
         assert.deepStrictEqual(parseCommand(["stop"]), { cmd: "stop", unban: false });
         assert.deepStrictEqual(parseCommand(["stop", "--unban"]), { cmd: "stop", unban: true });
     });
 
-    it("rejects malformed commands with a usable message", () => {
+    it("rejects malformed commands with fail2ban-client's message", () => {
         const bad: Array<[string[], RegExp]> = [
             [[], /no command/],
-            [["ping", "x"], /ping takes no arguments/],
-            [["set", "sshd", "banip"], /no address given/],
-            [["set", "sshd", "addip", "1.2.3.4"], /unknown action "addip"/],
-            [["unban"], /unban --all \| unban IP/],
-            [["status", "a", "b"], /at most one jail/],
-            [["frobnicate"], /unknown command "frobnicate"/],
+            [["ping", "x"], /could not convert string to float: 'x'/],
+            [["set", "sshd", "banip"], /^Sorry but the command is invalid$/],
+            [["get", "sshd"], /^Sorry but the command is invalid$/],
+            [["unban"], /^Invalid command$/],
+            [["reload", "a", "b"], /Unexpected argument\(s\) for reload: \['a', 'b'\]/],
+            [["frobnicate"], /^Invalid command$/],
+            [["restart"], /restart is not supported by jailwatch/],
         ];
         for (const [argv, re] of bad) assert.throws(() => parseCommand(argv), (e: Error) => e instanceof UsageError && re.test(e.message), argv.join(" "));
     });

@@ -56,8 +56,22 @@ function runTopLevel(argv: string[]): number {
     throw new UsageError("nothing to do");
 }
 
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Started under fail2ban's tool names (a link named `fail2ban-client` or `fail2ban-regex`, on hosts without
+ * fail2ban), jailwatch acts as that tool: its arguments are the client's or the regex tester's.
+ */
+export function aliasCommand(names: Array<string | undefined>): Command | undefined {
+    for (const n of names) {
+        const base = n === undefined ? "" : n.replace(/^.*\//, "");
+        if (base === "fail2ban-client") return runClient;
+        if (base === "fail2ban-regex") return runRegex;
+    }
+    return undefined;
+}
+
+export async function main(argv: string[], alias?: Command): Promise<number> {
     try {
+        if (alias) return await alias(argv);
         const sub = argv.length > 0 ? SUBCOMMANDS[argv[0]] : undefined;
         if (sub) return await sub(argv.slice(1));
         return runTopLevel(argv);
@@ -73,7 +87,7 @@ export async function main(argv: string[]): Promise<number> {
 
 // Worker threads (parallel `regex`) start this same file; only the main thread runs the command line.
 if (require.main === module && isMainThread) {
-    main(process.argv.slice(2)).then(
+    main(process.argv.slice(2), aliasCommand([process.argv0, process.argv[1]])).then(
         (code) => {
             process.exitCode = code;
         },

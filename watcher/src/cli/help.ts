@@ -8,7 +8,8 @@ Usage:
   jailwatch regex [OPTIONS] LOG|LINE FILTER|REGEX [IGNOREREGEX]
                                test a filter on a log file or line (fail2ban-regex compatible output)
   jailwatch server [OPTIONS]   run the watcher daemon (see jailwatch server --help)
-  jailwatch client COMMAND     talk to a running daemon (see jailwatch client --help)
+  jailwatch client COMMAND     talk to a running daemon: fail2ban-client's commands, output and exit
+                               codes (see jailwatch client --help); also as a link named fail2ban-client
   jailwatch --version | --help
 
 Options:
@@ -19,7 +20,13 @@ Options:
 regex options (before or after the arguments):
   -c, --config DIR             where FILTER names are looked up (DIR/filter.d/NAME.conf;
                                default /etc/fail2ban, as fail2ban-regex)
-  -o, --out ip                 print only the address of each matched line
+  -o, --out TOKEN              print only this for each matched line: id, ip, msg, row, a group name
+                               (user, ip4, ...; None when absent) or a template (<ip> <F-USER>)
+  -e, --encoding ENCODING      the log's encoding (Python names: UTF-8, latin-1, cp1252, ...)
+  -m, --journalmatch MATCH     accepted (journal only; jailwatch regex reads files and lines)
+  -l, --log-level LEVEL, -v, --verbosity N, -t, --full-traceback
+                               accepted; the report is the default one
+  -V, --version                jailwatch's version (short, or with the name)
   --print-all-matched          list every matched line
   --print-all-missed           list every missed line
   --print-all-ignored          list every ignored line

@@ -6,8 +6,11 @@ import * as os from "os";
 import * as v8 from "v8";
 import { compileFilter, CompileOptions } from "../filter/filter";
 import { forEachLine, emitLines } from "../regex/lines";
+import { VERSION } from "./version";
 import * as report from "../regex/report";
-import { canRunParallel, outValue, runParallel, workerScript } from "../regex/parallel";
+import { decoderFor } from "../regex/lines";
+import { outFormatter } from "../regex/out";
+import { canRunParallel, runParallel, workerScript } from "../regex/parallel";
 import { RegexRun } from "../regex/run";
 import { ignoreLine, resolveFailFilter } from "../regex/source";
 import type { Filter, FilterDefinition } from "../types";
@@ -65,6 +68,15 @@ export async function runRegex(argv: string[]): Promise<number> {
         { names: ["-L", "--maxlines"], value: true },
         { names: ["-o", "--out"], value: true },
         { names: ["-l", "--log-level"], value: true },
+        { names: ["-m", "--journalmatch"], value: true },
+        { names: ["-v", "--verbose"] },
+        { names: ["--verbosity"], value: true },
+        { names: ["-V"] },
+        { names: ["--version"] },
+        { names: ["--VD", "--verbose-date"] },
+        { names: ["-D", "--debuggex"] },
+        { names: ["-t", "--log-traceback"] },
+        { names: ["--full-traceback"] },
         { names: ["-r", "--raw"] },
         { names: ["--usedns"], value: true },
         { names: ["--timezone", "--TZ"], value: true },
@@ -84,14 +96,25 @@ export async function runRegex(argv: string[]): Promise<number> {
         out.flush();
         return 0;
     }
+    // fail2ban-regex: -V is the short machine-readable version, --version names the tool.
+    if (p.options.has("V") || p.options.has("version")) {
+        out.line(p.options.has("V") ? VERSION : `jailwatch regex ${VERSION}`);
+        out.flush();
+        return 0;
+    }
     const errors: string[] = [];
     if (p.options.has("print-no-missed") && p.options.has("print-all-missed")) errors.push("ERROR: --print-no-missed and --print-all-missed are mutually exclusive.");
     if (p.options.has("print-no-ignored") && p.options.has("print-all-ignored")) errors.push("ERROR: --print-no-ignored and --print-all-ignored are mutually exclusive.");
     if (p.positional.length !== 2 && p.positional.length !== 3) errors.push("ERROR: provide both <LOG> and <REGEX>.");
     const outFmt = optString(p, "out");
-    if (outFmt !== undefined && !["ip", "id", "fid", "host", "msg"].includes(outFmt)) errors.push(`ERROR: -o ${outFmt} is not supported (ip, id, fid, host, msg)`);
     const encoding = optString(p, "encoding") ?? "UTF-8";
-    if (!/^utf-?8$/i.test(encoding)) errors.push(`ERROR: encoding ${encoding} is not supported (UTF-8 only)`);
+    const decode = decoderFor(encoding);
+    if (decode === "unsupported") errors.push(`ERROR: encoding ${encoding} is not supported (its lines do not end in the byte 0x0A; ASCII-compatible encodings only)`);
+    // Not done here: debuggex.com links (they would send log lines to a web site) and the date-pattern trace.
+    if (p.options.has("debuggex")) errors.push("ERROR: -D/--debuggex is not supported (it makes debuggex.com links of log lines)");
+    if (p.options.has("VD")) errors.push("ERROR: --VD/--verbose-date is not supported");
+    const verbosity = optString(p, "verbosity");
+    if (verbosity !== undefined && !/^[0-4]$/.test(verbosity)) errors.push(`ERROR: --verbosity needs 0..4, got ${verbosity}`);
     const maxlinesOpt = optString(p, "maxlines");
     const maxlinesN = maxlinesOpt === undefined ? 0 : Number(maxlinesOpt);
     if (!Number.isInteger(maxlinesN) || maxlinesN < 0) errors.push(`ERROR: -L needs a whole number, got ${maxlinesOpt}`);
@@ -154,9 +177,10 @@ export async function runRegex(argv: string[]): Promise<number> {
     };
     if (!filter) return 255;
     const compiled: Filter = filter;
+    const fmtOut = outFmt === undefined ? undefined : outFormatter(outFmt, compiled.definition, usedns ?? compiled.definition.options.usedns ?? "warn");
     const run = new RegexRun(compiled, {
         ...po,
-        onMatchOut: outFmt === undefined ? undefined : (r, line) => out.line(outValue(outFmt, r, line)),
+        onMatchOut: fmtOut === undefined ? undefined : (r, line) => out.line(fmtOut(r, line)),
     });
     const feed = (line: string) => run.line(line);
 
@@ -166,6 +190,13 @@ export async function runRegex(argv: string[]): Promise<number> {
     } catch {
         isFile = false;
     }
+    if (isFile && decode === "unknown") {
+        // As fail2ban-regex: the header so far, then the codec lookup fails (exit 1).
+        out.flush();
+        process.stderr.write(`LookupError: unknown encoding: ${encoding}\n`);
+        return 1;
+    }
+    const decoder = typeof decode === "function" ? decode : undefined;
     if (isFile) {
         for (const l of report.useLogFile(logArg, encoding)) say(l);
     } else if (!logArg.includes("\n") && !(compiled.definition.maxlines && compiled.definition.maxlines > 1)) {
@@ -181,13 +212,13 @@ export async function runRegex(argv: string[]): Promise<number> {
     if (isFile) {
         const progress = makeProgress(logArg, !p.options.has("no-progress"));
         const script = workerScript();
-        if (jobs > 1 && script && canRunParallel(compiled.definition) && fs.statSync(logArg).size >= PARALLEL_MIN_BYTES) {
+        if (jobs > 1 && !decoder && script && canRunParallel(compiled.definition) && fs.statSync(logArg).size >= PARALLEL_MIN_BYTES) {
             stats = await runParallel(script, logArg, compiled.definition, compileOpts, po, jobs, outFmt, (text) => {
                 out.flush();
                 writeAll(1, text);
             }, progress?.update);
         } else {
-            forEachLine(logArg, feed, { onProgress: progress?.update });
+            forEachLine(logArg, feed, { onProgress: progress?.update, decode: decoder });
         }
         progress?.done();
     } else {

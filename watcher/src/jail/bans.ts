@@ -123,7 +123,7 @@ export class BanManager {
     readonly jail: string;
     readonly history: BanHistory;
     private readonly opts: BanManagerOptions;
-    private readonly ignore: IPSet;
+    private ignore: IPSet;
     private readonly prefix6: number;
     private readonly active = new Map<string, Ban>();
     private total = 0;
@@ -134,6 +134,21 @@ export class BanManager {
         this.ignore = opts.ignore ?? new IPSet();
         this.prefix6 = opts.ipv6Prefix ?? 128;
         this.history = opts.history ?? new BanHistory();
+    }
+
+    /** A running jail's new bantime (`set JAIL bantime`): for bans decided from now on. */
+    setBantime(seconds: number): void {
+        this.opts.bantime = seconds;
+    }
+
+    /** Bans counted before a reload (status's "Total banned" counts from the server's start). */
+    carryTotal(n: number): void {
+        this.total = n;
+    }
+
+    /** A running jail's new ignore list (`set JAIL addignoreip|delignoreip`). */
+    setIgnore(ignore: IPSet): void {
+        this.ignore = ignore;
     }
 
     /** True if the address is in ignoreip. */

@@ -56,7 +56,8 @@ export class Jail {
     readonly name: string;
     readonly settings: JailSettings;
     readonly bans: BanManager;
-    private readonly failures: FailureCounter;
+    private failures: FailureCounter;
+    private readonly opts: JailOptions;
     private readonly filter?: Filter;
     private readonly isSelf?: (ip: IPAddr) => boolean;
     private readonly dns?: JailOptions["dns"];
@@ -69,13 +70,8 @@ export class Jail {
         this.isSelf = opts.isSelf;
         const usedns = ((settings as { usedns?: string }).usedns ?? "warn").trim().toLowerCase();
         if (usedns === "yes" || usedns === "warn") this.dns = opts.dns;
-        const ignore = new IPSet();
-        // ignoreip names were looked up when the settings were resolved (see settings.ts).
-        const named = (settings as { ignoreipResolved?: string[] }).ignoreipResolved ?? [];
-        for (const text of [...settings.ignoreip, ...named, ...(opts.selfAddresses ?? [])]) {
-            const net = IPNetwork.parse(text);
-            if (net) ignore.add(net); // settings.ts rejected bad entries already; self addresses are best effort
-        }
+        this.opts = opts;
+        const ignore = this.ignoreSet();
         this.bans = new BanManager({
             jail: settings.name,
             bantime: settings.bantime,
@@ -176,6 +172,46 @@ export class Jail {
     expire(now: number): Ban[] {
         this.failures.sweep(now);
         return this.bans.expire(now);
+    }
+
+    /**
+     * Changes a running jail (`set JAIL maxretry|findtime|bantime|addignoreip|delignoreip`); a reload re-reads the
+     * configuration and drops such changes, as in fail2ban. A new maxretry or findtime restarts the counting of
+     * pending failures (bans stay).
+     */
+    reconfigure(change: { maxretry?: number; findtime?: number; bantime?: number; ignoreip?: string[] }): void {
+        const s = this.settings;
+        if (change.bantime !== undefined) this.bans.setBantime((s.bantime = change.bantime));
+        if (change.ignoreip !== undefined) {
+            s.ignoreip = change.ignoreip.slice();
+            this.bans.setIgnore(this.ignoreSet());
+        }
+        if (change.maxretry !== undefined || change.findtime !== undefined) {
+            if (change.maxretry !== undefined) s.maxretry = change.maxretry;
+            if (change.findtime !== undefined) s.findtime = change.findtime;
+            this.failures = new FailureCounter({ maxretry: s.maxretry, findtime: s.findtime, maxKeys: this.opts.maxTrackedKeys });
+        }
+    }
+
+    /**
+     * A reload replaces the Jail object; fail2ban keeps its jail, so its counts run on: take over the totals, and
+     * the pending failures when maxretry and findtime did not change.
+     */
+    carryOver(prev: Jail): void {
+        this.totalFailed = prev.totalFailed;
+        this.bans.carryTotal(prev.bans.totalBanned);
+        if (prev.settings.maxretry === this.settings.maxretry && prev.settings.findtime === this.settings.findtime) this.failures = prev.failures;
+    }
+
+    private ignoreSet(): IPSet {
+        const ignore = new IPSet();
+        // ignoreip names were looked up when the settings were resolved (see settings.ts).
+        const named = (this.settings as { ignoreipResolved?: string[] }).ignoreipResolved ?? [];
+        for (const text of [...this.settings.ignoreip, ...named, ...(this.opts.selfAddresses ?? [])]) {
+            const net = IPNetwork.parse(text);
+            if (net) ignore.add(net); // settings.ts rejected bad entries already; self addresses are best effort
+        }
+        return ignore;
     }
 
     status(): JailStatus {

@@ -25,6 +25,38 @@ export interface LineStreamOptions {
      */
     start?: number;
     end?: number;
+    /** `-e ENCODING` other than UTF-8 (see decoderFor); default: UTF-8. */
+    decode?: Decoder;
+}
+
+/** Bytes [start, end) of a buffer as text. */
+export type Decoder = (buf: Buffer, start: number, end: number) => string;
+
+/**
+ * A decoder for fail2ban-regex's `-e ENCODING` (Python codec names): undefined for UTF-8 (the fast default path),
+ * a function for ASCII-compatible encodings, "unknown" for names no decoder knows, "unsupported" for encodings
+ * whose newline is not the byte 0x0A (UTF-16/32: lines could not be split on bytes).
+ */
+export function decoderFor(name: string): Decoder | undefined | "unknown" | "unsupported" {
+    const n = name.toLowerCase().replace(/[-_ ]/g, "");
+    if (n === "utf8" || n === "u8" || n === "utf") return undefined;
+    if (["latin1", "iso88591", "l1", "8859", "cp819", "iso8859", "latin"].includes(n)) return (b, s, e) => b.toString("latin1", s, e);
+    if (["ascii", "usascii", "646"].includes(n)) {
+        // Python's strict ASCII fails on bytes over 0x7F; fail2ban then decodes with replacement characters.
+        return (b, s, e) => b.toString("latin1", s, e).replace(/[-ÿ]/g, "�");
+    }
+    if (/^utf(16|32)/.test(n)) return "unsupported";
+    let td: InstanceType<typeof TextDecoder>;
+    try {
+        td = new TextDecoder(name);
+    } catch {
+        return "unknown";
+    }
+    if (/^utf-?16/.test(td.encoding)) return "unsupported";
+    if (td.encoding === "utf-8") return undefined;
+    // Node decodes windows-1252 as latin-1 (0x80-0x9F become control characters); Python's cp1252 has its table.
+    if (td.encoding === "windows-1252") return (b, s, e) => b.toString("latin1", s, e).replace(/[\u0080-\u009f]/g, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80]);
+    return (b, s, e) => td.decode(b.subarray(s, e));
 }
 
 /** Calls `onLine` for every counted line of the file at `path` (or of a byte range of it), in order. */
@@ -69,7 +101,8 @@ export function forEachLine(path: string, onLine: (line: string) => void, opts: 
                 const cut = buf.indexOf(10, Math.max(0, stop - pos - 1));
                 end = cut < 0 || cut >= filled ? end : cut + 1;
             }
-            emitLines(buf.toString(isAscii(buf.subarray(0, end)) ? "latin1" : "utf8", 0, end), onLine);
+            const text = opts.decode ? opts.decode(buf, 0, end) : buf.toString(isAscii(buf.subarray(0, end)) ? "latin1" : "utf8", 0, end);
+            emitLines(text, onLine);
             consumed += end;
             pos += end;
             buf.copy(buf, 0, end, filled);
@@ -95,3 +128,6 @@ export function emitLines(text: string, onLine: (line: string) => void): void {
         pos = nl + 1;
     }
 }
+
+/** cp1252's 0x80-0x9F; U+FFFD where Python's codec has no character (it fails, fail2ban then replaces). */
+const CP1252_HIGH = Array.from("\u20ac\ufffd\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\ufffd\u017d\ufffd\ufffd\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\ufffd\u017e\u0178");

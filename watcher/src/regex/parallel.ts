@@ -12,6 +12,7 @@ import { compileFilter, CompileOptions } from "../filter/filter";
 import type { Filter, FilterDefinition } from "../types";
 import { forEachLine } from "./lines";
 import type { RegexStats } from "./report";
+import { outFormatter } from "./out";
 import { RegexRun, RunOptions } from "./run";
 
 const WORKER_TAG = "jailwatch-regex-worker";
@@ -65,12 +66,6 @@ export function workerScript(): string | undefined {
 }
 
 /** The value -o prints for a matched line. */
-export function outValue(fmt: string, r: { host?: string; fid?: string }, line: string): string {
-    if (fmt === "msg") return line;
-    if (fmt === "id" || fmt === "fid") return r.fid ?? r.host ?? "";
-    return r.host ?? "";
-}
-
 /** Runs the file on `jobs` worker threads; `onOut` gets -o output in file order. Resolves to the merged stats. */
 export async function runParallel(
     script: string,
@@ -175,10 +170,10 @@ export async function runParallel(
 /** One range through a filter, collecting statistics (or -o output). */
 function processRange(filter: Filter, init: WorkerInit, id: number, start: number, end: number): RangeResult {
     const out: string[] = [];
-    const fmt = init.outFmt;
+    const fmt = init.outFmt === undefined ? undefined : outFormatter(init.outFmt, init.definition, init.compileOpts.useDns ?? init.definition.options.usedns ?? "warn");
     const run = new RegexRun(filter, {
         ...init.opts,
-        onMatchOut: fmt === undefined ? undefined : (r, line) => out.push(outValue(fmt, r, line), "\n"),
+        onMatchOut: fmt === undefined ? undefined : (r, line) => out.push(fmt(r, line), "\n"),
     });
     forEachLine(init.file, (l) => run.line(l), { start, end });
     return { id, stats: run.finish(0), out: out.join("") };

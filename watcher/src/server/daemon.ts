@@ -174,9 +174,16 @@ export class JailwatchServer {
         this.log.info(`stopped${opts.unban ? " and removed all bans" : "; bans stay in force until they expire"}`);
     }
 
-    /** Re-reads the configuration; on error the running jails stay as they are. */
-    async reload(): Promise<void> {
-        const jails = this.loadJails();
+    /** Re-reads the configuration (of every jail, or of `only`); on error the running jails stay as they are. */
+    async reload(only?: string): Promise<void> {
+        let jails = this.loadJails();
+        if (only !== undefined) {
+            // `reload JAIL`: only that jail is re-read; the others keep their running settings.
+            const fresh = jails.find((s) => s.name === only);
+            if (!fresh) throw new Error(`Failed during configuration: No section: '${only}'`);
+            const running = [...this.jails.values()].map((r) => r.settings);
+            jails = running.some((s) => s.name === only) ? running.map((s) => (s.name === only ? fresh : s)) : [...running, fresh];
+        }
         const now = this.now();
         const carried = [...this.jails.values()].flatMap((r) => r.jail.bans.activeBans());
         this.stopFollowers();
@@ -315,6 +322,8 @@ export class JailwatchServer {
                 dns: { resolve: (n) => this.hosts.resolve(n), warn: (m) => this.log.warn(m), onBan: (b) => this.jails.get(s.name) && this.onBan(this.jails.get(s.name)!, b, "log"), now: this.now },
             });
             jail.bans.restore(bans.filter((b) => b.jail === s.name), now);
+            const prev = this.jails.get(s.name);
+            if (prev) jail.carryOver(prev.jail);
             const files = [...new Set(s.logpath.flatMap(expandGlob))];
             jails.set(s.name, { settings: s, jail, files, backend, nextExpiry: jail.bans.nextExpiry() });
         }
