@@ -54,9 +54,9 @@ export interface WordPressSourceArgs {
     kind: WordPressSourceKind;
     /** With `debian`: where the package puts the files. Default /usr/share/wordpress. */
     dir?: string;
-    /** With `tarball` (required there): its https:// URL, e.g. https://wordpress.org/wordpress-6.8.3.tar.gz. */
+    /** With `tarball` (required there): its https:// URL, e.g. https://wordpress.org/wordpress-6.8.3.tar.gz. Default none. */
     url?: string;
-    /** With `tarball` (required there): its SHA-256, 64 hex digits. */
+    /** With `tarball` (required there): its SHA-256, 64 hex digits. Default none. */
     sha256?: string;
 }
 
@@ -101,7 +101,7 @@ export interface WordPressTierArgs {
     adminEmail: string;
     /** Optional SQL dump (https:// URL, or a path on node 1) imported once into the empty database. Default none. */
     sqlDumpUrl?: string;
-    /** SHA-256 of the dump; required with `sqlDumpUrl`. */
+    /** SHA-256 of the dump; required with `sqlDumpUrl`. Default none. */
     sqlDumpSha256?: string;
     /**
      * ACM certificate ARN: adds a TLS listener on 443 (terminated at the load balancer, forwarded to :81), redirects
