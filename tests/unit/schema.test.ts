@@ -7,7 +7,7 @@ import * as path from "path";
 import { spawnSync } from "child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { getPulumiComponents } from "@pulumi/pulumi/provider/experimental";
-import { REPO, projectDefaults, pulumiRuntime, readYaml, settle, valueOf } from "./support/pulumiRuntime";
+import { REPO, loadProgram, projectDefaults, pulumiRuntime, readYaml, settle, valueOf } from "./support/pulumiRuntime";
 import { HaWordPressProvider, PACKAGE_COMPONENTS } from "../../components/provider";
 import { HA_WORDPRESS_DEFAULTS } from "../../components/haWordPress";
 import { validateWebConfig } from "../../components/webConfig";
@@ -132,6 +132,17 @@ describe("component package: the analyzer's schema and the provider (in-process)
         const web = validateWebConfig(p);
         assert.deepStrictEqual([web.siteTitle, web.adminUser, web.webIngressCidr, web.varnishCacheSize, web.jailwatchPeerPort],
             ["HA WordPress", "wpadmin", "0.0.0.0/0", "256m", 7478], "WordPressTier's and Fail2BanJail's defaults");
+    });
+
+    it("index.ts builds one HaWordPress; its parts keep the names and, by an alias, the identity they had at the top level", async () => {
+        const rt = await pulumiRuntime();
+        await loadProgram();
+        assert.deepStrictEqual(rt.byType("ha-wordpress:index:HaWordPress").map(r => r.name), ["ha-wordpress"]);
+        for (const c of ["net", "gluster", "web", "jail"]) {
+            const r = rt.byName(c);
+            assert.strictEqual(r.parent, "ha-wordpress", `${c} under HaWordPress`);
+            assert.ok(r.aliasNoParent, `${c} is aliased to its old place at the top level (no replacement of an existing stack)`);
+        }
     });
 
     describe("construct, as the engine asks the plugin (mocks)", () => {
