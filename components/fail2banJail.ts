@@ -62,8 +62,7 @@ export class Fail2BanJail extends pulumi.ComponentResource {
     public readonly binaryUrl!: pulumi.Output<string>;
 
     constructor(name: string, args: Fail2BanJailArgs, opts?: pulumi.ComponentResourceOptions) {
-        // The component's inputs are recorded in state: never the private key in plain text, whatever the caller passed.
-        super("ha-wordpress:index:Fail2BanJail", name, { ...args, ssh: { ...args.ssh, privateKey: pulumi.secret(args.ssh.privateKey) } }, opts);
+        super("ha-wordpress:index:Fail2BanJail", name, args, opts);
         Object.assign(this, createFail2BanJail(this, name, args));
         this.registerOutputs({ binaryUrl: this.binaryUrl, binarySha256: this.binarySha256, configSha256: this.configSha256 });
     }

@@ -147,8 +147,7 @@ export class WordPressTier extends pulumi.ComponentResource {
     public readonly nginxReady!: Record<string, pulumi.Output<string>>;
 
     constructor(name: string, args: WordPressTierArgs, opts?: pulumi.ComponentResourceOptions) {
-        // The component's inputs are recorded in state: never the private key in plain text, whatever the caller passed.
-        super("ha-wordpress:index:WordPressTier", name, { ...args, ssh: { ...args.ssh, privateKey: pulumi.secret(args.ssh.privateKey) } }, opts);
+        super("ha-wordpress:index:WordPressTier", name, args, opts);
         Object.assign(this, createWordPressTier(this, name, args));
         this.registerOutputs({
             dbEndpoint: this.dbEndpoint, dbAddress: this.dbAddress, loadBalancerDnsName: this.loadBalancerDnsName,

@@ -4,7 +4,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { getPulumiComponents } from "@pulumi/pulumi/provider/experimental";
 import { REPO, loadProgram, projectDefaults, pulumiRuntime, readYaml, settle, valueOf } from "./support/pulumiRuntime";
@@ -180,6 +180,32 @@ describe("component package: the analyzer's schema and the provider (in-process)
             for (const [n, v] of Object.entries(result.state)) if (await secret(v)) returned.push(n);
             assert.deepStrictEqual(returned.sort(), marked);
         });
+    });
+
+    it("starts as the Node.js language host starts a plugin (run-plugin <dir>) and serves that schema over gRPC", async () => {
+        // What `pulumi package add` and a deployment do: `node @pulumi/pulumi/cmd/run-plugin <package dir> <engine>`
+        // with TypeScript on; the plugin prints its port, the engine then calls GetSchema and Construct on it.
+        const grpc = require("@grpc/grpc-js");
+        const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
+        const provproto = require("@pulumi/pulumi/proto/provider_pb");
+        const child = spawn(process.execPath, [require.resolve("@pulumi/pulumi/cmd/run-plugin"), REPO, "127.0.0.1:1"],
+            { cwd: REPO, env: { ...process.env, PULUMI_NODEJS_TYPESCRIPT: "true" }, stdio: ["ignore", "pipe", "pipe"] });
+        let stderr = "";
+        child.stderr!.on("data", d => { stderr += d; });
+        try {
+            const port = await new Promise<string>((resolve, reject) => {
+                let out = "";
+                child.stdout!.on("data", d => { out += d; const m = /^(\d+)\n/.exec(out); if (m) resolve(m[1]); });
+                child.on("exit", code => reject(new Error(`plugin exited ${code}: ${stderr.slice(-2000)}`)));
+            });
+            const client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+            const served: Schema = await new Promise((resolve, reject) => client.getSchema(new provproto.GetSchemaRequest(),
+                (e: Error | null, r: { getSchema(): string }) => (e ? reject(e) : resolve(JSON.parse(r.getSchema())))));
+            client.close();
+            assert.deepStrictEqual(served, schema);
+        } finally {
+            child.kill();
+        }
     });
 
     it("the example program typechecks against the package's components", () => {

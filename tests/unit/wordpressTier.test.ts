@@ -313,12 +313,6 @@ describe("WordPressTier built with the dev stack's settings and a certificate (m
         assert.strictEqual(param(String(rt.byName(`${prefix}-wordpress-node-gfs1`).inputs.create), "FORCE_SSL_ADMIN"), "1");
     });
 
-    it("records the SSH key it was given in plain text only as a secret (the component's inputs are in state)", () => {
-        const component = rt.resources.find(r => r.type === "ha-wordpress:index:WordPressTier" && r.name === prefix)!;
-        assert.strictEqual(component.inputs.ssh.user, "admin");
-        assert.ok(isSecretWrapped(component.inputs.ssh.privateKey), `privateKey recorded as ${JSON.stringify(component.inputs.ssh.privateKey)}`);
-    });
-
     it("refuses to let WordPress use the master user", () => {
         assert.throws(() => new WordPressTier(`${prefix}-bad`, {
             cluster: { nodes: [], securityGroupId: pulumi.output("sg"), mountPoint: "/m", architecture: "x86_64" },
