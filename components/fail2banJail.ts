@@ -12,40 +12,47 @@
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import * as command from "@pulumi/command";
 import * as random from "@pulumi/random";
 import {
     DEFAULT_PEER_PORT, JailOverrides, defaultJails, encodeBundle, fail2banPlan, jailOverridesText, jailStepIds,
     configSha256, sha256, shippedConfig, unitFile,
 } from "./fail2banPlan";
-import { hostCommands, stepText } from "./hostCommands";
-import { GlusterClusterBundle, clusterConnections } from "./glusterCluster";
+import { hostCommands, stepText, waitFor } from "./hostCommands";
+import { GlusterClusterInfo, SshArgs, clusterConnections } from "./glusterCluster";
 import { executableProblem } from "./elf";
 
+/** Inputs of Fail2BanJail. */
 export interface Fail2BanJailArgs {
-    /** The Gluster cluster the jails run on (nodes, connections, security group, architecture). */
-    cluster: GlusterClusterBundle;
+    /** The Gluster cluster the jails run on: GlusterCluster's `cluster` output (no default). */
+    cluster: GlusterClusterInfo;
+    /** How the host steps log in to the nodes: the same user and key as the cluster's (no default). */
+    ssh: SshArgs;
     /**
      * Path of the jailwatch executable on the operator's machine, built for the nodes' architecture
-     * (`npm run build` makes dist/jailwatch-linux-x64 and dist/jailwatch-linux-arm64).
+     * (`npm run build` makes dist/jailwatch-linux-x64 and dist/jailwatch-linux-arm64). No default.
      */
     binaryPath: string;
-    /** The VPC's S3 gateway endpoint the nodes fetch through (Network.s3EndpointId). */
+    /**
+     * The VPC's S3 gateway endpoint the nodes fetch through (Network.s3EndpointId): the binary steps wait for
+     * whatever produced it (the endpoint and its routes). No default.
+     */
     s3EndpointId: pulumi.Input<string>;
-    /** Resources that make the endpoint usable (Network.s3EndpointDependencies): the binary steps wait for them. Default none. */
-    s3EndpointDependencies?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
-    /** Never banned besides loopback, e.g. the VPC CIDR (the nodes themselves). */
+    /** Never banned besides loopback, e.g. the VPC CIDR (the nodes themselves). No default. */
     ignoreIp: pulumi.Input<string>[];
     /** TCP port of the peer messages. Default 7478. */
     peerPort?: number;
-    /** Per-jail overrides (jail.local); default: defaultJails() (seed's xmlrpc values: 20 in 120 s, 12 h; ports 80/81/443). */
+    /** Per-jail overrides (jail.local), by jail name. Default: the seed's xmlrpc values (20 in 120 s, 12 h) and the login jail, ports 80/81/443. */
     jails?: Record<string, JailOverrides>;
-    /** Resources each node's jail steps wait for, by node name (e.g. its Nginx step, which creates the log). Default none. */
-    after?: Record<string, pulumi.Resource[]>;
+    /**
+     * Per node name, a value the node's jail steps wait for (what produced it must be done first): WordPressTier's
+     * `nginxReady`, as Nginx creates the log the jails follow. Default none.
+     */
+    waitFor?: Record<string, pulumi.Input<string>>;
     /** Tags for every AWS resource. Default none. */
     tags?: Record<string, string>;
 }
 
+/** jailwatch, our fail2ban-compatible watcher, on every node: bans in nftables, shared between the nodes. */
 export class Fail2BanJail extends pulumi.ComponentResource {
     /** SHA-256 of the deployed binary. */
     public readonly binarySha256!: string;
@@ -53,8 +60,6 @@ export class Fail2BanJail extends pulumi.ComponentResource {
     public readonly configSha256!: string;
     /** Where the nodes fetch the binary. */
     public readonly binaryUrl!: pulumi.Output<string>;
-    /** Host-step commands by step id. */
-    public readonly commands!: Record<string, command.remote.Command>;
 
     constructor(name: string, args: Fail2BanJailArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ha-wordpress:index:Fail2BanJail", name, args, opts);
@@ -153,10 +158,10 @@ function createFail2BanJail(parent: pulumi.Resource, name: string, args: Fail2Ba
         binarySha256,
         ignoreIp: pulumi.all(args.ignoreIp).apply(a => a.join(" ")),
         jails,
-        after: Object.fromEntries(names.map(n => [n, (args.after?.[n] ?? []).map((_, i) => `after-${n}-${i}`)])),
+        after: Object.fromEntries(names.map(n => [n, args.waitFor?.[n] !== undefined ? [`after-${n}`] : []])),
     });
-    const external: Record<string, pulumi.Resource> = {};
-    for (const n of names) (args.after?.[n] ?? []).forEach((r, i) => { external[`after-${n}-${i}`] = r; });
+    const external: Record<string, pulumi.Input<string>> = {};
+    for (const n of names) if (args.waitFor?.[n] !== undefined) external[`after-${n}`] = args.waitFor[n];
 
     // Each command runs again exactly when what it deploys changes: triggers are content hashes. The service
     // restarts on a new binary or any change of its node's config: its text, and the peer secret (a secret trigger).
@@ -168,12 +173,12 @@ function createFail2BanJail(parent: pulumi.Resource, name: string, args: Fail2Ba
         triggers[jailStepIds.service(n)] = [binarySha256, cfgSha, stepText(configStep).apply(sha256), pulumi.secret(peerSecret.result)];
     }
     // A node's first S3 read must find the endpoint routed and the policy in place, else it gets 403.
-    const ready = Promise.resolve(args.s3EndpointDependencies ?? []).then((deps): pulumi.Resource[] => [policy, object, ...deps]);
-    const commands = hostCommands(parent, {
-        plan, connections: clusterConnections(args.cluster), external, triggers,
+    const ready = [policy, object, waitFor(args.s3EndpointId)];
+    hostCommands(parent, {
+        plan, connections: clusterConnections(args.cluster, args.ssh), external, triggers,
         extraDependsOn: Object.fromEntries(names.map(n => [jailStepIds.binary(n), ready])),
         hostTriggers: Object.fromEntries(nodes.map(n => [n.name, [n.instanceId]])),
         prefix: name,
     });
-    return { binarySha256, configSha256: cfgSha, binaryUrl, commands };
+    return { binarySha256, configSha256: cfgSha, binaryUrl };
 }

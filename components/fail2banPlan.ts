@@ -30,13 +30,17 @@ export function defaultJails(xmlrpc: { maxretry: number; findtime: number; banti
     };
 }
 
+/** One jail's settings in jail.local (the shipped jail.conf holds the rest). */
 export interface JailOverrides {
-    /** Ports the ban drops (fail2ban syntax). */
+    /** Ports the ban drops (fail2ban syntax). Default: the jail's own. */
     port?: string;
+    /** Failures within `findtime` that ban an address. Default: the jail's own. */
     maxretry?: number;
+    /** Window in seconds over which failures are counted. Default: the jail's own. */
     findtime?: number;
-    /** Seconds; negative bans permanently. */
+    /** Seconds; negative bans permanently. Default: the jail's own. */
     bantime?: number;
+    /** Whether the jail runs. Default: the jail's own. */
     enabled?: boolean;
 }
 

@@ -1,7 +1,9 @@
 // GlusterCluster: three EC2 nodes, each with its own encrypted EBS brick volume and an SSH host key generated here
 // (pinned in every connection), one security group, and the GlusterFS host steps (components/glusterPlan.ts) run
-// over SSH by the shared builder (hostCommands). It exposes one typed bundle, `cluster`, that the tiers built on the
-// volume (WordPressTier, Fail2BanJail) take.
+// over SSH by the shared builder (hostCommands). It exposes one plain output object, `cluster` (GlusterClusterInfo:
+// names, addresses, host keys, the security group, and per node a value that resolves once its volume is mounted),
+// that the tiers built on the volume (WordPressTier, Fail2BanJail) take as their `cluster` input. Everything here is
+// schema-friendly (components/index.ts is a Pulumi component package): plain, documented inputs and outputs.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as tls from "@pulumi/tls";
@@ -10,6 +12,27 @@ import { Connection, hostCommands } from "./hostCommands";
 import { BRICK_DEVICE_NAME, brickPortRange, glusterPlan, healedStep, stepIds } from "./glusterPlan";
 import { BACKUP_TAG_KEY, brickBackupTagValue } from "./backupPlan";
 
+/** CPU architecture of the nodes (EC2's names). */
+export const Architecture = {
+    /** Intel and AMD instance types (t3, m6i, ...). */
+    X86_64: "x86_64",
+    /** Graviton instance types (t4g, m7g, ...). */
+    Arm64: "arm64",
+} as const;
+/** CPU architecture of the nodes (EC2's names). */
+export type Architecture = (typeof Architecture)[keyof typeof Architecture];
+
+/** Which of a node's addresses the host steps connect to. */
+export const ConnectVia = {
+    /** The public address (the admin network reaches it directly). */
+    Public: "public",
+    /** The private address (needs a VPN or bastion into the VPC). */
+    Private: "private",
+} as const;
+/** Which of a node's addresses the host steps connect to. */
+export type ConnectVia = (typeof ConnectVia)[keyof typeof ConnectVia];
+
+/** Inputs of GlusterCluster. */
 export interface GlusterClusterArgs {
     /** Node names in order, e.g. `["node-gfs1", "node-gfs2", "node-gfs3"]`; node 1 runs the cluster-wide steps. */
     nodeNames: string[];
@@ -24,7 +47,7 @@ export interface GlusterClusterArgs {
     /** EC2 instance type of every node. A change reaches the nodes one at a time, each after the volume has healed. */
     instanceType: pulumi.Input<string>;
     /** CPU architecture of `instanceType` (`x86_64` or `arm64`), for the tiers that ship binaries. Default `x86_64`. */
-    architecture?: "x86_64" | "arm64";
+    architecture?: Architecture;
     /** Name of the EC2 key pair whose public key new nodes accept for `ssh.user`; a change applies to replaced nodes only. */
     keyName: pulumi.Input<string>;
     /** Brick volume per node: size in GiB (growing it grows XFS on the next run), EBS type, optional IOPS / throughput (MiB/s). */
@@ -57,9 +80,9 @@ export interface GlusterClusterArgs {
 
 /** A node's brick volume. */
 export interface BrickVolumeArgs {
-    /** Size in GiB. */
+    /** Size in GiB (no default). */
     sizeGiB: number;
-    /** EBS type: gp3, io1 or io2. */
+    /** EBS type: gp3, io1 or io2 (no default). */
     type: string;
     /** Provisioned IOPS. Default: the type's baseline. */
     iops?: number;
@@ -69,67 +92,91 @@ export interface BrickVolumeArgs {
 
 /** How the host steps log in. */
 export interface SshArgs {
-    /** Login user; it needs root or passwordless sudo. */
+    /** Login user; it needs root or passwordless sudo (no default; `admin` on Debian's AMIs). */
     user: string;
-    /** Private half of `keyName`; stored as a secret. */
+    /** Private half of `keyName` (no default); always stored as a secret, whatever the caller passed. */
     privateKey: pulumi.Input<string>;
     /** Connect to the public or the private address. Default `public`. */
-    via?: "public" | "private";
+    via?: ConnectVia;
 }
 
-/** One node of the cluster, as the tiers built on it see it. */
-export interface ClusterNode {
-    /** Host name, e.g. `node-gfs1`. */
+/** One node of the cluster, as the tiers built on it see it (an output of GlusterCluster, an input of the tiers). */
+export interface GlusterNodeInfo {
+    /** Host name, e.g. `node-gfs1` (no default). */
     name: string;
-    /** Availability zone. */
+    /** Availability zone (no default). */
     zone: string;
-    /** EC2 instance id: load balancer target, and the trigger that re-runs every step on a replaced instance. */
-    instanceId: pulumi.Output<string>;
-    /** Private address (peers, ban sharing). */
-    privateIp: pulumi.Output<string>;
-    /** EBS volume id of the node's brick (`vol-...`). Set by GlusterCluster; optional for hand-built bundles. */
-    brickVolumeId?: pulumi.Output<string>;
-    /** SSH connection for host steps on this node (secret, host key pinned). */
-    connection: Connection;
-    /** The node's Gluster install step: later apt runs on the node wait for it. */
-    installStep: pulumi.Resource;
-    /** The node's mount step: once it is done the volume is mounted and writable at `mountPoint` on this node. */
-    mountStep: pulumi.Resource;
+    /** EC2 instance id: load balancer target, and the trigger that re-runs every step on a replaced instance (no default). */
+    instanceId: pulumi.Input<string>;
+    /** Private address: peers, ban sharing (no default). */
+    privateIp: pulumi.Input<string>;
+    /** Address the host steps connect to, public or private as `ssh.via` chose (no default). */
+    sshHost: pulumi.Input<string>;
+    /** The node's SSH host public key (OpenSSH format), pinned in every connection (no default). */
+    hostKey: pulumi.Input<string>;
+    /** Resolves once the node's Gluster packages are installed: later apt runs on the node wait for it (no default). */
+    installed: pulumi.Input<string>;
+    /** Resolves once the volume is mounted and writable at `mountPoint` on this node (no default). */
+    mounted: pulumi.Input<string>;
+    /** EBS volume id of the node's brick (`vol-...`), for the backups and alarms. Default: none (a hand-built bundle; Monitoring needs it). */
+    brickVolumeId?: pulumi.Input<string>;
 }
 
 /**
- * What GlusterCluster hands to the tiers built on its volume (WordPressTier, Fail2BanJail): one typed bundle
- * instead of string-keyed step maps.
+ * What GlusterCluster hands to the tiers built on its volume (WordPressTier, Fail2BanJail): plain values and
+ * per-node readiness values, no resource objects, so it crosses a Pulumi package boundary as it is.
  */
-export interface GlusterClusterBundle {
-    /** The nodes, in order. */
-    nodes: ClusterNode[];
-    /** Security group of every node: tiers add their ingress AND egress rules there (outbound is limited). */
-    securityGroupId: pulumi.Output<string>;
-    /** Where every node mounts the volume. */
-    mountPoint: string;
-    /** CPU architecture of the nodes. */
-    architecture: "x86_64" | "arm64";
-    /**
-     * The tag every brick volume carries for the backup selection (Monitoring): unique per project, stack and
-     * cluster. Set by GlusterCluster; optional for hand-built bundles (Monitoring refuses a bundle without it).
-     */
-    brickBackupTag?: { key: string; value: string };
+/** A tag (key and value) on AWS resources. */
+export interface BrickBackupTag {
+    /** Tag key (no default). */
+    key: string;
+    /** Tag value (no default). */
+    value: string;
 }
 
-/** Gluster step ids -> resources, for plans of other tiers that wait for the Gluster steps (install, mount). */
-export function clusterSteps(bundle: GlusterClusterBundle): Record<string, pulumi.Resource> {
-    const out: Record<string, pulumi.Resource> = {};
-    for (const n of bundle.nodes) {
-        out[stepIds.install(n.name)] = n.installStep;
-        out[stepIds.mount(n.name)] = n.mountStep;
+export interface GlusterClusterInfo {
+    /** The nodes, in order (no default). */
+    nodes: GlusterNodeInfo[];
+    /** Security group of every node: tiers add their ingress AND egress rules there (outbound is limited) (no default). */
+    securityGroupId: pulumi.Input<string>;
+    /** Where every node mounts the volume, e.g. `/var/www/html` (no default). */
+    mountPoint: string;
+    /** CPU architecture of the nodes (no default). */
+    architecture: Architecture;
+    /**
+     * The tag every brick volume carries for the backup selection (Monitoring): unique per project, stack and
+     * cluster. Default: none (a hand-built bundle; Monitoring refuses a bundle without it).
+     */
+    brickBackupTag?: BrickBackupTag;
+}
+
+/** Gluster step ids -> the values that resolve when those steps are done, for plans of other tiers that wait for them. */
+export function clusterSteps(cluster: GlusterClusterInfo): Record<string, pulumi.Input<string>> {
+    const out: Record<string, pulumi.Input<string>> = {};
+    for (const n of cluster.nodes) {
+        out[stepIds.install(n.name)] = n.installed;
+        out[stepIds.mount(n.name)] = n.mounted;
     }
     return out;
 }
 
+/** The SSH connection of a node's host steps: secret, host key pinned, patient with a booting instance. */
+export function nodeConnection(host: pulumi.Input<string>, hostKey: pulumi.Input<string>, ssh: SshArgs): pulumi.Output<types.input.remote.ConnectionArgs> {
+    return pulumi.secret(pulumi.output({
+        host,
+        user: ssh.user,
+        privateKey: pulumi.secret(ssh.privateKey),
+        // The key this program generated and installed at first boot: no step talks to an unverified host.
+        hostKey: pulumi.output(hostKey).apply(k => k.trim()),
+        // A fresh instance needs a minute or two before sshd answers.
+        dialErrorLimit: 40,
+        perDialTimeout: 15,
+    }));
+}
+
 /** SSH connection per node name, for hostCommands. */
-export function clusterConnections(bundle: GlusterClusterBundle): Record<string, Connection> {
-    return Object.fromEntries(bundle.nodes.map(n => [n.name, n.connection]));
+export function clusterConnections(cluster: GlusterClusterInfo, ssh: SshArgs): Record<string, Connection> {
+    return Object.fromEntries(cluster.nodes.map(n => [n.name, nodeConnection(n.sshHost, n.hostKey, ssh)]));
 }
 
 /** One security group rule the cluster opens to its own members. */
@@ -160,7 +207,7 @@ export function hostKeyUserData(privateKeyOpenssh: string, publicKeyOpenssh: str
 }
 
 /** Internal: a node while the cluster is being built. */
-export interface GlusterNodeResources {
+interface GlusterNodeResources {
     name: string;
     zone: string;
     instance: aws.ec2.Instance;
@@ -169,19 +216,26 @@ export interface GlusterNodeResources {
     hostKey: tls.PrivateKey;
     privateIp: pulumi.Output<string>;
     publicIp: pulumi.Output<string>;
+    sshHost: pulumi.Output<string>;
     connection: pulumi.Output<types.input.remote.ConnectionArgs>;
 }
 
+/**
+ * Three (or more) EC2 nodes sharing a replicated GlusterFS volume: each node with its own encrypted EBS brick and a
+ * generated, pinned SSH host key, one security group, and the Gluster host steps run over SSH.
+ */
 export class GlusterCluster extends pulumi.ComponentResource {
-    /** The bundle the tiers on the volume take. */
-    public readonly cluster!: GlusterClusterBundle;
-    /** The nodes with their AWS resources, in order. */
-    public readonly nodes!: GlusterNodeResources[];
+    /** What the tiers built on the volume take as their `cluster` input: nodes, security group, mount point, architecture. */
+    public readonly cluster!: GlusterClusterInfo;
     /** Security group of every node. */
-    public readonly securityGroup!: aws.ec2.SecurityGroup;
+    public readonly securityGroupId!: pulumi.Output<string>;
+    /** Name of the Gluster volume. */
     public readonly volumeName!: string;
+    /** Where every node mounts the volume. */
     public readonly mountPoint!: string;
+    /** Private addresses of the nodes, in order. */
     public readonly privateIps!: pulumi.Output<string[]>;
+    /** Public addresses of the nodes, in order (empty strings when the nodes have none). */
     public readonly publicIps!: pulumi.Output<string[]>;
 
     constructor(name: string, args: GlusterClusterArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -190,7 +244,8 @@ export class GlusterCluster extends pulumi.ComponentResource {
             { ...args, ssh: { ...args.ssh, privateKey: pulumi.secret(args.ssh.privateKey) } }, opts);
         Object.assign(this, createGlusterCluster(this, name, args));
         this.registerOutputs({
-            securityGroupId: this.securityGroup.id,
+            cluster: this.cluster,
+            securityGroupId: this.securityGroupId,
             privateIps: this.privateIps,
             publicIps: this.publicIps,
             volumeName: this.volumeName,
@@ -209,7 +264,6 @@ function createGlusterCluster(parent: pulumi.Resource, name: string, args: Glust
     const brickBackupTag = { key: BACKUP_TAG_KEY, value: brickBackupTagValue(pulumi.getProject(), pulumi.getStack(), name) };
     const securityGroup = createSecurityGroup(parent, name, args, tags);
     const sgId = securityGroup.id;
-    const privateKey = pulumi.secret(args.ssh.privateKey);
     const via = args.ssh.via ?? "public";
 
     // One node after the other: node i's instance waits for node i-1's "healed" gate, which re-runs (its triggers)
@@ -268,19 +322,10 @@ function createGlusterCluster(parent: pulumi.Resource, name: string, args: Glust
             deleteBeforeReplace: true,
         });
         const host = via === "public" ? instance.publicIp : instance.privateIp;
-        const connection = pulumi.secret(pulumi.output({
-            host,
-            user: args.ssh.user,
-            privateKey,
-            // The key this program generated and installed at first boot: no step talks to an unverified host.
-            hostKey: hostKey.publicKeyOpenssh.apply(k => k.trim()),
-            // A fresh instance needs a minute or two before sshd answers.
-            dialErrorLimit: 40,
-            perDialTimeout: 15,
-        }));
+        const connection = nodeConnection(host, hostKey.publicKeyOpenssh, args.ssh);
         const node: GlusterNodeResources = {
             name: nodeName, zone, instance, brickVolume, attachment, hostKey,
-            privateIp: instance.privateIp, publicIp: instance.publicIp, connection,
+            privateIp: instance.privateIp, publicIp: instance.publicIp, sshHost: host, connection,
         };
         nodes.push(node);
         previousGate = hostCommands(parent, {
@@ -312,11 +357,13 @@ function createGlusterCluster(parent: pulumi.Resource, name: string, args: Glust
         prefix: name,
     });
 
-    const cluster: GlusterClusterBundle = {
+    const cluster: GlusterClusterInfo = {
         nodes: nodes.map(node => ({
             name: node.name, zone: node.zone, instanceId: node.instance.id, privateIp: node.privateIp,
-            brickVolumeId: node.brickVolume.id, connection: node.connection,
-            installStep: steps[stepIds.install(node.name)], mountStep: steps[stepIds.mount(node.name)],
+            brickVolumeId: node.brickVolume.id,
+            sshHost: node.sshHost, hostKey: node.hostKey.publicKeyOpenssh.apply(k => k.trim()),
+            // The steps' ids: a value that exists only once the step ran, and carries the step as its dependency.
+            installed: steps[stepIds.install(node.name)].id, mounted: steps[stepIds.mount(node.name)].id,
         })),
         securityGroupId: sgId,
         mountPoint: args.mountPoint,
@@ -324,7 +371,7 @@ function createGlusterCluster(parent: pulumi.Resource, name: string, args: Glust
         brickBackupTag,
     };
     return {
-        cluster, nodes, securityGroup, volumeName: args.volumeName, mountPoint: args.mountPoint,
+        cluster, securityGroupId: sgId, volumeName: args.volumeName, mountPoint: args.mountPoint,
         privateIps: pulumi.all(nodes.map(node => node.privateIp)),
         publicIps: pulumi.all(nodes.map(node => node.publicIp)),
     };

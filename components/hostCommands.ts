@@ -12,8 +12,11 @@ export interface HostCommandsArgs {
     plan: HostStep<pulumi.Input<string>>[];
     /** SSH connection per node name (stored as a secret). */
     connections: Record<string, Connection>;
-    /** Resources standing for step ids outside this plan (e.g. `mount-node-gfs1` -> GlusterCluster's command). Default none. */
-    external?: Record<string, pulumi.Resource>;
+    /**
+     * Step ids outside this plan, each a resource or a value whose producer the step waits for (e.g. `mount-node-gfs1`
+     * -> the `mounted` value of GlusterCluster's node). Default none.
+     */
+    external?: Record<string, pulumi.Resource | pulumi.Input<string>>;
     /** More resources a step waits for, by step id (e.g. the brick step waits for its volume attachment). Default none. */
     extraDependsOn?: Record<string, pulumi.Resource[] | Promise<pulumi.Resource[]>>;
     /** Extra triggers per step id: a change replaces the command, so its script runs again. Default none. */
@@ -36,6 +39,14 @@ export function stepStdin(step: HostStep<pulumi.Input<string>>): pulumi.Output<s
     return pulumi.secret(pulumi.all(step.secrets as Record<string, pulumi.Input<string>>).apply(renderSecrets));
 }
 
+/**
+ * A `dependsOn` entry that waits for whatever produced `value` (an output keeps the resources it came from): how a
+ * step waits for another component's step it only knows by an output value.
+ */
+export function waitFor(value: pulumi.Input<string>): pulumi.Resource {
+    return pulumi.output(value).apply((): pulumi.Resource[] => []) as unknown as pulumi.Resource;
+}
+
 export function hostCommands(parent: pulumi.Resource, args: HostCommandsArgs): Record<string, command.remote.Command> {
     const out: Record<string, command.remote.Command> = {};
     // Order by the plan's own dependencies; the others are resources that exist already.
@@ -49,7 +60,7 @@ export function hostCommands(parent: pulumi.Resource, args: HostCommandsArgs): R
         const dependsOn = step.dependsOn.map(d => {
             const dep = out[d] ?? args.external?.[d];
             if (!dep) throw new Error(`step ${step.id} depends on ${d}, which is neither in the plan nor given as external`);
-            return dep;
+            return pulumi.Resource.isInstance(dep) ? dep : waitFor(dep);
         });
         const extra = args.extraDependsOn?.[step.id];
         out[step.id] = new command.remote.Command(`${args.prefix}-${step.id}`, {

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
-import { GlusterClusterBundle, clusterConnections } from "./glusterCluster";
+import { GlusterClusterInfo, SshArgs, clusterConnections } from "./glusterCluster";
 import { hostCommands } from "./hostCommands";
 import { MonitoringRole } from "./monitoringRole";
 import {
@@ -17,8 +17,10 @@ import { backupServiceRole, brickBackupRule, brickSelection, checkRetentionDays 
 import { metricsPlan, metricsStepSha256 } from "./monitoringSteps";
 
 export interface MonitoringArgs {
-    /** The Gluster cluster (GlusterCluster.cluster): nodes with instance and brick volume ids, the bricks' backup tag, connections. */
-    cluster: GlusterClusterBundle;
+    /** The Gluster cluster (GlusterCluster.cluster): nodes with instance and brick volume ids, the bricks' backup tag. */
+    cluster: GlusterClusterInfo;
+    /** How the publisher steps log in to the nodes (the same as the other tiers'). */
+    ssh: SshArgs;
     /** The nodes' role (MonitoringRole): the publisher publishes into its namespace and waits for its policy. */
     role: MonitoringRole;
     /** Region of the stack: the EC2 recover/reboot action ARNs and the dashboard. */
@@ -40,7 +42,7 @@ export interface MonitoringArgs {
     /** jailwatch bans per minute on a node above which the informational alarm fires. Default 30. */
     bansPerMinute?: number;
     /** Resources each node's publisher step waits for, by node name (its web packages step: apt runs one at a time). Default none. */
-    after?: Record<string, pulumi.Resource[]>;
+    after?: Record<string, (pulumi.Resource | pulumi.Input<string>)[]>;
     /** The health script's text (`--metrics` prints `NAME VALUE` lines). Default: scripts/gluster/health.sh. */
     healthScript?: string;
     /** Tags for every AWS resource. Default none. */
@@ -184,10 +186,10 @@ function createMonitoring(parent: pulumi.Resource, name: string, args: Monitorin
         nodes: names, mode: "aws", namespace: args.role.namespace, region: args.region, healthScript: args.healthScript,
         after: Object.fromEntries(names.map(n => [n, (args.after?.[n] ?? []).map((_, i) => `after-${n}-${i}`)])),
     });
-    const external: Record<string, pulumi.Resource> = {};
+    const external: Record<string, pulumi.Resource | pulumi.Input<string>> = {};
     for (const n of names) (args.after?.[n] ?? []).forEach((r, i) => { external[`after-${n}-${i}`] = r; });
     const commands = hostCommands(parent, {
-        plan: stepPlan, connections: clusterConnections(args.cluster), external, prefix: name,
+        plan: stepPlan, connections: clusterConnections(args.cluster, args.ssh), external, prefix: name,
         // Runs again exactly when what it ships changes (publisher, health script, units, namespace).
         triggers: Object.fromEntries(stepPlan.map(s => [s.id, [metricsStepSha256(s)]])),
         extraDependsOn: Object.fromEntries(stepPlan.map(s => [s.id, [args.role.policy, args.role.instanceProfile]])),

@@ -47,11 +47,10 @@ export class Network extends pulumi.ComponentResource {
     public readonly routeTableIds: pulumi.Output<string[]>;
     /**
      * The S3 gateway endpoint the nodes reach S3 through: its id resolves only once its routes are in the nodes'
-     * route tables, so whatever uses it (the bucket policy's aws:SourceVpce) waits for that.
+     * route tables, and it carries the endpoint this network created (if any) as its dependency, so whatever uses
+     * it (the bucket policy's aws:SourceVpce, the binary steps) waits for that.
      */
     public readonly s3EndpointId: pulumi.Output<string>;
-    /** The endpoint resource this network created (none when an existing VPC's own endpoint is reused): depend on it. */
-    public readonly s3EndpointDependencies: pulumi.Resource[] | Promise<pulumi.Resource[]>;
     private readonly existingPerNode?: pulumi.Output<string>[];
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -85,7 +84,7 @@ export class Network extends pulumi.ComponentResource {
                     vpcId: existing.vpcId, serviceName, vpcEndpointType: "Gateway", routeTableIds: this.routeTableIds,
                     tags: { ...tags, Name: `${name}-s3` },
                 }, { parent: this }));
-            this.s3EndpointDependencies = endpoint.then(e => (e ? [e] : []));
+            // Returning the created endpoint's id from apply keeps the endpoint among the output's resources.
             this.s3EndpointId = pulumi.output(Promise.all([found, endpoint]))
                 .apply(([id, e]) => (e ? e.id : pulumi.output(id!)));
         } else {
@@ -130,7 +129,6 @@ export class Network extends pulumi.ComponentResource {
                 tags: { ...tags, Name: `${name}-s3` },
             }, { parent: this });
             this.s3EndpointId = endpoint.id;
-            this.s3EndpointDependencies = [endpoint];
         }
         this.registerOutputs({ vpcId: this.vpcId, subnetIds: this.subnetIds, s3EndpointId: this.s3EndpointId });
     }

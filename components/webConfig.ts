@@ -13,7 +13,6 @@ export const WEB_CONFIG_DEFAULTS: Record<string, string> = {
     dbMaxAllocatedStorage: "100",
     dbMultiAz: "true",
     dbDeletionProtection: "true",
-    dbBackupRetentionDays: "7",
     dbName: "wordpress",
     dbUser: "dbmaster",
     dbAppUser: "wordpress",
@@ -41,7 +40,7 @@ export const WEB_CONFIG_KEYS = Object.keys(WEB_CONFIG_DEFAULTS);
 export interface WebConfig {
     db: {
         instanceClass: string; engineVersion: string; allocatedStorageGiB: number; maxAllocatedStorageGiB: number;
-        multiAz: boolean; deletionProtection: boolean; backupRetentionDays: number; name: string; user: string;
+        multiAz: boolean; deletionProtection: boolean; name: string; user: string;
         appUser: string;
     };
     siteUrl: string;
@@ -90,7 +89,6 @@ export function validateWebConfig(raw: Record<string, string | undefined>, opts:
     if (maxAllocated < allocated) problem("dbMaxAllocatedStorage", `${maxAllocated} GiB is below dbAllocatedStorage (${allocated} GiB)`, set("dbMaxAllocatedStorage", String(Math.max(allocated * 2, 100))) + " (storage autoscaling ceiling)");
     const multiAz = bool("dbMultiAz");
     const deletionProtection = bool("dbDeletionProtection");
-    const retention = int("dbBackupRetentionDays", 1, 35);
     const dbName = value("dbName");
     if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(dbName)) problem("dbName", `'${dbName}' is not a MySQL database name (letter, then letters, digits, _)`, set("dbName", "wordpress"));
     const dbUser = value("dbUser");
@@ -150,7 +148,7 @@ export function validateWebConfig(raw: Record<string, string | undefined>, opts:
     return {
         db: {
             instanceClass, engineVersion, allocatedStorageGiB: allocated, maxAllocatedStorageGiB: maxAllocated, multiAz,
-            deletionProtection, backupRetentionDays: retention, name: dbName, user: dbUser, appUser: dbAppUser,
+            deletionProtection, name: dbName, user: dbUser, appUser: dbAppUser,
         },
         siteUrl, siteTitle, adminUser, adminEmail, source, sqlDumpUrl, sqlDumpSha256,
         certificateArn: certificateArn === "" ? undefined : certificateArn,

@@ -6,69 +6,112 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as random from "@pulumi/random";
-import { WordPressSource, wordpressPlan } from "./wordpressPlan";
+import { WordPressSource, webStepIds, wordpressPlan } from "./wordpressPlan";
 import { hostCommands } from "./hostCommands";
-import { GlusterClusterBundle, clusterConnections, clusterSteps } from "./glusterCluster";
+import { GlusterClusterInfo, SshArgs, clusterConnections, clusterSteps } from "./glusterCluster";
 import { stepIds as glusterStepIds } from "./glusterPlan";
 
+/** The WordPress database (RDS MySQL). */
 export interface WordPressDatabaseArgs {
-    /** RDS instance class, e.g. `db.t4g.small`. */
+    /** RDS instance class, e.g. `db.t4g.small` (no default; the stack's is db.t4g.small). */
     instanceClass: string;
-    /** MySQL engine version, e.g. `8.4` (the stack's default; 8.0 is in paid Extended Support). */
+    /** MySQL engine version, e.g. `8.4` (no default; the stack's is 8.4; 8.0 is in paid Extended Support). */
     engineVersion: string;
-    /** Initial storage in GiB (gp3, encrypted). */
+    /** Initial storage in GiB, gp3, encrypted (no default; the stack's is 20). */
     allocatedStorageGiB: number;
     /** Storage autoscaling ceiling in GiB (>= allocatedStorageGiB). Default: allocatedStorageGiB, no autoscaling. */
     maxAllocatedStorageGiB?: number;
-    /** Standby in a second zone with automatic failover (prod). */
+    /** Standby in a second zone with automatic failover (no default; on in prod). */
     multiAz: boolean;
     /**
      * Prod safety (on in prod): deletion protection, Pulumi `protect`, and a final snapshot on delete. Off: the
-     * database can be destroyed without one. Automated backups are kept after a delete either way.
+     * database can be destroyed without one. Automated backups are kept after a delete either way. No default.
      */
     deletionProtection: boolean;
-    /** Days of automated backups (1-35). */
-    backupRetentionDays: number;
-    /** Database name. */
+    /** Days of automated backups, 1-35 (HaWordPress sets its `backupRetentionDays`). Default 30. */
+    backupRetentionDays?: number;
+    /** Database name (no default; the stack's is `wordpress`). */
     name: string;
-    /** Master user name: only the db-user step logs in with it. */
+    /** Master user name: only the db-user step logs in with it (no default; the stack's is `dbmaster`). */
     user: string;
-    /** WordPress's own user (privileges on `name` only), created by the db-user step; must differ from `user`. */
+    /** WordPress's own user (privileges on `name` only), created by the db-user step; must differ from `user` (no default). */
     appUser: string;
 }
 
+/** Where WordPress's files come from. */
+export const WordPressSourceKind = {
+    /** Debian's `wordpress` package: works without internet access to wordpress.org. */
+    Debian: "debian",
+    /** A release tarball, checksum-verified on the node before use. */
+    Tarball: "tarball",
+} as const;
+/** Where WordPress's files come from. */
+export type WordPressSourceKind = (typeof WordPressSourceKind)[keyof typeof WordPressSourceKind];
+
+/** Where WordPress's files come from: Debian's package, or a tarball with its checksum. */
+export interface WordPressSourceArgs {
+    /** `debian` or `tarball` (no default). */
+    kind: WordPressSourceKind;
+    /** With `debian`: where the package puts the files. Default /usr/share/wordpress. */
+    dir?: string;
+    /** With `tarball` (required there): its https:// URL, e.g. https://wordpress.org/wordpress-6.8.3.tar.gz. Default none. */
+    url?: string;
+    /** With `tarball` (required there): its SHA-256, 64 hex digits. Default none. */
+    sha256?: string;
+}
+
+/** The plan's form of a source, refusing a tarball without its URL or checksum. */
+export function wordpressSource(source: WordPressSourceArgs): WordPressSource {
+    if (source.kind === "debian") return source.dir ? { kind: "debian", dir: source.dir } : { kind: "debian" };
+    if (source.kind === "tarball") {
+        if (!source.url || !/^[0-9a-f]{64}$/i.test(source.sha256 ?? "")) {
+            throw new Error("WordPressTier: source kind 'tarball' needs `url` and `sha256` (64 hex digits)");
+        }
+        return { kind: "tarball", url: source.url, sha256: source.sha256! };
+    }
+    throw new Error(`WordPressTier: source kind must be 'debian' or 'tarball', got '${String((source as { kind: unknown }).kind)}'`);
+}
+
+/** The plain form of a plan source (what the config validators produce) for WordPressTier's `source` input. */
+export function wordpressSourceArgs(source: WordPressSource): WordPressSourceArgs {
+    return source.kind === "debian" ? { kind: "debian", dir: source.dir } : { kind: "tarball", url: source.url, sha256: source.sha256 };
+}
+
+/** Inputs of WordPressTier. */
 export interface WordPressTierArgs {
-    /** The Gluster cluster the site runs on (nodes, connections, mount steps, security group, mount point). */
-    cluster: GlusterClusterBundle;
-    /** VPC of the nodes. */
+    /** The Gluster cluster the site runs on: GlusterCluster's `cluster` output (no default). */
+    cluster: GlusterClusterInfo;
+    /** How the host steps log in to the nodes: the same user and key as the cluster's (no default). */
+    ssh: SshArgs;
+    /** VPC of the nodes (no default). */
     vpcId: pulumi.Input<string>;
-    /** Subnets for the load balancer and the database: at least two zones (RDS requires it); duplicates are dropped. */
+    /** Subnets for the load balancer and the database: at least two zones (RDS requires it); duplicates are dropped. No default. */
     subnetIds: pulumi.Input<pulumi.Input<string>[]>;
-    /** Database settings. */
+    /** Database settings (no default). */
     database: WordPressDatabaseArgs;
-    /** Where WordPress's files come from (Debian's package or a checksum-verified tarball). */
-    source: WordPressSource;
-    /** Fixed public URL of the site; empty: the load balancer's http(s):// address, nodes answer under any Host. */
-    siteUrl: string;
-    /** Site title at install time. */
-    siteTitle: string;
-    /** Administrator user created at install time; its password is generated (output `adminPassword`, secret). */
-    adminUser: string;
-    /** Administrator e-mail. */
+    /** Where WordPress's files come from (Debian's package or a checksum-verified tarball). Default Debian's package. */
+    source?: WordPressSourceArgs;
+    /** Fixed public URL of the site; empty: the load balancer's http(s):// address, nodes answer under any Host. Default empty. */
+    siteUrl?: string;
+    /** Site title at install time. Default `HA WordPress`. */
+    siteTitle?: string;
+    /** Administrator user created at install time; its password is generated (output `adminPassword`, secret). Default `wpadmin`. */
+    adminUser?: string;
+    /** Administrator e-mail (no default). */
     adminEmail: string;
     /** Optional SQL dump (https:// URL, or a path on node 1) imported once into the empty database. Default none. */
     sqlDumpUrl?: string;
-    /** SHA-256 of the dump; required with `sqlDumpUrl`. */
+    /** SHA-256 of the dump; required with `sqlDumpUrl`. Default none. */
     sqlDumpSha256?: string;
     /**
      * ACM certificate ARN: adds a TLS listener on 443 (terminated at the load balancer, forwarded to :81), redirects
      * plain HTTP to HTTPS and forces TLS for WordPress logins and the admin. Default none: HTTP on 80 only.
      */
     certificateArn?: string;
-    /** Who may reach the site: the load balancer's security group admits this range on 80 (and 443). */
-    webIngressCidr: string;
-    /** Varnish cache size per node, e.g. 256m. */
-    varnishCacheSize: string;
+    /** Who may reach the site: the load balancer's security group admits this range on 80 (and 443). Default 0.0.0.0/0. */
+    webIngressCidr?: string;
+    /** Varnish cache size per node, e.g. 256m. Default 256m. */
+    varnishCacheSize?: string;
     /** Tags for every AWS resource. Default none. */
     tags?: Record<string, string>;
 }
@@ -78,6 +121,10 @@ const DB_PASSWORD_SPECIALS = "!#$%&*()-_=+[]{}<>:?";
 /** Salt characters: anything printable but quotes, backslash and space (salts travel space-separated). */
 const SALT_SPECIALS = "!#$%&()*+,-.:;<=>?@[]^_{|}~";
 
+/**
+ * The web tier on the Gluster nodes: a MySQL RDS instance, a network load balancer that keeps the client's address,
+ * and Varnish -> Nginx -> PHP-FPM with WordPress on the shared volume, set up by host steps after each node's mount.
+ */
 export class WordPressTier extends pulumi.ComponentResource {
     /** Database endpoint `host:port`. */
     public readonly dbEndpoint!: pulumi.Output<string>;
@@ -85,36 +132,50 @@ export class WordPressTier extends pulumi.ComponentResource {
     public readonly dbAddress!: pulumi.Output<string>;
     /** Load balancer DNS name. */
     public readonly loadBalancerDnsName!: pulumi.Output<string>;
+    /** The load balancer's security group: the only source the nodes admit on 80/81. */
+    public readonly loadBalancerSecurityGroupId!: pulumi.Output<string>;
     /** The site's URL. */
     public readonly siteUrl!: pulumi.Output<string>;
     /** Generated WordPress administrator password (secret). */
     public readonly adminPassword!: pulumi.Output<string>;
-    /** The RDS instance. */
-    public readonly database!: aws.rds.Instance;
-    /** The network load balancer. */
-    public readonly loadBalancer!: aws.lb.LoadBalancer;
+    /** Generated password of the database's master user (secret): for the operator's own maintenance logins. */
+    public readonly dbMasterPassword!: pulumi.Output<string>;
+    /**
+     * Per node name, a value that resolves once Nginx serves on that node (and writes the access log the jails
+     * follow): Fail2BanJail's `waitFor`.
+     */
+    public readonly nginxReady!: Record<string, pulumi.Output<string>>;
     /** The load balancer's ARN suffix (`net/NAME/ID`): the LoadBalancer dimension of its CloudWatch metrics. */
     public readonly loadBalancerArnSuffix!: pulumi.Output<string>;
-    /** Each target group by Varnish port (80; 81 behind the TLS listener) with its ARN suffix, the TargetGroup dimension. */
-    public readonly targetGroups!: { port: number; arnSuffix: pulumi.Output<string> }[];
+    /** ARN suffix of the target group for port 80 (Varnish): the TargetGroup dimension of its metrics. */
+    public readonly targetGroupArnSuffix!: pulumi.Output<string>;
+    /** ARN suffix of the target group behind the TLS listener (Varnish's :81); empty without a certificate. */
+    public readonly tlsTargetGroupArnSuffix!: pulumi.Output<string>;
     /** The RDS instance identifier: the DBInstanceIdentifier dimension of its metrics. */
     public readonly dbInstanceIdentifier!: pulumi.Output<string>;
-    /** The load balancer's security group: the only source the nodes admit on 80/81. */
-    public readonly loadBalancerSecurityGroup!: aws.ec2.SecurityGroup;
-    /** Host-step commands by step id. */
-    public readonly commands!: Record<string, command.remote.Command>;
 
     constructor(name: string, args: WordPressTierArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ha-wordpress:index:WordPressTier", name, args, opts);
         Object.assign(this, createWordPressTier(this, name, args));
         this.registerOutputs({
-            dbEndpoint: this.dbEndpoint, loadBalancerDnsName: this.loadBalancerDnsName, siteUrl: this.siteUrl,
-            adminPassword: this.adminPassword,
+            dbEndpoint: this.dbEndpoint, dbAddress: this.dbAddress, loadBalancerDnsName: this.loadBalancerDnsName,
+            loadBalancerSecurityGroupId: this.loadBalancerSecurityGroupId, siteUrl: this.siteUrl,
+            adminPassword: this.adminPassword, dbMasterPassword: this.dbMasterPassword, nginxReady: this.nginxReady,
+            loadBalancerArnSuffix: this.loadBalancerArnSuffix, targetGroupArnSuffix: this.targetGroupArnSuffix,
+            tlsTargetGroupArnSuffix: this.tlsTargetGroupArnSuffix, dbInstanceIdentifier: this.dbInstanceIdentifier,
         });
     }
 }
 
-function createWordPressTier(parent: pulumi.Resource, name: string, args: WordPressTierArgs) {
+/** WordPressTierArgs with every default filled in. */
+type TierSettings = WordPressTierArgs & Required<Pick<WordPressTierArgs, "siteUrl" | "siteTitle" | "adminUser" | "webIngressCidr" | "varnishCacheSize">>;
+
+function createWordPressTier(parent: pulumi.Resource, name: string, given: WordPressTierArgs) {
+    const args: TierSettings = {
+        ...given, siteUrl: given.siteUrl ?? "", siteTitle: given.siteTitle ?? "HA WordPress", adminUser: given.adminUser ?? "wpadmin",
+        webIngressCidr: given.webIngressCidr ?? "0.0.0.0/0", varnishCacheSize: given.varnishCacheSize ?? "256m",
+    };
+    const source = wordpressSource(given.source ?? { kind: "debian" });
     const tags = args.tags ?? {};
     const names = args.cluster.nodes.map(n => n.name);
     if (names.length === 0) throw new Error("WordPressTier: at least one node is required");
@@ -146,7 +207,7 @@ function createWordPressTier(parent: pulumi.Resource, name: string, args: WordPr
         afterMount: Object.fromEntries(names.map(n => [n, [glusterStepIds.mount(n)]])),
         // apt must not run twice at once on a node: web packages after Gluster's install step.
         afterInstall: Object.fromEntries(names.map(n => [n, [glusterStepIds.install(n)]])),
-        source: args.source,
+        source,
         // The endpoint is the database's output: every step that uses it waits for the database too.
         dbHost: db.endpoint,
         dbName: args.database.name,
@@ -167,19 +228,22 @@ function createWordPressTier(parent: pulumi.Resource, name: string, args: WordPr
         cacheSize: args.varnishCacheSize,
     });
     const commands = hostCommands(parent, {
-        plan, connections: clusterConnections(args.cluster), external: clusterSteps(args.cluster), prefix: name,
+        plan, connections: clusterConnections(args.cluster, args.ssh), external: clusterSteps(args.cluster), prefix: name,
         hostTriggers: Object.fromEntries(args.cluster.nodes.map(n => [n.name, [n.instanceId]])),
     });
     return {
-        dbEndpoint: db.endpoint, dbAddress: db.instance.address, database: db.instance,
-        loadBalancer: lb.loadBalancer, loadBalancerSecurityGroup: lb.securityGroup,
-        loadBalancerArnSuffix: lb.loadBalancer.arnSuffix, targetGroups: lb.targetGroups,
+        dbEndpoint: db.endpoint, dbAddress: db.instance.address, dbMasterPassword: db.masterPassword,
+        loadBalancerSecurityGroupId: lb.securityGroup.id,
+        loadBalancerDnsName: lb.loadBalancer.dnsName, siteUrl, adminPassword,
+        nginxReady: Object.fromEntries(names.map(n => [n, commands[webStepIds.nginx(n)].id])),
+        loadBalancerArnSuffix: lb.loadBalancer.arnSuffix,
+        targetGroupArnSuffix: lb.targetGroups.find(t => t.port === 80)!.arnSuffix,
+        tlsTargetGroupArnSuffix: lb.targetGroups.find(t => t.port === 81)?.arnSuffix ?? pulumi.output(""),
         dbInstanceIdentifier: db.instance.identifier,
-        loadBalancerDnsName: lb.loadBalancer.dnsName, siteUrl, adminPassword, commands,
     };
 }
 
-function createDatabase(parent: pulumi.Resource, name: string, args: WordPressTierArgs,
+function createDatabase(parent: pulumi.Resource, name: string, args: TierSettings,
     subnets: pulumi.Output<string[]>, tags: Record<string, string>) {
     const nodeSg = args.cluster.securityGroupId;
     const masterPassword = new random.RandomPassword(`${name}-db-password`, {
@@ -231,7 +295,7 @@ function createDatabase(parent: pulumi.Resource, name: string, args: WordPressTi
         dbSubnetGroupName: subnetGroup.name,
         vpcSecurityGroupIds: [dbSg.id],
         publiclyAccessible: false,
-        backupRetentionPeriod: d.backupRetentionDays,
+        backupRetentionPeriod: d.backupRetentionDays ?? 30,
         backupWindow: "03:00-04:00",
         maintenanceWindow: "sun:04:30-sun:05:30",
         copyTagsToSnapshot: true,
@@ -254,7 +318,7 @@ function createDatabase(parent: pulumi.Resource, name: string, args: WordPressTi
     };
 }
 
-function createLoadBalancer(parent: pulumi.Resource, name: string, args: WordPressTierArgs,
+function createLoadBalancer(parent: pulumi.Resource, name: string, args: TierSettings,
     subnets: pulumi.Output<string[]>, tags: Record<string, string>) {
     const nodeSg = args.cluster.securityGroupId;
     const tls = Boolean(args.certificateArn);

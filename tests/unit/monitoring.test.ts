@@ -8,7 +8,7 @@ import { Recorded, Runtime, isSecretWrapped, pulumiRuntime, unwrapSecret } from 
 import { ALARM_EMAIL, HEALTH_FIXTURE, MonitoringStack, monitoringStack } from "./fixtures/monitoringStack";
 import { Monitoring } from "../../components/monitoring";
 import { MonitoringRole } from "../../components/monitoringRole";
-import { GlusterClusterBundle } from "../../components/glusterCluster";
+import { GlusterClusterInfo } from "../../components/glusterCluster";
 import { METRICS_NAMESPACE, metricLine } from "../../components/monitoringPlan";
 import { monitoringStepIds } from "../../components/monitoringSteps";
 import { webStepIds } from "../../components/wordpressPlan";
@@ -203,10 +203,10 @@ describe("Monitoring in the prod wiring (mocks)", () => {
     it("refuses a hand-built bundle without brick volumes or their backup tag, and a retention RDS cannot keep", () => {
         const role = stack.role as MonitoringRole;
         const base = {
-            role, region: "us-east-1", loadBalancerArnSuffix: "net/x/1", targetGroups: [{ port: 80, arnSuffix: "targetgroup/x/1" }],
+            role, ssh: { user: "admin", privateKey: "k" }, region: "us-east-1", loadBalancerArnSuffix: "net/x/1", targetGroups: [{ port: 80, arnSuffix: "targetgroup/x/1" }],
             dbInstanceIdentifier: "db", healthScript: HEALTH_FIXTURE,
         };
-        const bare: GlusterClusterBundle = { ...stack.cluster.cluster, brickBackupTag: undefined };
+        const bare: GlusterClusterInfo = { ...stack.cluster.cluster, brickBackupTag: undefined };
         assert.throws(() => new Monitoring("t-monbad1", { ...base, cluster: bare }), /lacks the brick volumes or their backup tag/);
         assert.throws(() => new Monitoring("t-monbad2", { ...base, cluster: stack.cluster.cluster, backupRetentionDays: 36 }), /between 1 and 35/);
         assert.throws(() => new Monitoring("t-monbad3", { ...base, cluster: { ...stack.cluster.cluster, nodes: [] } }), /no nodes/);

@@ -23,11 +23,12 @@ describe("Fail2BanJail triggers: redeploy on a changed binary or config, and onl
         cluster: {
             nodes: NODES.map((n, i) => ({
                 name: n, zone: "us-east-1a", privateIp: pulumi.output(`10.30.0.${i + 1}`), instanceId: pulumi.output(`i-0${name}${i}`),
-                connection: { host: `192.0.2.${i + 1}`, user: "admin" },
-                installStep: new random.RandomPet(`${name}-install-${n}`, {}), mountStep: new random.RandomPet(`${name}-mount-${n}`, {}),
+                sshHost: `192.0.2.${i + 1}`, hostKey: "ssh-ed25519 AAAAtrig",
+                installed: new random.RandomPet(`${name}-install-${n}`, {}).id, mounted: new random.RandomPet(`${name}-mount-${n}`, {}).id,
             })),
             securityGroupId: pulumi.output("sg-0trig"), mountPoint: "/var/www/html", architecture: "x86_64",
         },
+        ssh: { user: "admin", privateKey: "test-key" },
         binaryPath: binary, s3EndpointId: "vpce-0trig",
         ignoreIp: ["10.30.0.0/16"],
         jails: defaultJails({ ...SEED_XMLRPC_JAIL, maxretry }),

@@ -85,7 +85,6 @@ describe("web config validator", () => {
             [{ xmlrpcBantime: "0" }, /ha-wordpress:xmlrpcBantime: '0' must be seconds/],
             [{ jailwatchPeerPort: "80" }, /ha-wordpress:jailwatchPeerPort: '80' is not a whole number between 1024 and 65535/],
             [{ webIngressCidr: "10.0.0.1/8" }, /ha-wordpress:webIngressCidr: .*host bits/],
-            [{ dbBackupRetentionDays: "0" }, /ha-wordpress:dbBackupRetentionDays/],
         ];
         for (const [raw, re] of cases) {
             const p = problems(raw);

@@ -245,11 +245,12 @@ describe("WordPressTier built with the dev stack's settings and a certificate (m
             cluster: {
                 nodes: NODES.map((n, i) => ({
                     name: n, zone: "us-east-1a", instanceId: pulumi.output(`i-0dev${i}`), privateIp: pulumi.output(`10.40.0.${i + 1}`),
-                    connection: { host: `192.0.2.${i + 1}`, user: "admin" },
-                    installStep: dep(`install-${n}`), mountStep: dep(`mount-${n}`),
+                    sshHost: `192.0.2.${i + 1}`, hostKey: "ssh-ed25519 AAAAdev",
+                    installed: dep(`install-${n}`).id, mounted: dep(`mount-${n}`).id,
                 })),
                 securityGroupId: pulumi.output("sg-0devnodes"), mountPoint: "/srv/site", architecture: "x86_64",
             },
+            ssh: { user: "admin", privateKey: "test-key" },
             vpcId: "vpc-0dev",
             subnetIds: ["subnet-0a", "subnet-0b", "subnet-0b"],
             database: dev.db,
@@ -315,6 +316,7 @@ describe("WordPressTier built with the dev stack's settings and a certificate (m
     it("refuses to let WordPress use the master user", () => {
         assert.throws(() => new WordPressTier(`${prefix}-bad`, {
             cluster: { nodes: [], securityGroupId: pulumi.output("sg"), mountPoint: "/m", architecture: "x86_64" },
+            ssh: { user: "admin", privateKey: "k" },
             vpcId: "v", subnetIds: [], database: { ...validateWebConfig({}).db, appUser: "dbmaster" },
             source: { kind: "debian" }, siteUrl: "", siteTitle: "t", adminUser: "a", adminEmail: "a@b.c",
             webIngressCidr: "0.0.0.0/0", varnishCacheSize: "1m",

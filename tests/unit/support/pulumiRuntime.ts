@@ -54,6 +54,8 @@ export interface Recorded {
     protect: boolean;
     deleteBeforeReplace: boolean;
     additionalSecretOutputs: string[];
+    /** An alias to "no parent" (the resource moved under a component from the stack's top level). */
+    aliasNoParent: boolean;
     ignoreChanges: string[];
     id: string;
     state: Record<string, any>;
@@ -186,6 +188,7 @@ export function pulumiRuntime(): Promise<Runtime> {
                     protect: meta.protect ?? false, ignoreChanges: meta.ignoreChanges ?? [], id, state,
                     deleteBeforeReplace: meta.deleteBeforeReplace ?? false,
                     additionalSecretOutputs: meta.additionalSecretOutputs ?? [],
+                    aliasNoParent: meta.aliasNoParent ?? false,
                 });
                 return { id, state };
             },
@@ -220,6 +223,7 @@ export function pulumiRuntime(): Promise<Runtime> {
                 ignoreChanges: req.getIgnorechangesList?.() ?? [],
                 deleteBeforeReplace: Boolean(req.getDeletebeforereplace?.()),
                 additionalSecretOutputs: req.getAdditionalsecretoutputsList?.() ?? [],
+                aliasNoParent: (req.getAliasesList?.() ?? []).some((a: any) => Boolean(a.getSpec?.()?.getNoparent?.())),
             });
             return register(req, callback);
         };
