@@ -242,7 +242,7 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
 
         it("tags every taggable AWS resource with project and stack", () => {
             // Types AWS cannot tag (bucket sub-resources, target attachments) are left out.
-            const untaggable = /^aws:(s3\/bucket(PublicAccessBlock|ServerSideEncryptionConfiguration|OwnershipControls|Policy)|lb\/targetGroupAttachment):/;
+            const untaggable = /^aws:(s3\/bucket(PublicAccessBlock|ServerSideEncryptionConfiguration|OwnershipControls|Policy)|lb\/targetGroupAttachment|iam\/(rolePolicy|rolePolicyAttachment)|backup\/selection|cloudwatch\/dashboard|sns\/topicSubscription):/;
             const taggable = programResources().filter(r => r.type.startsWith("aws:") && !r.type.includes("Association") &&
                 !r.type.includes("RouteTable") && !r.type.includes("VolumeAttachment") && !r.type.startsWith("aws:vpc/") &&
                 !untaggable.test(r.type));

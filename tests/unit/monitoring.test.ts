@@ -178,7 +178,7 @@ describe("Monitoring in the prod wiring (mocks)", () => {
         }
     });
 
-    it("runs the publisher step on every node after its web packages and the role's policy, with no secret in its text", () => {
+    it("runs the publisher step on every node after its web tier (Nginx, after the packages) and the role's policy, with no secret in its text", () => {
         const secrets = rt.resources.filter(r => r.type === "random:index/randomPassword:RandomPassword").map(r => r.state.result);
         const hostKeys = rt.resources.filter(r => r.type === "tls:index/privateKey:PrivateKey").map(r => r.state.privateKeyOpenssh);
         for (const n of NODES) {
@@ -192,7 +192,7 @@ describe("Monitoring in the prod wiring (mocks)", () => {
             assert.strictEqual(param(text, "HEALTH_SCRIPT"), HEALTH_FIXTURE);
             assert.ok(!/PRIVATE KEY/.test(text), "no key in the text");
             for (const s of [...secrets, ...hostKeys]) assert.ok(!text.includes(s), `${n}: a secret in the text`);
-            assert.ok(c.deps.includes(`t-mon-web-${webStepIds.packages(n)}`), `${n} after its web packages: ${c.deps}`);
+            assert.ok(c.deps.includes(`t-mon-web-${webStepIds.nginx(n)}`), `${n} after its web tier: ${c.deps}`);
             assert.ok(c.deps.includes("t-mon-role-put-metric-data"), `${n} after the role's policy: ${c.deps}`);
             const conn = unwrapSecret(c.inputs.connection) as Record<string, unknown>;
             assert.strictEqual(conn.host, instanceOf(n).state.publicIp, `${n}'s own connection`);

@@ -107,7 +107,7 @@ describe("component package: the analyzer's schema and the provider (in-process)
         const info = schema.types["ha-wordpress:index:GlusterClusterInfo"].properties!;
         assert.strictEqual(info.nodes.items?.$ref, typeRef("GlusterNodeInfo"));
         assert.deepStrictEqual(Object.keys(schema.types["ha-wordpress:index:GlusterNodeInfo"].properties!).sort(),
-            ["hostKey", "installed", "instanceId", "mounted", "name", "privateIp", "sshHost", "zone"]);
+            ["brickVolumeId", "hostKey", "installed", "instanceId", "mounted", "name", "privateIp", "sshHost", "zone"]);
         // Fail2BanJail waits on WordPressTier's nginxReady: the same map of strings on both sides.
         assert.deepStrictEqual(schema.resources[token("WordPressTier")].properties.nginxReady, { ...schema.resources[token("WordPressTier")].properties.nginxReady, type: "object", additionalProperties: { type: "string" } });
         assert.strictEqual(input("Fail2BanJail", "waitFor").additionalProperties?.type, "string");

@@ -41,7 +41,7 @@ describe("WordPressTier in the prod stack (mocks)", () => {
             assert.deepStrictEqual([i.engine, i.engineVersion, i.multiAz, i.storageEncrypted, i.publiclyAccessible],
                 ["mysql", "8.4", true, true, false]);
             assert.deepStrictEqual([i.allocatedStorage, i.maxAllocatedStorage], [50, 500]);
-            assert.strictEqual(i.backupRetentionPeriod, 7);
+            assert.strictEqual(i.backupRetentionPeriod, 30, "backupRetentionDays, the bricks' retention too");
             assert.strictEqual(i.storageType, "gp3");
             assert.strictEqual(i.instanceClass, "db.m6g.large");
             assert.strictEqual(i.dbName, "wordpress");
@@ -253,7 +253,7 @@ describe("WordPressTier built with the dev stack's settings and a certificate (m
             ssh: { user: "admin", privateKey: "test-key" },
             vpcId: "vpc-0dev",
             subnetIds: ["subnet-0a", "subnet-0b", "subnet-0b"],
-            database: dev.db,
+            database: { ...dev.db, backupRetentionDays: 1 },
             source: { kind: "tarball", url: "https://wordpress.org/wordpress-6.8.3.tar.gz", sha256: "ab".repeat(32) },
             siteUrl: "https://www.example.com",
             siteTitle: "t", adminUser: "wpadmin", adminEmail: "a@example.com",

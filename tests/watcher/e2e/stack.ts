@@ -38,9 +38,13 @@ export function prepareServerFiles(ns: Namespace, work: string): void {
         `user www-data;\nworker_processes 1;\npid ${work}/nginx.pid;\nerror_log ${work}/nginx-error.log;\n` +
             `events { worker_connections 256; }\nhttp {\n  include /etc/nginx/mime.types;\n  default_type application/octet-stream;\n  include ${work}/site.conf;\n}\n`,
     );
+    // The shipped pool with the sizes the php-fpm step would choose for a small host (it fills them from memory).
+    const pool = fs.readFileSync(path.join(WEB, "php-fpm-pool.conf"), "utf8")
+        .replace(/@@MAX_CHILDREN@@/g, "4").replace(/@@START_SERVERS@@/g, "2").replace(/@@MIN_SPARE@@/g, "2").replace(/@@MAX_SPARE@@/g, "2");
+    fs.writeFileSync(path.join(work, "php-fpm-pool.conf"), pool);
     fs.writeFileSync(
         path.join(work, "php-fpm.conf"),
-        `[global]\npid = ${work}/php-fpm.pid\nerror_log = ${work}/php-fpm.log\ndaemonize = no\ninclude = ${path.join(WEB, "php-fpm-pool.conf")}\n`,
+        `[global]\npid = ${work}/php-fpm.pid\nerror_log = ${work}/php-fpm.log\ndaemonize = no\ninclude = ${path.join(work, "php-fpm-pool.conf")}\n`,
     );
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(work, "host_key")]);
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(work, "client_key")]);
