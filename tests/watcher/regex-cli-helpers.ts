@@ -13,7 +13,6 @@ export function jailwatchBundle(): string {
     if (bundle) return bundle;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "jailwatch-test-"));
     const out = path.join(dir, "jailwatch.js");
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const esbuild = require("esbuild") as typeof import("esbuild");
     esbuild.buildSync({ entryPoints: [path.join(ROOT, "watcher/src/main.ts")], bundle: true, platform: "node", target: "node20", outfile: out, logLevel: "warning" });
     bundle = out;

@@ -14,7 +14,6 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
 // js-yaml ships with @pulumi/pulumi and mocha; tests only.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const yaml: { load(text: string): unknown } = require("js-yaml");
 
 export const REPO = path.join(__dirname, "..", "..", "..");

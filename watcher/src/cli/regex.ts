@@ -14,7 +14,7 @@ import { canRunParallel, runParallel, workerScript } from "../regex/parallel";
 import { RegexRun } from "../regex/run";
 import { ignoreLine, resolveFailFilter } from "../regex/source";
 import type { Filter, FilterDefinition } from "../types";
-import { optString, parseArgs, UsageError } from "./args";
+import { optString, parseArgs } from "./args";
 import { DEFAULT_CONFIG_DIR } from "./common";
 
 const USAGE = "Usage: jailwatch regex [OPTIONS] <LOG> <REGEX> [IGNOREREGEX]  (see jailwatch --help)";

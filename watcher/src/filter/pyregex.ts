@@ -457,6 +457,8 @@ function uni(): UniClasses {
     const bmp = new TextDecoder("utf-16le").decode(codes);
     const word = rangesOf(/[\p{L}\p{N}_]+/gu, bmp);
     const digit = rangesOf(/\p{Nd}+/gu, bmp);
+    // Python 3 counts the ASCII separators 0x1c-0x1f as whitespace; so must we.
+    // eslint-disable-next-line no-control-regex
     const space = rangesOf(/[\s\x1c-\x1f]+/gu, bmp);
     const w = classText(word);
     UNI = {
