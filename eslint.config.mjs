@@ -4,7 +4,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["node_modules/**", "dist/**", "test-artifacts/**", "examples/**/node_modules/**", "**/*.js", "**/*.mjs"] },
+    { ignores: ["node_modules/**", "**/node_modules/**", ".lab/**", "dist/**", "test-artifacts/**", "examples/**/node_modules/**", "**/*.js", "**/*.mjs"] },
     js.configs.recommended,
     ...tseslint.configs.recommended,
     {

@@ -22,17 +22,36 @@ function isStoredAsSecret(fullKey: string): boolean {
     return typeof check === "function" ? check(fullKey) : true;
 }
 const stackFileName = `Pulumi.${pulumi.getStack()}.yaml`;
-const readText = (file: string) => { try { return fs.readFileSync(path.join(__dirname, file), "utf8"); } catch { return undefined; } };
+const readText = (file: string) => {
+    try {
+        return fs.readFileSync(path.join(__dirname, file), "utf8");
+    } catch {
+        return undefined;
+    }
+};
 const { config, webConfig } = (() => {
-    const locate = fileLocator({ name: stackFileName, text: readText(stackFileName) }, { name: "Pulumi.yaml", text: readText("Pulumi.yaml") });
+    const locate = fileLocator(
+        { name: stackFileName, text: readText(stackFileName) },
+        { name: "Pulumi.yaml", text: readText("Pulumi.yaml") },
+    );
     const problems: string[] = [];
     const attempt = <T>(f: () => T): T | undefined => {
-        try { return f(); } catch (e) { if (e instanceof StackConfigError) { problems.push(...e.problems); return undefined; } throw e; }
+        try {
+            return f();
+        } catch (e) {
+            if (e instanceof StackConfigError) {
+                problems.push(...e.problems);
+                return undefined;
+            }
+            throw e;
+        }
     };
-    const config = attempt(() => validateConfig(raw, {
-        secretKeys: SECRET_KEYS.map(k => `${PROJECT}:${k}`).filter(isStoredAsSecret),
-        locate,
-    }));
+    const config = attempt(() =>
+        validateConfig(raw, {
+            secretKeys: SECRET_KEYS.map(k => `${PROJECT}:${k}`).filter(isStoredAsSecret),
+            locate,
+        }),
+    );
     const webConfig = attempt(() => validateWebConfig(raw, { locate }));
     // RunError: Pulumi prints the message alone, without a stack trace that would bury the list of problems.
     if (!config || !webConfig) throw new pulumi.RunError(new StackConfigError(problems).message);
@@ -44,44 +63,48 @@ const tags = { project: PROJECT, stack: pulumi.getStack() };
 // Every AWS resource goes through this provider, so `region` is the only region setting that matters.
 const provider = new aws.Provider("aws", { region: config.region as aws.Region });
 
-const site = new HaWordPress("ha-wordpress", {
-    region: config.region,
-    availabilityZones: config.azs,
-    nodeNames: config.nodeNames,
-    vpcCidr: config.vpcCidr,
-    existingVpcId: config.existingNetwork?.vpcId,
-    existingSubnetIds: config.existingNetwork?.subnetIds,
-    ami: config.ami,
-    instanceType: config.instanceType,
-    architecture: config.architecture,
-    keyName: config.keyName,
-    adminCidr: config.adminCidr,
-    ssh: { user: config.sshUser, privateKey: pulumi.secret(config.sshPrivateKey), via: config.connectVia },
-    brickVolume: config.brickVolume,
-    volumeName: config.volumeName,
-    brickPath: config.brickPath,
-    mountPoint: config.mountPoint,
-    pingTimeout: config.pingTimeout,
-    retainBricks: config.retainBricks,
-    database: webConfig.db,
-    backupRetentionDays: config.backupRetentionDays,
-    alarmEmail: config.alarmEmail,
-    source: wordpressSourceArgs(webConfig.source),
-    siteUrl: webConfig.siteUrl,
-    siteTitle: webConfig.siteTitle,
-    adminUser: webConfig.adminUser,
-    adminEmail: webConfig.adminEmail,
-    sqlDumpUrl: webConfig.sqlDumpUrl,
-    sqlDumpSha256: webConfig.sqlDumpSha256,
-    certificateArn: webConfig.certificateArn,
-    webIngressCidr: webConfig.webIngressCidr,
-    varnishCacheSize: webConfig.varnishCacheSize,
-    // Relative to the project, whatever the working directory; empty: the build for the nodes' architecture.
-    jailwatchBinary: webConfig.jailwatchBinary ? path.resolve(__dirname, webConfig.jailwatchBinary) : undefined,
-    jailwatchPeerPort: webConfig.jailwatchPeerPort,
-    jails: defaultJails(webConfig.xmlrpcJail),
-    tags,
-}, { providers: [provider] });
+const site = new HaWordPress(
+    "ha-wordpress",
+    {
+        region: config.region,
+        availabilityZones: config.azs,
+        nodeNames: config.nodeNames,
+        vpcCidr: config.vpcCidr,
+        existingVpcId: config.existingNetwork?.vpcId,
+        existingSubnetIds: config.existingNetwork?.subnetIds,
+        ami: config.ami,
+        instanceType: config.instanceType,
+        architecture: config.architecture,
+        keyName: config.keyName,
+        adminCidr: config.adminCidr,
+        ssh: { user: config.sshUser, privateKey: pulumi.secret(config.sshPrivateKey), via: config.connectVia },
+        brickVolume: config.brickVolume,
+        volumeName: config.volumeName,
+        brickPath: config.brickPath,
+        mountPoint: config.mountPoint,
+        pingTimeout: config.pingTimeout,
+        retainBricks: config.retainBricks,
+        database: webConfig.db,
+        backupRetentionDays: config.backupRetentionDays,
+        alarmEmail: config.alarmEmail,
+        source: wordpressSourceArgs(webConfig.source),
+        siteUrl: webConfig.siteUrl,
+        siteTitle: webConfig.siteTitle,
+        adminUser: webConfig.adminUser,
+        adminEmail: webConfig.adminEmail,
+        sqlDumpUrl: webConfig.sqlDumpUrl,
+        sqlDumpSha256: webConfig.sqlDumpSha256,
+        certificateArn: webConfig.certificateArn,
+        webIngressCidr: webConfig.webIngressCidr,
+        varnishCacheSize: webConfig.varnishCacheSize,
+        // Relative to the project, whatever the working directory; empty: the build for the nodes' architecture.
+        jailwatchBinary: webConfig.jailwatchBinary ? path.resolve(__dirname, webConfig.jailwatchBinary) : undefined,
+        jailwatchPeerPort: webConfig.jailwatchPeerPort,
+        jails: defaultJails(webConfig.xmlrpcJail),
+        tags,
+    },
+    { providers: [provider] },
+);
 
 // ---- outputs (stack outputs): plain values only; everything exported becomes a stack output ----
 export const nodeNames = site.nodeNames;

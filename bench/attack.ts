@@ -27,7 +27,8 @@ const JAIL = "nginx-wp-xmlrpc";
  * 200 addresses on the public side that no lab host uses: .30-.230 without the balancer's .100 (an attacker holding
  * the site's own address talks to itself, never to the balancer). Clients are .21-.22, the control namespace .254.
  */
-const ATTACKERS = Array.from({ length: 201 }, (_, i) => 30 + i).filter(n => `${PUBLIC_SUBNET_PREFIX}${n}` !== LB_PUBLIC_IP)
+const ATTACKERS = Array.from({ length: 201 }, (_, i) => 30 + i)
+    .filter(n => `${PUBLIC_SUBNET_PREFIX}${n}` !== LB_PUBLIC_IP)
     .map(n => `${PUBLIC_SUBNET_PREFIX}${n}`);
 const MAXRETRY = 20;
 const TARGET_SUCCESS = 0.99;
@@ -62,15 +63,20 @@ ignoreip = 127.0.0.1/8 ::1 ${GLUSTER_HOSTS.map(h => h.ip).join(" ")}
 enabled = false
 `;
 
-const XMLRPC_BODY = `<?xml version="1.0"?><methodCall><methodName>wp.getUsersBlogs</methodName><params>` +
+const XMLRPC_BODY =
+    `<?xml version="1.0"?><methodCall><methodName>wp.getUsersBlogs</methodName><params>` +
     `<param><value><string>admin</string></value></param><param><value><string>letmein123</string></value></param></params></methodCall>`;
 
 type Mode = "none" | "fail2ban" | "jailwatch";
 
 interface RunResult {
     mode: Mode;
-    legitOk: number; legitTotal: number; legitP99: number;
-    attackSent: number; reachedPhp: number; answeredByPhp: number;
+    legitOk: number;
+    legitTotal: number;
+    legitP99: number;
+    attackSent: number;
+    reachedPhp: number;
+    answeredByPhp: number;
     /** Per attacker: ms from its 20th request to banned on every node (Infinity: not everywhere by the end). */
     banDelays: number[];
     notBanned: number;
@@ -88,37 +94,71 @@ const b64 = (s: string) => Buffer.from(s).toString("base64");
 
 /** Every node without any ban or watcher: both stopped, their kernel tables and saved bans gone. */
 async function reset(nodes: LabHost[]): Promise<void> {
-    await Promise.all(nodes.map(n => sh(n, `systemctl stop jailwatch fail2ban 2>/dev/null || true
+    await Promise.all(
+        nodes.map(n =>
+            sh(
+                n,
+                `systemctl stop jailwatch fail2ban 2>/dev/null || true
 nft add table inet jailwatch && nft delete table inet jailwatch
 nft add table inet f2b-table && nft delete table inet f2b-table
-rm -rf /var/lib/jailwatch/* /var/lib/fail2ban/fail2ban.sqlite3 ${OVERRIDE}`, { timeoutMs: 60_000 })));
+rm -rf /var/lib/jailwatch/* /var/lib/fail2ban/fail2ban.sqlite3 ${OVERRIDE}`,
+                { timeoutMs: 60_000 },
+            ),
+        ),
+    );
 }
 
 async function startFail2ban(nodes: LabHost[]): Promise<string> {
-    await Promise.all(nodes.map(n => sh(n, `set -e
+    await Promise.all(
+        nodes.map(n =>
+            sh(
+                n,
+                `set -e
 echo ${b64(SEED_FILTER)} | base64 -d >/etc/fail2ban/filter.d/nginx-wp-xmlrpc.conf
 echo ${b64(SEED_JAIL)} | base64 -d >/etc/fail2ban/jail.d/01-nginx-wp-xmlrpc.conf
 echo ${b64(BENCH_LOCAL)} | base64 -d >/etc/fail2ban/jail.d/zz-ha-bench.local
 systemctl start fail2ban
 for i in $(seq 100); do fail2ban-client status ${JAIL} >/dev/null 2>&1 && exit 0; sleep 0.2; done
-journalctl -u fail2ban -n 20 --no-pager >&2; exit 1`, { timeoutMs: 90_000 })));
+journalctl -u fail2ban -n 20 --no-pager >&2; exit 1`,
+                { timeoutMs: 90_000 },
+            ),
+        ),
+    );
     return (await sh(nodes[0], "fail2ban-client version")).trim();
 }
 
 /** Starts jailwatch as deployed, with failure sharing as asked; says whether it was on. */
 async function startJailwatch(nodes: LabHost[], want: string): Promise<string> {
-    const knows = (await exec(nodes[0], ["grep", "-c", "sharefailures", "/usr/local/bin/jailwatch"])).stdout.trim() !== "0";
-    const deployedOn = async () => (await exec(nodes[0], ["bash", "-c",
-        `grep -rhiE '^\\s*sharefailures\\s*=\\s*(true|yes|on|1)\\b' /etc/jailwatch | grep -v '^#' | head -n1`])).stdout.trim() !== "";
+    const knows =
+        (await exec(nodes[0], ["grep", "-c", "sharefailures", "/usr/local/bin/jailwatch"])).stdout.trim() !== "0";
+    const deployedOn = async () =>
+        (
+            await exec(nodes[0], [
+                "bash",
+                "-c",
+                `grep -rhiE '^\\s*sharefailures\\s*=\\s*(true|yes|on|1)\\b' /etc/jailwatch | grep -v '^#' | head -n1`,
+            ])
+        ).stdout.trim() !== "";
     let note: string;
     if (want === "on" || (want === "auto" && knows)) {
-        if (!knows) note = "failure sharing asked for, but this jailwatch does not know `sharefailures`: OFF (shared bans only)";
+        if (!knows)
+            note =
+                "failure sharing asked for, but this jailwatch does not know `sharefailures`: OFF (shared bans only)";
         else {
-            await Promise.all(nodes.map(n => sh(n, `printf '[${JAIL}]\\nsharefailures = true\\n' >${OVERRIDE} && jailwatch -t -c /etc/jailwatch >/dev/null`)));
+            await Promise.all(
+                nodes.map(n =>
+                    sh(
+                        n,
+                        `printf '[${JAIL}]\\nsharefailures = true\\n' >${OVERRIDE} && jailwatch -t -c /etc/jailwatch >/dev/null`,
+                    ),
+                ),
+            );
             note = "failure sharing ON (sharefailures = true)";
         }
     } else {
-        note = (await deployedOn()) ? "failure sharing ON (as deployed)" : `failure sharing OFF${knows ? "" : " (this jailwatch has no sharefailures)"}: shared bans only`;
+        note = (await deployedOn())
+            ? "failure sharing ON (as deployed)"
+            : `failure sharing OFF${knows ? "" : " (this jailwatch has no sharefailures)"}: shared bans only`;
     }
     await Promise.all(nodes.map(n => sh(n, "systemctl start jailwatch", { timeoutMs: 120_000 })));
     return note;
@@ -126,10 +166,14 @@ async function startJailwatch(nodes: LabHost[], want: string): Promise<string> {
 
 /** Reads each node's ban set every 200 ms for `seconds`; first time each address was seen, per node. */
 async function watchBans(node: LabHost, mode: Mode, seconds: number): Promise<Map<string, number>> {
-    const list = mode === "fail2ban" ? `nft list set inet f2b-table addr-set-${JAIL}` : `nft list set inet jailwatch ${JAIL}.v4`;
-    const out = await sh(node, `end=$(( $(date +%s) + ${Math.ceil(seconds)} ))
+    const list =
+        mode === "fail2ban" ? `nft list set inet f2b-table addr-set-${JAIL}` : `nft list set inet jailwatch ${JAIL}.v4`;
+    const out = await sh(
+        node,
+        `end=$(( $(date +%s) + ${Math.ceil(seconds)} ))
 while [ "$(date +%s)" -lt "$end" ]; do echo "T $(date +%s%3N)"; ${list} 2>/dev/null | grep -oE '10\\.77\\.1\\.[0-9]+' || true; sleep 0.2; done`,
-    { timeoutMs: (seconds + 60) * 1000 });
+        { timeoutMs: (seconds + 60) * 1000 },
+    );
     const first = new Map<string, number>();
     let t = 0;
     for (const line of out.split("\n")) {
@@ -145,32 +189,66 @@ async function logOffsets(nodes: LabHost[]): Promise<number[]> {
 
 async function phpCounts(nodes: LabHost[], offsets: number[]): Promise<{ reached: number; answered: number }> {
     const att = `"10\\.77\\.1\\.([3-9][0-9]|1[0-9][0-9]|2[0-3][0-9])"$`;
-    const counts = await Promise.all(nodes.map((n, i) => sh(n,
-        `tail -c +${offsets[i] + 1} ${LOG} | grep -E 'POST /xmlrpc\\.php.*${att}' | awk '{ n++; if ($9 == 200) ok++ } END { print n+0, ok+0 }'`)));
-    return counts.reduce((acc, c) => {
-        const [r, a] = c.trim().split(/\s+/).map(Number);
-        return { reached: acc.reached + r, answered: acc.answered + a };
-    }, { reached: 0, answered: 0 });
+    const counts = await Promise.all(
+        nodes.map((n, i) =>
+            sh(
+                n,
+                `tail -c +${offsets[i] + 1} ${LOG} | grep -E 'POST /xmlrpc\\.php.*${att}' | awk '{ n++; if ($9 == 200) ok++ } END { print n+0, ok+0 }'`,
+            ),
+        ),
+    );
+    return counts.reduce(
+        (acc, c) => {
+            const [r, a] = c.trim().split(/\s+/).map(Number);
+            return { reached: acc.reached + r, answered: acc.answered + a };
+        },
+        { reached: 0, answered: 0 },
+    );
 }
 
-async function oneRun(mode: Mode, hosts: Record<string, LabHost>, nodes: LabHost[], opts: { seconds: number; rate: number; share: string }): Promise<RunResult> {
-    const visitor = hosts[CLIENT_HOSTS[0].name], botnet = hosts[CLIENT_HOSTS[1].name];
+async function oneRun(
+    mode: Mode,
+    hosts: Record<string, LabHost>,
+    nodes: LabHost[],
+    opts: { seconds: number; rate: number; share: string },
+): Promise<RunResult> {
+    const visitor = hosts[CLIENT_HOSTS[0].name],
+        botnet = hosts[CLIENT_HOSTS[1].name];
     await reset(nodes);
     let note = "no ban at all";
     if (mode === "fail2ban") note = `Debian's ${await startFail2ban(nodes)}, seed's filter and jail, one per node`;
     if (mode === "jailwatch") note = await startJailwatch(nodes, opts.share);
-    console.log(`attack: run "${mode}": ${note}; ${ATTACKERS.length} addresses, ${opts.rate} req/s each for ${opts.seconds} s`);
+    console.log(
+        `attack: run "${mode}": ${note}; ${ATTACKERS.length} addresses, ${opts.rate} req/s each for ${opts.seconds} s`,
+    );
     const offsets = await logOffsets(nodes);
     const watchSeconds = opts.seconds + 12;
-    const bans = mode === "none" ? Promise.resolve(nodes.map(() => new Map<string, number>())) : Promise.all(nodes.map(n => watchBans(n, mode, watchSeconds)));
+    const bans =
+        mode === "none"
+            ? Promise.resolve(nodes.map(() => new Map<string, number>()))
+            : Promise.all(nodes.map(n => watchBans(n, mode, watchSeconds)));
     const legit = load<{ samples: Sample[] }>(visitor, {
-        kind: "sequence", host: LB_PUBLIC_IP, rounds: 100_000, timeoutMs: 5000, deadlineMs: (opts.seconds + 4) * 1000, pauseMs: 250,
-        reqs: [{ path: "/", tag: "cached" }, { path: `/?s=visitor-${mode}-@@N@@`, tag: "search" }],
+        kind: "sequence",
+        host: LB_PUBLIC_IP,
+        rounds: 100_000,
+        timeoutMs: 5000,
+        deadlineMs: (opts.seconds + 4) * 1000,
+        pauseMs: 250,
+        reqs: [
+            { path: "/", tag: "cached" },
+            { path: `/?s=visitor-${mode}-@@N@@`, tag: "search" },
+        ],
     });
     await new Promise(r => setTimeout(r, 2000));
     const flood = await load<{ perSource: Record<string, Array<[number, number, number]>> }>(botnet, {
-        kind: "flood", host: LB_PUBLIC_IP, sources: ATTACKERS, perSource: Math.ceil(opts.seconds * opts.rate) + 1,
-        intervalMs: Math.round(1000 / opts.rate), maxInFlight: 4, timeoutMs: 5000, deadlineMs: opts.seconds * 1000,
+        kind: "flood",
+        host: LB_PUBLIC_IP,
+        sources: ATTACKERS,
+        perSource: Math.ceil(opts.seconds * opts.rate) + 1,
+        intervalMs: Math.round(1000 / opts.rate),
+        maxInFlight: 4,
+        timeoutMs: 5000,
+        deadlineMs: opts.seconds * 1000,
         req: { path: "/xmlrpc.php", method: "POST", body: XMLRPC_BODY, headers: { "Content-Type": "text/xml" } },
     });
     const visits = (await legit).samples;
@@ -178,7 +256,8 @@ async function oneRun(mode: Mode, hosts: Record<string, LabHost>, nodes: LabHost
     await new Promise(r => setTimeout(r, 3000)); // Nginx logs a request when it ends
     const php = await phpCounts(nodes, offsets);
     const banDelays: number[] = [];
-    let notBanned = 0, attackSent = 0;
+    let notBanned = 0,
+        attackSent = 0;
     for (const ip of ATTACKERS) {
         const reqs = flood.perSource[ip] ?? [];
         attackSent += reqs.length;
@@ -186,12 +265,25 @@ async function oneRun(mode: Mode, hosts: Record<string, LabHost>, nodes: LabHost
         const everywhere = seen.every(m => m.has(ip)) ? Math.max(...seen.map(m => m.get(ip)!)) : Infinity;
         if (!Number.isFinite(everywhere)) notBanned++;
         const t20 = reqs[MAXRETRY - 1]?.[0];
-        banDelays.push(t20 === undefined ? (Number.isFinite(everywhere) ? 0 : Infinity) : Math.max(0, everywhere - t20));
+        banDelays.push(
+            t20 === undefined ? (Number.isFinite(everywhere) ? 0 : Infinity) : Math.max(0, everywhere - t20),
+        );
     }
     const ok = visits.filter(s => s.status === 200);
     return {
-        mode, legitOk: ok.length, legitTotal: visits.length, legitP99: percentile(visits.map(s => (s.status === 200 ? s.ms : 5000)), 99),
-        attackSent, reachedPhp: php.reached, answeredByPhp: php.answered, banDelays, notBanned, note,
+        mode,
+        legitOk: ok.length,
+        legitTotal: visits.length,
+        legitP99: percentile(
+            visits.map(s => (s.status === 200 ? s.ms : 5000)),
+            99,
+        ),
+        attackSent,
+        reachedPhp: php.reached,
+        answeredByPhp: php.answered,
+        banDelays,
+        notBanned,
+        note,
     };
 }
 
@@ -205,19 +297,44 @@ export async function run(ctx: BenchContext): Promise<Check[]> {
     if (!["auto", "on", "off"].includes(share)) throw new Error("--sharefailures must be auto, on or off");
     const note = await machineNote();
     console.log(`attack: lab on this machine: ${note}`);
-    const dev = (await sh(botnet, `ip -o -4 addr show | awk '$4 ~ /^${CLIENT_HOSTS[1].ip.replace(/\./g, "\\.")}\\// { print $2 }'`)).trim();
+    const dev = (
+        await sh(
+            botnet,
+            `ip -o -4 addr show | awk '$4 ~ /^${CLIENT_HOSTS[1].ip.replace(/\./g, "\\.")}\\// { print $2 }'`,
+        )
+    ).trim();
     if (!dev) throw new Error(`no interface with ${CLIENT_HOSTS[1].ip} on ${botnet.name}`);
     await sh(botnet, ATTACKERS.map(ip => `ip addr replace ${ip}/24 dev ${dev}`).join("\n"));
     const results: RunResult[] = [];
     try {
         // Preflight: an added address must get answers through the balancer, or every figure below is meaningless.
-        const probe = (await exec(botnet, ["curl", "-s", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", "--interface", ATTACKERS[0],
-            `http://${LB_PUBLIC_IP}/`], { timeoutMs: 30_000 })).stdout.trim();
+        const probe = (
+            await exec(
+                botnet,
+                [
+                    "curl",
+                    "-s",
+                    "-m",
+                    "10",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    "--interface",
+                    ATTACKERS[0],
+                    `http://${LB_PUBLIC_IP}/`,
+                ],
+                { timeoutMs: 30_000 },
+            )
+        ).stdout.trim();
         if (probe !== "200") {
-            throw new Error(`attack: a request from the added address ${ATTACKERS[0]} on ${botnet.name} got no answer through ${LB_PUBLIC_IP} ` +
-                `(HTTP ${probe || "none"}): the lab does not route the extra client addresses; no run made`);
+            throw new Error(
+                `attack: a request from the added address ${ATTACKERS[0]} on ${botnet.name} got no answer through ${LB_PUBLIC_IP} ` +
+                    `(HTTP ${probe || "none"}): the lab does not route the extra client addresses; no run made`,
+            );
         }
-        for (const mode of ["none", "fail2ban", "jailwatch"] as Mode[]) results.push(await oneRun(mode, hosts, nodes, { seconds, rate, share }));
+        for (const mode of ["none", "fail2ban", "jailwatch"] as Mode[])
+            results.push(await oneRun(mode, hosts, nodes, { seconds, rate, share }));
     } finally {
         await sh(botnet, ATTACKERS.map(ip => `ip addr del ${ip}/24 dev ${dev} 2>/dev/null || true`).join("\n"));
         await reset(nodes);
@@ -225,25 +342,56 @@ export async function run(ctx: BenchContext): Promise<Check[]> {
     }
     const rows = results.map(r => {
         const finite = r.banDelays.filter(Number.isFinite);
-        const ban = r.mode === "none" ? "-" : r.notBanned ? `${r.notBanned} of ${ATTACKERS.length} never banned everywhere` :
-            `p50 ${fmtMs(percentile(finite, 50))}, worst ${fmtMs(Math.max(...finite))}`;
-        return [r.mode, `${((100 * r.legitOk) / Math.max(1, r.legitTotal)).toFixed(1)}% (${r.legitOk}/${r.legitTotal})`, fmtMs(r.legitP99), ban,
-            `${r.reachedPhp} (${r.answeredByPhp} answered) of ${r.attackSent} sent`];
+        const ban =
+            r.mode === "none"
+                ? "-"
+                : r.notBanned
+                  ? `${r.notBanned} of ${ATTACKERS.length} never banned everywhere`
+                  : `p50 ${fmtMs(percentile(finite, 50))}, worst ${fmtMs(Math.max(...finite))}`;
+        return [
+            r.mode,
+            `${((100 * r.legitOk) / Math.max(1, r.legitTotal)).toFixed(1)}% (${r.legitOk}/${r.legitTotal})`,
+            fmtMs(r.legitP99),
+            ban,
+            `${r.reachedPhp} (${r.answeredByPhp} answered) of ${r.attackSent} sent`,
+        ];
     });
-    console.log(`\nattack: ${ATTACKERS.length} addresses x ${rate} req/s for ${seconds} s through ${LB_PUBLIC_IP}; visitor 4 req/s (cached + uncached)`);
+    console.log(
+        `\nattack: ${ATTACKERS.length} addresses x ${rate} req/s for ${seconds} s through ${LB_PUBLIC_IP}; visitor 4 req/s (cached + uncached)`,
+    );
     for (const r of results) console.log(`  ${r.mode}: ${r.note}`);
-    console.log(table(["run", "visitor requests ok", "visitor p99", `banned on all 3 nodes, after its ${MAXRETRY}th request`, "attack requests that reached PHP"], rows));
+    console.log(
+        table(
+            [
+                "run",
+                "visitor requests ok",
+                "visitor p99",
+                `banned on all 3 nodes, after its ${MAXRETRY}th request`,
+                "attack requests that reached PHP",
+            ],
+            rows,
+        ),
+    );
     const jw = results.find(r => r.mode === "jailwatch")!;
     const f2b = results.find(r => r.mode === "fail2ban")!;
     const worst = (r: RunResult) => (r.notBanned ? Infinity : Math.max(...r.banDelays));
     const share100 = (r: RunResult) => r.legitOk / Math.max(1, r.legitTotal);
     return [
-        { name: "attack: jailwatch keeps >= 99% of the visitor's requests", pass: share100(jw) >= TARGET_SUCCESS,
-            detail: `${(100 * share100(jw)).toFixed(1)}% (fail2ban ${(100 * share100(f2b)).toFixed(1)}%, none ${(100 * share100(results[0])).toFixed(1)}%); ${jw.note}` },
-        { name: "attack: jailwatch bans every attacker on every node within 2 s of its 20th request", pass: worst(jw) <= TARGET_BAN_MS,
-            detail: `worst ${Number.isFinite(worst(jw)) ? fmtMs(worst(jw)) : `${jw.notBanned} never banned everywhere`} (fail2ban: ${Number.isFinite(worst(f2b)) ? fmtMs(worst(f2b)) : `${f2b.notBanned} never banned everywhere`}); ${jw.note}` },
-        { name: "attack: attack requests that reached PHP", pass: undefined,
-            detail: results.map(r => `${r.mode} ${r.reachedPhp}/${r.attackSent}`).join(", ") },
+        {
+            name: "attack: jailwatch keeps >= 99% of the visitor's requests",
+            pass: share100(jw) >= TARGET_SUCCESS,
+            detail: `${(100 * share100(jw)).toFixed(1)}% (fail2ban ${(100 * share100(f2b)).toFixed(1)}%, none ${(100 * share100(results[0])).toFixed(1)}%); ${jw.note}`,
+        },
+        {
+            name: "attack: jailwatch bans every attacker on every node within 2 s of its 20th request",
+            pass: worst(jw) <= TARGET_BAN_MS,
+            detail: `worst ${Number.isFinite(worst(jw)) ? fmtMs(worst(jw)) : `${jw.notBanned} never banned everywhere`} (fail2ban: ${Number.isFinite(worst(f2b)) ? fmtMs(worst(f2b)) : `${f2b.notBanned} never banned everywhere`}); ${jw.note}`,
+        },
+        {
+            name: "attack: attack requests that reached PHP",
+            pass: undefined,
+            detail: results.map(r => `${r.mode} ${r.reachedPhp}/${r.attackSent}`).join(", "),
+        },
         { name: "attack: machine", pass: undefined, detail: note },
     ];
 }

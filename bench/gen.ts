@@ -34,7 +34,16 @@ const AGENTS = [
     "curl/7.88.1",
     "WordPress/6.1; https://example.org",
 ];
-const PAGES = ["/", "/2016/05/hello-world/", "/wp-content/themes/twentysixteen/style.css?ver=4.5", "/feed/", "/wp-includes/js/jquery/jquery.js?ver=1.12.3", "/favicon.ico", "/?p=42", "/wp-json/wp/v2/posts"];
+const PAGES = [
+    "/",
+    "/2016/05/hello-world/",
+    "/wp-content/themes/twentysixteen/style.css?ver=4.5",
+    "/feed/",
+    "/wp-includes/js/jquery/jquery.js?ver=1.12.3",
+    "/favicon.ico",
+    "/?p=42",
+    "/wp-json/wp/v2/posts",
+];
 
 function two(n: number): string {
     return n < 10 ? `0${n}` : String(n);
@@ -45,8 +54,10 @@ export function generateLog(file: string, opts: GenOptions): void {
     const r = rng(opts.seed ?? 20160515);
     const garbage = opts.garbage ?? 0.005;
     // Attacker pools: a botnet of IPv4 and IPv6 addresses, plus innocents.
-    const v4 = () => `${1 + Math.floor(r() * 222)}.${Math.floor(r() * 256)}.${Math.floor(r() * 256)}.${1 + Math.floor(r() * 254)}`;
-    const v6 = () => `2001:db8:${Math.floor(r() * 65536).toString(16)}:${Math.floor(r() * 65536).toString(16)}::${Math.floor(r() * 65536).toString(16)}`;
+    const v4 = () =>
+        `${1 + Math.floor(r() * 222)}.${Math.floor(r() * 256)}.${Math.floor(r() * 256)}.${1 + Math.floor(r() * 254)}`;
+    const v6 = () =>
+        `2001:db8:${Math.floor(r() * 65536).toString(16)}:${Math.floor(r() * 65536).toString(16)}::${Math.floor(r() * 65536).toString(16)}`;
     const attackers = Array.from({ length: 2000 }, (_, i) => (i % 5 === 0 ? v6() : v4()));
     const visitors = Array.from({ length: 5000 }, (_, i) => (i % 4 === 0 ? v6() : v4()));
     const fd = fs.openSync(file, "w");
@@ -68,12 +79,15 @@ export function generateLog(file: string, opts: GenOptions): void {
             line = `garbage ${Math.floor(r() * 1e9).toString(36)} \\x16\\x03\\x01 no date here`;
         } else {
             const attack = x < 0.75;
-            const who = attack ? attackers[Math.floor(r() * attackers.length)] : visitors[Math.floor(r() * visitors.length)];
+            const who = attack
+                ? attackers[Math.floor(r() * attackers.length)]
+                : visitors[Math.floor(r() * visitors.length)];
             const xff = r() < 0.15 ? `${v4()}, ${who}` : who;
             const ua = AGENTS[Math.floor(r() * AGENTS.length)];
             const http = r() < 0.5 ? "HTTP/1.0" : "HTTP/1.1";
             if (x < 0.7) line = `127.0.0.1 - - [${stamp}] "POST /xmlrpc.php ${http}" 200 370 "-" "${ua}" "${xff}"`;
-            else if (x < 0.75) line = `127.0.0.1 - - [${stamp}] "POST /wp-login.php ${http}" ${r() < 0.9 ? 200 : 302} 4525 "-" "${ua}" "${xff}"`;
+            else if (x < 0.75)
+                line = `127.0.0.1 - - [${stamp}] "POST /wp-login.php ${http}" ${r() < 0.9 ? 200 : 302} 4525 "-" "${ua}" "${xff}"`;
             else {
                 const page = PAGES[Math.floor(r() * PAGES.length)];
                 line = `127.0.0.1 - - [${stamp}] "GET ${page} ${http}" 200 ${1000 + Math.floor(r() * 50000)} "https://example.org/" "${ua}" "${xff}"`;

@@ -15,16 +15,26 @@ const GEN = path.join(__dirname, "labLoadGen.ts");
  * its host steps); otherwise the stack plan runs first (idempotent: on a lab that is up it changes nothing).
  */
 export async function labStack(args: string[]): Promise<Record<string, LabHost>> {
-    if (process.getuid?.() !== 0) throw new Error("the lab benches need root (the lab boots hosts with systemd-nspawn)");
+    if (process.getuid?.() !== 0)
+        throw new Error("the lab benches need root (the lab boots hosts with systemd-nspawn)");
     if (!args.includes("--no-up")) {
-        console.log(`lab: bringing the stack up in ${LAB_DIR} (re-runs every host step; changes nothing on a lab that is up)`);
+        console.log(
+            `lab: bringing the stack up in ${LAB_DIR} (re-runs every host step; changes nothing on a lab that is up)`,
+        );
         const { report } = await stackUp();
-        if (!report.ok) throw new Error(`lab: stack plan failed (${report.steps.filter(s => s.status === "failed").map(s => s.id).join(", ")}); logs in ${LAB_DIR}/hosts/*/log`);
+        if (!report.ok)
+            throw new Error(
+                `lab: stack plan failed (${report.steps
+                    .filter(s => s.status === "failed")
+                    .map(s => s.id)
+                    .join(", ")}); logs in ${LAB_DIR}/hosts/*/log`,
+            );
     }
     const hosts: Record<string, LabHost> = {};
     for (const spec of STACK_HOSTS) {
         const h = getHost(spec.name);
-        if (!h || leaderOf(h) === undefined) throw new Error(`lab host ${spec.name} is not running (HA_LAB_DIR=${LAB_DIR}; run \`npm run lab -- up\`)`);
+        if (!h || leaderOf(h) === undefined)
+            throw new Error(`lab host ${spec.name} is not running (HA_LAB_DIR=${LAB_DIR}; run \`npm run lab -- up\`)`);
         hosts[spec.name] = h;
     }
     return hosts;
@@ -34,8 +44,11 @@ export async function labStack(args: string[]): Promise<Record<string, LabHost>>
 export async function load<T = Record<string, unknown>>(host: LabHost, job: LoadJob): Promise<T> {
     const pid = leaderOf(host);
     if (pid === undefined) throw new Error(`lab host ${host.name} is not running`);
-    const r = await run("nsenter", ["-t", String(pid), "-n", "--", process.execPath, "-r", TS_NODE, GEN, JSON.stringify(job)],
-        { timeoutMs: job.deadlineMs + 60_000 });
+    const r = await run(
+        "nsenter",
+        ["-t", String(pid), "-n", "--", process.execPath, "-r", TS_NODE, GEN, JSON.stringify(job)],
+        { timeoutMs: job.deadlineMs + 60_000 },
+    );
     if (r.code !== 0) throw new Error(`load generator on ${host.name} failed (${r.code}): ${r.stderr.slice(-500)}`);
     return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as T;
 }

@@ -40,7 +40,7 @@ export function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = pr
                   }
               }, 20);
         child.on("error", reject);
-        child.on("close", (code) => {
+        child.on("close", code => {
             if (poll) clearInterval(poll);
             const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
             let stderr = Buffer.concat(err).toString("utf8");
@@ -52,13 +52,22 @@ export function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = pr
                 }
                 stderr = stderr.replace(new RegExp(`${marker}[\\d. ]+\\n?`), "");
             }
-            resolve({ seconds, cpuSeconds, peakRssMB: hwmKB / 1024, code: code ?? -1, stdout: Buffer.concat(out).toString("utf8"), stderr });
+            resolve({
+                seconds,
+                cpuSeconds,
+                peakRssMB: hwmKB / 1024,
+                code: code ?? -1,
+                stdout: Buffer.concat(out).toString("utf8"),
+                stderr,
+            });
         });
     });
 }
 
 /** fail2ban-regex's `Lines: N lines, I ignored, M matched, X missed`. */
-export function parseLineCounts(output: string): { lines: number; ignored: number; matched: number; missed: number } | undefined {
+export function parseLineCounts(
+    output: string,
+): { lines: number; ignored: number; matched: number; missed: number } | undefined {
     const m = /^Lines: (\d+) lines, (\d+) ignored, (\d+) matched, (\d+) missed/m.exec(output);
     return m ? { lines: Number(m[1]), ignored: Number(m[2]), matched: Number(m[3]), missed: Number(m[4]) } : undefined;
 }

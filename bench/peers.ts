@@ -24,15 +24,15 @@ function stamp(ms: number): string {
 
 async function freePort(): Promise<number> {
     const s = net.createServer();
-    await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+    await new Promise<void>(r => s.listen(0, "127.0.0.1", () => r()));
     const port = (s.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => s.close(() => r()));
+    await new Promise<void>(r => s.close(() => r()));
     return port;
 }
 
 function scrape(port: number): Promise<Map<string, number>> {
     return new Promise((resolve, reject) => {
-        http.get({ host: "127.0.0.1", port, path: "/metrics", agent: false }, (res) => {
+        http.get({ host: "127.0.0.1", port, path: "/metrics", agent: false }, res => {
             let body = "";
             res.setEncoding("utf8");
             res.on("data", (d: string) => (body += d));
@@ -72,15 +72,47 @@ async function startCluster(ctx: BenchContext, dir: string, share: boolean): Pro
         const log = path.join(d, "access.log");
         fs.writeFileSync(log, "");
         fs.writeFileSync(path.join(d, "secret"), secret, { mode: 0o600 });
-        fs.writeFileSync(path.join(d, "conf", "jail.conf"),
-            `[${JAIL}]\nenabled = true\nfilter = seed\nlogpath = ${log}\nmaxretry = 20\nfindtime = 3600\nbantime = 3600\nport = http,https\nbanaction = dummy\nignoreself = false\nsharefailures = ${share}\n`);
-        const others = peerPorts.filter((_, k) => k !== i).map((p) => `127.0.0.1:${p}`).join(" ");
-        fs.writeFileSync(path.join(d, "conf", "jailwatch.conf"),
-            `[server]\npeers = ${others}\npeerport = ${peerPorts[i]}\npeerlisten = 127.0.0.1\npeersecretfile = ${path.join(d, "secret")}\nmetricslisten = 127.0.0.1:${metricsPorts[i]}\n`);
-        const proc = spawn(process.execPath, [ctx.jailwatch, "server", "-f", "-c", path.join(d, "conf"), "-s", path.join(d, "jw.sock"), "--state", path.join(d, "state"), "--loglevel", "error"], { stdio: ["ignore", "ignore", "inherit"] });
+        fs.writeFileSync(
+            path.join(d, "conf", "jail.conf"),
+            `[${JAIL}]\nenabled = true\nfilter = seed\nlogpath = ${log}\nmaxretry = 20\nfindtime = 3600\nbantime = 3600\nport = http,https\nbanaction = dummy\nignoreself = false\nsharefailures = ${share}\n`,
+        );
+        const others = peerPorts
+            .filter((_, k) => k !== i)
+            .map(p => `127.0.0.1:${p}`)
+            .join(" ");
+        fs.writeFileSync(
+            path.join(d, "conf", "jailwatch.conf"),
+            `[server]\npeers = ${others}\npeerport = ${peerPorts[i]}\npeerlisten = 127.0.0.1\npeersecretfile = ${path.join(d, "secret")}\nmetricslisten = 127.0.0.1:${metricsPorts[i]}\n`,
+        );
+        const proc = spawn(
+            process.execPath,
+            [
+                ctx.jailwatch,
+                "server",
+                "-f",
+                "-c",
+                path.join(d, "conf"),
+                "-s",
+                path.join(d, "jw.sock"),
+                "--state",
+                path.join(d, "state"),
+                "--loglevel",
+                "error",
+            ],
+            { stdio: ["ignore", "ignore", "inherit"] },
+        );
         nodes.push({ proc, log, metricsPort: metricsPorts[i] });
     }
-    for (const n of nodes) await until("metrics endpoint", async () => (await scrape(n.metricsPort).then(() => true, () => false)), 30_000);
+    for (const n of nodes)
+        await until(
+            "metrics endpoint",
+            async () =>
+                await scrape(n.metricsPort).then(
+                    () => true,
+                    () => false,
+                ),
+            30_000,
+        );
     return nodes;
 }
 
@@ -88,7 +120,7 @@ async function until(what: string, fn: () => Promise<boolean>, ms: number): Prom
     const end = Date.now() + ms;
     while (Date.now() < end) {
         if (await fn()) return;
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise(r => setTimeout(r, 50));
     }
     throw new Error(`bench peers: timed out waiting for ${what}`);
 }
@@ -96,36 +128,58 @@ async function until(what: string, fn: () => Promise<boolean>, ms: number): Prom
 async function stopCluster(nodes: Node[]): Promise<void> {
     for (const n of nodes) {
         if (n.proc.exitCode !== null) continue;
-        const done = new Promise((r) => n.proc.once("exit", r));
+        const done = new Promise(r => n.proc.once("exit", r));
         n.proc.kill("SIGTERM");
-        await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);
+        await Promise.race([done, new Promise(r => setTimeout(r, 10_000))]);
     }
 }
 
-async function floodRun(ctx: BenchContext, share: boolean, lines: number): Promise<{ sender: number; receivers: number; frames: number; wallMs: number }> {
+async function floodRun(
+    ctx: BenchContext,
+    share: boolean,
+    lines: number,
+): Promise<{ sender: number; receivers: number; frames: number; wallMs: number }> {
     const nodes = await startCluster(ctx, ctx.tmp, share);
     try {
         const ts = stamp(Date.now());
         const text: string[] = [];
         for (let k = 0; k < lines; k++) {
             const a = k % 10_000;
-            text.push(`127.0.0.1 - - [${ts}] "POST /xmlrpc.php HTTP/1.1" 200 370 "-" "Mozilla/4.0" "10.${a >> 16}.${(a >> 8) & 255}.${a & 255}"\n`);
+            text.push(
+                `127.0.0.1 - - [${ts}] "POST /xmlrpc.php HTTP/1.1" 200 370 "-" "Mozilla/4.0" "10.${a >> 16}.${(a >> 8) & 255}.${a & 255}"\n`,
+            );
         }
         const body = text.join("");
-        const cpu0 = nodes.map((n) => cpuMs(n.proc.pid!));
+        const cpu0 = nodes.map(n => cpuMs(n.proc.pid!));
         const t0 = Date.now();
         fs.appendFileSync(nodes[0].log, body);
-        await until("sender read the flood", async () => ((await scrape(nodes[0].metricsPort)).get(`jailwatch_lines_read_total{jail="${JAIL}"}`) ?? 0) >= lines, 120_000);
+        await until(
+            "sender read the flood",
+            async () =>
+                ((await scrape(nodes[0].metricsPort)).get(`jailwatch_lines_read_total{jail="${JAIL}"}`) ?? 0) >= lines,
+            120_000,
+        );
         if (share) {
             for (const n of nodes.slice(1)) {
-                await until("receivers counted the flood", async () => ((await scrape(n.metricsPort)).get(`jailwatch_peer_failures_total{jail="${JAIL}"}`) ?? 0) >= lines, 120_000);
+                await until(
+                    "receivers counted the flood",
+                    async () =>
+                        ((await scrape(n.metricsPort)).get(`jailwatch_peer_failures_total{jail="${JAIL}"}`) ?? 0) >=
+                        lines,
+                    120_000,
+                );
             }
         }
         const wallMs = Date.now() - t0;
-        await new Promise((r) => setTimeout(r, 300)); // the last flush and its replies
+        await new Promise(r => setTimeout(r, 300)); // the last flush and its replies
         const cpu = nodes.map((n, i) => cpuMs(n.proc.pid!) - cpu0[i]);
         const m = await scrape(nodes[0].metricsPort);
-        return { sender: cpu[0], receivers: (cpu[1] + cpu[2]) / 2, frames: m.get(`jailwatch_peer_messages_sent_total{type="failures"}`) ?? 0, wallMs };
+        return {
+            sender: cpu[0],
+            receivers: (cpu[1] + cpu[2]) / 2,
+            frames: m.get(`jailwatch_peer_messages_sent_total{type="failures"}`) ?? 0,
+            wallMs,
+        };
     } finally {
         await stopCluster(nodes);
     }
@@ -136,13 +190,31 @@ export async function run(ctx: BenchContext): Promise<Check[]> {
     const off = await floodRun(ctx, false, lines);
     const on = await floodRun(ctx, true, lines);
     const per100k = (ms: number) => Math.round((ms * 100_000) / lines);
-    console.log(`shared failures, ${lines} failure lines from 10,000 addresses on one of 3 peered nodes (CPU ms per 100k lines):`);
-    console.log(`  sharefailures = false: sender ${per100k(off.sender)} ms, each receiver ${per100k(off.receivers)} ms, ${off.frames} failure frames, ${off.wallMs} ms`);
-    console.log(`  sharefailures = true : sender ${per100k(on.sender)} ms, each receiver ${per100k(on.receivers)} ms, ${on.frames} failure frames, ${on.wallMs} ms`);
+    console.log(
+        `shared failures, ${lines} failure lines from 10,000 addresses on one of 3 peered nodes (CPU ms per 100k lines):`,
+    );
+    console.log(
+        `  sharefailures = false: sender ${per100k(off.sender)} ms, each receiver ${per100k(off.receivers)} ms, ${off.frames} failure frames, ${off.wallMs} ms`,
+    );
+    console.log(
+        `  sharefailures = true : sender ${per100k(on.sender)} ms, each receiver ${per100k(on.receivers)} ms, ${on.frames} failure frames, ${on.wallMs} ms`,
+    );
     const ratio = on.sender / Math.max(1, off.sender);
     return [
-        { name: "shared failures: sender CPU with/without", pass: undefined, detail: `${ratio.toFixed(2)}x (${per100k(on.sender)} vs ${per100k(off.sender)} ms per 100k lines)` },
-        { name: "shared failures: receiver CPU per 100k peer failures", pass: undefined, detail: `${per100k(on.receivers)} ms (idle peers without sharing: ${per100k(off.receivers)} ms)` },
-        { name: "shared failures: frames for 100k lines bounded (<= 2 peers x 100)", pass: on.frames <= 200, detail: `${on.frames} frames` },
+        {
+            name: "shared failures: sender CPU with/without",
+            pass: undefined,
+            detail: `${ratio.toFixed(2)}x (${per100k(on.sender)} vs ${per100k(off.sender)} ms per 100k lines)`,
+        },
+        {
+            name: "shared failures: receiver CPU per 100k peer failures",
+            pass: undefined,
+            detail: `${per100k(on.receivers)} ms (idle peers without sharing: ${per100k(off.receivers)} ms)`,
+        },
+        {
+            name: "shared failures: frames for 100k lines bounded (<= 2 peers x 100)",
+            pass: on.frames <= 200,
+            detail: `${on.frames} frames`,
+        },
     ];
 }

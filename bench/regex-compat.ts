@@ -12,13 +12,20 @@ const LOGS = "/usr/lib/python3/dist-packages/fail2ban/tests/files/logs";
 const JAILWATCH = path.resolve(__dirname, "../dist/jailwatch.js");
 
 function run(cmd: string, args: string[]): string {
-    const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 26, env: { ...process.env, LANG: "C.UTF-8", LC_ALL: "C.UTF-8" } });
+    const r = spawnSync(cmd, args, {
+        encoding: "utf8",
+        maxBuffer: 1 << 26,
+        env: { ...process.env, LANG: "C.UTF-8", LC_ALL: "C.UTF-8" },
+    });
     return (r.stdout + r.stderr).replace(/^\[processed in \d+\.\d\d sec\]$/m, "");
 }
 
 const wanted = process.argv.slice(2);
-const names = fs.readdirSync(FILTERS).filter((f) => f.endsWith(".conf")).map((f) => f.slice(0, -5))
-    .filter((n) => fs.existsSync(path.join(LOGS, n)) && (wanted.length === 0 || wanted.includes(n)));
+const names = fs
+    .readdirSync(FILTERS)
+    .filter(f => f.endsWith(".conf"))
+    .map(f => f.slice(0, -5))
+    .filter(n => fs.existsSync(path.join(LOGS, n)) && (wanted.length === 0 || wanted.includes(n)));
 let same = 0;
 for (const name of names) {
     const log = path.join(LOGS, name);
@@ -30,7 +37,9 @@ for (const name of names) {
         console.log(`same  ${name}`);
     } else {
         const k = i < 0 ? Math.min(a.length, b.length) : i;
-        console.log(`DIFF  ${name}\n      fail2ban : ${(a[k] ?? "").slice(0, 110)}\n      jailwatch: ${(b[k] ?? "").slice(0, 110)}`);
+        console.log(
+            `DIFF  ${name}\n      fail2ban : ${(a[k] ?? "").slice(0, 110)}\n      jailwatch: ${(b[k] ?? "").slice(0, 110)}`,
+        );
     }
 }
 console.log(`\nregex-compat: ${same}/${names.length} stock filters give byte-identical fail2ban-regex output`);

@@ -43,11 +43,16 @@ async function main(): Promise<number> {
     const root = path.resolve(__dirname, "..");
     execFileSync("bash", [path.join(root, "scripts/build/jailwatch.sh")], { stdio: "inherit" });
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "jailwatch-bench-"));
-    const ctx: BenchContext = { quick: args.includes("--quick"), tmp, jailwatch: path.join(root, "dist/jailwatch.js"), args };
+    const ctx: BenchContext = {
+        quick: args.includes("--quick"),
+        tmp,
+        jailwatch: path.join(root, "dist/jailwatch.js"),
+        args,
+    };
     const checks: Check[] = [];
     try {
         for (const [name, load] of MODULES) {
-            const only = args.find((a) => a.startsWith("--only="))?.slice(7);
+            const only = args.find(a => a.startsWith("--only="))?.slice(7);
             if (only ? only !== name : LAB_ONLY.has(name)) continue;
             console.log(`\n=== bench: ${name}${ctx.quick ? " (quick)" : ""}`);
             checks.push(...(await (await load()).run(ctx)));
@@ -56,17 +61,22 @@ async function main(): Promise<number> {
         fs.rmSync(tmp, { recursive: true, force: true });
     }
     console.log("\n=== bench: targets");
-    for (const c of checks) console.log(`${c.pass === undefined ? "INFO" : c.pass ? "PASS" : "FAIL"}  ${c.name}  (${c.detail})`);
-    const failed = checks.filter((c) => c.pass === false).length;
-    const judged = checks.filter((c) => c.pass !== undefined).length;
+    for (const c of checks)
+        console.log(`${c.pass === undefined ? "INFO" : c.pass ? "PASS" : "FAIL"}  ${c.name}  (${c.detail})`);
+    const failed = checks.filter(c => c.pass === false).length;
+    const judged = checks.filter(c => c.pass !== undefined).length;
     const info = checks.length - judged;
-    console.log(failed ? `\nbench: ${failed} of ${judged} targets FAILED` : `\nbench: all ${judged} judged targets passed${info ? ` (${info} shown for information)` : ""}`);
+    console.log(
+        failed
+            ? `\nbench: ${failed} of ${judged} targets FAILED`
+            : `\nbench: all ${judged} judged targets passed${info ? ` (${info} shown for information)` : ""}`,
+    );
     return failed ? 1 : 0;
 }
 
 main().then(
-    (code) => (process.exitCode = code),
-    (e) => {
+    code => (process.exitCode = code),
+    e => {
         console.error(e instanceof Error ? e.stack : e);
         process.exitCode = 1;
     },

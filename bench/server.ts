@@ -56,7 +56,7 @@ interface Server {
 
 function waitExit(p: ChildProcess, ms: number): Promise<void> {
     if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
+    return new Promise(resolve => {
         const t = setTimeout(() => {
             p.kill("SIGKILL");
             resolve();
@@ -68,7 +68,7 @@ function waitExit(p: ChildProcess, ms: number): Promise<void> {
     });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 20): Promise<T> {
     const end = Date.now() + timeoutMs;
@@ -82,8 +82,24 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
 
 function startJailwatch(ctx: BenchContext, conf: string, state: string, banaction: string, netns: boolean): Server {
     const sock = path.join(conf, "jw.sock");
-    const args = [ctx.jailwatch, "server", "-f", "-c", conf, "-s", sock, "--state", state, "--banaction", banaction, "--loglevel", "debug"];
-    const proc = netns ? spawn("unshare", ["--net", process.execPath, ...args], { stdio: ["ignore", "ignore", "pipe"] }) : spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const args = [
+        ctx.jailwatch,
+        "server",
+        "-f",
+        "-c",
+        conf,
+        "-s",
+        sock,
+        "--state",
+        state,
+        "--banaction",
+        banaction,
+        "--loglevel",
+        "debug",
+    ];
+    const proc = netns
+        ? spawn("unshare", ["--net", process.execPath, ...args], { stdio: ["ignore", "ignore", "pipe"] })
+        : spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
     const stderr: string[] = [];
     proc.stderr!.setEncoding("utf8");
     let partial = "";
@@ -110,8 +126,14 @@ function startJailwatch(ctx: BenchContext, conf: string, state: string, banactio
 
 function startFail2ban(conf: string): Server {
     const sock = path.join(conf, "f2b.sock");
-    const proc = spawn("fail2ban-server", ["-f", "-x", "-c", conf, "-s", sock, "-p", path.join(conf, "f2b.pid")], { stdio: "ignore" });
-    const client = (...a: string[]) => execFileSync("fail2ban-client", ["-c", conf, "-s", sock, ...a], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    const proc = spawn("fail2ban-server", ["-f", "-x", "-c", conf, "-s", sock, "-p", path.join(conf, "f2b.pid")], {
+        stdio: "ignore",
+    });
+    const client = (...a: string[]) =>
+        execFileSync("fail2ban-client", ["-c", conf, "-s", sock, ...a], {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "ignore"],
+        });
     return {
         name: "fail2ban",
         proc,
@@ -132,7 +154,11 @@ async function ready(s: Server): Promise<void> {
  * Appends `rate` lines/s for `seconds`; returns matched lines written, when writing started and ended. The lines
  * are made beforehand (their timestamp stays within findtime) so the writer costs next to no CPU during the run.
  */
-async function appendAtRate(log: string, rate: number, seconds: number): Promise<{ matched: number; t0: number; t1: number }> {
+async function appendAtRate(
+    log: string,
+    rate: number,
+    seconds: number,
+): Promise<{ matched: number; t0: number; t1: number }> {
     const total = rate * seconds;
     const ts = stamp(Date.now());
     const lines: string[] = [];
@@ -159,10 +185,21 @@ async function appendAtRate(log: string, rate: number, seconds: number): Promise
     return { matched, t0, t1: Date.now() };
 }
 
-async function sustained(s: Server, log: string, rate: number, seconds: number, pollMs: number): Promise<{ rate: number; behind: number }> {
+async function sustained(
+    s: Server,
+    log: string,
+    rate: number,
+    seconds: number,
+    pollMs: number,
+): Promise<{ rate: number; behind: number }> {
     const { matched, t0, t1 } = await appendAtRate(log, rate, seconds);
-    const tDone = await until(`${s.name} to process ${matched} failures`, async () => ((await s.totalFailed()) >= matched ? Date.now() : undefined), 300_000, pollMs);
-    return { rate: (matched / 0.7) / ((tDone - t0) / 1000), behind: (tDone - t1) / 1000 };
+    const tDone = await until(
+        `${s.name} to process ${matched} failures`,
+        async () => ((await s.totalFailed()) >= matched ? Date.now() : undefined),
+        300_000,
+        pollMs,
+    );
+    return { rate: matched / 0.7 / ((tDone - t0) / 1000), behind: (tDone - t1) / 1000 };
 }
 
 function percentile(xs: number[], p: number): number {
@@ -195,8 +232,16 @@ async function fail2banRestore(dir: string, n: number): Promise<{ n: number; ms:
     let s = startFail2ban(dir);
     try {
         await ready(s);
-        execFileSync("fail2ban-client", ["-c", dir, "-s", path.join(dir, "f2b.sock"), "set", JAIL, "banip", ...ips], { stdio: "ignore" });
-        const count = () => (fs.existsSync(target) ? fs.readFileSync(target, "utf8").split("\n").filter((l) => l.startsWith("+")).length : 0);
+        execFileSync("fail2ban-client", ["-c", dir, "-s", path.join(dir, "f2b.sock"), "set", JAIL, "banip", ...ips], {
+            stdio: "ignore",
+        });
+        const count = () =>
+            fs.existsSync(target)
+                ? fs
+                      .readFileSync(target, "utf8")
+                      .split("\n")
+                      .filter(l => l.startsWith("+")).length
+                : 0;
         await until("fail2ban bans", async () => (count() >= n ? true : undefined), 300_000, 100);
     } finally {
         await s.stop();
@@ -205,7 +250,19 @@ async function fail2banRestore(dir: string, n: number): Promise<{ n: number; ms:
     const t0 = Date.now();
     s = startFail2ban(dir);
     try {
-        await until("fail2ban restore", async () => (fs.existsSync(target) && fs.readFileSync(target, "utf8").split("\n").filter((l) => l.startsWith("+")).length >= n ? true : undefined), 600_000, 50);
+        await until(
+            "fail2ban restore",
+            async () =>
+                fs.existsSync(target) &&
+                fs
+                    .readFileSync(target, "utf8")
+                    .split("\n")
+                    .filter(l => l.startsWith("+")).length >= n
+                    ? true
+                    : undefined,
+            600_000,
+            50,
+        );
         return { n, ms: Date.now() - t0 };
     } finally {
         await s.stop();
@@ -220,25 +277,37 @@ export async function run(ctx: BenchContext): Promise<Check[]> {
 
     // 1. Sustained rate.
     const rates: Record<string, { rate: number; behind: number }> = {};
-    for (const [name, offered] of [["jailwatch", 250_000], ["fail2ban", 50_000]] as const) {
+    for (const [name, offered] of [
+        ["jailwatch", 250_000],
+        ["fail2ban", 50_000],
+    ] as const) {
         const dir = path.join(base, `rate-${name}`);
         const log = path.join(dir, "access.log");
         fs.mkdirSync(dir, { recursive: true });
         writeConfig(dir, log, 100, path.join(dir, "dummy.out"));
         fs.writeFileSync(log, "");
-        const s = name === "jailwatch" ? startJailwatch(ctx, dir, path.join(dir, "state"), "dummy", false) : startFail2ban(dir);
+        const s =
+            name === "jailwatch"
+                ? startJailwatch(ctx, dir, path.join(dir, "state"), "dummy", false)
+                : startFail2ban(dir);
         try {
             await ready(s);
             const rate = ctx.quick ? offered / 5 : offered;
             rates[name] = await sustained(s, log, rate, seconds, name === "fail2ban" ? 1000 : 50);
-            console.log(`${name}: ${fmt(rate)} lines/s offered for ${seconds}s -> kept up with ${fmt(rates[name].rate)} lines/s, ${rates[name].behind.toFixed(2)}s behind at the end`);
+            console.log(
+                `${name}: ${fmt(rate)} lines/s offered for ${seconds}s -> kept up with ${fmt(rates[name].rate)} lines/s, ${rates[name].behind.toFixed(2)}s behind at the end`,
+            );
         } finally {
             await s.stop();
         }
     }
     const jr = rates.jailwatch.rate;
     const fr = rates.fail2ban.rate;
-    checks.push({ name: "server sustained rate >= 200,000 lines/s", pass: jr >= 200_000, detail: `jailwatch ${fmt(jr)}/s vs fail2ban ${fmt(fr)}/s: ${(jr / fr).toFixed(1)}x` });
+    checks.push({
+        name: "server sustained rate >= 200,000 lines/s",
+        pass: jr >= 200_000,
+        detail: `jailwatch ${fmt(jr)}/s vs fail2ban ${fmt(fr)}/s: ${(jr / fr).toFixed(1)}x`,
+    });
 
     // 2. Latency: line written -> banned.
     const samples = ctx.quick ? 20 : 100;
@@ -254,7 +323,7 @@ export async function run(ctx: BenchContext): Promise<Check[]> {
             await ready(s);
             let seen = 0;
             const done = new Set<string>();
-            lat.jailwatch = await latency(samples, log, async (ip) => {
+            lat.jailwatch = await latency(samples, log, async ip => {
                 for (; seen < s.stderr.length; seen++) {
                     const m = /nftables: ban done: (.*)$/.exec(s.stderr[seen]);
                     if (m) for (const x of m[1].split(" ")) done.add(x);
@@ -275,12 +344,19 @@ export async function run(ctx: BenchContext): Promise<Check[]> {
         const s = startFail2ban(dir);
         try {
             await ready(s);
-            lat.fail2ban = await latency(ctx.quick ? 5 : 30, log, async (ip) => fs.existsSync(target) && fs.readFileSync(target, "utf8").includes(`+${ip}\n`));
+            lat.fail2ban = await latency(
+                ctx.quick ? 5 : 30,
+                log,
+                async ip => fs.existsSync(target) && fs.readFileSync(target, "utf8").includes(`+${ip}\n`),
+            );
         } finally {
             await s.stop();
         }
     }
-    for (const [name, xs] of Object.entries(lat)) console.log(`${name}: line -> banned p50 ${percentile(xs, 50).toFixed(1)} ms, p99 ${percentile(xs, 99).toFixed(1)} ms (${xs.length} samples)`);
+    for (const [name, xs] of Object.entries(lat))
+        console.log(
+            `${name}: line -> banned p50 ${percentile(xs, 50).toFixed(1)} ms, p99 ${percentile(xs, 99).toFixed(1)} ms (${xs.length} samples)`,
+        );
     const jp99 = percentile(lat.jailwatch, 99);
     checks.push({
         name: "line -> in nft set p99 <= 50 ms",
@@ -296,22 +372,42 @@ export async function run(ctx: BenchContext): Promise<Check[]> {
         fs.mkdirSync(state, { recursive: true });
         writeConfig(dir, path.join(dir, "access.log"), 5, path.join(dir, "dummy.out"));
         const now = Date.now() / 1000;
-        const bans = Array.from({ length: n }, (_, i) => ({ jail: JAIL, ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, start: now - 60, end: now + 3600, banCount: 0 }));
+        const bans = Array.from({ length: n }, (_, i) => ({
+            jail: JAIL,
+            ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+            start: now - 60,
+            end: now + 3600,
+            banCount: 0,
+        }));
         fs.writeFileSync(path.join(state, "bans.json"), encodeBans({ bans, history: {} }));
         const t0 = Date.now();
         const s = startJailwatch(ctx, dir, state, "nftables", true);
         try {
-            const installed = await until("bans installed", async () => {
-                const l = s.stderr.find((x) => /nftables: \d+ ban\(s\) installed in \d+ ms/.test(x));
-                return l ? { line: l, at: Date.now() } : undefined;
-            }, 60_000, 5);
+            const installed = await until(
+                "bans installed",
+                async () => {
+                    const l = s.stderr.find(x => /nftables: \d+ ban\(s\) installed in \d+ ms/.test(x));
+                    return l ? { line: l, at: Date.now() } : undefined;
+                },
+                60_000,
+                5,
+            );
             const inNft = Number(/installed in (\d+) ms/.exec(installed.line)![1]);
             const total = installed.at - t0;
-            const count = execFileSync("nsenter", ["-t", String(s.proc.pid), "-n", "nft", "list", "set", "inet", "jailwatch", `${JAIL}.v4`], { encoding: "utf8", maxBuffer: 1 << 28 }).split(" expires ").length - 1;
-            console.log(`jailwatch: ${fmt(count)} bans in the nft set; nft batch ${inNft} ms, process start -> installed ${total} ms`);
+            const count =
+                execFileSync(
+                    "nsenter",
+                    ["-t", String(s.proc.pid), "-n", "nft", "list", "set", "inet", "jailwatch", `${JAIL}.v4`],
+                    { encoding: "utf8", maxBuffer: 1 << 28 },
+                ).split(" expires ").length - 1;
+            console.log(
+                `jailwatch: ${fmt(count)} bans in the nft set; nft batch ${inNft} ms, process start -> installed ${total} ms`,
+            );
             const f2b = await fail2banRestore(path.join(base, "restore-fail2ban"), ctx.quick ? 200 : 1000);
             const f2b100k = (f2b.ms / f2b.n) * n;
-            console.log(`fail2ban: ${fmt(f2b.n)} bans restored from its database in ${fmt(f2b.ms)} ms (dummy action) -> about ${(f2b100k / 1000).toFixed(0)} s for ${fmt(n)}`);
+            console.log(
+                `fail2ban: ${fmt(f2b.n)} bans restored from its database in ${fmt(f2b.ms)} ms (dummy action) -> about ${(f2b100k / 1000).toFixed(0)} s for ${fmt(n)}`,
+            );
             checks.push({
                 name: "restore 100,000 bans <= 2 s",
                 pass: total <= 2000 && count === n,

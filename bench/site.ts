@@ -42,33 +42,77 @@ function arg(ctx: BenchContext, name: string, dflt: number): number {
 function localSite(): string {
     const conf = readScript("web/nginx-site.conf");
     const server = conf.slice(conf.indexOf("\nserver {") + 1);
-    return "# bench/site.ts: the same WordPress from local disk, for the volume/local comparison (removed afterwards).\n" +
-        server.replace("@@WEB_ROOT@@", LOCAL_ROOT).replace(" default_server;", ";").replace("server_name _;", `server_name ${LOCAL_HOST};`);
+    return (
+        "# bench/site.ts: the same WordPress from local disk, for the volume/local comparison (removed afterwards).\n" +
+        server
+            .replace("@@WEB_ROOT@@", LOCAL_ROOT)
+            .replace(" default_server;", ";")
+            .replace("server_name _;", `server_name ${LOCAL_HOST};`)
+    );
 }
 
 async function setUpLocalCopies(nodes: LabHost[]): Promise<void> {
     const webRoot = webRootOf(LAB_GLUSTER.mountPoint);
     const site = Buffer.from(localSite()).toString("base64");
-    await Promise.all(nodes.map(n => sh(n, `set -e
+    await Promise.all(
+        nodes.map(n =>
+            sh(
+                n,
+                `set -e
 rm -rf ${LOCAL_ROOT}; mkdir -p ${LOCAL_ROOT}
 cp -a ${webRoot}/. ${LOCAL_ROOT}/
 echo ${site} | base64 -d >${SITE_FILE}
-nginx -t -q && systemctl reload nginx`, { timeoutMs: 300_000 })));
+nginx -t -q && systemctl reload nginx`,
+                { timeoutMs: 300_000 },
+            ),
+        ),
+    );
 }
 
 async function tearDownLocalCopies(nodes: LabHost[]): Promise<void> {
-    await Promise.all(nodes.map(n => exec(n, ["bash", "-c", `rm -f ${SITE_FILE}; nginx -t -q && systemctl reload nginx; rm -rf ${LOCAL_ROOT}`], { timeoutMs: 120_000 })));
+    await Promise.all(
+        nodes.map(n =>
+            exec(n, ["bash", "-c", `rm -f ${SITE_FILE}; nginx -t -q && systemctl reload nginx; rm -rf ${LOCAL_ROOT}`], {
+                timeoutMs: 120_000,
+            }),
+        ),
+    );
 }
 
 const okMs = (s: Sample[], tag: string) => s.filter(x => x.tag === tag && x.status === 200).map(x => x.ms);
 
 /** Logs in through the load balancer; returns the Cookie header of the admin session. */
 async function adminCookie(client: LabHost, password: string): Promise<string> {
-    const body = new URLSearchParams({ log: LAB_SITE.adminUser, pwd: password, "wp-submit": "Log In", testcookie: "1" }).toString();
-    const r = await exec(client, ["curl", "-s", "-m", "30", "-o", "/dev/null", "-D", "-", "-H", "Cookie: wordpress_test_cookie=WP%20Cookie%20check",
-        "--data", body, `http://${LB_PUBLIC_IP}/wp-login.php`], { timeoutMs: 60_000 });
-    const cookies = [...r.stdout.matchAll(/^set-cookie:\s*([^;]+)/gim)].map(m => m[1]).filter(c => c.startsWith("wordpress_"));
-    if (!cookies.some(c => c.startsWith("wordpress_logged_in_"))) throw new Error(`admin login through the load balancer failed: ${r.stdout.slice(0, 300)}`);
+    const body = new URLSearchParams({
+        log: LAB_SITE.adminUser,
+        pwd: password,
+        "wp-submit": "Log In",
+        testcookie: "1",
+    }).toString();
+    const r = await exec(
+        client,
+        [
+            "curl",
+            "-s",
+            "-m",
+            "30",
+            "-o",
+            "/dev/null",
+            "-D",
+            "-",
+            "-H",
+            "Cookie: wordpress_test_cookie=WP%20Cookie%20check",
+            "--data",
+            body,
+            `http://${LB_PUBLIC_IP}/wp-login.php`,
+        ],
+        { timeoutMs: 60_000 },
+    );
+    const cookies = [...r.stdout.matchAll(/^set-cookie:\s*([^;]+)/gim)]
+        .map(m => m[1])
+        .filter(c => c.startsWith("wordpress_"));
+    if (!cookies.some(c => c.startsWith("wordpress_logged_in_")))
+        throw new Error(`admin login through the load balancer failed: ${r.stdout.slice(0, 300)}`);
     return cookies.join("; ");
 }
 
@@ -89,7 +133,11 @@ wp_update_attachment_metadata($id, wp_generate_attachment_metadata($id, $up['fil
 echo json_encode(['written' => $written, 'url' => $up['url'], 'done' => (int) round(microtime(true) * 1000)]), "\\n";
 `;
 
-interface Upload { writtenToLast: number; writtenToEach: number[]; done: number }
+interface Upload {
+    writtenToLast: number;
+    writtenToEach: number[];
+    done: number;
+}
 
 async function uploadOnce(nodes: LabHost[], i: number, tmp: string): Promise<Upload> {
     const name = `bench-${Date.now()}-${i}.jpg`;
@@ -97,17 +145,31 @@ async function uploadOnce(nodes: LabHost[], i: number, tmp: string): Promise<Upl
     const urlPath = `/wp-content/uploads/${month}/${name}`;
     // Pollers first (each node's own Nginx, on its loopback), then the upload on node 1.
     const ready = nodes.map(n => path.join(tmp, `ready-${n.name}-${i}`));
-    const polls = nodes.map((n, k) => load<{ at?: number }>(n, {
-        kind: "poll", host: "127.0.0.1", port: 8080, req: { path: urlPath, headers: { Host: LB_PUBLIC_IP } }, everyMs: 10, deadlineMs: 360_000,
-        readyFile: ready[k],
-    }));
+    const polls = nodes.map((n, k) =>
+        load<{ at?: number }>(n, {
+            kind: "poll",
+            host: "127.0.0.1",
+            port: 8080,
+            req: { path: urlPath, headers: { Host: LB_PUBLIC_IP } },
+            everyMs: 10,
+            deadlineMs: 360_000,
+            readyFile: ready[k],
+        }),
+    );
     const t0 = Date.now();
     while (!ready.every(f => fs.existsSync(f))) {
         if (Date.now() - t0 > 50_000) throw new Error("the upload pollers did not start within 50 s");
         await new Promise(r => setTimeout(r, 50));
     }
-    const r = await exec(nodes[0], ["runuser", "-u", "www-data", "--", "php", "-d", "display_errors=stderr", "--", name], { input: UPLOAD_PHP, timeoutMs: 300_000 });
-    if (r.code !== 0) throw new Error(`upload on ${nodes[0].name} failed (${r.timedOut ? "timed out" : `exit ${r.code}`}): ${r.stderr.slice(-400)}`);
+    const r = await exec(
+        nodes[0],
+        ["runuser", "-u", "www-data", "--", "php", "-d", "display_errors=stderr", "--", name],
+        { input: UPLOAD_PHP, timeoutMs: 300_000 },
+    );
+    if (r.code !== 0)
+        throw new Error(
+            `upload on ${nodes[0].name} failed (${r.timedOut ? "timed out" : `exit ${r.code}`}): ${r.stderr.slice(-400)}`,
+        );
     const up = JSON.parse(r.stdout.trim().split("\n").pop()!) as { written: number; url: string; done: number };
     if (!up.url.endsWith(urlPath)) throw new Error(`upload stored at ${up.url}, pollers watch ${urlPath}`);
     const seen = await Promise.all(polls);
@@ -122,66 +184,151 @@ export async function run(ctx: BenchContext): Promise<Check[]> {
     const rounds = arg(ctx, "rounds", ctx.quick ? 20 : 60);
     const cachedTotal = arg(ctx, "cached", ctx.quick ? 500 : 3000);
     // --parts=page,admin,cached,upload (default all): a run of only some of them, e.g. to measure a lab by hand.
-    const parts = new Set((ctx.args.find(a => a.startsWith("--parts="))?.slice(8) ?? "page,admin,cached,upload").split(","));
+    const parts = new Set(
+        (ctx.args.find(a => a.startsWith("--parts="))?.slice(8) ?? "page,admin,cached,upload").split(","),
+    );
     const note = await machineNote();
-    const tuning = (await sh(nodes[0], `gluster volume get ${LAB_GLUSTER.volumeName} performance.nl-cache | awk 'NR==3 {print $2}'; ` +
-        `php-fpm8.2 -i 2>/dev/null | awk -F' => ' '/^opcache.revalidate_freq/ {print $2}'`)).trim().split("\n");
-    console.log(`site: lab on this machine: ${note}; nl-cache ${tuning[0] ?? "?"}, opcache.revalidate_freq ${tuning[1] ?? "?"}`);
+    const tuning = (
+        await sh(
+            nodes[0],
+            `gluster volume get ${LAB_GLUSTER.volumeName} performance.nl-cache | awk 'NR==3 {print $2}'; ` +
+                `php-fpm8.2 -i 2>/dev/null | awk -F' => ' '/^opcache.revalidate_freq/ {print $2}'`,
+        )
+    )
+        .trim()
+        .split("\n");
+    console.log(
+        `site: lab on this machine: ${note}; nl-cache ${tuning[0] ?? "?"}, opcache.revalidate_freq ${tuning[1] ?? "?"}`,
+    );
 
     try {
         await setUpLocalCopies(nodes);
         const checks: Check[] = [{ name: "site: machine", pass: undefined, detail: note }];
         const rows: string[][] = [];
-        const printRows = () => console.log(table(["what", "volume p50", "volume p99", "local p50", "local p99", "volume/local (p50)"], rows));
+        const printRows = () =>
+            console.log(
+                table(["what", "volume p50", "volume p99", "local p50", "local p99", "volume/local (p50)"], rows),
+            );
         if (parts.has("page")) {
             const volumeReq = { path: "/?bench=@@N@@", tag: "volume" };
             const localReq = { path: "/?bench=@@N@@", tag: "local", headers: { Host: LOCAL_HOST } };
             // Warm both (opcache, Gluster caches, connection): what a running site has.
-            await load(client, { kind: "sequence", host: LB_PUBLIC_IP, reqs: [volumeReq, localReq].map(r => ({ ...r, path: `/?warm=${Date.now()}-@@N@@` })), rounds: 10, timeoutMs: 30_000, deadlineMs: 120_000 });
-            const page = await load<{ samples: Sample[] }>(client, {
-                kind: "sequence", host: LB_PUBLIC_IP, reqs: [volumeReq, localReq].map(r => ({ ...r, path: r.path.replace("bench=", `bench=${Date.now()}-`) })),
-                rounds, timeoutMs: 30_000, deadlineMs: 900_000,
+            await load(client, {
+                kind: "sequence",
+                host: LB_PUBLIC_IP,
+                reqs: [volumeReq, localReq].map(r => ({ ...r, path: `/?warm=${Date.now()}-@@N@@` })),
+                rounds: 10,
+                timeoutMs: 30_000,
+                deadlineMs: 120_000,
             });
-            const vol = okMs(page.samples, "volume"), loc = okMs(page.samples, "local");
+            const page = await load<{ samples: Sample[] }>(client, {
+                kind: "sequence",
+                host: LB_PUBLIC_IP,
+                reqs: [volumeReq, localReq].map(r => ({
+                    ...r,
+                    path: r.path.replace("bench=", `bench=${Date.now()}-`),
+                })),
+                rounds,
+                timeoutMs: 30_000,
+                deadlineMs: 900_000,
+            });
+            const vol = okMs(page.samples, "volume"),
+                loc = okMs(page.samples, "local");
             const ratio = percentile(vol, 50) / percentile(loc, 50);
-            console.log(`\nsite: ${rounds} uncached front pages each from the volume and from local disk (alternating), through ${LB_PUBLIC_IP}; ${page.samples.filter(x => x.status !== 200).length} failed`);
-            rows.push(["uncached page (Varnish miss)", fmtMs(percentile(vol, 50)), fmtMs(percentile(vol, 99)), fmtMs(percentile(loc, 50)), fmtMs(percentile(loc, 99)), `${ratio.toFixed(2)}x`]);
+            console.log(
+                `\nsite: ${rounds} uncached front pages each from the volume and from local disk (alternating), through ${LB_PUBLIC_IP}; ${page.samples.filter(x => x.status !== 200).length} failed`,
+            );
+            rows.push([
+                "uncached page (Varnish miss)",
+                fmtMs(percentile(vol, 50)),
+                fmtMs(percentile(vol, 99)),
+                fmtMs(percentile(loc, 50)),
+                fmtMs(percentile(loc, 99)),
+                `${ratio.toFixed(2)}x`,
+            ]);
             printRows();
-            checks.push({ name: "site: uncached page on the volume <= 1.2x local disk (p50)", pass: ratio <= TARGET_RATIO,
-                detail: `${fmtMs(percentile(vol, 50))} vs ${fmtMs(percentile(loc, 50))}, ${ratio.toFixed(2)}x; p99 ${fmtMs(percentile(vol, 99))} vs ${fmtMs(percentile(loc, 99))}` });
+            checks.push({
+                name: "site: uncached page on the volume <= 1.2x local disk (p50)",
+                pass: ratio <= TARGET_RATIO,
+                detail: `${fmtMs(percentile(vol, 50))} vs ${fmtMs(percentile(loc, 50))}, ${ratio.toFixed(2)}x; p99 ${fmtMs(percentile(vol, 99))} vs ${fmtMs(percentile(loc, 99))}`,
+            });
         }
         if (parts.has("admin")) {
             const cookie = await adminCookie(client, stackSecrets().adminPassword);
             const adminRounds = Math.max(10, Math.round(rounds / 5));
             const admin = await load<{ samples: Sample[] }>(client, {
-                kind: "sequence", host: LB_PUBLIC_IP, rounds: adminRounds, timeoutMs: 30_000, deadlineMs: 600_000,
-                reqs: [{ path: "/wp-admin/", tag: "volume", headers: { Cookie: cookie } }, { path: "/wp-admin/", tag: "local", headers: { Cookie: cookie, Host: LOCAL_HOST } }],
+                kind: "sequence",
+                host: LB_PUBLIC_IP,
+                rounds: adminRounds,
+                timeoutMs: 30_000,
+                deadlineMs: 600_000,
+                reqs: [
+                    { path: "/wp-admin/", tag: "volume", headers: { Cookie: cookie } },
+                    { path: "/wp-admin/", tag: "local", headers: { Cookie: cookie, Host: LOCAL_HOST } },
+                ],
             });
-            const aVol = okMs(admin.samples, "volume"), aLoc = okMs(admin.samples, "local");
+            const aVol = okMs(admin.samples, "volume"),
+                aLoc = okMs(admin.samples, "local");
             const aRatio = percentile(aVol, 50) / percentile(aLoc, 50);
-            rows.push([`wp-admin dashboard (${adminRounds} each)`, fmtMs(percentile(aVol, 50)), fmtMs(percentile(aVol, 99)), fmtMs(percentile(aLoc, 50)), fmtMs(percentile(aLoc, 99)), `${aRatio.toFixed(2)}x`]);
+            rows.push([
+                `wp-admin dashboard (${adminRounds} each)`,
+                fmtMs(percentile(aVol, 50)),
+                fmtMs(percentile(aVol, 99)),
+                fmtMs(percentile(aLoc, 50)),
+                fmtMs(percentile(aLoc, 99)),
+                `${aRatio.toFixed(2)}x`,
+            ]);
             printRows();
-            checks.push({ name: "site: wp-admin volume/local", pass: undefined, detail: `${aRatio.toFixed(2)}x (${fmtMs(percentile(aVol, 50))} vs ${fmtMs(percentile(aLoc, 50))})` });
+            checks.push({
+                name: "site: wp-admin volume/local",
+                pass: undefined,
+                detail: `${aRatio.toFixed(2)}x (${fmtMs(percentile(aVol, 50))} vs ${fmtMs(percentile(aLoc, 50))})`,
+            });
         }
         if (parts.has("cached")) {
-            await load(client, { kind: "sequence", host: LB_PUBLIC_IP, reqs: [{ path: "/" }], rounds: 5, timeoutMs: 30_000, deadlineMs: 60_000 });
+            await load(client, {
+                kind: "sequence",
+                host: LB_PUBLIC_IP,
+                reqs: [{ path: "/" }],
+                rounds: 5,
+                timeoutMs: 30_000,
+                deadlineMs: 60_000,
+            });
             const cached = await load<{ samples: Sample[]; elapsedMs: number }>(client, {
-                kind: "throughput", host: LB_PUBLIC_IP, req: { path: "/", tag: "cached" }, total: cachedTotal, concurrency: 16, timeoutMs: 10_000, deadlineMs: 120_000,
+                kind: "throughput",
+                host: LB_PUBLIC_IP,
+                req: { path: "/", tag: "cached" },
+                total: cachedTotal,
+                concurrency: 16,
+                timeoutMs: 10_000,
+                deadlineMs: 120_000,
             });
             const cOk = okMs(cached.samples, "cached");
             const rps = (cOk.length / cached.elapsedMs) * 1000;
-            console.log(`site: cached front page (Varnish hit), ${cachedTotal} requests, 16 in flight: ${rps.toFixed(0)} req/s, p50 ${fmtMs(percentile(cOk, 50))}, p99 ${fmtMs(percentile(cOk, 99))}, ${cached.samples.length - cOk.length} failed`);
-            checks.push({ name: "site: cached throughput through Varnish", pass: undefined, detail: `${rps.toFixed(0)} req/s, p99 ${fmtMs(percentile(cOk, 99))}` });
+            console.log(
+                `site: cached front page (Varnish hit), ${cachedTotal} requests, 16 in flight: ${rps.toFixed(0)} req/s, p50 ${fmtMs(percentile(cOk, 50))}, p99 ${fmtMs(percentile(cOk, 99))}, ${cached.samples.length - cOk.length} failed`,
+            );
+            checks.push({
+                name: "site: cached throughput through Varnish",
+                pass: undefined,
+                detail: `${rps.toFixed(0)} req/s, p99 ${fmtMs(percentile(cOk, 99))}`,
+            });
         }
         if (parts.has("upload")) {
             const uploads: Upload[] = [];
             for (let i = 0; i < (ctx.quick ? 2 : 5); i++) {
                 const u = await uploadOnce(nodes, i, ctx.tmp);
                 uploads.push(u);
-                console.log(`site: upload ${i + 1}: written on node 1 -> served by ${NODE_NAMES.join(" / ")}: ${u.writtenToEach.map(fmtMs).join(" / ")} (WordPress finished the thumbnails ${fmtMs(u.done)} after the file)`);
+                console.log(
+                    `site: upload ${i + 1}: written on node 1 -> served by ${NODE_NAMES.join(" / ")}: ${u.writtenToEach.map(fmtMs).join(" / ")} (WordPress finished the thumbnails ${fmtMs(u.done)} after the file)`,
+                );
             }
             const worstUpload = Math.max(...uploads.map(u => u.writtenToLast));
-            checks.push({ name: "site: upload served by every node <= 1 s", pass: worstUpload <= TARGET_UPLOAD_MS, detail: `worst of ${uploads.length}: ${fmtMs(worstUpload)}` });
+            checks.push({
+                name: "site: upload served by every node <= 1 s",
+                pass: worstUpload <= TARGET_UPLOAD_MS,
+                detail: `worst of ${uploads.length}: ${fmtMs(worstUpload)}`,
+            });
         }
         return checks;
     } finally {

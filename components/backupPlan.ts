@@ -31,14 +31,17 @@ export const MAX_RETENTION_DAYS = 35;
  */
 export function brickBackupTagValue(project: string, stack: string, cluster: string): string {
     const value = `${project}/${stack}/${cluster}`;
-    if (!/^[A-Za-z0-9 +\-=._:/@]{1,256}$/.test(value)) throw new Error(`brick backup tag value '${value}' has characters AWS tags do not allow`);
+    if (!/^[A-Za-z0-9 +\-=._:/@]{1,256}$/.test(value))
+        throw new Error(`brick backup tag value '${value}' has characters AWS tags do not allow`);
     return value;
 }
 
 /** Checks a retention in days (1..35) and returns it. */
 export function checkRetentionDays(days: number): number {
     if (!Number.isInteger(days) || days < 1 || days > MAX_RETENTION_DAYS) {
-        throw new Error(`backupRetentionDays must be a whole number of days between 1 and ${MAX_RETENTION_DAYS} (RDS's limit for automated backups), got ${days}`);
+        throw new Error(
+            `backupRetentionDays must be a whole number of days between 1 and ${MAX_RETENTION_DAYS} (RDS's limit for automated backups), got ${days}`,
+        );
     }
     return days;
 }
@@ -73,7 +76,10 @@ export function brickBackupRule(retentionDays: number): BrickBackupRule {
 }
 
 /** The backup selection: EBS volumes only, and only those carrying the cluster's tag (both must hold: AND). */
-export function brickSelection(partition: string, tagValue: string): { resources: string[]; conditions: { key: string; value: string }[] } {
+export function brickSelection(
+    partition: string,
+    tagValue: string,
+): { resources: string[]; conditions: { key: string; value: string }[] } {
     return {
         resources: [`arn:${partition}:ec2:*:*:volume/*`],
         conditions: [{ key: `aws:ResourceTag/${BACKUP_TAG_KEY}`, value: tagValue }],

@@ -23,7 +23,8 @@ export function describeExecutable(head: Buffer): string | undefined {
         const arch = (Object.keys(ELF_MACHINE) as Architecture[]).find(a => ELF_MACHINE[a] === machine);
         return `${cls} ${data} ${arch ?? `machine 0x${machine.toString(16)}`}`;
     }
-    if (head.length >= 4 && [0xfeedfacf, 0xcffaedfe, 0xcafebabe].includes(head.readUInt32BE(0))) return "Mach-O (macOS)";
+    if (head.length >= 4 && [0xfeedfacf, 0xcffaedfe, 0xcafebabe].includes(head.readUInt32BE(0)))
+        return "Mach-O (macOS)";
     if (head.length >= 2 && head[0] === 0x4d && head[1] === 0x5a) return "PE (Windows)";
     return undefined;
 }

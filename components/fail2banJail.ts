@@ -14,8 +14,17 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as random from "@pulumi/random";
 import {
-    DEFAULT_PEER_PORT, JailOverrides, defaultJails, encodeBundle, fail2banPlan, jailOverridesText, jailStepIds,
-    configSha256, sha256, shippedConfig, unitFile,
+    DEFAULT_PEER_PORT,
+    JailOverrides,
+    defaultJails,
+    encodeBundle,
+    fail2banPlan,
+    jailOverridesText,
+    jailStepIds,
+    configSha256,
+    sha256,
+    shippedConfig,
+    unitFile,
 } from "./fail2banPlan";
 import { hostCommands, stepText, waitFor } from "./hostCommands";
 import { GlusterClusterInfo, SshArgs, clusterConnections } from "./glusterCluster";
@@ -64,20 +73,28 @@ export class Fail2BanJail extends pulumi.ComponentResource {
     constructor(name: string, args: Fail2BanJailArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ha-wordpress:index:Fail2BanJail", name, args, opts);
         Object.assign(this, createFail2BanJail(this, name, args));
-        this.registerOutputs({ binaryUrl: this.binaryUrl, binarySha256: this.binarySha256, configSha256: this.configSha256 });
+        this.registerOutputs({
+            binaryUrl: this.binaryUrl,
+            binarySha256: this.binarySha256,
+            configSha256: this.configSha256,
+        });
     }
 }
 
 /** Reads the executable and refuses one the nodes cannot run. */
 export function readNodeExecutable(binaryPath: string, architecture: "x86_64" | "arm64"): Buffer {
     if (!fs.existsSync(binaryPath)) {
-        throw new Error(`Fail2BanJail: jailwatch binary not found at ${binaryPath} (run \`npm run build\`, or set ha-wordpress:jailwatchBinary)`);
+        throw new Error(
+            `Fail2BanJail: jailwatch binary not found at ${binaryPath} (run \`npm run build\`, or set ha-wordpress:jailwatchBinary)`,
+        );
     }
     const binary = fs.readFileSync(binaryPath);
     const problem = executableProblem(binary, architecture);
     if (problem) {
-        throw new Error(`Fail2BanJail: ${binaryPath} ${problem} (${architecture} instances); ` +
-            "run `npm run build` (it builds both Linux architectures), or set ha-wordpress:jailwatchBinary to the right build");
+        throw new Error(
+            `Fail2BanJail: ${binaryPath} ${problem} (${architecture} instances); ` +
+                "run `npm run build` (it builds both Linux architectures), or set ha-wordpress:jailwatchBinary to the right build",
+        );
     }
     return binary;
 }
@@ -91,56 +108,92 @@ function createFail2BanJail(parent: pulumi.Resource, name: string, args: Fail2Ba
 
     // ---- the binary, once per content ----------------------------------------------------------------------
     const bucket = new aws.s3.Bucket(`${name}-artifacts`, { forceDestroy: true, tags }, { parent });
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-artifacts`, {
-        bucket: bucket.id,
-        blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
-    }, { parent });
-    new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-artifacts`, {
-        bucket: bucket.id,
-        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
-    }, { parent });
-    new aws.s3.BucketOwnershipControls(`${name}-artifacts`, {
-        bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" },
-    }, { parent });
+    const publicAccess = new aws.s3.BucketPublicAccessBlock(
+        `${name}-artifacts`,
+        {
+            bucket: bucket.id,
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+        },
+        { parent },
+    );
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+        `${name}-artifacts`,
+        {
+            bucket: bucket.id,
+            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+        },
+        { parent },
+    );
+    new aws.s3.BucketOwnershipControls(
+        `${name}-artifacts`,
+        {
+            bucket: bucket.id,
+            rule: { objectOwnership: "BucketOwnerEnforced" },
+        },
+        { parent },
+    );
     // Reads of the binary only through the VPC's endpoint (a fixed aws:SourceVpce keeps the policy non-public),
     // and only over TLS.
-    const policy = new aws.s3.BucketPolicy(`${name}-artifacts`, {
-        bucket: bucket.id,
-        policy: pulumi.jsonStringify({
-            Version: "2012-10-17",
-            Statement: [
-                {
-                    Sid: "NodesReadThroughTheVpcEndpoint", Effect: "Allow", Principal: "*",
-                    Action: "s3:GetObject", Resource: pulumi.interpolate`${bucket.arn}/jailwatch/*`,
-                    Condition: { StringEquals: { "aws:SourceVpce": args.s3EndpointId } },
-                },
-                {
-                    Sid: "TlsOnly", Effect: "Deny", Principal: "*", Action: "s3:*",
-                    Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-                    Condition: { Bool: { "aws:SecureTransport": "false" } },
-                },
-            ],
-        }),
-    }, { parent, dependsOn: [publicAccess] });
-    const object = new aws.s3.BucketObjectv2(`${name}-jailwatch`, {
-        bucket: bucket.id,
-        key: `jailwatch/${binarySha256}/jailwatch`,
-        source: new pulumi.asset.FileAsset(args.binaryPath),
-        contentType: "application/octet-stream",
-        serverSideEncryption: "AES256",
-        tags,
-    }, { parent });
+    const policy = new aws.s3.BucketPolicy(
+        `${name}-artifacts`,
+        {
+            bucket: bucket.id,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [
+                    {
+                        Sid: "NodesReadThroughTheVpcEndpoint",
+                        Effect: "Allow",
+                        Principal: "*",
+                        Action: "s3:GetObject",
+                        Resource: pulumi.interpolate`${bucket.arn}/jailwatch/*`,
+                        Condition: { StringEquals: { "aws:SourceVpce": args.s3EndpointId } },
+                    },
+                    {
+                        Sid: "TlsOnly",
+                        Effect: "Deny",
+                        Principal: "*",
+                        Action: "s3:*",
+                        Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+                        Condition: { Bool: { "aws:SecureTransport": "false" } },
+                    },
+                ],
+            }),
+        },
+        { parent, dependsOn: [publicAccess] },
+    );
+    const object = new aws.s3.BucketObjectv2(
+        `${name}-jailwatch`,
+        {
+            bucket: bucket.id,
+            key: `jailwatch/${binarySha256}/jailwatch`,
+            source: new pulumi.asset.FileAsset(args.binaryPath),
+            contentType: "application/octet-stream",
+            serverSideEncryption: "AES256",
+            tags,
+        },
+        { parent },
+    );
     const binaryUrl = pulumi.interpolate`https://${bucket.bucketRegionalDomainName}/${object.key}`;
 
     // ---- ban sharing ---------------------------------------------------------------------------------------
     const peerSecret = new random.RandomPassword(`${name}-peer-secret`, { length: 48, special: false }, { parent });
-    new aws.vpc.SecurityGroupIngressRule(`${name}-peers`, {
-        securityGroupId: args.cluster.securityGroupId,
-        referencedSecurityGroupId: args.cluster.securityGroupId,
-        ipProtocol: "tcp", fromPort: port, toPort: port,
-        description: "jailwatch ban sharing between the web nodes",
-        tags,
-    }, { parent });
+    new aws.vpc.SecurityGroupIngressRule(
+        `${name}-peers`,
+        {
+            securityGroupId: args.cluster.securityGroupId,
+            referencedSecurityGroupId: args.cluster.securityGroupId,
+            ipProtocol: "tcp",
+            fromPort: port,
+            toPort: port,
+            description: "jailwatch ban sharing between the web nodes",
+            tags,
+        },
+        { parent },
+    );
 
     // ---- host steps ----------------------------------------------------------------------------------------
     const nodes = args.cluster.nodes;
@@ -149,8 +202,9 @@ function createFail2BanJail(parent: pulumi.Resource, name: string, args: Fail2Ba
     const plan = fail2banPlan<pulumi.Input<string>>({
         nodes: names,
         addresses: ipOf,
-        peers: Object.fromEntries(names.map(n => [n,
-            pulumi.all(names.filter(o => o !== n).map(o => ipOf[o])).apply(ips => ips.join(" "))])),
+        peers: Object.fromEntries(
+            names.map(n => [n, pulumi.all(names.filter(o => o !== n).map(o => ipOf[o])).apply(ips => ips.join(" "))]),
+        ),
         peerSecret: pulumi.secret(peerSecret.result),
         peerPort: port,
         // The binary step waits for the object (its URL is an output of it).
@@ -170,12 +224,20 @@ function createFail2BanJail(parent: pulumi.Resource, name: string, args: Fail2Ba
         const configStep = plan.find(s => s.id === jailStepIds.config(n))!;
         triggers[jailStepIds.binary(n)] = [binarySha256];
         triggers[jailStepIds.config(n)] = [cfgSha];
-        triggers[jailStepIds.service(n)] = [binarySha256, cfgSha, stepText(configStep).apply(sha256), pulumi.secret(peerSecret.result)];
+        triggers[jailStepIds.service(n)] = [
+            binarySha256,
+            cfgSha,
+            stepText(configStep).apply(sha256),
+            pulumi.secret(peerSecret.result),
+        ];
     }
     // A node's first S3 read must find the endpoint routed and the policy in place, else it gets 403.
     const ready = [policy, object, waitFor(args.s3EndpointId)];
     hostCommands(parent, {
-        plan, connections: clusterConnections(args.cluster, args.ssh), external, triggers,
+        plan,
+        connections: clusterConnections(args.cluster, args.ssh),
+        external,
+        triggers,
         extraDependsOn: Object.fromEntries(names.map(n => [jailStepIds.binary(n), ready])),
         hostTriggers: Object.fromEntries(nodes.map(n => [n.name, [n.instanceId]])),
         prefix: name,

@@ -23,7 +23,9 @@ export const SEED_XMLRPC_JAIL = { maxretry: 20, findtime: 120, bantime: 43200 };
 export const WEB_NODE_PORTS = "http,https,81";
 
 /** Default jail.local overrides: the seed's xmlrpc values, and the web node's ports for both shipped jails. */
-export function defaultJails(xmlrpc: { maxretry: number; findtime: number; bantime: number } = SEED_XMLRPC_JAIL): Record<string, JailOverrides> {
+export function defaultJails(
+    xmlrpc: { maxretry: number; findtime: number; bantime: number } = SEED_XMLRPC_JAIL,
+): Record<string, JailOverrides> {
     return {
         "nginx-wp-xmlrpc": { ...xmlrpc, port: WEB_NODE_PORTS },
         "nginx-wp-login": { port: WEB_NODE_PORTS },
@@ -97,25 +99,33 @@ export function shippedConfig(dir = WATCHER_CONFIG_DIR): Record<string, string> 
 
 /** The FILES parameter of scripts/jail/config.sh: one "path base64" line per file. */
 export function encodeBundle(files: Record<string, string>): string {
-    return Object.keys(files).sort().map(rel => {
-        if (rel.startsWith("/") || rel.includes("..") || /\s/.test(rel)) throw new Error(`bad config path '${rel}'`);
-        return `${rel} ${Buffer.from(files[rel], "utf8").toString("base64")}`;
-    }).join("\n");
+    return Object.keys(files)
+        .sort()
+        .map(rel => {
+            if (rel.startsWith("/") || rel.includes("..") || /\s/.test(rel))
+                throw new Error(`bad config path '${rel}'`);
+            return `${rel} ${Buffer.from(files[rel], "utf8").toString("base64")}`;
+        })
+        .join("\n");
 }
 
 /** jail.local sections for the per-jail overrides (ignoreip is added on the host, it may be a deploy-time value). */
 export function jailOverridesText(jails: Record<string, JailOverrides>): string {
     const sections: string[] = [];
     for (const name of Object.keys(jails).sort()) {
-        if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`jail name '${name}' may hold only letters, digits, . _ -`);
+        if (!/^[A-Za-z0-9_.-]+$/.test(name))
+            throw new Error(`jail name '${name}' may hold only letters, digits, . _ -`);
         const j = jails[name];
         const lines = [`[${name}]`];
         for (const key of ["enabled", "port", "maxretry", "findtime", "bantime"] as const) {
             const v = j[key];
             if (v === undefined) continue;
-            if (key === "port" && !/^[A-Za-z0-9,:-]+$/.test(String(v))) throw new Error(`jail ${name}: port '${v}' is not a port list`);
+            if (key === "port" && !/^[A-Za-z0-9,:-]+$/.test(String(v)))
+                throw new Error(`jail ${name}: port '${v}' is not a port list`);
             if (typeof v === "number" && (!Number.isInteger(v) || (key !== "bantime" && v <= 0))) {
-                throw new Error(`jail ${name}: ${key} must be a ${key === "bantime" ? "" : "positive "}whole number, got ${v}`);
+                throw new Error(
+                    `jail ${name}: ${key} must be a ${key === "bantime" ? "" : "positive "}whole number, got ${v}`,
+                );
             }
             lines.push(`${key} = ${v}`);
         }
@@ -142,7 +152,8 @@ export function configSha256(bundle: string, overrides: string, unit: string): s
 export function fail2banPlan<V>(args: Fail2BanPlanArgs<V>): HostStep<V | string>[] {
     if (!/^[0-9a-f]{64}$/.test(args.binarySha256)) throw new Error("fail2banPlan: binarySha256 must be 64 hex digits");
     const port = args.peerPort ?? DEFAULT_PEER_PORT;
-    if (!Number.isInteger(port) || port < 1024 || port > 65535) throw new Error(`fail2banPlan: peerPort ${port} must be 1024-65535`);
+    if (!Number.isInteger(port) || port < 1024 || port > 65535)
+        throw new Error(`fail2banPlan: peerPort ${port} must be 1024-65535`);
     const bundle = encodeBundle(shippedConfig());
     const overrides = jailOverridesText(args.jails ?? defaultJails());
     const unit = unitFile();
@@ -159,22 +170,32 @@ export function fail2banPlan<V>(args: Fail2BanPlanArgs<V>): HostStep<V | string>
         }
         const after = args.after?.[node] ?? [];
         steps.push({
-            id: jailStepIds.binary(node), host: node, script: "jail/binary.sh",
+            id: jailStepIds.binary(node),
+            host: node,
+            script: "jail/binary.sh",
             params: { BINARY_URL: args.binaryUrl, BINARY_SHA256: args.binarySha256 },
             dependsOn: [...after],
         });
         steps.push({
-            id: jailStepIds.config(node), host: node, script: "jail/config.sh",
+            id: jailStepIds.config(node),
+            host: node,
+            script: "jail/config.sh",
             params: {
-                FILES: bundle, JAIL_OVERRIDES: overrides, IGNORE_IP: args.ignoreIp,
-                PEERS: args.peers[node], PEER_LISTEN: args.addresses[node], PEER_PORT: String(port),
+                FILES: bundle,
+                JAIL_OVERRIDES: overrides,
+                IGNORE_IP: args.ignoreIp,
+                PEERS: args.peers[node],
+                PEER_LISTEN: args.addresses[node],
+                PEER_PORT: String(port),
                 ...(metrics ? { METRICS_LISTEN: metrics } : {}),
             },
             secrets: { PEER_SECRET: args.peerSecret },
             dependsOn: [jailStepIds.binary(node)],
         });
         steps.push({
-            id: jailStepIds.service(node), host: node, script: "jail/service.sh",
+            id: jailStepIds.service(node),
+            host: node,
+            script: "jail/service.sh",
             params: { UNIT_FILE: unit, DEPLOY_ID: deployId },
             dependsOn: [jailStepIds.config(node)],
         });

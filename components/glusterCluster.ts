@@ -161,17 +161,23 @@ export function clusterSteps(cluster: GlusterClusterInfo): Record<string, pulumi
 }
 
 /** The SSH connection of a node's host steps: secret, host key pinned, patient with a booting instance. */
-export function nodeConnection(host: pulumi.Input<string>, hostKey: pulumi.Input<string>, ssh: SshArgs): pulumi.Output<types.input.remote.ConnectionArgs> {
-    return pulumi.secret(pulumi.output({
-        host,
-        user: ssh.user,
-        privateKey: pulumi.secret(ssh.privateKey),
-        // The key this program generated and installed at first boot: no step talks to an unverified host.
-        hostKey: pulumi.output(hostKey).apply(k => k.trim()),
-        // A fresh instance needs a minute or two before sshd answers.
-        dialErrorLimit: 40,
-        perDialTimeout: 15,
-    }));
+export function nodeConnection(
+    host: pulumi.Input<string>,
+    hostKey: pulumi.Input<string>,
+    ssh: SshArgs,
+): pulumi.Output<types.input.remote.ConnectionArgs> {
+    return pulumi.secret(
+        pulumi.output({
+            host,
+            user: ssh.user,
+            privateKey: pulumi.secret(ssh.privateKey),
+            // The key this program generated and installed at first boot: no step talks to an unverified host.
+            hostKey: pulumi.output(hostKey).apply(k => k.trim()),
+            // A fresh instance needs a minute or two before sshd answers.
+            dialErrorLimit: 40,
+            perDialTimeout: 15,
+        }),
+    );
 }
 
 /** SSH connection per node name, for hostCommands. */
@@ -180,7 +186,12 @@ export function clusterConnections(cluster: GlusterClusterInfo, ssh: SshArgs): R
 }
 
 /** One security group rule the cluster opens to its own members. */
-export interface PeerPortRule { protocol: "tcp" | "udp"; from: number; to: number; description: string }
+export interface PeerPortRule {
+    protocol: "tcp" | "udp";
+    from: number;
+    to: number;
+    description: string;
+}
 
 /**
  * The ports the volume needs, opened to the cluster's own security group only: glusterd and the bricks. Not the
@@ -200,10 +211,18 @@ export function glusterPeerPorts(brickCount: number): PeerPortRule[] {
  * cloud-init writes the keys given in `ssh_keys` and generates no others.
  */
 export function hostKeyUserData(privateKeyOpenssh: string, publicKeyOpenssh: string): string {
-    return "#cloud-config\n" + JSON.stringify({
-        ssh_deletekeys: true,
-        ssh_keys: { ed25519_private: privateKeyOpenssh, ed25519_public: publicKeyOpenssh.trim() },
-    }, null, 2) + "\n";
+    return (
+        "#cloud-config\n" +
+        JSON.stringify(
+            {
+                ssh_deletekeys: true,
+                ssh_keys: { ed25519_private: privateKeyOpenssh, ed25519_public: publicKeyOpenssh.trim() },
+            },
+            null,
+            2,
+        ) +
+        "\n"
+    );
 }
 
 /** Internal: a node while the cluster is being built. */
@@ -240,8 +259,12 @@ export class GlusterCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: GlusterClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         // The component's inputs are recorded in state: never the private key in plain text, whatever the caller passed.
-        super("ha-wordpress:index:GlusterCluster", name,
-            { ...args, ssh: { ...args.ssh, privateKey: pulumi.secret(args.ssh.privateKey) } }, opts);
+        super(
+            "ha-wordpress:index:GlusterCluster",
+            name,
+            { ...args, ssh: { ...args.ssh, privateKey: pulumi.secret(args.ssh.privateKey) } },
+            opts,
+        );
         Object.assign(this, createGlusterCluster(this, name, args));
         this.registerOutputs({
             cluster: this.cluster,
@@ -261,7 +284,10 @@ function createGlusterCluster(parent: pulumi.Resource, name: string, args: Glust
     }
     const tags = { ...(args.tags ?? {}), "ha-wordpress:cluster": name };
     // Only the bricks carry it: the daily snapshots select by this tag (a tag change on a volume is in place).
-    const brickBackupTag = { key: BACKUP_TAG_KEY, value: brickBackupTagValue(pulumi.getProject(), pulumi.getStack(), name) };
+    const brickBackupTag = {
+        key: BACKUP_TAG_KEY,
+        value: brickBackupTagValue(pulumi.getProject(), pulumi.getStack(), name),
+    };
     const securityGroup = createSecurityGroup(parent, name, args, tags);
     const sgId = securityGroup.id;
     const via = args.ssh.via ?? "public";
@@ -274,58 +300,81 @@ function createGlusterCluster(parent: pulumi.Resource, name: string, args: Glust
     args.nodeNames.forEach((nodeName, i) => {
         const zone = args.availabilityZones[i];
         const hostKey = new tls.PrivateKey(`${name}-${nodeName}-host-key`, { algorithm: "ED25519" }, { parent });
-        const instance = new aws.ec2.Instance(`${name}-${nodeName}`, {
-            ami: args.ami,
-            instanceType: args.instanceType,
-            availabilityZone: zone,
-            subnetId: args.subnetIds[i],
-            vpcSecurityGroupIds: [sgId],
-            keyName: args.keyName,
-            associatePublicIpAddress: via === "public",
-            iamInstanceProfile: args.iamInstanceProfile,
-            metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
-            rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: args.rootVolumeSizeGiB ?? 10 },
-            // The host key travels in user data: secret in state (AWS keeps user data readable to
-            // ec2:DescribeInstanceAttribute and to the instance's own metadata service).
-            userData: pulumi.secret(pulumi.all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
-                .apply(([priv, pub]) => hostKeyUserData(priv, pub))),
-            tags: { ...tags, Name: nodeName },
-        }, {
-            parent,
-            dependsOn: previousGate ? [previousGate] : [],
-            additionalSecretOutputs: ["userData"],
-            // Each of these would replace (keyName) or stop (userData) every node at once. A newer Debian image or
-            // another key pair applies to replaced nodes only: replacing a node is an operator's decision (one at a
-            // time, the volume healed in between); user data only ever runs at first boot.
-            ignoreChanges: ["ami", "keyName", "userData"],
-        });
+        const instance = new aws.ec2.Instance(
+            `${name}-${nodeName}`,
+            {
+                ami: args.ami,
+                instanceType: args.instanceType,
+                availabilityZone: zone,
+                subnetId: args.subnetIds[i],
+                vpcSecurityGroupIds: [sgId],
+                keyName: args.keyName,
+                associatePublicIpAddress: via === "public",
+                iamInstanceProfile: args.iamInstanceProfile,
+                metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
+                rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: args.rootVolumeSizeGiB ?? 10 },
+                // The host key travels in user data: secret in state (AWS keeps user data readable to
+                // ec2:DescribeInstanceAttribute and to the instance's own metadata service).
+                userData: pulumi.secret(
+                    pulumi
+                        .all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
+                        .apply(([priv, pub]) => hostKeyUserData(priv, pub)),
+                ),
+                tags: { ...tags, Name: nodeName },
+            },
+            {
+                parent,
+                dependsOn: previousGate ? [previousGate] : [],
+                additionalSecretOutputs: ["userData"],
+                // Each of these would replace (keyName) or stop (userData) every node at once. A newer Debian image or
+                // another key pair applies to replaced nodes only: replacing a node is an operator's decision (one at a
+                // time, the volume healed in between); user data only ever runs at first boot.
+                ignoreChanges: ["ami", "keyName", "userData"],
+            },
+        );
         // The brick is its own resource in the node's zone: it outlives an instance replacement.
-        const brickVolume = new aws.ebs.Volume(`${name}-${nodeName}-brick`, {
-            availabilityZone: zone,
-            size: args.brickVolume.sizeGiB,
-            type: args.brickVolume.type,
-            iops: args.brickVolume.iops,
-            throughput: args.brickVolume.throughput,
-            encrypted: true,
-            tags: { ...tags, Name: `${nodeName}-brick`, [brickBackupTag.key]: brickBackupTag.value },
-        }, { parent, retainOnDelete: args.retainBricks ?? true });
-        const attachment = new aws.ec2.VolumeAttachment(`${name}-${nodeName}-brick-attachment`, {
-            deviceName: BRICK_DEVICE_NAME,
-            instanceId: instance.id,
-            volumeId: brickVolume.id,
-            // Detach only from a stopped instance, never from under a mounted filesystem.
-            stopInstanceBeforeDetaching: true,
-        }, {
-            parent,
-            // A replacement (new instance) must detach the volume from the old one before attaching it to the new
-            // one: an EBS volume attaches to one instance at a time, so create-before-delete fails VolumeInUse.
-            deleteBeforeReplace: true,
-        });
+        const brickVolume = new aws.ebs.Volume(
+            `${name}-${nodeName}-brick`,
+            {
+                availabilityZone: zone,
+                size: args.brickVolume.sizeGiB,
+                type: args.brickVolume.type,
+                iops: args.brickVolume.iops,
+                throughput: args.brickVolume.throughput,
+                encrypted: true,
+                tags: { ...tags, Name: `${nodeName}-brick`, [brickBackupTag.key]: brickBackupTag.value },
+            },
+            { parent, retainOnDelete: args.retainBricks ?? true },
+        );
+        const attachment = new aws.ec2.VolumeAttachment(
+            `${name}-${nodeName}-brick-attachment`,
+            {
+                deviceName: BRICK_DEVICE_NAME,
+                instanceId: instance.id,
+                volumeId: brickVolume.id,
+                // Detach only from a stopped instance, never from under a mounted filesystem.
+                stopInstanceBeforeDetaching: true,
+            },
+            {
+                parent,
+                // A replacement (new instance) must detach the volume from the old one before attaching it to the new
+                // one: an EBS volume attaches to one instance at a time, so create-before-delete fails VolumeInUse.
+                deleteBeforeReplace: true,
+            },
+        );
         const host = via === "public" ? instance.publicIp : instance.privateIp;
         const connection = nodeConnection(host, hostKey.publicKeyOpenssh, args.ssh);
         const node: GlusterNodeResources = {
-            name: nodeName, zone, instance, brickVolume, attachment, hostKey,
-            privateIp: instance.privateIp, publicIp: instance.publicIp, sshHost: host, connection,
+            name: nodeName,
+            zone,
+            instance,
+            brickVolume,
+            attachment,
+            hostKey,
+            privateIp: instance.privateIp,
+            publicIp: instance.publicIp,
+            sshHost: host,
+            connection,
         };
         nodes.push(node);
         previousGate = hostCommands(parent, {
@@ -359,11 +408,16 @@ function createGlusterCluster(parent: pulumi.Resource, name: string, args: Glust
 
     const cluster: GlusterClusterInfo = {
         nodes: nodes.map(node => ({
-            name: node.name, zone: node.zone, instanceId: node.instance.id, privateIp: node.privateIp,
+            name: node.name,
+            zone: node.zone,
+            instanceId: node.instance.id,
+            privateIp: node.privateIp,
             brickVolumeId: node.brickVolume.id,
-            sshHost: node.sshHost, hostKey: node.hostKey.publicKeyOpenssh.apply(k => k.trim()),
+            sshHost: node.sshHost,
+            hostKey: node.hostKey.publicKeyOpenssh.apply(k => k.trim()),
             // The steps' ids: a value that exists only once the step ran, and carries the step as its dependency.
-            installed: steps[stepIds.install(node.name)].id, mounted: steps[stepIds.mount(node.name)].id,
+            installed: steps[stepIds.install(node.name)].id,
+            mounted: steps[stepIds.mount(node.name)].id,
         })),
         securityGroupId: sgId,
         mountPoint: args.mountPoint,
@@ -371,55 +425,83 @@ function createGlusterCluster(parent: pulumi.Resource, name: string, args: Glust
         brickBackupTag,
     };
     return {
-        cluster, securityGroupId: sgId, volumeName: args.volumeName, mountPoint: args.mountPoint,
+        cluster,
+        securityGroupId: sgId,
+        volumeName: args.volumeName,
+        mountPoint: args.mountPoint,
         privateIps: pulumi.all(nodes.map(node => node.privateIp)),
         publicIps: pulumi.all(nodes.map(node => node.publicIp)),
     };
 }
 
-function createSecurityGroup(parent: pulumi.Resource, name: string, args: GlusterClusterArgs, tags: Record<string, string>): aws.ec2.SecurityGroup {
-    const securityGroup = new aws.ec2.SecurityGroup(`${name}-nodes`, {
-        vpcId: args.vpcId,
-        description: "GlusterFS nodes: gluster ports from members only, SSH from the admin network",
-        tags: { ...tags, Name: `${name}-nodes` },
-    }, { parent });
+function createSecurityGroup(
+    parent: pulumi.Resource,
+    name: string,
+    args: GlusterClusterArgs,
+    tags: Record<string, string>,
+): aws.ec2.SecurityGroup {
+    const securityGroup = new aws.ec2.SecurityGroup(
+        `${name}-nodes`,
+        {
+            vpcId: args.vpcId,
+            description: "GlusterFS nodes: gluster ports from members only, SSH from the admin network",
+            tags: { ...tags, Name: `${name}-nodes` },
+        },
+        { parent },
+    );
     const sgId = securityGroup.id;
     for (const rule of glusterPeerPorts(args.nodeNames.length)) {
-        new aws.vpc.SecurityGroupIngressRule(`${name}-peer-${rule.protocol}-${rule.from}`, {
-            securityGroupId: sgId,
-            referencedSecurityGroupId: sgId,
-            ipProtocol: rule.protocol,
-            fromPort: rule.from,
-            toPort: rule.to,
-            description: rule.description,
-        }, { parent });
+        new aws.vpc.SecurityGroupIngressRule(
+            `${name}-peer-${rule.protocol}-${rule.from}`,
+            {
+                securityGroupId: sgId,
+                referencedSecurityGroupId: sgId,
+                ipProtocol: rule.protocol,
+                fromPort: rule.from,
+                toPort: rule.to,
+                description: rule.description,
+            },
+            { parent },
+        );
     }
-    new aws.vpc.SecurityGroupIngressRule(`${name}-ssh-admin`, {
-        securityGroupId: sgId,
-        cidrIpv4: args.adminCidr,
-        ipProtocol: "tcp",
-        fromPort: 22,
-        toPort: 22,
-        description: "SSH from the admin network (host steps)",
-    }, { parent });
+    new aws.vpc.SecurityGroupIngressRule(
+        `${name}-ssh-admin`,
+        {
+            securityGroupId: sgId,
+            cidrIpv4: args.adminCidr,
+            ipProtocol: "tcp",
+            fromPort: 22,
+            toPort: 22,
+            description: "SSH from the admin network (host steps)",
+        },
+        { parent },
+    );
     // Outbound: everything to the other members (gluster clients reach bricks and glusterd on every node), and
     // HTTP/HTTPS to anywhere for Debian's package mirrors. DNS, NTP and instance metadata go to AWS-provided
     // addresses that security groups do not filter.
-    new aws.vpc.SecurityGroupEgressRule(`${name}-egress-members`, {
-        securityGroupId: sgId,
-        referencedSecurityGroupId: sgId,
-        ipProtocol: "-1",
-        description: "all traffic to cluster members",
-    }, { parent });
-    for (const port of [80, 443]) {
-        new aws.vpc.SecurityGroupEgressRule(`${name}-egress-${port}`, {
+    new aws.vpc.SecurityGroupEgressRule(
+        `${name}-egress-members`,
+        {
             securityGroupId: sgId,
-            cidrIpv4: "0.0.0.0/0",
-            ipProtocol: "tcp",
-            fromPort: port,
-            toPort: port,
-            description: "package mirrors",
-        }, { parent });
+            referencedSecurityGroupId: sgId,
+            ipProtocol: "-1",
+            description: "all traffic to cluster members",
+        },
+        { parent },
+    );
+    for (const port of [80, 443]) {
+        new aws.vpc.SecurityGroupEgressRule(
+            `${name}-egress-${port}`,
+            {
+                securityGroupId: sgId,
+                cidrIpv4: "0.0.0.0/0",
+                ipProtocol: "tcp",
+                fromPort: port,
+                toPort: port,
+                description: "package mirrors",
+            },
+            { parent },
+        );
     }
     return securityGroup;
 }

@@ -135,21 +135,36 @@ export function glusterPlan<V>(args: GlusterPlanArgs<V>): HostStep<V | string>[]
     });
 
     for (const n of nodes) {
-        steps.push({ id: stepIds.hosts(n.name), host: n.name, script: "gluster/hosts.sh", params: { ...hostsParams }, dependsOn: [] });
         steps.push({
-            id: stepIds.install(n.name), host: n.name, script: "gluster/install.sh",
+            id: stepIds.hosts(n.name),
+            host: n.name,
+            script: "gluster/hosts.sh",
+            params: { ...hostsParams },
+            dependsOn: [],
+        });
+        steps.push({
+            id: stepIds.install(n.name),
+            host: n.name,
+            script: "gluster/install.sh",
             params: { BRICK_PORT_MIN: String(ports.from), BRICK_PORT_MAX: String(ports.to) },
             dependsOn: [stepIds.hosts(n.name)],
         });
         const brickParams: Record<string, V | string> = {
-            VOLUME_ID: n.brickVolumeId, BRICK_PATH: args.brickPath, DEVICE_NAME: args.deviceName ?? BRICK_DEVICE_NAME,
+            VOLUME_ID: n.brickVolumeId,
+            BRICK_PATH: args.brickPath,
+            DEVICE_NAME: args.deviceName ?? BRICK_DEVICE_NAME,
         };
         steps.push({
-            id: stepIds.brick(n.name), host: n.name, script: "gluster/brick.sh", params: brickParams,
+            id: stepIds.brick(n.name),
+            host: n.name,
+            script: "gluster/brick.sh",
+            params: brickParams,
             dependsOn: [stepIds.install(n.name)],
         });
         steps.push({
-            id: stepIds.identity(n.name), host: n.name, script: "gluster/identity.sh",
+            id: stepIds.identity(n.name),
+            host: n.name,
+            script: "gluster/identity.sh",
             params: { ACTION: "restore", BRICK_PATH: args.brickPath },
             dependsOn: [stepIds.brick(n.name)],
         });
@@ -157,27 +172,35 @@ export function glusterPlan<V>(args: GlusterPlanArgs<V>): HostStep<V | string>[]
 
     const expected = String(nodes.length - 1);
     steps.push({
-        id: stepIds.peers, host: first, script: "gluster/peers.sh",
+        id: stepIds.peers,
+        host: first,
+        script: "gluster/peers.sh",
         params: { PROBE: others.join(" "), EXPECTED_CONNECTED: expected },
         dependsOn: names.map(stepIds.identity),
     });
     for (const name of others) {
         steps.push({
-            id: stepIds.peerView(name), host: name, script: "gluster/peers.sh",
+            id: stepIds.peerView(name),
+            host: name,
+            script: "gluster/peers.sh",
             params: { PROBE: first, EXPECTED_CONNECTED: expected },
             dependsOn: [stepIds.peers],
         });
     }
     for (const name of names) {
         steps.push({
-            id: stepIds.identitySave(name), host: name, script: "gluster/identity.sh",
+            id: stepIds.identitySave(name),
+            host: name,
+            script: "gluster/identity.sh",
             params: { ACTION: "save", BRICK_PATH: args.brickPath },
             dependsOn: [name === first ? stepIds.peers : stepIds.peerView(name)],
         });
     }
 
     steps.push({
-        id: stepIds.volume, host: first, script: "gluster/volume.sh",
+        id: stepIds.volume,
+        host: first,
+        script: "gluster/volume.sh",
         params: {
             VOLUME_NAME: args.volumeName,
             REPLICA: String(nodes.length),
@@ -195,7 +218,9 @@ export function glusterPlan<V>(args: GlusterPlanArgs<V>): HostStep<V | string>[]
     names.forEach((name, i) => {
         const ring = mountRing(names, i);
         steps.push({
-            id: stepIds.mount(name), host: name, script: "gluster/mount.sh",
+            id: stepIds.mount(name),
+            host: name,
+            script: "gluster/mount.sh",
             params: {
                 VOLUME_NAME: args.volumeName,
                 MOUNT_POINT: args.mountPoint,
@@ -215,13 +240,17 @@ export function glusterPlan<V>(args: GlusterPlanArgs<V>): HostStep<V | string>[]
 /** The volume step's TUNING parameter: one `option value` line per option; checked so no line can smuggle text. */
 export function volumeTuningParam(tuning: ReadonlyArray<readonly [string, string]>): string {
     const seen = new Set<string>();
-    return tuning.map(([opt, value]) => {
-        if (!/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+$/.test(opt)) throw new Error(`volume option '${opt}' is not a gluster option name`);
-        if (!/^[A-Za-z0-9._:-]+$/.test(value)) throw new Error(`volume option ${opt}: value '${value}' may hold only letters, digits and . _ : -`);
-        if (seen.has(opt)) throw new Error(`volume option ${opt} is given twice`);
-        seen.add(opt);
-        return `${opt} ${value}`;
-    }).join("\n");
+    return tuning
+        .map(([opt, value]) => {
+            if (!/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+$/.test(opt))
+                throw new Error(`volume option '${opt}' is not a gluster option name`);
+            if (!/^[A-Za-z0-9._:-]+$/.test(value))
+                throw new Error(`volume option ${opt}: value '${value}' may hold only letters, digits and . _ : -`);
+            if (seen.has(opt)) throw new Error(`volume option ${opt} is given twice`);
+            seen.add(opt);
+            return `${opt} ${value}`;
+        })
+        .join("\n");
 }
 
 /**
@@ -253,7 +282,10 @@ export const healedStepId = (node: string) => `healed-${node}`;
  */
 export function healedStep(node: string, volumeName: string, timeoutSeconds = 1800): HostStep<string> {
     return {
-        id: healedStepId(node), host: node, script: "gluster/healed.sh",
-        params: { VOLUME_NAME: volumeName, HEAL_TIMEOUT: String(timeoutSeconds) }, dependsOn: [],
+        id: healedStepId(node),
+        host: node,
+        script: "gluster/healed.sh",
+        params: { VOLUME_NAME: volumeName, HEAL_TIMEOUT: String(timeoutSeconds) },
+        dependsOn: [],
     };
 }

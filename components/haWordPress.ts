@@ -156,16 +156,32 @@ export class HaWordPress extends pulumi.ComponentResource {
 
     constructor(name: string, args: HaWordPressArgs, opts?: pulumi.ComponentResourceOptions) {
         // Inputs are recorded in state: never the private key in plain text, whatever the caller passed.
-        super("ha-wordpress:index:HaWordPress", name,
-            { ...args, ssh: { ...args.ssh, privateKey: pulumi.secret(args.ssh.privateKey) } }, opts);
+        super(
+            "ha-wordpress:index:HaWordPress",
+            name,
+            { ...args, ssh: { ...args.ssh, privateKey: pulumi.secret(args.ssh.privateKey) } },
+            opts,
+        );
         Object.assign(this, createHaWordPress(this, args));
         this.registerOutputs({
-            nodeNames: this.nodeNames, availabilityZones: this.availabilityZones, publicIps: this.publicIps,
-            privateIps: this.privateIps, volumeName: this.volumeName, mountPoint: this.mountPoint, brickPath: this.brickPath,
-            securityGroupId: this.securityGroupId, vpcId: this.vpcId, siteUrl: this.siteUrl,
-            loadBalancerDnsName: this.loadBalancerDnsName, dbEndpoint: this.dbEndpoint, wordpressAdminUser: this.wordpressAdminUser,
-            wordpressAdminPassword: this.wordpressAdminPassword, dbMasterPassword: this.dbMasterPassword,
-            jailwatchSha256: this.jailwatchSha256, alarmTopicArn: this.alarmTopicArn, dashboardUrl: this.dashboardUrl,
+            nodeNames: this.nodeNames,
+            availabilityZones: this.availabilityZones,
+            publicIps: this.publicIps,
+            privateIps: this.privateIps,
+            volumeName: this.volumeName,
+            mountPoint: this.mountPoint,
+            brickPath: this.brickPath,
+            securityGroupId: this.securityGroupId,
+            vpcId: this.vpcId,
+            siteUrl: this.siteUrl,
+            loadBalancerDnsName: this.loadBalancerDnsName,
+            dbEndpoint: this.dbEndpoint,
+            wordpressAdminUser: this.wordpressAdminUser,
+            wordpressAdminPassword: this.wordpressAdminPassword,
+            dbMasterPassword: this.dbMasterPassword,
+            jailwatchSha256: this.jailwatchSha256,
+            alarmTopicArn: this.alarmTopicArn,
+            dashboardUrl: this.dashboardUrl,
             backupVaultName: this.backupVaultName,
         });
     }
@@ -179,7 +195,9 @@ function createHaWordPress(parent: pulumi.Resource, args: HaWordPressArgs) {
     const prefix = args.namePrefix ?? "";
     const tags = args.tags ?? {};
     if (zones.length !== nodeNames.length) {
-        throw new Error(`HaWordPress: ${nodeNames.length} nodes need ${nodeNames.length} availability zones, got ${zones.length}`);
+        throw new Error(
+            `HaWordPress: ${nodeNames.length} nodes need ${nodeNames.length} availability zones, got ${zones.length}`,
+        );
     }
     if (Boolean(args.existingVpcId) !== Boolean(args.existingSubnetIds?.length)) {
         throw new Error("HaWordPress: existingVpcId and existingSubnetIds go together");
@@ -189,20 +207,29 @@ function createHaWordPress(parent: pulumi.Resource, args: HaWordPressArgs) {
     // resource of an existing stack where it is instead of replacing it.
     const child = (): pulumi.ComponentResourceOptions => ({ parent, aliases: [{ parent: pulumi.rootStackResource }] });
 
-    const ami: pulumi.Input<string> = args.ami || aws.ec2.getAmiOutput({
-        owners: [DEBIAN_AMI_OWNER],
-        mostRecent: true,
-        filters: [
-            { name: "name", values: [`debian-12-${architecture === "arm64" ? "arm64" : "amd64"}-*`] },
-            { name: "architecture", values: [architecture] },
-            { name: "virtualization-type", values: ["hvm"] },
-        ],
-    }, { parent }).id;
+    const ami: pulumi.Input<string> =
+        args.ami ||
+        aws.ec2.getAmiOutput(
+            {
+                owners: [DEBIAN_AMI_OWNER],
+                mostRecent: true,
+                filters: [
+                    { name: "name", values: [`debian-12-${architecture === "arm64" ? "arm64" : "amd64"}-*`] },
+                    { name: "architecture", values: [architecture] },
+                    { name: "virtualization-type", values: ["hvm"] },
+                ],
+            },
+            { parent },
+        ).id;
 
     // ---- network ----
     const zonesInUse = [...new Set(zones)];
     const vpcCidr = args.vpcCidr ?? d.vpcCidr;
-    const network = new Network(`${prefix}net`, { region: args.region, zones: zonesInUse, vpcCidr, existing, tags }, child());
+    const network = new Network(
+        `${prefix}net`,
+        { region: args.region, zones: zonesInUse, vpcCidr, existing, tags },
+        child(),
+    );
 
     // ---- GlusterFS: the nodes, replica 3, mounted at mountPoint on every node ----
     const ssh: SshArgs = { ...args.ssh, privateKey: pulumi.secret(args.ssh.privateKey) };
@@ -211,93 +238,121 @@ function createHaWordPress(parent: pulumi.Resource, args: HaWordPressArgs) {
     const backupRetentionDays = args.backupRetentionDays ?? d.backupRetentionDays;
     // The nodes' role exists before them: an instance gets its profile at creation (and in place, later).
     const role = new MonitoringRole(`${prefix}monitoring-role`, { region: args.region, tags }, child());
-    const cluster = new GlusterCluster(`${prefix}gluster`, {
-        nodeNames,
-        availabilityZones: zones,
-        subnetIds: zones.map((zone, i) => network.subnetIdForNode(i, zone)),
-        vpcId: network.vpcId,
-        ami,
-        instanceType: args.instanceType ?? d.instanceType,
-        architecture,
-        keyName: args.keyName,
-        brickVolume: args.brickVolume ?? d.brickVolume,
-        adminCidr: args.adminCidr,
-        ssh,
-        volumeName: args.volumeName ?? d.volumeName,
-        brickPath,
-        mountPoint,
-        pingTimeout: args.pingTimeout ?? d.pingTimeout,
-        retainBricks: args.retainBricks ?? d.retainBricks,
-        iamInstanceProfile: role.instanceProfileName,
-        tags,
-    }, child());
+    const cluster = new GlusterCluster(
+        `${prefix}gluster`,
+        {
+            nodeNames,
+            availabilityZones: zones,
+            subnetIds: zones.map((zone, i) => network.subnetIdForNode(i, zone)),
+            vpcId: network.vpcId,
+            ami,
+            instanceType: args.instanceType ?? d.instanceType,
+            architecture,
+            keyName: args.keyName,
+            brickVolume: args.brickVolume ?? d.brickVolume,
+            adminCidr: args.adminCidr,
+            ssh,
+            volumeName: args.volumeName ?? d.volumeName,
+            brickPath,
+            mountPoint,
+            pingTimeout: args.pingTimeout ?? d.pingTimeout,
+            retainBricks: args.retainBricks ?? d.retainBricks,
+            iamInstanceProfile: role.instanceProfileName,
+            tags,
+        },
+        child(),
+    );
 
     // ---- web tier: MySQL (RDS), network load balancer, Varnish -> Nginx -> PHP-FPM, WordPress on the volume ----
-    const web = new WordPressTier(`${prefix}web`, {
-        cluster: cluster.cluster,
-        ssh,
-        vpcId: network.vpcId,
-        subnetIds: network.subnetIds,
-        // One retention for the bricks and the database: a restore needs both from the same days.
-        database: { ...args.database, backupRetentionDays },
-        source: args.source,
-        siteUrl: args.siteUrl,
-        siteTitle: args.siteTitle,
-        adminUser: args.adminUser,
-        adminEmail: args.adminEmail,
-        sqlDumpUrl: args.sqlDumpUrl || undefined,
-        sqlDumpSha256: args.sqlDumpSha256 || undefined,
-        certificateArn: args.certificateArn || undefined,
-        webIngressCidr: args.webIngressCidr,
-        varnishCacheSize: args.varnishCacheSize,
-        tags,
-    }, child());
+    const web = new WordPressTier(
+        `${prefix}web`,
+        {
+            cluster: cluster.cluster,
+            ssh,
+            vpcId: network.vpcId,
+            subnetIds: network.subnetIds,
+            // One retention for the bricks and the database: a restore needs both from the same days.
+            database: { ...args.database, backupRetentionDays },
+            source: args.source,
+            siteUrl: args.siteUrl,
+            siteTitle: args.siteTitle,
+            adminUser: args.adminUser,
+            adminEmail: args.adminEmail,
+            sqlDumpUrl: args.sqlDumpUrl || undefined,
+            sqlDumpSha256: args.sqlDumpSha256 || undefined,
+            certificateArn: args.certificateArn || undefined,
+            webIngressCidr: args.webIngressCidr,
+            varnishCacheSize: args.varnishCacheSize,
+            tags,
+        },
+        child(),
+    );
 
     // ---- jailwatch on every node, bans shared between them ----
     const vpcRange: pulumi.Input<string> = existing
         ? aws.ec2.getVpcOutput({ id: existing.vpcId }, { parent }).cidrBlock
         : vpcCidr;
-    const jail = new Fail2BanJail(`${prefix}jail`, {
-        cluster: cluster.cluster,
-        ssh,
-        // The build for the nodes' architecture, whatever the operator's machine is.
-        binaryPath: args.jailwatchBinary || path.resolve(__dirname, "..", JAILWATCH_BUILDS[architecture]),
-        s3EndpointId: network.s3EndpointId,
-        ignoreIp: [vpcRange],
-        peerPort: args.jailwatchPeerPort,
-        jails: args.jails ?? defaultJails(),
-        // Nginx creates the access log the jails follow.
-        waitFor: web.nginxReady,
-        tags,
-    }, child());
+    const jail = new Fail2BanJail(
+        `${prefix}jail`,
+        {
+            cluster: cluster.cluster,
+            ssh,
+            // The build for the nodes' architecture, whatever the operator's machine is.
+            binaryPath: args.jailwatchBinary || path.resolve(__dirname, "..", JAILWATCH_BUILDS[architecture]),
+            s3EndpointId: network.s3EndpointId,
+            ignoreIp: [vpcRange],
+            peerPort: args.jailwatchPeerPort,
+            jails: args.jails ?? defaultJails(),
+            // Nginx creates the access log the jails follow.
+            waitFor: web.nginxReady,
+            tags,
+        },
+        child(),
+    );
 
     // ---- day two: brick backups, alarms to SNS, the dashboard, each node publishing its Gluster health ----
-    const monitoring = new Monitoring(`${prefix}monitoring`, {
-        cluster: cluster.cluster,
-        ssh,
-        role,
-        region: args.region,
-        loadBalancerArnSuffix: web.loadBalancerArnSuffix,
-        targetGroups: [
-            { port: 80, arnSuffix: web.targetGroupArnSuffix },
-            ...(args.certificateArn ? [{ port: 81, arnSuffix: web.tlsTargetGroupArnSuffix }] : []),
-        ],
-        dbInstanceIdentifier: web.dbInstanceIdentifier,
-        dbAllocatedStorageGiB: args.database.allocatedStorageGiB,
-        backupRetentionDays,
-        alarmEmail: args.alarmEmail || undefined,
-        // apt runs one at a time on a node: the publisher's awscli after the web tier's packages (Nginx is later still).
-        after: Object.fromEntries(nodeNames.map(n => [n, [web.nginxReady[n]]])),
-        tags,
-    }, child());
+    const monitoring = new Monitoring(
+        `${prefix}monitoring`,
+        {
+            cluster: cluster.cluster,
+            ssh,
+            role,
+            region: args.region,
+            loadBalancerArnSuffix: web.loadBalancerArnSuffix,
+            targetGroups: [
+                { port: 80, arnSuffix: web.targetGroupArnSuffix },
+                ...(args.certificateArn ? [{ port: 81, arnSuffix: web.tlsTargetGroupArnSuffix }] : []),
+            ],
+            dbInstanceIdentifier: web.dbInstanceIdentifier,
+            dbAllocatedStorageGiB: args.database.allocatedStorageGiB,
+            backupRetentionDays,
+            alarmEmail: args.alarmEmail || undefined,
+            // apt runs one at a time on a node: the publisher's awscli after the web tier's packages (Nginx is later still).
+            after: Object.fromEntries(nodeNames.map(n => [n, [web.nginxReady[n]]])),
+            tags,
+        },
+        child(),
+    );
 
     return {
-        nodeNames, availabilityZones: zones, publicIps: cluster.publicIps, privateIps: cluster.privateIps,
-        volumeName: cluster.volumeName, mountPoint: cluster.mountPoint, brickPath,
-        securityGroupId: cluster.securityGroupId, vpcId: network.vpcId, siteUrl: web.siteUrl,
-        loadBalancerDnsName: web.loadBalancerDnsName, dbEndpoint: web.dbEndpoint,
-        wordpressAdminUser: args.adminUser ?? "wpadmin", wordpressAdminPassword: web.adminPassword,
-        dbMasterPassword: web.dbMasterPassword, jailwatchSha256: jail.binarySha256,
-        alarmTopicArn: monitoring.topic.arn, dashboardUrl: monitoring.dashboardUrl, backupVaultName: monitoring.backupVault.name,
+        nodeNames,
+        availabilityZones: zones,
+        publicIps: cluster.publicIps,
+        privateIps: cluster.privateIps,
+        volumeName: cluster.volumeName,
+        mountPoint: cluster.mountPoint,
+        brickPath,
+        securityGroupId: cluster.securityGroupId,
+        vpcId: network.vpcId,
+        siteUrl: web.siteUrl,
+        loadBalancerDnsName: web.loadBalancerDnsName,
+        dbEndpoint: web.dbEndpoint,
+        wordpressAdminUser: args.adminUser ?? "wpadmin",
+        wordpressAdminPassword: web.adminPassword,
+        dbMasterPassword: web.dbMasterPassword,
+        jailwatchSha256: jail.binarySha256,
+        alarmTopicArn: monitoring.topic.arn,
+        dashboardUrl: monitoring.dashboardUrl,
+        backupVaultName: monitoring.backupVault.name,
     };
 }

@@ -30,7 +30,9 @@ export interface HostCommandsArgs {
 /** The command text of a step (secret parameters are not in it). */
 export function stepText(step: HostStep<pulumi.Input<string>>): pulumi.Output<string> {
     const secretNames = Object.keys(step.secrets ?? {});
-    return pulumi.all(step.params as Record<string, pulumi.Input<string>>).apply(p => renderStep(step.script, p, secretNames));
+    return pulumi
+        .all(step.params as Record<string, pulumi.Input<string>>)
+        .apply(p => renderStep(step.script, p, secretNames));
 }
 
 /** The stdin of a step: its secret parameters, always a Pulumi secret; undefined when it has none. */
@@ -59,19 +61,32 @@ export function hostCommands(parent: pulumi.Resource, args: HostCommandsArgs): R
         if (!connection) throw new Error(`no SSH connection for host ${step.host} (step ${step.id})`);
         const dependsOn = step.dependsOn.map(d => {
             const dep = out[d] ?? args.external?.[d];
-            if (!dep) throw new Error(`step ${step.id} depends on ${d}, which is neither in the plan nor given as external`);
+            if (!dep)
+                throw new Error(`step ${step.id} depends on ${d}, which is neither in the plan nor given as external`);
             return pulumi.Resource.isInstance(dep) ? dep : waitFor(dep);
         });
         const extra = args.extraDependsOn?.[step.id];
-        out[step.id] = new command.remote.Command(`${args.prefix}-${step.id}`, {
-            connection: pulumi.secret(connection),
-            create: stepText(step),
-            stdin: stepStdin(step),
-            triggers: [...(args.hostTriggers?.[step.host] ?? []), ...(args.triggers?.[step.id] ?? [])],
-            // `environment` needs AcceptEnv, which a default sshd lacks: parameters are in the text, secrets on stdin.
-            // No delete command: removing the stack must never uninstall the site, unmount or wipe a brick.
-            addPreviousOutputInEnv: false,
-        }, { parent, dependsOn: extra ? Promise.resolve(extra).then((e): pulumi.Resource[] => [...dependsOn, ...e]) as Promise<pulumi.Resource[]> as unknown as pulumi.Input<pulumi.Resource[]> : dependsOn, customTimeouts: { create: "30m", update: "30m" } });
+        out[step.id] = new command.remote.Command(
+            `${args.prefix}-${step.id}`,
+            {
+                connection: pulumi.secret(connection),
+                create: stepText(step),
+                stdin: stepStdin(step),
+                triggers: [...(args.hostTriggers?.[step.host] ?? []), ...(args.triggers?.[step.id] ?? [])],
+                // `environment` needs AcceptEnv, which a default sshd lacks: parameters are in the text, secrets on stdin.
+                // No delete command: removing the stack must never uninstall the site, unmount or wipe a brick.
+                addPreviousOutputInEnv: false,
+            },
+            {
+                parent,
+                dependsOn: extra
+                    ? (Promise.resolve(extra).then((e): pulumi.Resource[] => [...dependsOn, ...e]) as Promise<
+                          pulumi.Resource[]
+                      > as unknown as pulumi.Input<pulumi.Resource[]>)
+                    : dependsOn,
+                customTimeouts: { create: "30m", update: "30m" },
+            },
+        );
     }
     return out;
 }

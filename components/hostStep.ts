@@ -59,7 +59,8 @@ export function readScript(script: string): string {
 function checkParams(script: string, params: Record<string, string>, what: string): string[] {
     const names = Object.keys(params).sort();
     for (const name of names) {
-        if (!/^[A-Z][A-Z0-9_]*$/.test(name) || name.startsWith("HA_")) throw new Error(`step ${script}: ${what} name '${name}' must be UPPER_CASE and not start with HA_`);
+        if (!/^[A-Z][A-Z0-9_]*$/.test(name) || name.startsWith("HA_"))
+            throw new Error(`step ${script}: ${what} name '${name}' must be UPPER_CASE and not start with HA_`);
         if (typeof params[name] !== "string") throw new Error(`step ${script}: ${what} ${name} must be a string`);
     }
     return names;
@@ -75,7 +76,10 @@ export function renderStep(script: string, params: Record<string, string>, secre
     const names = checkParams(script, params, "parameter");
     const secrets = [...secretNames].sort();
     for (const name of secrets) {
-        if (!/^[A-Z][A-Z0-9_]*$/.test(name) || name.startsWith("HA_")) throw new Error(`step ${script}: secret parameter name '${name}' must be UPPER_CASE and not start with HA_`);
+        if (!/^[A-Z][A-Z0-9_]*$/.test(name) || name.startsWith("HA_"))
+            throw new Error(
+                `step ${script}: secret parameter name '${name}' must be UPPER_CASE and not start with HA_`,
+            );
         if (names.includes(name)) throw new Error(`step ${script}: ${name} is both a parameter and a secret parameter`);
     }
     // HA_PARAMS names the parameters so common.sh can carry them across its sudo re-exec (non-root SSH users);
@@ -93,7 +97,8 @@ export function renderStep(script: string, params: Record<string, string>, secre
 /** The stdin of a step with secret parameters: one `NAME BASE64` line per parameter, in name order. */
 export function renderSecrets(secrets: Record<string, string>): string {
     return checkParams("(secrets)", secrets, "secret parameter")
-        .map(n => `${n} ${Buffer.from(secrets[n], "utf8").toString("base64")}\n`).join("");
+        .map(n => `${n} ${Buffer.from(secrets[n], "utf8").toString("base64")}\n`)
+        .join("");
 }
 
 /** What runs for a step with plain values: the command text and its stdin ("" when it has no secrets). */
@@ -106,7 +111,9 @@ export function renderHostStep(step: HostStep<string>): { command: string; stdin
 export function topoOrder<V>(steps: HostStep<V>[]): HostStep<V>[] {
     const byId = new Map(steps.map(s => [s.id, s]));
     if (byId.size !== steps.length) throw new Error("host step ids must be unique");
-    const done = new Set<string>(), visiting = new Set<string>(), out: HostStep<V>[] = [];
+    const done = new Set<string>(),
+        visiting = new Set<string>(),
+        out: HostStep<V>[] = [];
     const visit = (s: HostStep<V>) => {
         if (done.has(s.id)) return;
         if (visiting.has(s.id)) throw new Error(`host step cycle at ${s.id}`);

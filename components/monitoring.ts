@@ -10,8 +10,15 @@ import { GlusterClusterInfo, SshArgs, clusterConnections } from "./glusterCluste
 import { hostCommands } from "./hostCommands";
 import { MonitoringRole } from "./monitoringRole";
 import {
-    AlarmSpec, DEFAULT_BANS_PER_MINUTE, DEFAULT_DB_FREEABLE_MEMORY_MIB, alarmPlan, dashboardBody, dbConnectionsThreshold,
-    ec2ActionArn, partitionOf, withAlarmArns,
+    AlarmSpec,
+    DEFAULT_BANS_PER_MINUTE,
+    DEFAULT_DB_FREEABLE_MEMORY_MIB,
+    alarmPlan,
+    dashboardBody,
+    dbConnectionsThreshold,
+    ec2ActionArn,
+    partitionOf,
+    withAlarmArns,
 } from "./monitoringPlan";
 import { backupServiceRole, brickBackupRule, brickSelection, checkRetentionDays } from "./backupPlan";
 import { metricsPlan, metricsStepSha256 } from "./monitoringSteps";
@@ -70,7 +77,11 @@ export class Monitoring extends pulumi.ComponentResource {
     constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ha-wordpress:index:Monitoring", name, args, opts);
         Object.assign(this, createMonitoring(this, name, args));
-        this.registerOutputs({ topicArn: this.topic.arn, dashboardUrl: this.dashboardUrl, backupVaultName: this.backupVault.name });
+        this.registerOutputs({
+            topicArn: this.topic.arn,
+            dashboardUrl: this.dashboardUrl,
+            backupVaultName: this.backupVault.name,
+        });
     }
 }
 
@@ -80,7 +91,9 @@ function createMonitoring(parent: pulumi.Resource, name: string, args: Monitorin
     if (nodes.length === 0) throw new Error(`Monitoring ${name}: the cluster has no nodes`);
     const tag = args.cluster.brickBackupTag;
     if (!tag || nodes.some(n => !n.brickVolumeId)) {
-        throw new Error(`Monitoring ${name}: the cluster bundle lacks the brick volumes or their backup tag (build it with GlusterCluster)`);
+        throw new Error(
+            `Monitoring ${name}: the cluster bundle lacks the brick volumes or their backup tag (build it with GlusterCluster)`,
+        );
     }
     const retention = checkRetentionDays(args.backupRetentionDays ?? 30);
     const partition = partitionOf(args.region);
@@ -91,47 +104,77 @@ function createMonitoring(parent: pulumi.Resource, name: string, args: Monitorin
     // carry no secret (names, metrics, thresholds).
     const topic = new aws.sns.Topic(`${name}-alarms`, { displayName: `${prefix} alarms`, tags }, { parent });
     if (args.alarmEmail) {
-        new aws.sns.TopicSubscription(`${name}-alarm-email`, { topic: topic.arn, protocol: "email", endpoint: args.alarmEmail }, { parent });
+        new aws.sns.TopicSubscription(
+            `${name}-alarm-email`,
+            { topic: topic.arn, protocol: "email", endpoint: args.alarmEmail },
+            { parent },
+        );
     }
 
     // ---- backups ----------------------------------------------------------------------------------------------
-    const vault = new aws.backup.Vault(`${name}-bricks`, { name: `${prefix}-bricks`, tags }, {
-        parent,
-        // The snapshots outlive the stack: a destroy must neither delete them nor fail on a vault that holds them.
-        retainOnDelete: true,
-    });
+    const vault = new aws.backup.Vault(
+        `${name}-bricks`,
+        { name: `${prefix}-bricks`, tags },
+        {
+            parent,
+            // The snapshots outlive the stack: a destroy must neither delete them nor fail on a vault that holds them.
+            retainOnDelete: true,
+        },
+    );
     const service = backupServiceRole(partition);
-    const backupRole = new aws.iam.Role(`${name}-backup`, {
-        description: "AWS Backup: snapshot and restore the ha-wordpress brick volumes",
-        assumeRolePolicy: JSON.stringify(service.assumeRolePolicy),
-        tags,
-    }, { parent });
-    const attachments = service.managedPolicyArns.map((arn, i) => new aws.iam.RolePolicyAttachment(`${name}-backup-${i === 0 ? "backup" : "restore"}`, {
-        role: backupRole.name, policyArn: arn,
-    }, { parent }));
+    const backupRole = new aws.iam.Role(
+        `${name}-backup`,
+        {
+            description: "AWS Backup: snapshot and restore the ha-wordpress brick volumes",
+            assumeRolePolicy: JSON.stringify(service.assumeRolePolicy),
+            tags,
+        },
+        { parent },
+    );
+    const attachments = service.managedPolicyArns.map(
+        (arn, i) =>
+            new aws.iam.RolePolicyAttachment(
+                `${name}-backup-${i === 0 ? "backup" : "restore"}`,
+                {
+                    role: backupRole.name,
+                    policyArn: arn,
+                },
+                { parent },
+            ),
+    );
     const rule = brickBackupRule(retention);
-    const plan = new aws.backup.Plan(`${name}-bricks`, {
-        name: `${prefix}-bricks`,
-        rules: [{
-            ruleName: rule.ruleName,
-            targetVaultName: vault.name,
-            schedule: rule.schedule,
-            scheduleExpressionTimezone: rule.scheduleExpressionTimezone,
-            startWindow: rule.startWindow,
-            completionWindow: rule.completionWindow,
-            lifecycle: { deleteAfter: rule.deleteAfter },
-            recoveryPointTags: { ...tags, [tag.key]: tag.value },
-        }],
-        tags,
-    }, { parent });
+    const plan = new aws.backup.Plan(
+        `${name}-bricks`,
+        {
+            name: `${prefix}-bricks`,
+            rules: [
+                {
+                    ruleName: rule.ruleName,
+                    targetVaultName: vault.name,
+                    schedule: rule.schedule,
+                    scheduleExpressionTimezone: rule.scheduleExpressionTimezone,
+                    startWindow: rule.startWindow,
+                    completionWindow: rule.completionWindow,
+                    lifecycle: { deleteAfter: rule.deleteAfter },
+                    recoveryPointTags: { ...tags, [tag.key]: tag.value },
+                },
+            ],
+            tags,
+        },
+        { parent },
+    );
     const selection = brickSelection(partition, tag.value);
-    new aws.backup.Selection(`${name}-bricks`, {
-        name: `${pulumi.getStack()}-${name}-bricks`.slice(0, 50),
-        planId: plan.id,
-        iamRoleArn: backupRole.arn,
-        resources: selection.resources,
-        conditions: [{ stringEquals: selection.conditions }],
-    }, { parent, dependsOn: attachments });
+    new aws.backup.Selection(
+        `${name}-bricks`,
+        {
+            name: `${pulumi.getStack()}-${name}-bricks`.slice(0, 50),
+            planId: plan.id,
+            iamRoleArn: backupRole.arn,
+            resources: selection.resources,
+            conditions: [{ stringEquals: selection.conditions }],
+        },
+        { parent, dependsOn: attachments },
+    );
 
     // ---- alarms -----------------------------------------------------------------------------------------------
     const specs = alarmPlan<pulumi.Input<string>>({
@@ -150,51 +193,84 @@ function createMonitoring(parent: pulumi.Resource, name: string, args: Monitorin
         a === "notify" ? topic.arn : ec2ActionArn(args.region, a as "recover" | "reboot");
     const alarms: Record<string, aws.cloudwatch.MetricAlarm> = {};
     for (const s of specs) {
-        alarms[s.id] = new aws.cloudwatch.MetricAlarm(`${name}-${s.id}`, {
-            name: `${prefix}-${s.id}`,
-            alarmDescription: s.description,
-            namespace: s.namespace,
-            metricName: s.metricName,
-            dimensions: s.dimensions,
-            statistic: s.statistic,
-            period: s.period,
-            evaluationPeriods: s.evaluationPeriods,
-            datapointsToAlarm: s.datapointsToAlarm,
-            threshold: s.threshold,
-            comparisonOperator: s.comparison,
-            treatMissingData: s.treatMissingData,
-            alarmActions: s.actions.map(actionArn),
-            // Back to OK is news too (the node recovered, the backlog healed); EC2 actions run on ALARM only.
-            okActions: [topic.arn],
-            tags,
-        }, { parent });
+        alarms[s.id] = new aws.cloudwatch.MetricAlarm(
+            `${name}-${s.id}`,
+            {
+                name: `${prefix}-${s.id}`,
+                alarmDescription: s.description,
+                namespace: s.namespace,
+                metricName: s.metricName,
+                dimensions: s.dimensions,
+                statistic: s.statistic,
+                period: s.period,
+                evaluationPeriods: s.evaluationPeriods,
+                datapointsToAlarm: s.datapointsToAlarm,
+                threshold: s.threshold,
+                comparisonOperator: s.comparison,
+                treatMissingData: s.treatMissingData,
+                alarmActions: s.actions.map(actionArn),
+                // Back to OK is news too (the node recovered, the backlog healed); EC2 actions run on ALARM only.
+                okActions: [topic.arn],
+                tags,
+            },
+            { parent },
+        );
     }
 
     // ---- dashboard --------------------------------------------------------------------------------------------
     const resolvedSpecs = pulumi.output(specs as unknown as pulumi.Input<AlarmSpec<string>[]>);
     const resolvedNodes = pulumi.output(nodes.map(n => ({ name: n.name, instanceId: n.instanceId })));
-    const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, {
-        dashboardName: prefix,
-        dashboardBody: pulumi.all([resolvedSpecs, resolvedNodes, pulumi.all(Object.values(alarms).map(a => a.arn))])
-            .apply(([s, ns, arns]) => withAlarmArns(dashboardBody(s, args.region, { title: prefix, nodes: ns, namespace: args.role.namespace }), arns)),
-    }, { parent });
+    const dashboard = new aws.cloudwatch.Dashboard(
+        `${name}-dashboard`,
+        {
+            dashboardName: prefix,
+            dashboardBody: pulumi
+                .all([resolvedSpecs, resolvedNodes, pulumi.all(Object.values(alarms).map(a => a.arn))])
+                .apply(([s, ns, arns]) =>
+                    withAlarmArns(
+                        dashboardBody(s, args.region, { title: prefix, nodes: ns, namespace: args.role.namespace }),
+                        arns,
+                    ),
+                ),
+        },
+        { parent },
+    );
     const dashboardUrl = pulumi.interpolate`https://${args.region}.console.aws.amazon.com/cloudwatch/home?region=${args.region}#dashboards:name=${dashboard.dashboardName}`;
 
     // ---- the publisher on every node --------------------------------------------------------------------------
     const names = nodes.map(n => n.name);
     const stepPlan = metricsPlan({
-        nodes: names, mode: "aws", namespace: args.role.namespace, region: args.region, healthScript: args.healthScript,
+        nodes: names,
+        mode: "aws",
+        namespace: args.role.namespace,
+        region: args.region,
+        healthScript: args.healthScript,
         after: Object.fromEntries(names.map(n => [n, (args.after?.[n] ?? []).map((_, i) => `after-${n}-${i}`)])),
     });
     const external: Record<string, pulumi.Resource | pulumi.Input<string>> = {};
-    for (const n of names) (args.after?.[n] ?? []).forEach((r, i) => { external[`after-${n}-${i}`] = r; });
+    for (const n of names)
+        (args.after?.[n] ?? []).forEach((r, i) => {
+            external[`after-${n}-${i}`] = r;
+        });
     const commands = hostCommands(parent, {
-        plan: stepPlan, connections: clusterConnections(args.cluster, args.ssh), external, prefix: name,
+        plan: stepPlan,
+        connections: clusterConnections(args.cluster, args.ssh),
+        external,
+        prefix: name,
         // Runs again exactly when what it ships changes (publisher, health script, units, namespace).
         triggers: Object.fromEntries(stepPlan.map(s => [s.id, [metricsStepSha256(s)]])),
         extraDependsOn: Object.fromEntries(stepPlan.map(s => [s.id, [args.role.policy, args.role.instanceProfile]])),
         hostTriggers: Object.fromEntries(nodes.map(n => [n.name, [n.instanceId]])),
     });
 
-    return { topic, alarms, alarmSpecs: specs, dashboard, backupVault: vault, backupPlan: plan, commands, dashboardUrl };
+    return {
+        topic,
+        alarms,
+        alarmSpecs: specs,
+        dashboard,
+        backupVault: vault,
+        backupPlan: plan,
+        commands,
+        dashboardUrl,
+    };
 }

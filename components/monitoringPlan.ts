@@ -34,7 +34,8 @@ export function ec2ActionArn(region: string, action: "recover" | "reboot"): stri
 }
 
 export type AlarmAction = "notify" | "recover" | "reboot";
-export type Comparison = "GreaterThanThreshold" | "GreaterThanOrEqualToThreshold" | "LessThanThreshold" | "LessThanOrEqualToThreshold";
+export type Comparison =
+    "GreaterThanThreshold" | "GreaterThanOrEqualToThreshold" | "LessThanThreshold" | "LessThanOrEqualToThreshold";
 export type MissingData = "breaching" | "notBreaching" | "ignore" | "missing";
 
 /** One CloudWatch alarm, fully specified. */
@@ -145,16 +146,34 @@ export function alarmPlan<V>(input: AlarmPlanInput<V>): AlarmSpec<V>[] {
     for (const tg of input.targetGroups) {
         const dimensions = { TargetGroup: tg.arnSuffix, LoadBalancer: input.loadBalancerArnSuffix };
         alarms.push({
-            id: `tg${tg.port}-unhealthy-hosts`, group: "Load balancer", namespace: "AWS/NetworkELB",
-            metricName: "UnHealthyHostCount", dimensions, statistic: "Maximum", period: 60, evaluationPeriods: 2,
-            datapointsToAlarm: 2, threshold: 0, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching",
+            id: `tg${tg.port}-unhealthy-hosts`,
+            group: "Load balancer",
+            namespace: "AWS/NetworkELB",
+            metricName: "UnHealthyHostCount",
+            dimensions,
+            statistic: "Maximum",
+            period: 60,
+            evaluationPeriods: 2,
+            datapointsToAlarm: 2,
+            threshold: 0,
+            comparison: "GreaterThanThreshold",
+            treatMissingData: "notBreaching",
             actions: ["notify"],
             description: `A node fails the load balancer's health check (GET /healthz on port ${tg.port}) for 2 minutes: it gets no traffic.`,
         });
         alarms.push({
-            id: `tg${tg.port}-healthy-hosts`, group: "Load balancer", namespace: "AWS/NetworkELB",
-            metricName: "HealthyHostCount", dimensions, statistic: "Minimum", period: 60, evaluationPeriods: 2,
-            datapointsToAlarm: 2, threshold: healthyMin, comparison: "LessThanThreshold", treatMissingData: "breaching",
+            id: `tg${tg.port}-healthy-hosts`,
+            group: "Load balancer",
+            namespace: "AWS/NetworkELB",
+            metricName: "HealthyHostCount",
+            dimensions,
+            statistic: "Minimum",
+            period: 60,
+            evaluationPeriods: 2,
+            datapointsToAlarm: 2,
+            threshold: healthyMin,
+            comparison: "LessThanThreshold",
+            treatMissingData: "breaching",
             actions: ["notify"],
             description: `Fewer than ${healthyMin} healthy nodes behind port ${tg.port} for 2 minutes: one more failure takes the site down.`,
         });
@@ -163,15 +182,35 @@ export function alarmPlan<V>(input: AlarmPlanInput<V>): AlarmSpec<V>[] {
     for (const n of input.nodes) {
         const dimensions = { InstanceId: n.instanceId };
         alarms.push({
-            id: `${n.name}-system-check`, group: "Nodes (EC2)", namespace: "AWS/EC2", metricName: "StatusCheckFailed_System",
-            dimensions, statistic: "Maximum", period: 60, evaluationPeriods: 2, datapointsToAlarm: 2, threshold: 1,
-            comparison: "GreaterThanOrEqualToThreshold", treatMissingData: "missing", actions: ["notify", "recover"],
+            id: `${n.name}-system-check`,
+            group: "Nodes (EC2)",
+            namespace: "AWS/EC2",
+            metricName: "StatusCheckFailed_System",
+            dimensions,
+            statistic: "Maximum",
+            period: 60,
+            evaluationPeriods: 2,
+            datapointsToAlarm: 2,
+            threshold: 1,
+            comparison: "GreaterThanOrEqualToThreshold",
+            treatMissingData: "missing",
+            actions: ["notify", "recover"],
             description: `${n.name}: AWS's system status check failed for 2 minutes (host hardware, power or network); EC2 recovers the instance onto healthy hardware with the same id, addresses and volumes.`,
         });
         alarms.push({
-            id: `${n.name}-instance-check`, group: "Nodes (EC2)", namespace: "AWS/EC2", metricName: "StatusCheckFailed_Instance",
-            dimensions, statistic: "Maximum", period: 60, evaluationPeriods: 3, datapointsToAlarm: 3, threshold: 1,
-            comparison: "GreaterThanOrEqualToThreshold", treatMissingData: "missing", actions: ["notify", "reboot"],
+            id: `${n.name}-instance-check`,
+            group: "Nodes (EC2)",
+            namespace: "AWS/EC2",
+            metricName: "StatusCheckFailed_Instance",
+            dimensions,
+            statistic: "Maximum",
+            period: 60,
+            evaluationPeriods: 3,
+            datapointsToAlarm: 3,
+            threshold: 1,
+            comparison: "GreaterThanOrEqualToThreshold",
+            treatMissingData: "missing",
+            actions: ["notify", "reboot"],
             description: `${n.name}: the instance status check failed for 3 minutes (kernel or OS not answering); EC2 reboots it, and the node rejoins by itself.`,
         });
     }
@@ -180,63 +219,146 @@ export function alarmPlan<V>(input: AlarmPlanInput<V>): AlarmSpec<V>[] {
     const freeStorageGiB = Math.max(1, Math.round(input.dbAllocatedStorageGiB * 0.1));
     alarms.push(
         {
-            id: "db-cpu", group: "Database (RDS)", namespace: "AWS/RDS", metricName: "CPUUtilization", dimensions: db,
-            statistic: "Average", period: 300, evaluationPeriods: 3, datapointsToAlarm: 3, threshold: 80,
-            comparison: "GreaterThanThreshold", treatMissingData: "missing", actions: ["notify"],
-            description: "Database CPU above 80% for 15 minutes: slow pages; a bigger dbInstanceClass or a look at slow queries.",
+            id: "db-cpu",
+            group: "Database (RDS)",
+            namespace: "AWS/RDS",
+            metricName: "CPUUtilization",
+            dimensions: db,
+            statistic: "Average",
+            period: 300,
+            evaluationPeriods: 3,
+            datapointsToAlarm: 3,
+            threshold: 80,
+            comparison: "GreaterThanThreshold",
+            treatMissingData: "missing",
+            actions: ["notify"],
+            description:
+                "Database CPU above 80% for 15 minutes: slow pages; a bigger dbInstanceClass or a look at slow queries.",
         },
         {
-            id: "db-free-storage", group: "Database (RDS)", namespace: "AWS/RDS", metricName: "FreeStorageSpace", dimensions: db,
-            statistic: "Minimum", period: 300, evaluationPeriods: 2, datapointsToAlarm: 2, threshold: freeStorageGiB * GIB,
-            comparison: "LessThanThreshold", treatMissingData: "missing", actions: ["notify"],
+            id: "db-free-storage",
+            group: "Database (RDS)",
+            namespace: "AWS/RDS",
+            metricName: "FreeStorageSpace",
+            dimensions: db,
+            statistic: "Minimum",
+            period: 300,
+            evaluationPeriods: 2,
+            datapointsToAlarm: 2,
+            threshold: freeStorageGiB * GIB,
+            comparison: "LessThanThreshold",
+            treatMissingData: "missing",
+            actions: ["notify"],
             description: `Database free storage below ${freeStorageGiB} GiB for 10 minutes: storage autoscaling is at dbMaxAllocatedStorage or cannot keep up; a full disk stops the site.`,
         },
         {
-            id: "db-freeable-memory", group: "Database (RDS)", namespace: "AWS/RDS", metricName: "FreeableMemory", dimensions: db,
-            statistic: "Average", period: 300, evaluationPeriods: 3, datapointsToAlarm: 3, threshold: input.dbFreeableMemoryMiB * MIB,
-            comparison: "LessThanThreshold", treatMissingData: "missing", actions: ["notify"],
+            id: "db-freeable-memory",
+            group: "Database (RDS)",
+            namespace: "AWS/RDS",
+            metricName: "FreeableMemory",
+            dimensions: db,
+            statistic: "Average",
+            period: 300,
+            evaluationPeriods: 3,
+            datapointsToAlarm: 3,
+            threshold: input.dbFreeableMemoryMiB * MIB,
+            comparison: "LessThanThreshold",
+            treatMissingData: "missing",
+            actions: ["notify"],
             description: `Database freeable memory below ${input.dbFreeableMemoryMiB} MiB for 15 minutes: it swaps soon; a bigger dbInstanceClass.`,
         },
         {
-            id: "db-connections", group: "Database (RDS)", namespace: "AWS/RDS", metricName: "DatabaseConnections", dimensions: db,
-            statistic: "Maximum", period: 300, evaluationPeriods: 2, datapointsToAlarm: 2, threshold: input.dbConnections,
-            comparison: "GreaterThanThreshold", treatMissingData: "missing", actions: ["notify"],
+            id: "db-connections",
+            group: "Database (RDS)",
+            namespace: "AWS/RDS",
+            metricName: "DatabaseConnections",
+            dimensions: db,
+            statistic: "Maximum",
+            period: 300,
+            evaluationPeriods: 2,
+            datapointsToAlarm: 2,
+            threshold: input.dbConnections,
+            comparison: "GreaterThanThreshold",
+            treatMissingData: "missing",
+            actions: ["notify"],
             description: `More than ${input.dbConnections} database connections for 10 minutes (80% of what the nodes' PHP-FPM pools can open): pools saturated, or a client that is not WordPress.`,
         },
     );
 
     for (const n of input.nodes) {
         const dimensions = { InstanceId: n.instanceId, Node: n.name as unknown as V };
-        const node = (metricName: string) => ({ group: "Gluster" as const, namespace: input.namespace, metricName, dimensions });
+        const node = (metricName: string) => ({
+            group: "Gluster" as const,
+            namespace: input.namespace,
+            metricName,
+            dimensions,
+        });
         alarms.push(
             {
-                id: `${n.name}-brick-disk`, ...node("BrickDiskUsedPercent"), statistic: "Maximum", period: 300,
-                evaluationPeriods: 2, datapointsToAlarm: 2, threshold: 80, comparison: "GreaterThanThreshold",
-                treatMissingData: "missing", actions: ["notify"],
+                id: `${n.name}-brick-disk`,
+                ...node("BrickDiskUsedPercent"),
+                statistic: "Maximum",
+                period: 300,
+                evaluationPeriods: 2,
+                datapointsToAlarm: 2,
+                threshold: 80,
+                comparison: "GreaterThanThreshold",
+                treatMissingData: "missing",
+                actions: ["notify"],
                 description: `${n.name}: its brick is more than 80% full; the replicas fill together. Raise brickVolumeSize (the filesystem grows on the next run).`,
             },
             {
-                id: `${n.name}-heal-backlog`, ...node("HealPending"), statistic: "Minimum", period: 300,
-                evaluationPeriods: 3, datapointsToAlarm: 3, threshold: 0, comparison: "GreaterThanThreshold",
-                treatMissingData: "missing", actions: ["notify"],
+                id: `${n.name}-heal-backlog`,
+                ...node("HealPending"),
+                statistic: "Minimum",
+                period: 300,
+                evaluationPeriods: 3,
+                datapointsToAlarm: 3,
+                threshold: 0,
+                comparison: "GreaterThanThreshold",
+                treatMissingData: "missing",
+                actions: ["notify"],
                 description: `${n.name}: the heal backlog has not reached 0 for 15 minutes: a brick is down or not healing. gluster volume heal <vol> info.`,
             },
             {
-                id: `${n.name}-split-brain`, ...node("SplitBrainEntries"), statistic: "Maximum", period: 300,
-                evaluationPeriods: 1, datapointsToAlarm: 1, threshold: 0, comparison: "GreaterThanThreshold",
-                treatMissingData: "missing", actions: ["notify"],
+                id: `${n.name}-split-brain`,
+                ...node("SplitBrainEntries"),
+                statistic: "Maximum",
+                period: 300,
+                evaluationPeriods: 1,
+                datapointsToAlarm: 1,
+                threshold: 0,
+                comparison: "GreaterThanThreshold",
+                treatMissingData: "missing",
+                actions: ["notify"],
                 description: `${n.name}: files in split-brain; they need an operator (README: resolve a split-brain).`,
             },
             {
-                id: `${n.name}-volume-mounted`, ...node("VolumeMounted"), statistic: "Minimum", period: 60,
-                evaluationPeriods: 3, datapointsToAlarm: 3, threshold: 1, comparison: "LessThanThreshold",
-                treatMissingData: "breaching", actions: ["notify"],
+                id: `${n.name}-volume-mounted`,
+                ...node("VolumeMounted"),
+                statistic: "Minimum",
+                period: 60,
+                evaluationPeriods: 3,
+                datapointsToAlarm: 3,
+                threshold: 1,
+                comparison: "LessThanThreshold",
+                treatMissingData: "breaching",
+                actions: ["notify"],
                 description: `${n.name}: the volume is not mounted, or the node has published nothing, for 3 minutes; the node answers 503 and gets no traffic.`,
             },
             {
-                id: `${n.name}-jailwatch-bans`, group: "jailwatch", namespace: input.namespace, metricName: "JailwatchBansLastMinute",
-                dimensions, statistic: "Maximum", period: 300, evaluationPeriods: 1, datapointsToAlarm: 1,
-                threshold: input.bansPerMinute, comparison: "GreaterThanThreshold", treatMissingData: "notBreaching",
+                id: `${n.name}-jailwatch-bans`,
+                group: "jailwatch",
+                namespace: input.namespace,
+                metricName: "JailwatchBansLastMinute",
+                dimensions,
+                statistic: "Maximum",
+                period: 300,
+                evaluationPeriods: 1,
+                datapointsToAlarm: 1,
+                threshold: input.bansPerMinute,
+                comparison: "GreaterThanThreshold",
+                treatMissingData: "notBreaching",
                 actions: ["notify"],
                 description: `${n.name}: informational: more than ${input.bansPerMinute} bans in a minute, a distributed attack; jailwatch is banning it. Consider a CDN or WAF if the site slows.`,
             },
@@ -249,9 +371,19 @@ export function alarmPlan<V>(input: AlarmPlanInput<V>): AlarmSpec<V>[] {
         ["backup-aborted", "NumberOfBackupJobsAborted", "did not start (aborted)"],
     ] as const) {
         alarms.push({
-            id, group: "Backups", namespace: "AWS/Backup", metricName, dimensions: vault, statistic: "Sum", period: 3600,
-            evaluationPeriods: 1, datapointsToAlarm: 1, threshold: 0, comparison: "GreaterThanThreshold",
-            treatMissingData: "notBreaching", actions: ["notify"],
+            id,
+            group: "Backups",
+            namespace: "AWS/Backup",
+            metricName,
+            dimensions: vault,
+            statistic: "Sum",
+            period: 3600,
+            evaluationPeriods: 1,
+            datapointsToAlarm: 1,
+            threshold: 0,
+            comparison: "GreaterThanThreshold",
+            treatMissingData: "notBreaching",
+            actions: ["notify"],
             description: `A brick snapshot job ${what}: that day has no restore point for that brick. See AWS Backup's job list.`,
         });
     }
@@ -260,7 +392,8 @@ export function alarmPlan<V>(input: AlarmPlanInput<V>): AlarmSpec<V>[] {
     for (const a of alarms) {
         if (ids.has(a.id)) throw new Error(`alarmPlan: duplicate alarm id ${a.id}`);
         ids.add(a.id);
-        if (a.datapointsToAlarm > a.evaluationPeriods) throw new Error(`alarmPlan: ${a.id} needs more datapoints than it evaluates`);
+        if (a.datapointsToAlarm > a.evaluationPeriods)
+            throw new Error(`alarmPlan: ${a.id} needs more datapoints than it evaluates`);
     }
     return alarms;
 }
@@ -275,16 +408,30 @@ export function metricLine(a: Pick<AlarmSpec<string>, "namespace" | "metricName"
  * each graph with the alarm thresholds drawn in, plus the node metrics no alarm uses (peers, bricks online) and an
  * alarm status widget. Built from the alarm list itself, so an alarm can never be missing from the dashboard.
  */
-export function dashboardBody(alarms: AlarmSpec<string>[], region: string, extra: { title: string; nodes: { name: string; instanceId: string }[]; namespace: string }): string {
+export function dashboardBody(
+    alarms: AlarmSpec<string>[],
+    region: string,
+    extra: { title: string; nodes: { name: string; instanceId: string }[]; namespace: string },
+): string {
     const widgets: object[] = [];
     let y = 0;
     widgets.push({
-        type: "text", x: 0, y, width: 24, height: 2,
-        properties: { markdown: `# ${extra.title}\nAlarms go to the stack's SNS topic. Node metrics (namespace ${extra.namespace}) come from each node's publisher every minute.` },
+        type: "text",
+        x: 0,
+        y,
+        width: 24,
+        height: 2,
+        properties: {
+            markdown: `# ${extra.title}\nAlarms go to the stack's SNS topic. Node metrics (namespace ${extra.namespace}) come from each node's publisher every minute.`,
+        },
     });
     y += 2;
     widgets.push({
-        type: "alarm", x: 0, y, width: 24, height: 4,
+        type: "alarm",
+        x: 0,
+        y,
+        width: 24,
+        height: 4,
         properties: { title: "Alarms", alarms: [] as string[] },
     });
     const alarmWidget = widgets[widgets.length - 1] as { properties: { alarms: string[] } };
@@ -293,31 +440,75 @@ export function dashboardBody(alarms: AlarmSpec<string>[], region: string, extra
     for (const group of groups) {
         const mine = alarms.filter(a => a.group === group);
         const byMetric = new Map<string, AlarmSpec<string>[]>();
-        for (const a of mine) byMetric.set(`${a.namespace}/${a.metricName}`, [...(byMetric.get(`${a.namespace}/${a.metricName}`) ?? []), a]);
+        for (const a of mine)
+            byMetric.set(`${a.namespace}/${a.metricName}`, [
+                ...(byMetric.get(`${a.namespace}/${a.metricName}`) ?? []),
+                a,
+            ]);
         let x = 0;
         widgets.push({ type: "text", x: 0, y, width: 24, height: 1, properties: { markdown: `## ${group}` } });
         y += 1;
         for (const [, list] of byMetric) {
-            if (x + 8 > 24) { x = 0; y += 6; }
+            if (x + 8 > 24) {
+                x = 0;
+                y += 6;
+            }
             widgets.push({
-                type: "metric", x, y, width: 8, height: 6,
+                type: "metric",
+                x,
+                y,
+                width: 8,
+                height: 6,
                 properties: {
-                    title: list[0].metricName, region, view: "timeSeries", stacked: false,
-                    stat: list[0].statistic, period: list[0].period,
+                    title: list[0].metricName,
+                    region,
+                    view: "timeSeries",
+                    stacked: false,
+                    stat: list[0].statistic,
+                    period: list[0].period,
                     metrics: list.map(a => [...metricLine(a), { label: labelOf(a) }]),
-                    annotations: { horizontal: [{ label: `alarm: ${comparisonSign(list[0].comparison)} ${list[0].threshold}`, value: list[0].threshold }] },
+                    annotations: {
+                        horizontal: [
+                            {
+                                label: `alarm: ${comparisonSign(list[0].comparison)} ${list[0].threshold}`,
+                                value: list[0].threshold,
+                            },
+                        ],
+                    },
                 },
             });
             x += 8;
         }
         if (group === "Gluster") {
-            for (const metricName of Object.keys(HEALTH_METRICS).filter(m => !alarms.some(a => a.namespace === extra.namespace && a.metricName === m))) {
-                if (x + 8 > 24) { x = 0; y += 6; }
+            for (const metricName of Object.keys(HEALTH_METRICS).filter(
+                m => !alarms.some(a => a.namespace === extra.namespace && a.metricName === m),
+            )) {
+                if (x + 8 > 24) {
+                    x = 0;
+                    y += 6;
+                }
                 widgets.push({
-                    type: "metric", x, y, width: 8, height: 6,
+                    type: "metric",
+                    x,
+                    y,
+                    width: 8,
+                    height: 6,
                     properties: {
-                        title: metricName, region, view: "timeSeries", stacked: false, stat: "Minimum", period: 60,
-                        metrics: extra.nodes.map(n => [extra.namespace, metricName, "InstanceId", n.instanceId, "Node", n.name, { label: n.name }]),
+                        title: metricName,
+                        region,
+                        view: "timeSeries",
+                        stacked: false,
+                        stat: "Minimum",
+                        period: 60,
+                        metrics: extra.nodes.map(n => [
+                            extra.namespace,
+                            metricName,
+                            "InstanceId",
+                            n.instanceId,
+                            "Node",
+                            n.name,
+                            { label: n.name },
+                        ]),
                     },
                 });
                 x += 8;
@@ -338,7 +529,12 @@ function labelOf(a: AlarmSpec<string>): string {
 }
 
 function comparisonSign(c: Comparison): string {
-    return { GreaterThanThreshold: ">", GreaterThanOrEqualToThreshold: ">=", LessThanThreshold: "<", LessThanOrEqualToThreshold: "<=" }[c];
+    return {
+        GreaterThanThreshold: ">",
+        GreaterThanOrEqualToThreshold: ">=",
+        LessThanThreshold: "<",
+        LessThanOrEqualToThreshold: "<=",
+    }[c];
 }
 
 /** Adds the alarm ARNs to the dashboard's alarm status widget. */
@@ -352,10 +548,13 @@ export function withAlarmArns(body: string, alarmArns: string[]): string {
 export function ec2AssumeRolePolicy(region: string): object {
     return {
         Version: "2012-10-17",
-        Statement: [{
-            Effect: "Allow", Action: "sts:AssumeRole",
-            Principal: { Service: partitionOf(region) === "aws-cn" ? "ec2.amazonaws.com.cn" : "ec2.amazonaws.com" },
-        }],
+        Statement: [
+            {
+                Effect: "Allow",
+                Action: "sts:AssumeRole",
+                Principal: { Service: partitionOf(region) === "aws-cn" ? "ec2.amazonaws.com.cn" : "ec2.amazonaws.com" },
+            },
+        ],
     };
 }
 
@@ -366,9 +565,14 @@ export function ec2AssumeRolePolicy(region: string): object {
 export function metricsPublisherPolicy(namespace: string): object {
     return {
         Version: "2012-10-17",
-        Statement: [{
-            Sid: "PublishNodeHealth", Effect: "Allow", Action: "cloudwatch:PutMetricData", Resource: "*",
-            Condition: { StringEquals: { "cloudwatch:namespace": namespace } },
-        }],
+        Statement: [
+            {
+                Sid: "PublishNodeHealth",
+                Effect: "Allow",
+                Action: "cloudwatch:PutMetricData",
+                Resource: "*",
+                Condition: { StringEquals: { "cloudwatch:namespace": namespace } },
+            },
+        ],
     };
 }

@@ -40,16 +40,24 @@ export class MonitoringRole extends pulumi.ComponentResource {
 function createMonitoringRole(parent: pulumi.Resource, name: string, args: MonitoringRoleArgs) {
     const namespace = args.namespace ?? METRICS_NAMESPACE;
     const tags = args.tags ?? {};
-    const role = new aws.iam.Role(`${name}-nodes`, {
-        description: `ha-wordpress nodes: publish their health metrics to CloudWatch namespace ${namespace}, nothing else`,
-        assumeRolePolicy: JSON.stringify(ec2AssumeRolePolicy(args.region)),
-        tags,
-    }, { parent });
+    const role = new aws.iam.Role(
+        `${name}-nodes`,
+        {
+            description: `ha-wordpress nodes: publish their health metrics to CloudWatch namespace ${namespace}, nothing else`,
+            assumeRolePolicy: JSON.stringify(ec2AssumeRolePolicy(args.region)),
+            tags,
+        },
+        { parent },
+    );
     // An inline policy: it lives and dies with the role, and no other principal can be given it by mistake.
-    const policy = new aws.iam.RolePolicy(`${name}-put-metric-data`, {
-        role: role.name,
-        policy: JSON.stringify(metricsPublisherPolicy(namespace)),
-    }, { parent });
+    const policy = new aws.iam.RolePolicy(
+        `${name}-put-metric-data`,
+        {
+            role: role.name,
+            policy: JSON.stringify(metricsPublisherPolicy(namespace)),
+        },
+        { parent },
+    );
     const instanceProfile = new aws.iam.InstanceProfile(`${name}-nodes`, { role: role.name, tags }, { parent });
     return { role, instanceProfile, instanceProfileName: instanceProfile.name, namespace, policy };
 }

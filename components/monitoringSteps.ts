@@ -37,13 +37,19 @@ export interface MetricsPlanArgs {
 
 /** Reads the health script from scripts/, with a clear message when it is not there. */
 export function readHealthScript(file = path.join(SCRIPTS_DIR, HEALTH_SCRIPT)): string {
-    if (!fs.existsSync(file)) throw new Error(`metrics publisher: the health script ${file} is missing (it prints the node's facts the publisher sends)`);
+    if (!fs.existsSync(file))
+        throw new Error(
+            `metrics publisher: the health script ${file} is missing (it prints the node's facts the publisher sends)`,
+        );
     return fs.readFileSync(file, "utf8");
 }
 
 /** A short hash of what a publisher step ships: its trigger, so the step runs again exactly when it changes. */
 export function metricsStepSha256(step: HostStep<string>): string {
-    return crypto.createHash("sha256").update(JSON.stringify([step.script, step.params])).digest("hex");
+    return crypto
+        .createHash("sha256")
+        .update(JSON.stringify([step.script, step.params]))
+        .digest("hex");
 }
 
 export function metricsPlan(args: MetricsPlanArgs): HostStep<string>[] {
@@ -51,18 +57,28 @@ export function metricsPlan(args: MetricsPlanArgs): HostStep<string>[] {
     if (!/^[A-Za-z0-9._/#:-]{1,255}$/.test(namespace) || namespace.startsWith("AWS/")) {
         throw new Error(`metricsPlan: '${namespace}' is not a custom CloudWatch namespace`);
     }
-    if (!/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(args.region)) throw new Error(`metricsPlan: '${args.region}' is not a region`);
+    if (!/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(args.region))
+        throw new Error(`metricsPlan: '${args.region}' is not a region`);
     const health = args.healthScript ?? readHealthScript();
     const publisher = readScript("ops/publish-metrics.sh");
     const service = readScript("ops/ha-wordpress-metrics.service");
     const timer = readScript("ops/ha-wordpress-metrics.timer");
     return args.nodes.map(node => {
-        if (!/^[A-Za-z0-9._-]{1,64}$/.test(node)) throw new Error(`metricsPlan: node name '${node}' cannot be a dimension value here`);
+        if (!/^[A-Za-z0-9._-]{1,64}$/.test(node))
+            throw new Error(`metricsPlan: node name '${node}' cannot be a dimension value here`);
         return {
-            id: monitoringStepIds.metrics(node), host: node, script: "ops/metrics.sh",
+            id: monitoringStepIds.metrics(node),
+            host: node,
+            script: "ops/metrics.sh",
             params: {
-                MODE: args.mode, NAMESPACE: namespace, NODE: node, REGION: args.region,
-                PUBLISHER: publisher, HEALTH_SCRIPT: health, SERVICE_UNIT: service.replace(/\n$/, ""), TIMER_UNIT: timer.replace(/\n$/, ""),
+                MODE: args.mode,
+                NAMESPACE: namespace,
+                NODE: node,
+                REGION: args.region,
+                PUBLISHER: publisher,
+                HEALTH_SCRIPT: health,
+                SERVICE_UNIT: service.replace(/\n$/, ""),
+                TIMER_UNIT: timer.replace(/\n$/, ""),
             },
             dependsOn: [...(args.after?.[node] ?? [])],
         };

@@ -65,58 +65,103 @@ export class Network extends pulumi.ComponentResource {
             this.existingPerNode = existing.subnetIds.map(id => pulumi.output(id));
             this.subnetIds = this.existingPerNode;
             // Each subnet's route table (explicit association, else the VPC's main table).
-            this.routeTableIds = pulumi.all([...new Set(existing.subnetIds)].map(subnetId =>
-                aws.ec2.getRouteTableOutput({ subnetId }, { parent: this }).routeTableId))
+            this.routeTableIds = pulumi
+                .all(
+                    [...new Set(existing.subnetIds)].map(
+                        subnetId => aws.ec2.getRouteTableOutput({ subnetId }, { parent: this }).routeTableId,
+                    ),
+                )
                 .apply(ids => [...new Set(ids)].sort());
             // A VPC that has an S3 gateway endpoint already cannot take a second one on the same route tables
             // (RouteAlreadyExists): use it. Otherwise create one on the subnets' tables. The lookup is an invoke,
             // which runs in preview too, so the plan shows the endpoint it will create.
-            const found: Promise<string | undefined> = aws.ec2.getVpcEndpoint({
-                vpcId: existing.vpcId, serviceName, filters: [{ name: "vpc-endpoint-type", values: ["Gateway"] }],
-            }, { parent: this }).then(e => e.id, (e: unknown) => {
-                // "no matching EC2 VPC Endpoint found" (the mock runtime drops the message: empty counts as none).
-                const message = e instanceof Error ? e.message : String(e ?? "");
-                if (message.trim() === "" || /no matching/i.test(message)) return undefined;
-                throw e;
-            });
-            const endpoint: Promise<aws.ec2.VpcEndpoint | undefined> = found.then(id => id !== undefined ? undefined
-                : new aws.ec2.VpcEndpoint(`${name}-s3`, {
-                    vpcId: existing.vpcId, serviceName, vpcEndpointType: "Gateway", routeTableIds: this.routeTableIds,
-                    tags: { ...tags, Name: `${name}-s3` },
-                }, { parent: this }));
+            const found: Promise<string | undefined> = aws.ec2
+                .getVpcEndpoint(
+                    {
+                        vpcId: existing.vpcId,
+                        serviceName,
+                        filters: [{ name: "vpc-endpoint-type", values: ["Gateway"] }],
+                    },
+                    { parent: this },
+                )
+                .then(
+                    e => e.id,
+                    (e: unknown) => {
+                        // "no matching EC2 VPC Endpoint found" (the mock runtime drops the message: empty counts as none).
+                        const message = e instanceof Error ? e.message : String(e ?? "");
+                        if (message.trim() === "" || /no matching/i.test(message)) return undefined;
+                        throw e;
+                    },
+                );
+            const endpoint: Promise<aws.ec2.VpcEndpoint | undefined> = found.then(id =>
+                id !== undefined
+                    ? undefined
+                    : new aws.ec2.VpcEndpoint(
+                          `${name}-s3`,
+                          {
+                              vpcId: existing.vpcId,
+                              serviceName,
+                              vpcEndpointType: "Gateway",
+                              routeTableIds: this.routeTableIds,
+                              tags: { ...tags, Name: `${name}-s3` },
+                          },
+                          { parent: this },
+                      ),
+            );
             // Returning the created endpoint's id from apply keeps the endpoint among the output's resources.
-            this.s3EndpointId = pulumi.output(Promise.all([found, endpoint]))
+            this.s3EndpointId = pulumi
+                .output(Promise.all([found, endpoint]))
                 .apply(([id, e]) => (e ? e.id : pulumi.output(id!)));
         } else {
-            const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
-                cidrBlock: args.vpcCidr,
-                enableDnsHostnames: true,
-                enableDnsSupport: true,
-                tags: { ...tags, Name: `${name}-vpc` },
-            }, { parent: this });
-            const igw = new aws.ec2.InternetGateway(`${name}-igw`, {
-                vpcId: vpc.id,
-                tags: { ...tags, Name: `${name}-igw` },
-            }, { parent: this });
-            const routes = new aws.ec2.RouteTable(`${name}-public`, {
-                vpcId: vpc.id,
-                routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }],
-                tags: { ...tags, Name: `${name}-public` },
-            }, { parent: this });
+            const vpc = new aws.ec2.Vpc(
+                `${name}-vpc`,
+                {
+                    cidrBlock: args.vpcCidr,
+                    enableDnsHostnames: true,
+                    enableDnsSupport: true,
+                    tags: { ...tags, Name: `${name}-vpc` },
+                },
+                { parent: this },
+            );
+            const igw = new aws.ec2.InternetGateway(
+                `${name}-igw`,
+                {
+                    vpcId: vpc.id,
+                    tags: { ...tags, Name: `${name}-igw` },
+                },
+                { parent: this },
+            );
+            const routes = new aws.ec2.RouteTable(
+                `${name}-public`,
+                {
+                    vpcId: vpc.id,
+                    routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }],
+                    tags: { ...tags, Name: `${name}-public` },
+                },
+                { parent: this },
+            );
             const cidrs = subnetCidrs(args.vpcCidr, args.zones.length);
             this.subnetIds = args.zones.map((zone, i) => {
-                const subnet = new aws.ec2.Subnet(`${name}-${zone}`, {
-                    vpcId: vpc.id,
-                    availabilityZone: zone,
-                    cidrBlock: cidrs[i],
-                    // The nodes need a public address for SSH from the admin network and for package mirrors.
-                    mapPublicIpOnLaunch: true,
-                    tags: { ...tags, Name: `${name}-${zone}` },
-                }, { parent: this });
-                new aws.ec2.RouteTableAssociation(`${name}-${zone}`, {
-                    subnetId: subnet.id,
-                    routeTableId: routes.id,
-                }, { parent: this });
+                const subnet = new aws.ec2.Subnet(
+                    `${name}-${zone}`,
+                    {
+                        vpcId: vpc.id,
+                        availabilityZone: zone,
+                        cidrBlock: cidrs[i],
+                        // The nodes need a public address for SSH from the admin network and for package mirrors.
+                        mapPublicIpOnLaunch: true,
+                        tags: { ...tags, Name: `${name}-${zone}` },
+                    },
+                    { parent: this },
+                );
+                new aws.ec2.RouteTableAssociation(
+                    `${name}-${zone}`,
+                    {
+                        subnetId: subnet.id,
+                        routeTableId: routes.id,
+                    },
+                    { parent: this },
+                );
                 this.subnetIdByZone[zone] = subnet.id;
                 return subnet.id;
             });
@@ -124,10 +169,17 @@ export class Network extends pulumi.ComponentResource {
             // The table the nodes' subnets use, from the resource itself: a lookup of the VPC's tables can run
             // before it exists and miss it, and the nodes' S3 reads then bypass the endpoint (403 from the policy).
             this.routeTableIds = routes.id.apply(id => [id]);
-            const endpoint = new aws.ec2.VpcEndpoint(`${name}-s3`, {
-                vpcId: vpc.id, serviceName, vpcEndpointType: "Gateway", routeTableIds: [routes.id],
-                tags: { ...tags, Name: `${name}-s3` },
-            }, { parent: this });
+            const endpoint = new aws.ec2.VpcEndpoint(
+                `${name}-s3`,
+                {
+                    vpcId: vpc.id,
+                    serviceName,
+                    vpcEndpointType: "Gateway",
+                    routeTableIds: [routes.id],
+                    tags: { ...tags, Name: `${name}-s3` },
+                },
+                { parent: this },
+            );
             this.s3EndpointId = endpoint.id;
         }
         this.registerOutputs({ vpcId: this.vpcId, subnetIds: this.subnetIds, s3EndpointId: this.s3EndpointId });
@@ -137,7 +189,10 @@ export class Network extends pulumi.ComponentResource {
     subnetIdForNode(index: number, zone: string): pulumi.Output<string> {
         if (this.existingPerNode) return this.existingPerNode[index];
         const id = this.subnetIdByZone[zone];
-        if (!id) throw new Error(`no subnet for zone ${zone}: zones of this network are ${Object.keys(this.subnetIdByZone).join(", ")}`);
+        if (!id)
+            throw new Error(
+                `no subnet for zone ${zone}: zones of this network are ${Object.keys(this.subnetIdByZone).join(", ")}`,
+            );
         return id;
     }
 }

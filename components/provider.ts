@@ -10,7 +10,10 @@ export const PACKAGE_NAME = "ha-wordpress";
 
 /** The components the package serves, in the order the README lists them. */
 export const PACKAGE_COMPONENTS: ComponentResourceConstructor[] = [
-    components.HaWordPress, components.GlusterCluster, components.WordPressTier, components.Fail2BanJail,
+    components.HaWordPress,
+    components.GlusterCluster,
+    components.WordPressTier,
+    components.Fail2BanJail,
 ];
 
 /** Outputs that hold secrets, by component: marked `secret` in the schema (the components also return them as secrets). */
@@ -26,7 +29,9 @@ export const SECRET_TYPE_PROPERTIES: Record<string, string[]> = {
     SshArgs: ["privateKey"],
 };
 
-interface SchemaProperty { secret?: boolean }
+interface SchemaProperty {
+    secret?: boolean;
+}
 interface Schema {
     resources: Record<string, { properties?: Record<string, SchemaProperty> }>;
     types: Record<string, { properties?: Record<string, SchemaProperty> }>;
@@ -41,7 +46,8 @@ export function markSecretOutputs(schemaJson: string): string {
     for (const [type, properties] of Object.entries(SECRET_TYPE_PROPERTIES)) {
         for (const name of properties) {
             const property = schema.types[`${PACKAGE_NAME}:index:${type}`]?.properties?.[name];
-            if (!property) throw new Error(`ha-wordpress schema: type ${type} has no property '${name}' to mark secret`);
+            if (!property)
+                throw new Error(`ha-wordpress schema: type ${type} has no property '${name}' to mark secret`);
             property.secret = true;
         }
     }
@@ -50,7 +56,8 @@ export function markSecretOutputs(schemaJson: string): string {
         if (!resource) throw new Error(`ha-wordpress schema: no component ${component}`);
         for (const output of outputs) {
             const property = resource.properties?.[output];
-            if (!property) throw new Error(`ha-wordpress schema: ${component} has no output '${output}' to mark secret`);
+            if (!property)
+                throw new Error(`ha-wordpress schema: ${component} has no output '${output}' to mark secret`);
             property.secret = true;
         }
     }

@@ -80,8 +80,18 @@ export const DEFAULT_FPM_SIZING = { reserveMib: 768, childMib: 64 };
  * curl/mbstring/xml modules are missing; add them with `extraPackages`.
  */
 export function webPackages(phpVersion: string, source: WordPressSource, extra: string[] = []): string[] {
-    const pkgs = ["varnish", "nginx", `php${phpVersion}-fpm`, `php${phpVersion}-cli`, `php${phpVersion}-mysql`,
-        `php${phpVersion}-gd`, `php${phpVersion}-opcache`, "mariadb-client", "curl", ...extra];
+    const pkgs = [
+        "varnish",
+        "nginx",
+        `php${phpVersion}-fpm`,
+        `php${phpVersion}-cli`,
+        `php${phpVersion}-mysql`,
+        `php${phpVersion}-gd`,
+        `php${phpVersion}-opcache`,
+        "mariadb-client",
+        "curl",
+        ...extra,
+    ];
     // Debian ships WordPress's default theme separately; without a theme every page is empty.
     if (source.kind === "debian") pkgs.push("wordpress", "wordpress-theme-twentytwentythree");
     return pkgs;
@@ -120,7 +130,8 @@ export function webConfigFiles(): { vcl: string; nginxSite: string; fpmPool: str
 
 export function wordpressPlan<V>(args: WordPressPlanArgs<V>): HostStep<V | string>[] {
     if (args.nodes.length === 0) throw new Error("wordpressPlan: at least one node is required");
-    if (!args.mountPoint.startsWith("/")) throw new Error(`wordpressPlan: mountPoint must be absolute, got '${args.mountPoint}'`);
+    if (!args.mountPoint.startsWith("/"))
+        throw new Error(`wordpressPlan: mountPoint must be absolute, got '${args.mountPoint}'`);
     if (args.source.kind === "tarball" && !/^[0-9a-f]{64}$/.test(args.source.sha256)) {
         throw new Error("wordpressPlan: source.sha256 must be the tarball's SHA-256 (64 hex digits)");
     }
@@ -134,7 +145,10 @@ export function wordpressPlan<V>(args: WordPressPlanArgs<V>): HostStep<V | strin
     const ids = webStepIds;
     const sizing = args.fpmSizing ?? DEFAULT_FPM_SIZING;
     for (const [k, v] of Object.entries(sizing)) {
-        if (!Number.isInteger(v) || v < (k === "childMib" ? 1 : 0)) throw new Error(`wordpressPlan: fpmSizing.${k} must be a whole number of MiB${k === "childMib" ? " > 0" : ""}, got ${v}`);
+        if (!Number.isInteger(v) || v < (k === "childMib" ? 1 : 0))
+            throw new Error(
+                `wordpressPlan: fpmSizing.${k} must be a whole number of MiB${k === "childMib" ? " > 0" : ""}, got ${v}`,
+            );
     }
     const steps: HostStep<V | string>[] = [];
 
@@ -142,43 +156,65 @@ export function wordpressPlan<V>(args: WordPressPlanArgs<V>): HostStep<V | strin
         const mounted = args.afterMount[node];
         if (!mounted) throw new Error(`wordpressPlan: afterMount has no entry for node ${node}`);
         steps.push({
-            id: ids.packages(node), host: node, script: "web/packages.sh",
+            id: ids.packages(node),
+            host: node,
+            script: "web/packages.sh",
             params: { PACKAGES: webPackages(php, args.source, args.extraPackages).join(" ") },
             dependsOn: [...(args.afterInstall?.[node] ?? [])],
         });
         steps.push({
-            id: ids.phpFpm(node), host: node, script: "web/php-fpm.sh",
+            id: ids.phpFpm(node),
+            host: node,
+            script: "web/php-fpm.sh",
             params: {
-                POOL_CONF: files.fpmPool, PHP_VERSION: php, PHP_INI: args.phpTuning === false ? "" : files.phpIni,
-                FPM_RESERVE_MIB: String(sizing.reserveMib), FPM_CHILD_MIB: String(sizing.childMib),
+                POOL_CONF: files.fpmPool,
+                PHP_VERSION: php,
+                PHP_INI: args.phpTuning === false ? "" : files.phpIni,
+                FPM_RESERVE_MIB: String(sizing.reserveMib),
+                FPM_CHILD_MIB: String(sizing.childMib),
             },
             dependsOn: [ids.packages(node)],
         });
         // Nginx serves from the volume: it waits for the mount so it never starts over an empty local directory.
         steps.push({
-            id: ids.nginx(node), host: node, script: "web/nginx.sh",
+            id: ids.nginx(node),
+            host: node,
+            script: "web/nginx.sh",
             params: { SITE_CONF: files.nginxSite, WEB_ROOT: webRoot, HEALTHZ_PHP: files.healthz },
             dependsOn: [ids.phpFpm(node), ...mounted],
         });
         steps.push({
-            id: ids.wordpress(node), host: node, script: "web/wordpress.sh",
+            id: ids.wordpress(node),
+            host: node,
+            script: "web/wordpress.sh",
             params: {
-                MOUNT_POINT: args.mountPoint, WEB_ROOT: webRoot, STATE_DIR: stateDirOf(args.mountPoint),
+                MOUNT_POINT: args.mountPoint,
+                WEB_ROOT: webRoot,
+                STATE_DIR: stateDirOf(args.mountPoint),
                 SOURCE: args.source.kind,
                 SOURCE_DIR: args.source.kind === "debian" ? (args.source.dir ?? "/usr/share/wordpress") : "",
                 TARBALL_URL: args.source.kind === "tarball" ? args.source.url : "",
                 TARBALL_SHA256: args.source.kind === "tarball" ? args.source.sha256 : "",
-                DB_HOST: args.dbHost, DB_NAME: args.dbName, DB_USER: args.dbUser,
-                SITE_URL: args.siteUrl, TABLE_PREFIX: prefix, FORCE_SSL_ADMIN: args.tls ? "1" : "0",
+                DB_HOST: args.dbHost,
+                DB_NAME: args.dbName,
+                DB_USER: args.dbUser,
+                SITE_URL: args.siteUrl,
+                TABLE_PREFIX: prefix,
+                FORCE_SSL_ADMIN: args.tls ? "1" : "0",
             },
             secrets: { DB_PASSWORD: args.dbPassword, WP_SALTS: args.salts },
             dependsOn: [ids.packages(node), ...mounted],
         });
         steps.push({
-            id: ids.varnish(node), host: node, script: "web/varnish.sh",
+            id: ids.varnish(node),
+            host: node,
+            script: "web/varnish.sh",
             // Port 81 exists only behind the TLS listener; without a certificate nothing listens there.
             params: {
-                VCL: files.vcl, HTTP_PORT: "80", TLS_PORT: args.tls ? "81" : "", HTTPS_REDIRECT: args.tls ? "1" : "0",
+                VCL: files.vcl,
+                HTTP_PORT: "80",
+                TLS_PORT: args.tls ? "81" : "",
+                HTTPS_REDIRECT: args.tls ? "1" : "0",
                 CACHE_SIZE: args.cacheSize ?? "256m",
             },
             dependsOn: [ids.nginx(node)],
@@ -187,21 +223,35 @@ export function wordpressPlan<V>(args: WordPressPlanArgs<V>): HostStep<V | strin
 
     const first = args.nodes[0];
     steps.push({
-        id: ids.dbUser, host: first, script: "web/db-user.sh",
+        id: ids.dbUser,
+        host: first,
+        script: "web/db-user.sh",
         params: {
-            DB_HOST: args.dbHost, DB_NAME: args.dbName, DB_MASTER_USER: args.dbMasterUser, DB_APP_USER: args.dbUser,
+            DB_HOST: args.dbHost,
+            DB_NAME: args.dbName,
+            DB_MASTER_USER: args.dbMasterUser,
+            DB_APP_USER: args.dbUser,
             DB_APP_HOST: args.dbUserHost ?? "%",
         },
         secrets: { DB_MASTER_PASSWORD: args.dbMasterPassword, DB_APP_PASSWORD: args.dbPassword },
         dependsOn: [ids.packages(first)],
     });
     steps.push({
-        id: ids.site, host: first, script: "web/wp-site.sh",
+        id: ids.site,
+        host: first,
+        script: "web/wp-site.sh",
         params: {
-            WEB_ROOT: webRoot, DB_HOST: args.dbHost, DB_NAME: args.dbName, DB_USER: args.dbUser,
-            INSTALL_URL: args.installUrl, SITE_TITLE: args.siteTitle,
-            ADMIN_USER: args.adminUser, ADMIN_EMAIL: args.adminEmail,
-            TABLE_PREFIX: prefix, SQL_DUMP_URL: args.sqlDumpUrl ?? "", SQL_DUMP_SHA256: args.sqlDumpSha256 ?? "",
+            WEB_ROOT: webRoot,
+            DB_HOST: args.dbHost,
+            DB_NAME: args.dbName,
+            DB_USER: args.dbUser,
+            INSTALL_URL: args.installUrl,
+            SITE_TITLE: args.siteTitle,
+            ADMIN_USER: args.adminUser,
+            ADMIN_EMAIL: args.adminEmail,
+            TABLE_PREFIX: prefix,
+            SQL_DUMP_URL: args.sqlDumpUrl ?? "",
+            SQL_DUMP_SHA256: args.sqlDumpSha256 ?? "",
         },
         secrets: { DB_PASSWORD: args.dbPassword, ADMIN_PASSWORD: args.adminPassword },
         dependsOn: [...args.nodes.map(ids.wordpress), ids.phpFpm(first), ids.dbUser],

@@ -4,7 +4,6 @@
 // shared builder after each node's Gluster mount.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import * as command from "@pulumi/command";
 import * as random from "@pulumi/random";
 import { WordPressSource, webStepIds, wordpressPlan } from "./wordpressPlan";
 import { hostCommands } from "./hostCommands";
@@ -69,12 +68,16 @@ export function wordpressSource(source: WordPressSourceArgs): WordPressSource {
         }
         return { kind: "tarball", url: source.url, sha256: source.sha256! };
     }
-    throw new Error(`WordPressTier: source kind must be 'debian' or 'tarball', got '${String((source as { kind: unknown }).kind)}'`);
+    throw new Error(
+        `WordPressTier: source kind must be 'debian' or 'tarball', got '${String((source as { kind: unknown }).kind)}'`,
+    );
 }
 
 /** The plain form of a plan source (what the config validators produce) for WordPressTier's `source` input. */
 export function wordpressSourceArgs(source: WordPressSource): WordPressSourceArgs {
-    return source.kind === "debian" ? { kind: "debian", dir: source.dir } : { kind: "tarball", url: source.url, sha256: source.sha256 };
+    return source.kind === "debian"
+        ? { kind: "debian", dir: source.dir }
+        : { kind: "tarball", url: source.url, sha256: source.sha256 };
 }
 
 /** Inputs of WordPressTier. */
@@ -158,48 +161,83 @@ export class WordPressTier extends pulumi.ComponentResource {
         super("ha-wordpress:index:WordPressTier", name, args, opts);
         Object.assign(this, createWordPressTier(this, name, args));
         this.registerOutputs({
-            dbEndpoint: this.dbEndpoint, dbAddress: this.dbAddress, loadBalancerDnsName: this.loadBalancerDnsName,
-            loadBalancerSecurityGroupId: this.loadBalancerSecurityGroupId, siteUrl: this.siteUrl,
-            adminPassword: this.adminPassword, dbMasterPassword: this.dbMasterPassword, nginxReady: this.nginxReady,
-            loadBalancerArnSuffix: this.loadBalancerArnSuffix, targetGroupArnSuffix: this.targetGroupArnSuffix,
-            tlsTargetGroupArnSuffix: this.tlsTargetGroupArnSuffix, dbInstanceIdentifier: this.dbInstanceIdentifier,
+            dbEndpoint: this.dbEndpoint,
+            dbAddress: this.dbAddress,
+            loadBalancerDnsName: this.loadBalancerDnsName,
+            loadBalancerSecurityGroupId: this.loadBalancerSecurityGroupId,
+            siteUrl: this.siteUrl,
+            adminPassword: this.adminPassword,
+            dbMasterPassword: this.dbMasterPassword,
+            nginxReady: this.nginxReady,
+            loadBalancerArnSuffix: this.loadBalancerArnSuffix,
+            targetGroupArnSuffix: this.targetGroupArnSuffix,
+            tlsTargetGroupArnSuffix: this.tlsTargetGroupArnSuffix,
+            dbInstanceIdentifier: this.dbInstanceIdentifier,
         });
     }
 }
 
 /** WordPressTierArgs with every default filled in. */
-type TierSettings = WordPressTierArgs & Required<Pick<WordPressTierArgs, "siteUrl" | "siteTitle" | "adminUser" | "webIngressCidr" | "varnishCacheSize">>;
+type TierSettings = WordPressTierArgs &
+    Required<Pick<WordPressTierArgs, "siteUrl" | "siteTitle" | "adminUser" | "webIngressCidr" | "varnishCacheSize">>;
 
 function createWordPressTier(parent: pulumi.Resource, name: string, given: WordPressTierArgs) {
     const args: TierSettings = {
-        ...given, siteUrl: given.siteUrl ?? "", siteTitle: given.siteTitle ?? "HA WordPress", adminUser: given.adminUser ?? "wpadmin",
-        webIngressCidr: given.webIngressCidr ?? "0.0.0.0/0", varnishCacheSize: given.varnishCacheSize ?? "256m",
+        ...given,
+        siteUrl: given.siteUrl ?? "",
+        siteTitle: given.siteTitle ?? "HA WordPress",
+        adminUser: given.adminUser ?? "wpadmin",
+        webIngressCidr: given.webIngressCidr ?? "0.0.0.0/0",
+        varnishCacheSize: given.varnishCacheSize ?? "256m",
     };
     const source = wordpressSource(given.source ?? { kind: "debian" });
     const tags = args.tags ?? {};
     const names = args.cluster.nodes.map(n => n.name);
     if (names.length === 0) throw new Error("WordPressTier: at least one node is required");
     if (args.database.appUser === args.database.user) {
-        throw new Error(`WordPressTier: the WordPress database user must differ from the master user '${args.database.user}'`);
+        throw new Error(
+            `WordPressTier: the WordPress database user must differ from the master user '${args.database.user}'`,
+        );
     }
     const subnets = pulumi.output(args.subnetIds).apply(ids => [...new Set(ids)]);
     const db = createDatabase(parent, name, args, subnets, tags);
     const lb = createLoadBalancer(parent, name, args, subnets, tags);
 
     // ---- host steps ----------------------------------------------------------------------------------------
-    const password = (id: string, length: number, special: string) => new random.RandomPassword(`${name}-${id}`, {
-        length, special: true, overrideSpecial: special, minLower: 2, minUpper: 2, minNumeric: 2,
-    }, { parent }).result;
+    const password = (id: string, length: number, special: string) =>
+        new random.RandomPassword(
+            `${name}-${id}`,
+            {
+                length,
+                special: true,
+                overrideSpecial: special,
+                minLower: 2,
+                minUpper: 2,
+                minNumeric: 2,
+            },
+            { parent },
+        ).result;
     const appPassword = password("db-app-password", 32, DB_PASSWORD_SPECIALS);
-    const salts = Array.from({ length: 8 }, (_, i) => new random.RandomPassword(`${name}-salt-${i + 1}`, {
-        length: 64, special: true, overrideSpecial: SALT_SPECIALS,
-    }, { parent }).result);
+    const salts = Array.from(
+        { length: 8 },
+        (_, i) =>
+            new random.RandomPassword(
+                `${name}-salt-${i + 1}`,
+                {
+                    length: 64,
+                    special: true,
+                    overrideSpecial: SALT_SPECIALS,
+                },
+                { parent },
+            ).result,
+    );
     const admin = new random.RandomPassword(`${name}-admin-password`, { length: 24, special: false }, { parent });
     const adminPassword = pulumi.secret(admin.result);
     const tls = Boolean(args.certificateArn);
-    const siteUrl = args.siteUrl !== ""
-        ? pulumi.output(args.siteUrl)
-        : pulumi.interpolate`${tls ? "https" : "http"}://${lb.loadBalancer.dnsName}`;
+    const siteUrl =
+        args.siteUrl !== ""
+            ? pulumi.output(args.siteUrl)
+            : pulumi.interpolate`${tls ? "https" : "http"}://${lb.loadBalancer.dnsName}`;
 
     const plan = wordpressPlan<pulumi.Input<string>>({
         nodes: names,
@@ -228,13 +266,20 @@ function createWordPressTier(parent: pulumi.Resource, name: string, given: WordP
         cacheSize: args.varnishCacheSize,
     });
     const commands = hostCommands(parent, {
-        plan, connections: clusterConnections(args.cluster, args.ssh), external: clusterSteps(args.cluster), prefix: name,
+        plan,
+        connections: clusterConnections(args.cluster, args.ssh),
+        external: clusterSteps(args.cluster),
+        prefix: name,
         hostTriggers: Object.fromEntries(args.cluster.nodes.map(n => [n.name, [n.instanceId]])),
     });
     return {
-        dbEndpoint: db.endpoint, dbAddress: db.instance.address, dbMasterPassword: db.masterPassword,
+        dbEndpoint: db.endpoint,
+        dbAddress: db.instance.address,
+        dbMasterPassword: db.masterPassword,
         loadBalancerSecurityGroupId: lb.securityGroup.id,
-        loadBalancerDnsName: lb.loadBalancer.dnsName, siteUrl, adminPassword,
+        loadBalancerDnsName: lb.loadBalancer.dnsName,
+        siteUrl,
+        adminPassword,
         nginxReady: Object.fromEntries(names.map(n => [n, commands[webStepIds.nginx(n)].id])),
         loadBalancerArnSuffix: lb.loadBalancer.arnSuffix,
         targetGroupArnSuffix: lb.targetGroups.find(t => t.port === 80)!.arnSuffix,
@@ -243,149 +288,260 @@ function createWordPressTier(parent: pulumi.Resource, name: string, given: WordP
     };
 }
 
-function createDatabase(parent: pulumi.Resource, name: string, args: TierSettings,
-    subnets: pulumi.Output<string[]>, tags: Record<string, string>) {
+function createDatabase(
+    parent: pulumi.Resource,
+    name: string,
+    args: TierSettings,
+    subnets: pulumi.Output<string[]>,
+    tags: Record<string, string>,
+) {
     const nodeSg = args.cluster.securityGroupId;
-    const masterPassword = new random.RandomPassword(`${name}-db-password`, {
-        length: 32, special: true, overrideSpecial: DB_PASSWORD_SPECIALS, minLower: 2, minUpper: 2, minNumeric: 2,
-    }, { parent });
-    const dbSg = new aws.ec2.SecurityGroup(`${name}-db`, {
-        vpcId: args.vpcId,
-        description: "MySQL for WordPress: 3306 from the web nodes only",
-        tags: { ...tags, Name: `${name}-db` },
-    }, { parent });
-    new aws.vpc.SecurityGroupIngressRule(`${name}-db-mysql-from-nodes`, {
-        securityGroupId: dbSg.id,
-        referencedSecurityGroupId: nodeSg,
-        ipProtocol: "tcp", fromPort: 3306, toPort: 3306,
-        description: "MySQL from the web nodes",
-        tags,
-    }, { parent });
+    const masterPassword = new random.RandomPassword(
+        `${name}-db-password`,
+        {
+            length: 32,
+            special: true,
+            overrideSpecial: DB_PASSWORD_SPECIALS,
+            minLower: 2,
+            minUpper: 2,
+            minNumeric: 2,
+        },
+        { parent },
+    );
+    const dbSg = new aws.ec2.SecurityGroup(
+        `${name}-db`,
+        {
+            vpcId: args.vpcId,
+            description: "MySQL for WordPress: 3306 from the web nodes only",
+            tags: { ...tags, Name: `${name}-db` },
+        },
+        { parent },
+    );
+    new aws.vpc.SecurityGroupIngressRule(
+        `${name}-db-mysql-from-nodes`,
+        {
+            securityGroupId: dbSg.id,
+            referencedSecurityGroupId: nodeSg,
+            ipProtocol: "tcp",
+            fromPort: 3306,
+            toPort: 3306,
+            description: "MySQL from the web nodes",
+            tags,
+        },
+        { parent },
+    );
     // The nodes' group limits outbound traffic too: let them reach the database, and only it, on 3306.
-    new aws.vpc.SecurityGroupEgressRule(`${name}-nodes-mysql-out`, {
-        securityGroupId: nodeSg,
-        referencedSecurityGroupId: dbSg.id,
-        ipProtocol: "tcp", fromPort: 3306, toPort: 3306,
-        description: "MySQL to the WordPress database",
-        tags,
-    }, { parent });
-    const subnetGroup = new aws.rds.SubnetGroup(`${name}-db`, {
-        subnetIds: subnets,
-        description: "WordPress database subnets",
-        tags,
-    }, { parent });
+    new aws.vpc.SecurityGroupEgressRule(
+        `${name}-nodes-mysql-out`,
+        {
+            securityGroupId: nodeSg,
+            referencedSecurityGroupId: dbSg.id,
+            ipProtocol: "tcp",
+            fromPort: 3306,
+            toPort: 3306,
+            description: "MySQL to the WordPress database",
+            tags,
+        },
+        { parent },
+    );
+    const subnetGroup = new aws.rds.SubnetGroup(
+        `${name}-db`,
+        {
+            subnetIds: subnets,
+            description: "WordPress database subnets",
+            tags,
+        },
+        { parent },
+    );
     const d = args.database;
     const prod = d.deletionProtection;
     // A final snapshot name must be unique in the account and region: a fixed one collides with the snapshot of
     // an earlier stack (or database) of the same name, and the delete then fails.
     const snapshotSuffix = new random.RandomId(`${name}-db-final-snapshot`, { byteLength: 4 }, { parent });
-    const instance = new aws.rds.Instance(`${name}-db`, {
-        engine: "mysql",
-        engineVersion: d.engineVersion,
-        instanceClass: d.instanceClass,
-        allocatedStorage: d.allocatedStorageGiB,
-        // Storage autoscaling: a full disk stops the site; RDS grows it up to this ceiling.
-        maxAllocatedStorage: d.maxAllocatedStorageGiB && d.maxAllocatedStorageGiB > d.allocatedStorageGiB ? d.maxAllocatedStorageGiB : undefined,
-        storageType: "gp3",
-        storageEncrypted: true,
-        multiAz: d.multiAz,
-        dbName: d.name,
-        username: d.user,
-        password: pulumi.secret(masterPassword.result),
-        dbSubnetGroupName: subnetGroup.name,
-        vpcSecurityGroupIds: [dbSg.id],
-        publiclyAccessible: false,
-        backupRetentionPeriod: d.backupRetentionDays ?? 30,
-        backupWindow: "03:00-04:00",
-        maintenanceWindow: "sun:04:30-sun:05:30",
-        copyTagsToSnapshot: true,
-        autoMinorVersionUpgrade: true,
-        deletionProtection: prod,
-        // A deleted database keeps its automated backups (point-in-time restore) until they expire.
-        deleteAutomatedBackups: false,
-        skipFinalSnapshot: !prod,
-        finalSnapshotIdentifier: prod ? pulumi.interpolate`${pulumi.getStack()}-${name}-db-final-${snapshotSuffix.hex}` : undefined,
-        tags,
-    }, {
-        parent,
-        additionalSecretOutputs: ["password"],
-        // In prod a `pulumi destroy` or a replacing change stops here, before AWS is even asked.
-        protect: prod,
-    });
+    const instance = new aws.rds.Instance(
+        `${name}-db`,
+        {
+            engine: "mysql",
+            engineVersion: d.engineVersion,
+            instanceClass: d.instanceClass,
+            allocatedStorage: d.allocatedStorageGiB,
+            // Storage autoscaling: a full disk stops the site; RDS grows it up to this ceiling.
+            maxAllocatedStorage:
+                d.maxAllocatedStorageGiB && d.maxAllocatedStorageGiB > d.allocatedStorageGiB
+                    ? d.maxAllocatedStorageGiB
+                    : undefined,
+            storageType: "gp3",
+            storageEncrypted: true,
+            multiAz: d.multiAz,
+            dbName: d.name,
+            username: d.user,
+            password: pulumi.secret(masterPassword.result),
+            dbSubnetGroupName: subnetGroup.name,
+            vpcSecurityGroupIds: [dbSg.id],
+            publiclyAccessible: false,
+            backupRetentionPeriod: d.backupRetentionDays ?? 30,
+            backupWindow: "03:00-04:00",
+            maintenanceWindow: "sun:04:30-sun:05:30",
+            copyTagsToSnapshot: true,
+            autoMinorVersionUpgrade: true,
+            deletionProtection: prod,
+            // A deleted database keeps its automated backups (point-in-time restore) until they expire.
+            deleteAutomatedBackups: false,
+            skipFinalSnapshot: !prod,
+            finalSnapshotIdentifier: prod
+                ? pulumi.interpolate`${pulumi.getStack()}-${name}-db-final-${snapshotSuffix.hex}`
+                : undefined,
+            tags,
+        },
+        {
+            parent,
+            additionalSecretOutputs: ["password"],
+            // In prod a `pulumi destroy` or a replacing change stops here, before AWS is even asked.
+            protect: prod,
+        },
+    );
     return {
-        instance, masterPassword: pulumi.secret(masterPassword.result),
+        instance,
+        masterPassword: pulumi.secret(masterPassword.result),
         endpoint: pulumi.interpolate`${instance.address}:${instance.port}`,
     };
 }
 
-function createLoadBalancer(parent: pulumi.Resource, name: string, args: TierSettings,
-    subnets: pulumi.Output<string[]>, tags: Record<string, string>) {
+function createLoadBalancer(
+    parent: pulumi.Resource,
+    name: string,
+    args: TierSettings,
+    subnets: pulumi.Output<string[]>,
+    tags: Record<string, string>,
+) {
     const nodeSg = args.cluster.securityGroupId;
     const tls = Boolean(args.certificateArn);
-    const ports = tls ? [{ listen: 80, target: 80 }, { listen: 443, target: 81 }] : [{ listen: 80, target: 80 }];
+    const ports = tls
+        ? [
+              { listen: 80, target: 80 },
+              { listen: 443, target: 81 },
+          ]
+        : [{ listen: 80, target: 80 }];
     // The load balancer's own group (it can only be given at creation): clients reach it on its listeners, and
     // the nodes admit 80/81 only from it. AWS: targets accept traffic that references the load balancer's group
     // even with client IP preservation on, so the nodes still see (and ban) the client's own address.
-    const securityGroup = new aws.ec2.SecurityGroup(`${name}-lb`, {
-        vpcId: args.vpcId,
-        description: "WordPress load balancer: the site's listeners from webIngressCidr, to the nodes only",
-        tags: { ...tags, Name: `${name}-lb` },
-    }, { parent });
+    const securityGroup = new aws.ec2.SecurityGroup(
+        `${name}-lb`,
+        {
+            vpcId: args.vpcId,
+            description: "WordPress load balancer: the site's listeners from webIngressCidr, to the nodes only",
+            tags: { ...tags, Name: `${name}-lb` },
+        },
+        { parent },
+    );
     for (const p of ports) {
-        new aws.vpc.SecurityGroupIngressRule(`${name}-nlb-in-${p.listen}`, {
-            securityGroupId: securityGroup.id,
-            cidrIpv4: args.webIngressCidr,
-            ipProtocol: "tcp", fromPort: p.listen, toPort: p.listen,
-            description: p.listen === 443 ? "HTTPS (TLS listener)" : tls ? "HTTP (redirects to HTTPS)" : "HTTP",
-            tags,
-        }, { parent });
-        new aws.vpc.SecurityGroupEgressRule(`${name}-nlb-out-${p.target}`, {
-            securityGroupId: securityGroup.id,
-            referencedSecurityGroupId: nodeSg,
-            ipProtocol: "tcp", fromPort: p.target, toPort: p.target,
-            description: "to Varnish on the nodes (traffic and health checks)",
-            tags,
-        }, { parent });
-        new aws.vpc.SecurityGroupIngressRule(`${name}-web-${p.target}`, {
-            securityGroupId: nodeSg,
-            referencedSecurityGroupId: securityGroup.id,
-            ipProtocol: "tcp", fromPort: p.target, toPort: p.target,
-            description: p.target === 81 ? "Varnish behind the TLS listener, from the load balancer only" : "Varnish, from the load balancer only",
-            tags,
-        }, { parent });
+        new aws.vpc.SecurityGroupIngressRule(
+            `${name}-nlb-in-${p.listen}`,
+            {
+                securityGroupId: securityGroup.id,
+                cidrIpv4: args.webIngressCidr,
+                ipProtocol: "tcp",
+                fromPort: p.listen,
+                toPort: p.listen,
+                description: p.listen === 443 ? "HTTPS (TLS listener)" : tls ? "HTTP (redirects to HTTPS)" : "HTTP",
+                tags,
+            },
+            { parent },
+        );
+        new aws.vpc.SecurityGroupEgressRule(
+            `${name}-nlb-out-${p.target}`,
+            {
+                securityGroupId: securityGroup.id,
+                referencedSecurityGroupId: nodeSg,
+                ipProtocol: "tcp",
+                fromPort: p.target,
+                toPort: p.target,
+                description: "to Varnish on the nodes (traffic and health checks)",
+                tags,
+            },
+            { parent },
+        );
+        new aws.vpc.SecurityGroupIngressRule(
+            `${name}-web-${p.target}`,
+            {
+                securityGroupId: nodeSg,
+                referencedSecurityGroupId: securityGroup.id,
+                ipProtocol: "tcp",
+                fromPort: p.target,
+                toPort: p.target,
+                description:
+                    p.target === 81
+                        ? "Varnish behind the TLS listener, from the load balancer only"
+                        : "Varnish, from the load balancer only",
+                tags,
+            },
+            { parent },
+        );
     }
-    const loadBalancer = new aws.lb.LoadBalancer(`${name}-nlb`, {
-        loadBalancerType: "network",
-        internal: false,
-        subnets,
-        securityGroups: [securityGroup.id],
-        enableCrossZoneLoadBalancing: true,
-        tags,
-    }, { parent });
+    const loadBalancer = new aws.lb.LoadBalancer(
+        `${name}-nlb`,
+        {
+            loadBalancerType: "network",
+            internal: false,
+            subnets,
+            securityGroups: [securityGroup.id],
+            enableCrossZoneLoadBalancing: true,
+            tags,
+        },
+        { parent },
+    );
     const targetGroups: { port: number; arnSuffix: pulumi.Output<string> }[] = [];
     for (const p of ports) {
-        const tg = new aws.lb.TargetGroup(`${name}-tg${p.target}`, {
-            port: p.target, protocol: "TCP", targetType: "instance", vpcId: args.vpcId,
-            // The point of an NLB here: Varnish sees (and appends to X-Forwarded-For) the client's own address.
-            preserveClientIp: "true",
-            deregistrationDelay: 30,
-            healthCheck: {
-                protocol: "HTTP", port: String(p.target), path: "/healthz", matcher: "200",
-                interval: 10, timeout: 5, healthyThreshold: 3, unhealthyThreshold: 3,
+        const tg = new aws.lb.TargetGroup(
+            `${name}-tg${p.target}`,
+            {
+                port: p.target,
+                protocol: "TCP",
+                targetType: "instance",
+                vpcId: args.vpcId,
+                // The point of an NLB here: Varnish sees (and appends to X-Forwarded-For) the client's own address.
+                preserveClientIp: "true",
+                deregistrationDelay: 30,
+                healthCheck: {
+                    protocol: "HTTP",
+                    port: String(p.target),
+                    path: "/healthz",
+                    matcher: "200",
+                    interval: 10,
+                    timeout: 5,
+                    healthyThreshold: 3,
+                    unhealthyThreshold: 3,
+                },
+                tags,
             },
-            tags,
-        }, { parent });
+            { parent },
+        );
         targetGroups.push({ port: p.target, arnSuffix: tg.arnSuffix });
-        args.cluster.nodes.forEach(n => new aws.lb.TargetGroupAttachment(`${name}-tg${p.target}-${n.name}`, {
-            targetGroupArn: tg.arn, targetId: n.instanceId, port: p.target,
-        }, { parent }));
-        new aws.lb.Listener(p.listen === 443 ? `${name}-https` : `${name}-http`, {
-            loadBalancerArn: loadBalancer.arn, port: p.listen, protocol: p.listen === 443 ? "TLS" : "TCP",
-            certificateArn: p.listen === 443 ? args.certificateArn : undefined,
-            sslPolicy: p.listen === 443 ? "ELBSecurityPolicy-TLS13-1-2-2021-06" : undefined,
-            defaultActions: [{ type: "forward", targetGroupArn: tg.arn }],
-            tags,
-        }, { parent });
+        args.cluster.nodes.forEach(
+            n =>
+                new aws.lb.TargetGroupAttachment(
+                    `${name}-tg${p.target}-${n.name}`,
+                    {
+                        targetGroupArn: tg.arn,
+                        targetId: n.instanceId,
+                        port: p.target,
+                    },
+                    { parent },
+                ),
+        );
+        new aws.lb.Listener(
+            p.listen === 443 ? `${name}-https` : `${name}-http`,
+            {
+                loadBalancerArn: loadBalancer.arn,
+                port: p.listen,
+                protocol: p.listen === 443 ? "TLS" : "TCP",
+                certificateArn: p.listen === 443 ? args.certificateArn : undefined,
+                sslPolicy: p.listen === 443 ? "ELBSecurityPolicy-TLS13-1-2-2021-06" : undefined,
+                defaultActions: [{ type: "forward", targetGroupArn: tg.arn }],
+                tags,
+            },
+            { parent },
+        );
     }
     return { loadBalancer, securityGroup, targetGroups };
 }

@@ -19,15 +19,20 @@ const CHECK_SCRIPT = path.join(__dirname, "balancer", "halb-check.sh");
 
 /** The balancer host for the given backends (node addresses), listening on port 80 of LB_PUBLIC_IP. */
 export function balancerSpec(backends: string[], ports: number[] = [80]): HostSpec {
-    const conf = `VIP=${LB_PUBLIC_IP}\nPORTS="${ports.join(" ")}"\nBACKENDS="${backends.join(" ")}"\n` +
+    const conf =
+        `VIP=${LB_PUBLIC_IP}\nPORTS="${ports.join(" ")}"\nBACKENDS="${backends.join(" ")}"\n` +
         `INTERVAL=${LB_HEALTH.intervalSeconds}\nRISE=${LB_HEALTH.rise}\nFALL=${LB_HEALTH.fall}\n`;
     return {
-        name: "lb", ip: LB_PRIVATE_IP, moreAddresses: [LB_PUBLIC_IP], forward: true,
+        name: "lb",
+        ip: LB_PRIVATE_IP,
+        moreAddresses: [LB_PUBLIC_IP],
+        forward: true,
         files: {
             "/etc/halb.conf": { content: conf },
             "/usr/local/sbin/halb-check": { content: fs.readFileSync(CHECK_SCRIPT, "utf8"), mode: 0o755 },
             "/etc/systemd/system/halb.service": {
-                content: "[Unit]\nDescription=lab load balancer (nftables DNAT to healthy web nodes)\n" +
+                content:
+                    "[Unit]\nDescription=lab load balancer (nftables DNAT to healthy web nodes)\n" +
                     "Wants=network-online.target\nAfter=network-online.target\n\n[Service]\n" +
                     "ExecStart=/usr/local/sbin/halb-check\nRestart=always\nRestartSec=1\n\n" +
                     "[Install]\nWantedBy=multi-user.target\n",

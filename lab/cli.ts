@@ -1,6 +1,16 @@
 // `npm run lab -- up | status | down | ssh HOST [COMMAND]`: the local lab from the command line.
 import {
-    LabHost, destroyLab, exec, getHost, hostIsUp, listHosts, powerOff, powerOn, rebootHost, ssh, LAB_DIR,
+    LabHost,
+    destroyLab,
+    exec,
+    getHost,
+    hostIsUp,
+    listHosts,
+    powerOff,
+    powerOn,
+    rebootHost,
+    ssh,
+    LAB_DIR,
 } from "./hosts";
 import { ensureImage } from "./image";
 import { LB_PUBLIC_IP, healthyBackends } from "./balancer";
@@ -36,30 +46,50 @@ async function up(): Promise<number> {
         console.error(`lab: plan FAILED (${failed.join(", ")}); logs in ${LAB_DIR}/hosts/*/log`);
         return 1;
     }
-    console.log(`lab: ${report.steps.length} steps ok in ${secs(report.durationMs)} (total ${secs(Date.now() - t0)})\n`);
+    console.log(
+        `lab: ${report.steps.length} steps ok in ${secs(report.durationMs)} (total ${secs(Date.now() - t0)})\n`,
+    );
     console.log(await volumeHealth(hosts));
-    console.log(`\nlab: try \`npm run lab -- ssh node-gfs1 ls -la /var/www/html\`; remove it all with \`npm run lab -- down\``);
+    console.log(
+        `\nlab: try \`npm run lab -- ssh node-gfs1 ls -la /var/www/html\`; remove it all with \`npm run lab -- down\``,
+    );
     return 0;
 }
 
 async function status(): Promise<number> {
     const all = listHosts();
     if (!all.some(hostIsUp)) {
-        console.log(all.length ? `lab: every host is powered off (${all.map(h => h.name).join(", ")}); \`npm run lab -- up\` boots them`
-            : "lab: down (run `npm run lab -- up`)");
+        console.log(
+            all.length
+                ? `lab: every host is powered off (${all.map(h => h.name).join(", ")}); \`npm run lab -- up\` boots them`
+                : "lab: down (run `npm run lab -- up`)",
+        );
         return 1;
     }
     for (const h of all) {
         const on = hostIsUp(h);
         const state = on ? (await exec(h, ["systemctl", "is-system-running"])).stdout.trim() : "powered off";
-        const failed = on ? (await exec(h, ["systemctl", "--failed", "--no-legend", "--plain"])).stdout.trim()
-            .split("\n").filter(Boolean).map(l => l.split(/\s+/)[0]) : [];
-        console.log(`lab: ${h.name.padEnd(10)} ${h.nics.map(n => n.ip).join(",").padEnd(22)} ${state}` +
-            `${h.disk ? `  disk ${h.disk.loop || "-"}${h.diskAttached === false ? " (unplugged)" : ""}` : ""}` +
-            `${failed.length ? `  failed: ${failed.join(" ")}` : ""}`);
+        const failed = on
+            ? (await exec(h, ["systemctl", "--failed", "--no-legend", "--plain"])).stdout
+                  .trim()
+                  .split("\n")
+                  .filter(Boolean)
+                  .map(l => l.split(/\s+/)[0])
+            : [];
+        console.log(
+            `lab: ${h.name.padEnd(10)} ${h.nics
+                .map(n => n.ip)
+                .join(",")
+                .padEnd(22)} ${state}` +
+                `${h.disk ? `  disk ${h.disk.loop || "-"}${h.diskAttached === false ? " (unplugged)" : ""}` : ""}` +
+                `${failed.length ? `  failed: ${failed.join(" ")}` : ""}`,
+        );
     }
     const lb = all.find(h => h.name === "lb" && hostIsUp(h));
-    if (lb) console.log(`lab: load balancer ${LB_PUBLIC_IP}:80 sends new connections to: ${(await healthyBackends(lb)).join(" ") || "every node (none healthy: fails open)"}`);
+    if (lb)
+        console.log(
+            `lab: load balancer ${LB_PUBLIC_IP}:80 sends new connections to: ${(await healthyBackends(lb)).join(" ") || "every node (none healthy: fails open)"}`,
+        );
     const nodes = GLUSTER_HOSTS.map(h => getHost(h.name)).filter((h): h is LabHost => !!h);
     if (nodes.length) {
         console.log("");
@@ -77,7 +107,8 @@ const HEALTH_COMMAND = "/usr/local/lib/ha-wordpress/gluster-health";
 async function nodeHealth(h: LabHost): Promise<string> {
     if (!hostIsUp(h)) return `gluster health of ${h.name}: powered off\n`;
     const r = await exec(h, [HEALTH_COMMAND, "--text"], { timeoutMs: 120_000 });
-    if (r.code !== 0) return `gluster health of ${h.name}: ${HEALTH_COMMAND} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}\n`;
+    if (r.code !== 0)
+        return `gluster health of ${h.name}: ${HEALTH_COMMAND} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}\n`;
     return r.stdout;
 }
 
@@ -86,15 +117,23 @@ async function down(): Promise<number> {
     // The browser's forwarder first (by its recorded pid): its socket is the machine's, not the lab's.
     stopForwarder();
     await destroyLab();
-    console.log(`lab: removed ${hosts.length ? hosts.map(h => h.name).join(", ") : "nothing (no hosts)"}, ` +
-        `the control namespace and ${LAB_DIR}`);
+    console.log(
+        `lab: removed ${hosts.length ? hosts.map(h => h.name).join(", ") : "nothing (no hosts)"}, ` +
+            `the control namespace and ${LAB_DIR}`,
+    );
     return 0;
 }
 
 async function sshCommand(name: string | undefined, words: string[]): Promise<number> {
     const host = name ? getHost(name) : undefined;
     if (!host) {
-        console.error(`lab: no running host '${name ?? ""}' (hosts: ${listHosts().map(h => h.name).join(", ") || "none"})`);
+        console.error(
+            `lab: no running host '${name ?? ""}' (hosts: ${
+                listHosts()
+                    .map(h => h.name)
+                    .join(", ") || "none"
+            })`,
+        );
         return 2;
     }
     const r = await ssh(host, words.length ? words.join(" ") : "hostname", { timeoutMs: 600_000 });
@@ -105,7 +144,14 @@ async function sshCommand(name: string | undefined, words: string[]): Promise<nu
 
 function recorded(name: string | undefined): LabHost {
     const rec = name ? readHostRecord(name) : undefined;
-    if (!rec) throw new Error(`no lab host '${name ?? ""}' (hosts: ${listHosts().map(h => h.name).join(", ") || "none"})`);
+    if (!rec)
+        throw new Error(
+            `no lab host '${name ?? ""}' (hosts: ${
+                listHosts()
+                    .map(h => h.name)
+                    .join(", ") || "none"
+            })`,
+        );
     return rec;
 }
 
@@ -118,7 +164,9 @@ async function power(verb: string, argv: string[]): Promise<number> {
     } else if (verb === "stop") {
         const host = recorded(argv[0]);
         await powerOff(host, { force: argv.includes("--force") });
-        console.log(`lab: ${host.name} powered off${argv.includes("--force") ? " (power cut)" : ""} in ${secs(Date.now() - t0)}`);
+        console.log(
+            `lab: ${host.name} powered off${argv.includes("--force") ? " (power cut)" : ""} in ${secs(Date.now() - t0)}`,
+        );
     } else {
         const host = recorded(argv[0]);
         await powerOn(host);
@@ -133,11 +181,18 @@ async function main(argv: string[]): Promise<number> {
         return 2;
     }
     switch (argv[0]) {
-        case "up": return argv.includes("--gluster") ? up() : stackUpCommand();
-        case "status": return status();
-        case "down": return down();
-        case "ssh": return sshCommand(argv[1], argv.slice(2));
-        case "reboot": case "stop": case "start": return power(argv[0], argv.slice(1));
+        case "up":
+            return argv.includes("--gluster") ? up() : stackUpCommand();
+        case "status":
+            return status();
+        case "down":
+            return down();
+        case "ssh":
+            return sshCommand(argv[1], argv.slice(2));
+        case "reboot":
+        case "stop":
+        case "start":
+            return power(argv[0], argv.slice(1));
         case "image": {
             const t0 = Date.now();
             const dir = await ensureImage(line => console.log(line));
@@ -150,7 +205,12 @@ async function main(argv: string[]): Promise<number> {
     }
 }
 
-main(process.argv.slice(2)).then(code => { process.exitCode = code; }, (e: Error) => {
-    console.error(`lab: ${e.message}`);
-    process.exitCode = 1;
-});
+main(process.argv.slice(2)).then(
+    code => {
+        process.exitCode = code;
+    },
+    (e: Error) => {
+        console.error(`lab: ${e.message}`);
+        process.exitCode = 1;
+    },
+);

@@ -78,7 +78,10 @@ export function forwardUrl(rec: ForwardRecord): string {
 export function portAnswers(address: string, port: number): Promise<boolean> {
     return new Promise(resolve => {
         const s = net.connect({ host: address, port });
-        const done = (ok: boolean) => { s.destroy(); resolve(ok); };
+        const done = (ok: boolean) => {
+            s.destroy();
+            resolve(ok);
+        };
         s.setTimeout(2_000, () => done(false));
         s.on("connect", () => done(true));
         s.on("error", () => done(false));
@@ -95,7 +98,9 @@ async function bindFree(addresses: string[]): Promise<net.Server> {
         });
         if (ok) return srv;
     }
-    throw new Error(`port ${FORWARD_PORT} is taken on ${addresses.join(", ")} (choose another with HA_LAB_HTTP_ADDR=127.x.y.z)`);
+    throw new Error(
+        `port ${FORWARD_PORT} is taken on ${addresses.join(", ")} (choose another with HA_LAB_HTTP_ADDR=127.x.y.z)`,
+    );
 }
 
 /**
@@ -104,18 +109,22 @@ async function bindFree(addresses: string[]): Promise<net.Server> {
 export async function ensureForwarder(targetPort = 80): Promise<ForwardRecord> {
     const target = `${LB_PUBLIC_IP}:${targetPort}`;
     const old = readForwardRecord();
-    if (old && isAlive(old.process) && old.target === target && await portAnswers(old.address, old.port)) return old;
+    if (old && isAlive(old.process) && old.target === target && (await portAnswers(old.address, old.port))) return old;
     if (old) stopForwarder();
     const ctl = readControlRecord();
-    if (!ctl || !isAlive(ctl.init)) throw new Error("the lab's control namespace is not running (run `npm run lab -- up`)");
+    if (!ctl || !isAlive(ctl.init))
+        throw new Error("the lab's control namespace is not running (run `npm run lab -- up`)");
     const srv = await bindFree(forwardAddresses());
     const { address, port } = srv.address() as net.AddressInfo;
     // libuv's own handle: its fd is the listening socket, which the child inherits as fd 3. Spawning and closing in
     // the same tick means this process never accepts a connection meant for the child.
     const fd = (srv as unknown as { _handle: { fd: number } })._handle.fd;
     const log = fs.openSync(path.join(LAB_DIR, "forward.log"), "a");
-    const child = spawn("nsenter", ["-t", String(ctl.init.pid), "-n", "--", process.execPath, "-e", CHILD,
-        LB_PUBLIC_IP, String(targetPort)], { detached: true, stdio: ["ignore", log, log, fd] });
+    const child = spawn(
+        "nsenter",
+        ["-t", String(ctl.init.pid), "-n", "--", process.execPath, "-e", CHILD, LB_PUBLIC_IP, String(targetPort)],
+        { detached: true, stdio: ["ignore", log, log, fd] },
+    );
     srv.close();
     fs.closeSync(log);
     child.unref();
@@ -125,7 +134,12 @@ export async function ensureForwarder(targetPort = 80): Promise<ForwardRecord> {
     const rec: ForwardRecord = { process: { pid, startTime: startTimeOf(pid)! }, address, port, target };
     writeJson(FORWARD_FILE(), rec);
     // nsenter execs node in place: same pid. It answers once node has taken over the socket.
-    await waitFor(`the forwarder on ${address}:${port}`, async () => isAlive(rec.process) && portAnswers(address, port), 10_000, 100);
+    await waitFor(
+        `the forwarder on ${address}:${port}`,
+        async () => isAlive(rec.process) && portAnswers(address, port),
+        10_000,
+        100,
+    );
     return rec;
 }
 

@@ -79,7 +79,7 @@ export async function labStatus(hosts: LabHost[]): Promise<string> {
     for (const h of hosts) {
         out.push(`== ${h.name} (${h.ip}) peers`, await gluster(h, "pool", "list"), "");
     }
-    return out.join("\n") + "\n" + await volumeHealth(hosts);
+    return out.join("\n") + "\n" + (await volumeHealth(hosts));
 }
 
 async function mountLine(host: LabHost): Promise<string> {

@@ -11,13 +11,42 @@ import * as fs from "fs";
 import * as path from "path";
 import { ensureImage } from "./image";
 import {
-    RunOptions, RunResult, check, childrenOf, cmdlineOf, commOf, isAlive, nsOf, pidsInNetns, run, signal,
-    startTimeOf, waitFor,
+    RunOptions,
+    RunResult,
+    check,
+    childrenOf,
+    cmdlineOf,
+    commOf,
+    isAlive,
+    nsOf,
+    pidsInNetns,
+    run,
+    signal,
+    startTimeOf,
+    waitFor,
 } from "./proc";
 import {
-    BRIDGES, CLIENT_KEY, CONTROL_FILE, CONTROL_IP, CONTROL_PUBLIC_IP, ControlRecord, HostRecord, KNOWN_HOSTS, LAB_DIR,
-    LAB_PREFIX_LEN, LAB_SUBNET_PREFIX, LAB_TAG, LanName, NicRecord, PUBLIC_SUBNET_PREFIX, hostDir, hostNames,
-    readControlRecord, readHostRecord, writeHostRecord, writeJson,
+    BRIDGES,
+    CLIENT_KEY,
+    CONTROL_FILE,
+    CONTROL_IP,
+    CONTROL_PUBLIC_IP,
+    ControlRecord,
+    HostRecord,
+    KNOWN_HOSTS,
+    LAB_DIR,
+    LAB_PREFIX_LEN,
+    LAB_SUBNET_PREFIX,
+    LAB_TAG,
+    LanName,
+    NicRecord,
+    PUBLIC_SUBNET_PREFIX,
+    hostDir,
+    hostNames,
+    readControlRecord,
+    readHostRecord,
+    writeHostRecord,
+    writeJson,
 } from "./state";
 
 export { LAB_DIR } from "./state";
@@ -62,7 +91,9 @@ export function nitroByIdPath(volumeId: string): string {
 function lanOf(ip: string): LanName {
     if (ip.startsWith(LAB_SUBNET_PREFIX)) return "private";
     if (ip.startsWith(PUBLIC_SUBNET_PREFIX)) return "public";
-    throw new Error(`address ${ip} is on neither of the lab's LANs (${LAB_SUBNET_PREFIX}0/24, ${PUBLIC_SUBNET_PREFIX}0/24)`);
+    throw new Error(
+        `address ${ip} is on neither of the lab's LANs (${LAB_SUBNET_PREFIX}0/24, ${PUBLIC_SUBNET_PREFIX}0/24)`,
+    );
 }
 
 // ---- finding a booted host's systemd -------------------------------------------------------------------------
@@ -85,7 +116,8 @@ export function hostIsUp(host: LabHost): boolean {
 
 function requireLeader(host: LabHost): number {
     const pid = leaderOf(host);
-    if (pid === undefined) throw new Error(`lab host ${host.name} is not running (run \`npm run lab -- up\` or \`start ${host.name}\`)`);
+    if (pid === undefined)
+        throw new Error(`lab host ${host.name} is not running (run \`npm run lab -- up\` or \`start ${host.name}\`)`);
     return pid;
 }
 
@@ -93,8 +125,13 @@ function requireLeader(host: LabHost): number {
 
 /** A login's environment on a lab host, instead of whatever npm and mocha put into ours. */
 const HOST_ENV: NodeJS.ProcessEnv = {
-    PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root", USER: "root",
-    LOGNAME: "root", SHELL: "/bin/bash", LANG: "C.UTF-8", TERM: process.env.TERM ?? "dumb",
+    PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    HOME: "/root",
+    USER: "root",
+    LOGNAME: "root",
+    SHELL: "/bin/bash",
+    LANG: "C.UTF-8",
+    TERM: process.env.TERM ?? "dumb",
 };
 
 /** Runs a program on a host directly (nsenter into all its namespaces): for the lab's own checks, not for steps. */
@@ -128,10 +165,28 @@ export function control(argv: string[], opts?: RunOptions): Promise<RunResult> {
 /** SSH options: the lab key only, host keys pinned in the lab's known_hosts, never a prompt. */
 export function sshOptions(): string[] {
     return [
-        "-F", "/dev/null", "-i", CLIENT_KEY, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-        "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${KNOWN_HOSTS}`,
-        "-o", "GlobalKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
-        "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=6",
+        "-F",
+        "/dev/null",
+        "-i",
+        CLIENT_KEY,
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        `UserKnownHostsFile=${KNOWN_HOSTS}`,
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+        "-o",
+        "ConnectTimeout=5",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "ServerAliveInterval=5",
+        "-o",
+        "ServerAliveCountMax=6",
     ];
 }
 
@@ -153,28 +208,46 @@ export function getHost(name: string): LabHost | undefined {
 
 /** Every host the lab has a record of (running or not). */
 export function listHosts(): LabHost[] {
-    return hostNames().map(readHostRecord).filter((r): r is LabHost => r !== undefined && Array.isArray(r.nics));
+    return hostNames()
+        .map(readHostRecord)
+        .filter((r): r is LabHost => r !== undefined && Array.isArray(r.nics));
 }
 
 // ---- control namespace -------------------------------------------------------------------------------------------
 
 /** Starts a detached process and waits until `ready` says it is; its output goes to `logFile`. */
-async function spawnDetached(argv: string[], env: NodeJS.ProcessEnv, logFile: string,
-    ready: (pid: number) => boolean, what: string): Promise<number> {
+async function spawnDetached(
+    argv: string[],
+    env: NodeJS.ProcessEnv,
+    logFile: string,
+    ready: (pid: number) => boolean,
+    what: string,
+): Promise<number> {
     const log = fs.openSync(logFile, "a");
     const child = spawn(argv[0], argv.slice(1), { env, detached: true, stdio: ["ignore", log, log] });
     fs.closeSync(log);
     let exited: number | null | undefined;
-    child.on("exit", code => { exited = code; });
-    child.on("error", () => { exited = -1; });
+    child.on("exit", code => {
+        exited = code;
+    });
+    child.on("error", () => {
+        exited = -1;
+    });
     child.unref();
     const pid = child.pid;
     if (pid === undefined) throw new Error(`could not start ${argv[0]}`);
-    await waitFor(`${what} (pid ${pid})`, () => {
-        if (exited !== undefined) throw new Error("exited");
-        return ready(pid);
-    }, 20_000, 50).catch(e => {
-        const logText = fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").trim().split("\n").slice(-20).join("\n") : "";
+    await waitFor(
+        `${what} (pid ${pid})`,
+        () => {
+            if (exited !== undefined) throw new Error("exited");
+            return ready(pid);
+        },
+        20_000,
+        50,
+    ).catch(e => {
+        const logText = fs.existsSync(logFile)
+            ? fs.readFileSync(logFile, "utf8").trim().split("\n").slice(-20).join("\n")
+            : "";
         throw new Error(`${e.message}${exited !== undefined ? ` (exited with ${exited})` : ""}\n${logText}`);
     });
     return pid;
@@ -186,7 +259,9 @@ let controlMaking: Promise<ControlRecord> | undefined;
 /** Makes the control namespace, its bridges and the lab's SSH key, or returns the running namespace. */
 export function ensureControl(): Promise<ControlRecord> {
     if (!controlMaking) {
-        controlMaking = makeControl().finally(() => { controlMaking = undefined; });
+        controlMaking = makeControl().finally(() => {
+            controlMaking = undefined;
+        });
     }
     return controlMaking;
 }
@@ -213,14 +288,21 @@ async function makeControl(): Promise<ControlRecord> {
     await ensureClientKey();
     const existing = readControlRecord();
     if (controlIsUp(existing)) return existing;
-    const pid = await spawnDetached(["unshare", "--net", "sleep", "infinity"], process.env,
+    const pid = await spawnDetached(
+        ["unshare", "--net", "sleep", "infinity"],
+        process.env,
         path.join(LAB_DIR, "control.log"),
-        p => commOf(p) === "sleep" && nsOf(p, "net") !== nsOf("self", "net"), "the control namespace");
+        p => commOf(p) === "sleep" && nsOf(p, "net") !== nsOf("self", "net"),
+        "the control namespace",
+    );
     const rec: ControlRecord = { init: { pid, startTime: startTimeOf(pid)! }, netns: nsOf(pid, "net")! };
     writeJson(CONTROL_FILE, rec);
     const ip = (...args: string[]) => control(["ip", ...args]).then(r => check(`ip ${args.join(" ")}`, r));
     await ip("link", "set", "lo", "up");
-    for (const [lan, address] of [["private", CONTROL_IP], ["public", CONTROL_PUBLIC_IP]] as const) {
+    for (const [lan, address] of [
+        ["private", CONTROL_IP],
+        ["public", CONTROL_PUBLIC_IP],
+    ] as const) {
         await ip("link", "add", BRIDGES[lan], "type", "bridge");
         await ip("addr", "add", `${address}/${LAB_PREFIX_LEN}`, "dev", BRIDGES[lan]);
         await ip("link", "set", BRIDGES[lan], "up");
@@ -232,7 +314,10 @@ async function ensureClientKey(): Promise<void> {
     if (fs.existsSync(CLIENT_KEY) && fs.existsSync(`${CLIENT_KEY}.pub`)) return;
     fs.rmSync(CLIENT_KEY, { force: true });
     fs.rmSync(`${CLIENT_KEY}.pub`, { force: true });
-    check("ssh-keygen (lab key)", await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "ha-lab", "-f", CLIENT_KEY]));
+    check(
+        "ssh-keygen (lab key)",
+        await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "ha-lab", "-f", CLIENT_KEY]),
+    );
 }
 
 /** Rewrites known_hosts from the host keys of every recorded host. */
@@ -253,11 +338,13 @@ function validate(spec: HostSpec): void {
     if (!/^[a-z][a-z0-9-]{0,30}$/.test(spec.name)) {
         throw new Error(`lab host name '${spec.name}': use lower-case letters, digits and dashes (at most 31)`);
     }
-    for (const ip of [spec.ip, ...spec.moreAddresses ?? []]) {
+    for (const ip of [spec.ip, ...(spec.moreAddresses ?? [])]) {
         const prefix = ip.startsWith(PUBLIC_SUBNET_PREFIX) ? PUBLIC_SUBNET_PREFIX : LAB_SUBNET_PREFIX;
         const m = ip.startsWith(prefix) ? Number(ip.slice(prefix.length)) : NaN;
         if (!Number.isInteger(m) || m < 1 || m > 253 || `${prefix}${m}` !== ip) {
-            throw new Error(`lab host ${spec.name}: address ${ip} must be ${LAB_SUBNET_PREFIX}1-253 or ${PUBLIC_SUBNET_PREFIX}1-253`);
+            throw new Error(
+                `lab host ${spec.name}: address ${ip} must be ${LAB_SUBNET_PREFIX}1-253 or ${PUBLIC_SUBNET_PREFIX}1-253`,
+            );
         }
         const clash = listHosts().find(h => h.name !== spec.name && h.nics.some(n => n.ip === ip));
         if (clash) throw new Error(`lab host ${spec.name}: address ${ip} is already ${clash.name}'s`);
@@ -284,7 +371,12 @@ function attachLoop(image: string): Promise<string> {
 /** Loop devices backed by the given file. */
 async function loopsOf(image: string): Promise<string[]> {
     const r = await run("losetup", ["--noheadings", "--output", "NAME", "--associated", image]);
-    return r.code === 0 ? r.stdout.split("\n").map(s => s.trim()).filter(Boolean) : [];
+    return r.code === 0
+        ? r.stdout
+              .split("\n")
+              .map(s => s.trim())
+              .filter(Boolean)
+        : [];
 }
 
 function netnsId(name: string): string | undefined {
@@ -296,24 +388,38 @@ function netnsId(name: string): string | undefined {
 }
 
 function isMounted(dir: string): boolean {
-    return fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").some(l => l.split(" ")[4] === dir);
+    return fs
+        .readFileSync("/proc/self/mountinfo", "utf8")
+        .split("\n")
+        .some(l => l.split(" ")[4] === dir);
 }
 
 function newRecord(spec: HostSpec, image: string): LabHost {
     const dir = hostDir(spec.name);
-    const addresses = [spec.ip, ...spec.moreAddresses ?? []];
+    const addresses = [spec.ip, ...(spec.moreAddresses ?? [])];
     const nics: NicRecord[] = addresses.map((ip, i) => ({
-        lan: lanOf(ip), ifname: `eth${i}`, ip,
+        lan: lanOf(ip),
+        ifname: `eth${i}`,
+        ip,
         // Unique per lab (the control namespace is the lab's own): the LAN and the address's last number.
         veth: `hl${lanOf(ip) === "private" ? "priv" : "pub"}${ip.split(".")[3]}`,
     }));
     const rec: LabHost = {
-        name: spec.name, ip: spec.ip, dir, veth: nics[0].veth, nics, netnsName: `${LAB_TAG}-${spec.name}`,
-        image, root: path.join(dir, "root"),
+        name: spec.name,
+        ip: spec.ip,
+        dir,
+        veth: nics[0].veth,
+        nics,
+        netnsName: `${LAB_TAG}-${spec.name}`,
+        image,
+        root: path.join(dir, "root"),
     };
     if (spec.disk) {
         rec.disk = {
-            volumeId: spec.disk.volumeId, image: path.join(dir, "disk.img"), loop: "", byId: nitroByIdPath(spec.disk.volumeId),
+            volumeId: spec.disk.volumeId,
+            image: path.join(dir, "disk.img"),
+            loop: "",
+            byId: nitroByIdPath(spec.disk.volumeId),
         };
         rec.diskAttached = true;
     }
@@ -329,7 +435,8 @@ export async function createHost(spec: HostSpec, log: (line: string) => void = (
     await ensureControl();
     const old = readHostRecord(spec.name);
     if (old && Array.isArray(old.nics) && hostIsUp(old)) {
-        if (old.ip !== spec.ip) throw new Error(`lab host ${spec.name} is running with address ${old.ip}, not ${spec.ip}`);
+        if (old.ip !== spec.ip)
+            throw new Error(`lab host ${spec.name} is running with address ${old.ip}, not ${spec.ip}`);
         // A control namespace that died took every host's veth with it: plug the host back in.
         await wireNetwork(old);
         await waitSsh(old);
@@ -364,13 +471,23 @@ async function prepareHardware(rec: LabHost, spec: HostSpec): Promise<void> {
         rec.disk.loop = await attachLoop(rec.disk.image);
     }
     writeHostRecord(rec);
-    const upper = path.join(rec.dir, "upper"), work = path.join(rec.dir, "work");
+    const upper = path.join(rec.dir, "upper"),
+        work = path.join(rec.dir, "work");
     fs.mkdirSync(upper, { recursive: true });
     fs.mkdirSync(work, { recursive: true });
     fs.mkdirSync(rec.root, { recursive: true });
     if (!isMounted(rec.root)) {
-        check(`overlay root of ${rec.name}`, await run("mount", ["-t", "overlay", `${LAB_TAG}-root-${rec.name}`, "-o",
-            `lowerdir=${rec.image},upperdir=${upper},workdir=${work}`, rec.root]));
+        check(
+            `overlay root of ${rec.name}`,
+            await run("mount", [
+                "-t",
+                "overlay",
+                `${LAB_TAG}-root-${rec.name}`,
+                "-o",
+                `lowerdir=${rec.image},upperdir=${upper},workdir=${work}`,
+                rec.root,
+            ]),
+        );
     }
     await firstBootFiles(rec, spec);
     writeBootFiles(rec);
@@ -396,7 +513,10 @@ async function firstBootFiles(rec: LabHost, spec: HostSpec): Promise<void> {
     if (!fs.existsSync(hostKey) || !fs.existsSync(`${hostKey}.pub`)) {
         fs.rmSync(hostKey, { force: true });
         fs.rmSync(`${hostKey}.pub`, { force: true });
-        check("ssh-keygen (host key)", await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", rec.name, "-f", hostKey]));
+        check(
+            "ssh-keygen (host key)",
+            await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", rec.name, "-f", hostKey]),
+        );
     }
     put(rec, "etc/hostname", `${rec.name}\n`);
     put(rec, "etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
@@ -404,21 +524,30 @@ async function firstBootFiles(rec: LabHost, spec: HostSpec): Promise<void> {
     for (const nic of rec.nics) {
         // LinkLocalAddressing/IPv6AcceptRA=no: otherwise systemd-networkd-wait-online holds every boot ~12 s.
         const gateway = nic.ifname === "eth0" && spec.gateway ? `Gateway=${spec.gateway}\n` : "";
-        put(rec, `etc/systemd/network/10-${nic.ifname}.network`,
+        put(
+            rec,
+            `etc/systemd/network/10-${nic.ifname}.network`,
             `[Match]\nName=${nic.ifname}\n[Network]\nAddress=${nic.ip}/${LAB_PREFIX_LEN}\n${gateway}` +
-            `LinkLocalAddressing=no\nIPv6AcceptRA=no\n${spec.forward ? "IPForward=ipv4\n" : ""}`);
+                `LinkLocalAddressing=no\nIPv6AcceptRA=no\n${spec.forward ? "IPForward=ipv4\n" : ""}`,
+        );
     }
     put(rec, "etc/ssh/ssh_host_ed25519_key", fs.readFileSync(hostKey, "utf8"), 0o600);
     put(rec, "etc/ssh/ssh_host_ed25519_key.pub", fs.readFileSync(`${hostKey}.pub`, "utf8"));
-    put(rec, "etc/ssh/sshd_config.d/ha-lab.conf", "HostKey /etc/ssh/ssh_host_ed25519_key\nPasswordAuthentication no\n" +
-        "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nMaxStartups 100\nMaxSessions 100\n");
+    put(
+        rec,
+        "etc/ssh/sshd_config.d/ha-lab.conf",
+        "HostKey /etc/ssh/ssh_host_ed25519_key\nPasswordAuthentication no\n" +
+            "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nMaxStartups 100\nMaxSessions 100\n",
+    );
     put(rec, "root/.ssh/authorized_keys", fs.readFileSync(`${CLIENT_KEY}.pub`, "utf8"), 0o600);
     fs.chmodSync(path.join(rec.root, "root/.ssh"), 0o700);
-    for (const [file, f] of Object.entries(spec.files ?? {})) put(rec, file.replace(/^\/+/, ""), f.content, f.mode ?? 0o644);
+    for (const [file, f] of Object.entries(spec.files ?? {}))
+        put(rec, file.replace(/^\/+/, ""), f.content, f.mode ?? 0o644);
     for (const unit of spec.enableUnits ?? []) {
         const wants = path.join(rec.root, "etc/systemd/system/multi-user.target.wants");
         fs.mkdirSync(wants, { recursive: true });
-        const unitFile = ["etc/systemd/system", "lib/systemd/system"].map(d => `/${d}/${unit}`)
+        const unitFile = ["etc/systemd/system", "lib/systemd/system"]
+            .map(d => `/${d}/${unit}`)
             .find(p => fs.existsSync(path.join(rec.root, p)));
         if (!unitFile) throw new Error(`lab host ${rec.name}: no unit ${unit} to enable`);
         fs.rmSync(path.join(wants, unit), { force: true });
@@ -455,29 +584,44 @@ async function wireNetwork(rec: LabHost): Promise<void> {
 
 /** Sets the host's links on the bridge side up or down: down, its packets vanish, as a pulled cable's do. */
 export async function setLinks(host: LabHost, state: "up" | "down"): Promise<void> {
-    for (const nic of host.nics) check(`ip link set ${nic.veth} ${state}`, await control(["ip", "link", "set", nic.veth, state]));
+    for (const nic of host.nics)
+        check(`ip link set ${nic.veth} ${state}`, await control(["ip", "link", "set", nic.veth, state]));
 }
 
 /** Waits until systemd says the boot is finished (running, or degraded when a unit failed). Returns the state. */
 export async function waitBooted(host: LabHost, timeoutMs = 120_000): Promise<string> {
     let state = "";
-    await waitFor(`${host.name} to finish booting`, async () => {
-        if (!hostIsUp(host)) return false;
-        const r = await exec(host, ["systemctl", "is-system-running"], { timeoutMs: 10_000 });
-        state = r.stdout.trim();
-        return state === "running" || state === "degraded";
-    }, timeoutMs, 200).catch(e => { throw new Error(`${e.message} (systemd says '${state || "nothing yet"}')`); });
+    await waitFor(
+        `${host.name} to finish booting`,
+        async () => {
+            if (!hostIsUp(host)) return false;
+            const r = await exec(host, ["systemctl", "is-system-running"], { timeoutMs: 10_000 });
+            state = r.stdout.trim();
+            return state === "running" || state === "degraded";
+        },
+        timeoutMs,
+        200,
+    ).catch(e => {
+        throw new Error(`${e.message} (systemd says '${state || "nothing yet"}')`);
+    });
     return state;
 }
 
 /** Waits until the control namespace can log in over SSH. */
 async function waitSsh(host: LabHost): Promise<void> {
     let last = "";
-    await waitFor(`ssh root@${host.ip} (${host.name})`, async () => {
-        const r = await ssh(host, "true", { timeoutMs: 10_000 });
-        last = r.stderr.trim();
-        return r.code === 0;
-    }, 60_000, 200).catch(e => { throw new Error(`${e.message}${last ? `: ${last}` : ""}`); });
+    await waitFor(
+        `ssh root@${host.ip} (${host.name})`,
+        async () => {
+            const r = await ssh(host, "true", { timeoutMs: 10_000 });
+            last = r.stderr.trim();
+            return r.code === 0;
+        },
+        60_000,
+        200,
+    ).catch(e => {
+        throw new Error(`${e.message}${last ? `: ${last}` : ""}`);
+    });
 }
 
 /** Boots a powered-off host and waits for its systemd and sshd. A running host is left alone. */
@@ -486,13 +630,24 @@ export async function powerOn(host: LabHost): Promise<LabHost> {
     writeBootFiles(host);
     const logFile = path.join(host.dir, "boot.log");
     const env = {
-        PATH: process.env.PATH, LAB_HOST: host.name, LAB_ROOT: host.root, LAB_NETNS: host.netnsName,
-        LAB_CGROUP: `${LAB_TAG}/${host.name}`, LAB_BINDS: path.join(host.dir, "binds"), LAB_LOG: logFile,
-        LAB_CONTROL: String(requireControl().init.pid), LAB_FORWARD: host.forward ? "1" : "",
+        PATH: process.env.PATH,
+        LAB_HOST: host.name,
+        LAB_ROOT: host.root,
+        LAB_NETNS: host.netnsName,
+        LAB_CGROUP: `${LAB_TAG}/${host.name}`,
+        LAB_BINDS: path.join(host.dir, "binds"),
+        LAB_LOG: logFile,
+        LAB_CONTROL: String(requireControl().init.pid),
+        LAB_FORWARD: host.forward ? "1" : "",
         LAB_NICS: host.nics.map(n => `${n.veth}:${n.ifname}:${BRIDGES[n.lan]}`).join(" "),
     };
-    const pid = await spawnDetached(["bash", BOOT_SCRIPT], env, path.join(host.dir, "console.log"),
-        () => true, `${host.name}'s boot loop`);
+    const pid = await spawnDetached(
+        ["bash", BOOT_SCRIPT],
+        env,
+        path.join(host.dir, "console.log"),
+        () => true,
+        `${host.name}'s boot loop`,
+    );
     host.wrapper = { pid, startTime: startTimeOf(pid)! };
     writeHostRecord(host);
     await waitFor(`${host.name}'s systemd to start`, () => hostIsUp(host), 30_000, 50).catch(e => {
@@ -506,7 +661,11 @@ export async function powerOn(host: LabHost): Promise<LabHost> {
 }
 
 function tailOf(file: string, lines = 20): string {
-    try { return fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n"); } catch { return ""; }
+    try {
+        return fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+    } catch {
+        return "";
+    }
 }
 
 /**
@@ -519,13 +678,16 @@ export async function powerOff(host: LabHost, opts: { force?: boolean; timeoutMs
     if (!wrapperGone()) {
         const leader = leaderOf(host);
         if (opts.force || leader === undefined) {
-            if (readControlRecord() && controlIsUp(readControlRecord())) await setLinks(host, "down").catch(() => undefined);
+            if (readControlRecord() && controlIsUp(readControlRecord()))
+                await setLinks(host, "down").catch(() => undefined);
             if (leader !== undefined) signal([leader], "SIGKILL");
         } else {
             await exec(host, ["systemctl", "--no-block", "poweroff"], { timeoutMs: 10_000 }).catch(() => undefined);
         }
-        const graceful = await waitFor(`${host.name} to power off`, wrapperGone, opts.timeoutMs ?? 60_000, 100)
-            .then(() => true, () => false);
+        const graceful = await waitFor(`${host.name} to power off`, wrapperGone, opts.timeoutMs ?? 60_000, 100).then(
+            () => true,
+            () => false,
+        );
         if (!graceful) {
             // A shutdown that hangs: pull the plug, then stop the boot loop itself.
             const l = leaderOf(host);
@@ -543,10 +705,17 @@ export async function powerOff(host: LabHost, opts: { force?: boolean; timeoutMs
 export async function rebootHost(host: LabHost): Promise<void> {
     const before = requireLeader(host);
     await exec(host, ["systemctl", "--no-block", "reboot"], { timeoutMs: 10_000 }).catch(() => undefined);
-    await waitFor(`${host.name} to reboot`, () => {
-        const now = leaderOf(host);
-        return now !== undefined && now !== before;
-    }, 120_000, 100).catch(e => { throw new Error(`${e.message}\n${tailOf(path.join(host.dir, "boot.log"))}`); });
+    await waitFor(
+        `${host.name} to reboot`,
+        () => {
+            const now = leaderOf(host);
+            return now !== undefined && now !== before;
+        },
+        120_000,
+        100,
+    ).catch(e => {
+        throw new Error(`${e.message}\n${tailOf(path.join(host.dir, "boot.log"))}`);
+    });
     host.netns = netnsId(host.netnsName);
     writeHostRecord(host);
     await waitBooted(host);
@@ -560,9 +729,13 @@ export async function rebootHost(host: LabHost): Promise<void> {
 export async function plugDevice(host: LabHost, dev: string): Promise<void> {
     // Linux's dev_t: major in bits 8-19, minor in bits 0-7 and 20-31 (loop minors pass 255 with many loops).
     const rdev = fs.statSync(dev).rdev;
-    const major = (rdev >> 8) & 0xfff, minor = (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
-    await sh(host, `[ -b ${dev} ] || mknod -m 660 ${dev} b ${major} ${minor}
-        [ "$(stat -c '%t:%T' ${dev})" = "${major.toString(16)}:${minor.toString(16)}" ]`);
+    const major = (rdev >> 8) & 0xfff,
+        minor = (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
+    await sh(
+        host,
+        `[ -b ${dev} ] || mknod -m 660 ${dev} b ${major} ${minor}
+        [ "$(stat -c '%t:%T' ${dev})" = "${major.toString(16)}:${minor.toString(16)}" ]`,
+    );
 }
 
 /**
@@ -593,7 +766,13 @@ function cleanCgroups(name: string): void {
             dirs.push(d);
         };
         walk(dir);
-        for (const d of dirs) { try { fs.rmdirSync(d); } catch { /* still has a process */ } }
+        for (const d of dirs) {
+            try {
+                fs.rmdirSync(d);
+            } catch {
+                /* still has a process */
+            }
+        }
     }
     fs.rmSync(`/run/systemd/nspawn/propagate/${name}`, { recursive: true, force: true });
 }
@@ -613,13 +792,18 @@ export async function destroyHost(host: LabHost, opts: { keepDisk?: boolean } = 
     }
     if (host.disk) {
         for (const loop of await loopsOf(host.disk.image)) await run("losetup", ["--detach", loop]);
-        await waitFor(`loop device of ${host.disk.image} to be released`,
-            async () => (await loopsOf(host.disk!.image)).length === 0, 15_000, 200);
+        await waitFor(
+            `loop device of ${host.disk.image} to be released`,
+            async () => (await loopsOf(host.disk!.image)).length === 0,
+            15_000,
+            200,
+        );
     }
     if (netnsId(host.netnsName)) await run("ip", ["netns", "del", host.netnsName]);
     cleanCgroups(host.name);
     if (opts.keepDisk) {
-        for (const d of ["upper", "work", "root", "provisioned"]) fs.rmSync(path.join(host.dir, d), { recursive: true, force: true });
+        for (const d of ["upper", "work", "root", "provisioned"])
+            fs.rmSync(path.join(host.dir, d), { recursive: true, force: true });
         if (host.disk) host.disk.loop = "";
         delete host.netns;
         writeHostRecord(host);
@@ -631,26 +815,33 @@ export async function destroyHost(host: LabHost, opts: { keepDisk?: boolean } = 
 
 /** Removes the whole lab: every host, the control namespace, and LAB_DIR. Safe to run when nothing is up. */
 export async function destroyLab(): Promise<void> {
-    await Promise.all(hostNames().map(async name => {
-        const rec = readHostRecord(name);
-        if (rec && Array.isArray(rec.nics)) {
-            await destroyHost(rec);
-        } else {
-            // A host that failed before its record was written can only have a loop device on its image.
-            const image = path.join(hostDir(name), "disk.img");
-            for (const loop of await loopsOf(image)) await run("losetup", ["--detach", loop]);
-            fs.rmSync(hostDir(name), { recursive: true, force: true });
-        }
-    }));
+    await Promise.all(
+        hostNames().map(async name => {
+            const rec = readHostRecord(name);
+            if (rec && Array.isArray(rec.nics)) {
+                await destroyHost(rec);
+            } else {
+                // A host that failed before its record was written can only have a loop device on its image.
+                const image = path.join(hostDir(name), "disk.img");
+                for (const loop of await loopsOf(image)) await run("losetup", ["--detach", loop]);
+                fs.rmSync(hostDir(name), { recursive: true, force: true });
+            }
+        }),
+    );
     const ctl = readControlRecord();
     if (controlIsUp(ctl)) {
         const others = () => pidsInNetns(ctl.netns);
         signal(others(), "SIGTERM");
-        await waitFor("the control namespace's processes to stop", () => others().length === 0, 5_000, 100)
-            .catch(() => signal(others(), "SIGKILL"));
+        await waitFor("the control namespace's processes to stop", () => others().length === 0, 5_000, 100).catch(() =>
+            signal(others(), "SIGKILL"),
+        );
     }
     for (const h of ["systemd", "unified"]) {
-        try { fs.rmdirSync(`/sys/fs/cgroup/${h}/${LAB_TAG}`); } catch { /* absent, or another host's still there */ }
+        try {
+            fs.rmdirSync(`/sys/fs/cgroup/${h}/${LAB_TAG}`);
+        } catch {
+            /* absent, or another host's still there */
+        }
     }
     fs.rmSync(LAB_DIR, { recursive: true, force: true });
 }

@@ -19,17 +19,20 @@ const IMAGE_SCRIPT = path.join(__dirname, "image.sh");
 export function imagePackages(): string[] {
     const gluster = ["glusterfs-server", "glusterfs-client", "xfsprogs", "attr"]; // scripts/gluster/install.sh
     const web = webPackages("8.2", { kind: "debian" });
-    return [...new Set([...gluster, ...web, "nftables", "netbase", "curl", "mariadb-server", "mariadb-client", "fail2ban"])].sort();
+    return [
+        ...new Set([...gluster, ...web, "nftables", "netbase", "curl", "mariadb-server", "mariadb-client", "fail2ban"]),
+    ].sort();
 }
 
 /** The cached image's directory for the current package list and build script. */
 export function imageDir(): string {
     // Comments do not change what the script builds, so editing them keeps the cached image.
-    const code = fs.readFileSync(IMAGE_SCRIPT, "utf8").split("\n").filter(l => !/^\s*#/.test(l)).join("\n");
-    const hash = crypto.createHash("sha256")
-        .update(code)
-        .update(imagePackages().join(" "))
-        .digest("hex").slice(0, 16);
+    const code = fs
+        .readFileSync(IMAGE_SCRIPT, "utf8")
+        .split("\n")
+        .filter(l => !/^\s*#/.test(l))
+        .join("\n");
+    const hash = crypto.createHash("sha256").update(code).update(imagePackages().join(" ")).digest("hex").slice(0, 16);
     return path.join(IMAGE_CACHE, `bookworm-${hash}`);
 }
 
@@ -51,7 +54,9 @@ export function ensureImage(log: (line: string) => void = () => undefined): Prom
             check("building the lab image (lab/image.sh)", r);
             for (const line of r.stdout.trim().split("\n")) log(`lab: ${line}`);
             return dir;
-        })().finally(() => { building = undefined; });
+        })().finally(() => {
+            building = undefined;
+        });
     }
     return building;
 }

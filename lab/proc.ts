@@ -30,17 +30,27 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
         // No input: stdin is /dev/null, not a socket (bash run with a socket on stdin thinks sshd started it).
         const stdin = opts.input === undefined ? "ignore" : "pipe";
         const child = spawn(file, args, { stdio: [stdin, "pipe", "pipe"], env: opts.env ?? process.env });
-        const out: Buffer[] = [], err: Buffer[] = [];
+        const out: Buffer[] = [],
+            err: Buffer[] = [];
         let timedOut = false;
-        const timer = setTimeout(() => { timedOut = true; child.kill("SIGKILL"); }, opts.timeoutMs ?? 120_000);
+        const timer = setTimeout(() => {
+            timedOut = true;
+            child.kill("SIGKILL");
+        }, opts.timeoutMs ?? 120_000);
         child.stdout!.on("data", (b: Buffer) => out.push(b));
         child.stderr!.on("data", (b: Buffer) => err.push(b));
-        child.on("error", e => { clearTimeout(timer); reject(e); });
+        child.on("error", e => {
+            clearTimeout(timer);
+            reject(e);
+        });
         child.on("close", code => {
             clearTimeout(timer);
             resolve({
-                code, timedOut, durationMs: Date.now() - started,
-                stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8"),
+                code,
+                timedOut,
+                durationMs: Date.now() - started,
+                stdout: Buffer.concat(out).toString("utf8"),
+                stderr: Buffer.concat(err).toString("utf8"),
             });
         });
         if (child.stdin) {
@@ -64,12 +74,20 @@ export function tail(text: string, lines = 12): string {
 }
 
 /** Resolves once `probe` returns true; rejects after `timeoutMs` naming what was awaited. */
-export async function waitFor(what: string, probe: () => boolean | Promise<boolean>, timeoutMs: number,
-    intervalMs = 250): Promise<void> {
+export async function waitFor(
+    what: string,
+    probe: () => boolean | Promise<boolean>,
+    timeoutMs: number,
+    intervalMs = 250,
+): Promise<void> {
     const end = Date.now() + timeoutMs;
     for (;;) {
         let ok = false;
-        try { ok = await probe(); } catch { ok = false; }
+        try {
+            ok = await probe();
+        } catch {
+            ok = false;
+        }
         if (ok) return;
         if (Date.now() >= end) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}`);
         await sleep(intervalMs);
@@ -153,7 +171,11 @@ export function cmdlineOf(pid: number): string {
 /** Sends a signal to each pid, ignoring those already gone. */
 export function signal(pids: number[], sig: NodeJS.Signals): void {
     for (const pid of pids) {
-        try { process.kill(pid, sig); } catch { /* already gone */ }
+        try {
+            process.kill(pid, sig);
+        } catch {
+            /* already gone */
+        }
     }
 }
 

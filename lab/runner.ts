@@ -43,10 +43,14 @@ export interface RunPlanOptions {
  * same time when the plan allows, one step at a time per host. A failed step fails the run and skips everything
  * that depends on it; independent steps still run, so one report shows every failure.
  */
-export async function runPlan(plan: HostStep<string>[], hosts: Record<string, LabHost> | LabHost[],
-    opts: RunPlanOptions = {}): Promise<RunReport> {
+export async function runPlan(
+    plan: HostStep<string>[],
+    hosts: Record<string, LabHost> | LabHost[],
+    opts: RunPlanOptions = {},
+): Promise<RunReport> {
     const byName: Record<string, LabHost> = Array.isArray(hosts)
-        ? Object.fromEntries(hosts.map(h => [h.name, h])) : hosts;
+        ? Object.fromEntries(hosts.map(h => [h.name, h]))
+        : hosts;
     const ordered = topoOrder(plan);
     const selected = ordered.filter(s => !opts.select || opts.select(s));
     const chosen = new Set(selected.map(s => s.id));
@@ -57,7 +61,10 @@ export async function runPlan(plan: HostStep<string>[], hosts: Record<string, La
     const reports = new Map<string, StepReport>();
     const busy = new Set<string>();
     const running = new Map<string, Promise<void>>();
-    const finish = (r: StepReport) => { reports.set(r.id, r); opts.onStep?.(r); };
+    const finish = (r: StepReport) => {
+        reports.set(r.id, r);
+        opts.onStep?.(r);
+    };
 
     const launch = (step: HostStep<string>) => {
         busy.add(step.host);
@@ -65,21 +72,47 @@ export async function runPlan(plan: HostStep<string>[], hosts: Record<string, La
         // The same text a remote.Command sends, and its secret parameters on stdin, as the component does.
         const { command, stdin } = renderHostStep(step);
         recordStepRun(byName[step.host], step.id, startedAt);
-        const p = ssh(byName[step.host], command, { timeoutMs: opts.stepTimeoutMs ?? 300_000, input: stdin || undefined }).then(r => {
-            const ok = r.code === 0;
-            finish({
-                id: step.id, host: step.host, script: step.script, status: ok ? "ok" : "failed",
-                durationMs: r.durationMs, startedAt, exitCode: r.code, stdout: r.stdout,
-                // A step that hangs usually says on stdout what it was waiting for.
-                stderrTail: ok ? "" : (r.timedOut ? `timed out after ${Math.round(r.durationMs / 1000)}s\n` : "") +
-                    tail(r.stderr.trim() ? r.stderr : r.stdout),
+        const p = ssh(byName[step.host], command, {
+            timeoutMs: opts.stepTimeoutMs ?? 300_000,
+            input: stdin || undefined,
+        })
+            .then(
+                r => {
+                    const ok = r.code === 0;
+                    finish({
+                        id: step.id,
+                        host: step.host,
+                        script: step.script,
+                        status: ok ? "ok" : "failed",
+                        durationMs: r.durationMs,
+                        startedAt,
+                        exitCode: r.code,
+                        stdout: r.stdout,
+                        // A step that hangs usually says on stdout what it was waiting for.
+                        stderrTail: ok
+                            ? ""
+                            : (r.timedOut ? `timed out after ${Math.round(r.durationMs / 1000)}s\n` : "") +
+                              tail(r.stderr.trim() ? r.stderr : r.stdout),
+                    });
+                },
+                (e: Error) => {
+                    finish({
+                        id: step.id,
+                        host: step.host,
+                        script: step.script,
+                        status: "failed",
+                        durationMs: 0,
+                        startedAt,
+                        exitCode: null,
+                        stdout: "",
+                        stderrTail: e.message,
+                    });
+                },
+            )
+            .finally(() => {
+                busy.delete(step.host);
+                running.delete(step.id);
             });
-        }, (e: Error) => {
-            finish({
-                id: step.id, host: step.host, script: step.script, status: "failed", durationMs: 0, startedAt,
-                exitCode: null, stdout: "", stderrTail: e.message,
-            });
-        }).finally(() => { busy.delete(step.host); running.delete(step.id); });
         running.set(step.id, p);
     };
 
@@ -90,8 +123,15 @@ export async function runPlan(plan: HostStep<string>[], hosts: Record<string, La
             const bad = deps.find(d => reports.get(d) && reports.get(d)!.status !== "ok");
             if (bad) {
                 finish({
-                    id: step.id, host: step.host, script: step.script, status: "skipped", durationMs: 0,
-                    startedAt: Date.now(), exitCode: null, stdout: "", stderrTail: `not run: ${bad} did not succeed`,
+                    id: step.id,
+                    host: step.host,
+                    script: step.script,
+                    status: "skipped",
+                    durationMs: 0,
+                    startedAt: Date.now(),
+                    exitCode: null,
+                    stdout: "",
+                    stderrTail: `not run: ${bad} did not succeed`,
                 });
                 continue;
             }
@@ -125,7 +165,13 @@ export function stepRunsOn(host: LabHost): number {
 /** One line per step, plus the stderr tail of each failure: what `npm run lab` prints. */
 export function formatStep(r: StepReport): string {
     const secs = (r.durationMs / 1000).toFixed(1).padStart(5);
-    const head = `  ${r.status === "ok" ? "ok    " : r.status === "failed" ? "FAILED" : "skip  "} ${secs}s  ` +
+    const head =
+        `  ${r.status === "ok" ? "ok    " : r.status === "failed" ? "FAILED" : "skip  "} ${secs}s  ` +
         `${r.host.padEnd(10)} ${r.id}`;
-    return r.status === "ok" ? head : `${head}\n${r.stderrTail.split("\n").map(l => `         | ${l}`).join("\n")}`;
+    return r.status === "ok"
+        ? head
+        : `${head}\n${r.stderrTail
+              .split("\n")
+              .map(l => `         | ${l}`)
+              .join("\n")}`;
 }

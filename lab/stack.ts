@@ -19,7 +19,10 @@ import { CONTROL_IP, LAB_DIR, LAB_SUBNET_PREFIX, PUBLIC_SUBNET_PREFIX, readContr
 /** MariaDB host standing in for RDS. */
 export const DB_HOST: HostSpec = { name: "db", ip: `${LAB_SUBNET_PREFIX}10` };
 /** Visitors / attackers (no disk), on the public side: they reach the site only through the load balancer. */
-export const CLIENT_HOSTS: HostSpec[] = [1, 2].map(n => ({ name: `client${n}`, ip: `${PUBLIC_SUBNET_PREFIX}${20 + n}` }));
+export const CLIENT_HOSTS: HostSpec[] = [1, 2].map(n => ({
+    name: `client${n}`,
+    ip: `${PUBLIC_SUBNET_PREFIX}${20 + n}`,
+}));
 /** The load balancer in front of the three nodes. */
 export const LB_HOST: HostSpec = balancerSpec(GLUSTER_HOSTS.map(h => h.ip));
 export const STACK_HOSTS: HostSpec[] = [...GLUSTER_HOSTS, DB_HOST, LB_HOST, ...CLIENT_HOSTS];
@@ -79,8 +82,10 @@ http.createServer((req, res) => {
   fs.createReadStream(file).pipe(res);
 }).listen(${ARTIFACT_PORT}, "${CONTROL_IP}");`;
     const log = fs.openSync(path.join(LAB_DIR, "artifacts.log"), "a");
-    const child = spawn("nsenter", ["-t", String(ctl.init.pid), "-n", "--", process.execPath, "-e", program, dir],
-        { detached: true, stdio: ["ignore", log, log] });
+    const child = spawn("nsenter", ["-t", String(ctl.init.pid), "-n", "--", process.execPath, "-e", program, dir], {
+        detached: true,
+        stdio: ["ignore", log, log],
+    });
     fs.closeSync(log);
     child.unref();
     await waitFor(`artifact server on ${CONTROL_IP}:${ARTIFACT_PORT}`, artifactServerUp, 10_000, 100);
@@ -149,13 +154,24 @@ export function labWordPressPlan(s: StackSecrets): HostStep<string>[] {
  * Fail2BanJail's plan with the lab's values. ignoreip: the nodes themselves (on AWS the VPC CIDR; here the clients
  * share the nodes' subnet, so the whole subnet cannot be ignored).
  */
-export function labFail2banPlan(s: StackSecrets, binary: { url: string; sha256: string },
-    jails?: Record<string, JailOverrides>, extra: { metricsListen?: string } = {}): HostStep<string>[] {
+export function labFail2banPlan(
+    s: StackSecrets,
+    binary: { url: string; sha256: string },
+    jails?: Record<string, JailOverrides>,
+    extra: { metricsListen?: string } = {},
+): HostStep<string>[] {
     const ipOf = Object.fromEntries(GLUSTER_HOSTS.map(h => [h.name, h.ip]));
     return fail2banPlan<string>({
         nodes: NODE_NAMES,
         addresses: ipOf,
-        peers: Object.fromEntries(NODE_NAMES.map(n => [n, NODE_NAMES.filter(o => o !== n).map(o => ipOf[o]).join(" ")])),
+        peers: Object.fromEntries(
+            NODE_NAMES.map(n => [
+                n,
+                NODE_NAMES.filter(o => o !== n)
+                    .map(o => ipOf[o])
+                    .join(" "),
+            ]),
+        ),
         peerSecret: s.peerSecret,
         binaryUrl: binary.url,
         binarySha256: binary.sha256,
@@ -167,8 +183,12 @@ export function labFail2banPlan(s: StackSecrets, binary: { url: string; sha256: 
 }
 
 /** Every host step of the stack, one plan: Gluster, then web, then jail (by their dependencies). */
-export function labStackPlan(s: StackSecrets, binary: { url: string; sha256: string },
-    jails?: Record<string, JailOverrides>, extra: { metricsListen?: string } = {}): HostStep<string>[] {
+export function labStackPlan(
+    s: StackSecrets,
+    binary: { url: string; sha256: string },
+    jails?: Record<string, JailOverrides>,
+    extra: { metricsListen?: string } = {},
+): HostStep<string>[] {
     return [...labGlusterPlan(), ...labWordPressPlan(s), ...labFail2banPlan(s, binary, jails, extra)];
 }
 
@@ -181,12 +201,30 @@ export async function provisionStackHosts(): Promise<Record<string, LabHost>> {
 /** Starts MariaDB on the db host with the stack's database and master user (lab/stack-db.sh), as RDS would. */
 export async function startDatabase(db: LabHost, s: StackSecrets, dbName = LAB_SITE.dbName): Promise<void> {
     const script = fs.readFileSync(path.join(__dirname, "stack-db.sh"), "utf8");
-    check("database host", await exec(db, ["bash", "-c", script, "stack-db", DB_HOST.ip, dbName,
-        LAB_SITE.dbUser, s.dbPassword, `${LAB_SUBNET_PREFIX}%`], { timeoutMs: 120_000 }));
+    check(
+        "database host",
+        await exec(
+            db,
+            [
+                "bash",
+                "-c",
+                script,
+                "stack-db",
+                DB_HOST.ip,
+                dbName,
+                LAB_SITE.dbUser,
+                s.dbPassword,
+                `${LAB_SUBNET_PREFIX}%`,
+            ],
+            { timeoutMs: 120_000 },
+        ),
+    );
 }
 
 /** The whole stack: hosts, database, and every host step. */
-export async function stackUp(opts: RunPlanOptions = {}): Promise<{ hosts: Record<string, LabHost>; report: RunReport; secrets: StackSecrets }> {
+export async function stackUp(
+    opts: RunPlanOptions = {},
+): Promise<{ hosts: Record<string, LabHost>; report: RunReport; secrets: StackSecrets }> {
     const hosts = await provisionStackHosts();
     const secrets = stackSecrets();
     await startDatabase(hosts[DB_HOST.name], secrets);

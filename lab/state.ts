@@ -26,7 +26,8 @@ export const IMAGE_CACHE = process.env.HA_LAB_IMAGE_CACHE || "/var/cache/ha-lab/
  * tag, so a second lab (HA_LAB_DIR) never touches the first one's.
  */
 export const LAB_TAG = process.env.HA_LAB_DIR
-    ? `halab${crypto.createHash("sha256").update(LAB_DIR).digest("hex").slice(0, 6)}` : "halab";
+    ? `halab${crypto.createHash("sha256").update(LAB_DIR).digest("hex").slice(0, 6)}`
+    : "halab";
 
 export const HOSTS_DIR = path.join(LAB_DIR, "hosts");
 export const CONTROL_FILE = path.join(LAB_DIR, "control.json");
@@ -128,7 +129,10 @@ export function writeHostRecord(rec: HostRecord): void {
 /** Every host directory under /tmp/ha-lab/hosts, recorded or half-made. */
 export function hostNames(): string[] {
     try {
-        return fs.readdirSync(HOSTS_DIR).filter(n => fs.statSync(path.join(HOSTS_DIR, n)).isDirectory()).sort();
+        return fs
+            .readdirSync(HOSTS_DIR)
+            .filter(n => fs.statSync(path.join(HOSTS_DIR, n)).isDirectory())
+            .sort();
     } catch {
         return [];
     }

@@ -10,22 +10,33 @@ const config = new pulumi.Config();
 const region = config.require("region");
 const provider = new aws.Provider("aws", { region: region as aws.Region });
 
-const site = new ha.HaWordPress("blog", {
-    region,
-    availabilityZones: [`${region}a`, `${region}b`, `${region}c`],
-    instanceType: "t4g.small",
-    architecture: "arm64",
-    keyName: config.require("keyName"),
-    adminCidr: config.require("adminCidr"),
-    ssh: { user: "admin", privateKey: config.requireSecret("sshPrivateKey") },
-    // A small, unprotected database: a test site, not production.
-    database: {
-        instanceClass: "db.t4g.micro", engineVersion: "8.4", allocatedStorageGiB: 20, multiAz: false,
-        deletionProtection: false, backupRetentionDays: 1, name: "wordpress", user: "dbmaster", appUser: "wordpress",
+const site = new ha.HaWordPress(
+    "blog",
+    {
+        region,
+        availabilityZones: [`${region}a`, `${region}b`, `${region}c`],
+        instanceType: "t4g.small",
+        architecture: "arm64",
+        keyName: config.require("keyName"),
+        adminCidr: config.require("adminCidr"),
+        ssh: { user: "admin", privateKey: config.requireSecret("sshPrivateKey") },
+        // A small, unprotected database: a test site, not production.
+        database: {
+            instanceClass: "db.t4g.micro",
+            engineVersion: "8.4",
+            allocatedStorageGiB: 20,
+            multiAz: false,
+            deletionProtection: false,
+            backupRetentionDays: 1,
+            name: "wordpress",
+            user: "dbmaster",
+            appUser: "wordpress",
+        },
+        adminEmail: config.require("adminEmail"),
+        siteTitle: "Minimal HA WordPress",
     },
-    adminEmail: config.require("adminEmail"),
-    siteTitle: "Minimal HA WordPress",
-}, { providers: [provider] });
+    { providers: [provider] },
+);
 
 export const url = site.siteUrl;
 export const adminUser = site.wordpressAdminUser;

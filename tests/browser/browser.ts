@@ -34,7 +34,8 @@ export interface LabBrowser {
 
 /** Starts Chromium in the control namespace of the current lab (HA_LAB_DIR) and opens one page. */
 export async function launchLabBrowser(): Promise<LabBrowser> {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (scripts/install/packages.txt)`);
+    if (!fs.existsSync(CHROMIUM))
+        throw new Error(`${CHROMIUM} not found: install Debian's chromium (scripts/install/packages.txt)`);
     const ctl = readControlRecord();
     if (!ctl) throw new Error("the lab's control namespace is not running");
     // A home and profile the unprivileged user owns; removed on close.
@@ -44,19 +45,28 @@ export async function launchLabBrowser(): Promise<LabBrowser> {
     const { uid, gid } = userIds(BROWSER_USER);
     for (const d of [home, profile]) fs.chownSync(d, uid, gid);
     const context = await chromium.launchPersistentContext(profile, {
-        executablePath: WRAPPER, headless: true, chromiumSandbox: true,
+        executablePath: WRAPPER,
+        headless: true,
+        chromiumSandbox: true,
         env: { ...process.env, LAB_CONTROL_PID: String(ctl.init.pid), BROWSER_HOME: home, BROWSER_USER },
         viewport: { width: 1280, height: 900 },
     });
-    const page = context.pages()[0] ?? await context.newPage();
+    const page = context.pages()[0] ?? (await context.newPage());
     // Each request belongs to the log generation it started in: a request of the page before (aborted when the
     // test navigates away) is not a failure of the page after.
     let generation = 0;
     const born = new WeakMap<Request, number>();
     const current = (r: Request) => born.get(r) === generation;
     const b: LabBrowser = {
-        context, page, responses: [], bad: [],
-        clearLog() { generation++; b.bad.length = 0; b.responses.length = 0; },
+        context,
+        page,
+        responses: [],
+        bad: [],
+        clearLog() {
+            generation++;
+            b.bad.length = 0;
+            b.responses.length = 0;
+        },
         async close() {
             await context.close();
             fs.rmSync(home, { recursive: true, force: true });
@@ -75,7 +85,10 @@ export async function launchLabBrowser(): Promise<LabBrowser> {
 }
 
 function userIds(name: string): { uid: number; gid: number } {
-    const line = fs.readFileSync("/etc/passwd", "utf8").split("\n").find(l => l.startsWith(`${name}:`));
+    const line = fs
+        .readFileSync("/etc/passwd", "utf8")
+        .split("\n")
+        .find(l => l.startsWith(`${name}:`));
     if (!line) throw new Error(`no user ${name} in /etc/passwd for the browser to run as`);
     const f = line.split(":");
     return { uid: Number(f[2]), gid: Number(f[3]) };

@@ -32,6 +32,8 @@ export function solidPng(width: number, height: number, rgb: [number, number, nu
     const raw = Buffer.concat(Array.from({ length: height }, () => row));
     return Buffer.concat([
         Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-        chunk("IHDR", ihdr), chunk("IDAT", zlib.deflateSync(raw)), chunk("IEND", Buffer.alloc(0)),
+        chunk("IHDR", ihdr),
+        chunk("IDAT", zlib.deflateSync(raw)),
+        chunk("IEND", Buffer.alloc(0)),
     ]);
 }

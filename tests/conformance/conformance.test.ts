@@ -16,35 +16,41 @@ describe("conformance with fail2ban's sample logs", function () {
 
     before(() => {
         reports = runAll();
-        passed = new Set(reports.flatMap((r) => r.outcomes.filter((o) => o.ok).map((o) => o.id)));
-        all = new Set(reports.flatMap((r) => r.outcomes.map((o) => o.id)));
+        passed = new Set(reports.flatMap(r => r.outcomes.filter(o => o.ok).map(o => o.id)));
+        all = new Set(reports.flatMap(r => r.outcomes.map(o => o.id)));
     });
 
     it("loads and compiles every filter", () => {
-        const broken = reports.filter((r) => r.error).map((r) => `${r.filter}: ${r.error}`);
+        const broken = reports.filter(r => r.error).map(r => `${r.filter}: ${r.error}`);
         assert.deepStrictEqual(broken, []);
     });
 
     it("keeps every expectation of the baseline", () => {
         const baseline: string[] = JSON.parse(fs.readFileSync(BASELINE, "utf8"));
         assert.ok(baseline.length > 0, "baseline is empty");
-        const lost = baseline.filter((id) => !passed.has(id));
-        const reasons = lost.map((id) => {
-            const o = reports.flatMap((r) => r.outcomes).find((x) => x.id === id);
+        const lost = baseline.filter(id => !passed.has(id));
+        const reasons = lost.map(id => {
+            const o = reports.flatMap(r => r.outcomes).find(x => x.id === id);
             return `${id}: ${o ? o.reason : "expectation no longer exists"}`;
         });
         assert.deepStrictEqual(reasons, []);
-        const gained = [...passed].filter((id) => !baseline.includes(id));
-        if (gained.length) console.log(`      ${gained.length} expectations pass that are not in the baseline yet (npm run conformance -- --write-baseline)`);
+        const gained = [...passed].filter(id => !baseline.includes(id));
+        if (gained.length)
+            console.log(
+                `      ${gained.length} expectations pass that are not in the baseline yet (npm run conformance -- --write-baseline)`,
+            );
     });
 
     it("meets every expectation of the nginx, apache, sshd and WordPress filters", () => {
         const family = /^(nginx-|apache-|sshd$)/;
         const failing = reports
-            .filter((r) => family.test(r.filter))
-            .flatMap((r) => r.outcomes.filter((o) => !o.ok).map((o) => `${o.id}: ${o.reason}`));
+            .filter(r => family.test(r.filter))
+            .flatMap(r => r.outcomes.filter(o => !o.ok).map(o => `${o.id}: ${o.reason}`));
         assert.deepStrictEqual(failing, []);
-        assert.ok(reports.some((r) => r.filter === "nginx-wp-xmlrpc" && r.outcomes.length > 0), "WordPress samples missing");
+        assert.ok(
+            reports.some(r => r.filter === "nginx-wp-xmlrpc" && r.outcomes.length > 0),
+            "WordPress samples missing",
+        );
     });
 
     it("meets at least 90% of all expectations", () => {
@@ -53,7 +59,7 @@ describe("conformance with fail2ban's sample logs", function () {
     });
 
     it("reports no match on lines the corpus leaves unannotated", () => {
-        const stray = reports.filter((r) => r.strayMatches.length).map((r) => `${r.filter}: ${r.strayMatches.join(", ")}`);
+        const stray = reports.filter(r => r.strayMatches.length).map(r => `${r.filter}: ${r.strayMatches.join(", ")}`);
         assert.deepStrictEqual(stray, []);
     });
 });

@@ -72,8 +72,10 @@ function evalCondition(expr: string, name: string, opts: Opts): boolean {
 }
 
 function optsKey(opts: Opts): string {
-    const keys = Object.keys(opts).filter((k) => !k.startsWith("test.")).sort();
-    return keys.length ? JSON.stringify(Object.fromEntries(keys.map((k) => [k, opts[k]]))) : "";
+    const keys = Object.keys(opts)
+        .filter(k => !k.startsWith("test."))
+        .sort();
+    return keys.length ? JSON.stringify(Object.fromEntries(keys.map(k => [k, opts[k]]))) : "";
 }
 
 function canonicalIPv6(s: string): string | undefined {
@@ -83,18 +85,25 @@ function canonicalIPv6(s: string): string | undefined {
     const head = halves[0] ? halves[0].split(":") : [];
     const tail = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
     const fill = halves.length === 2 ? 8 - head.length - tail.length : 0;
-    const parts = [...head, ...Array(Math.max(fill, 0)).fill("0"), ...tail].map((p) => parseInt(p, 16));
-    if (parts.length !== 8 || parts.some((p) => isNaN(p))) return undefined;
+    const parts = [...head, ...Array(Math.max(fill, 0)).fill("0"), ...tail].map(p => parseInt(p, 16));
+    if (parts.length !== 8 || parts.some(p => isNaN(p))) return undefined;
     // RFC 5952: the longest run (>1) of zero groups becomes "::".
-    let best = -1, bestLen = 1;
+    let best = -1,
+        bestLen = 1;
     for (let i = 0; i < 8;) {
-        if (parts[i] !== 0) { i++; continue; }
+        if (parts[i] !== 0) {
+            i++;
+            continue;
+        }
         let j = i;
         while (j < 8 && parts[j] === 0) j++;
-        if (j - i > bestLen) { best = i; bestLen = j - i; }
+        if (j - i > bestLen) {
+            best = i;
+            bestLen = j - i;
+        }
         i = j;
     }
-    const hex = parts.map((p) => p.toString(16));
+    const hex = parts.map(p => p.toString(16));
     if (best < 0) return hex.join(":");
     return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
 }
@@ -102,7 +111,8 @@ function canonicalIPv6(s: string): string | undefined {
 function sameHost(got: string | undefined, want: unknown): boolean {
     if (got === want) return true;
     if (typeof want !== "string" || got === undefined) return false;
-    const a = canonicalIPv6(got), b = canonicalIPv6(want);
+    const a = canonicalIPv6(got),
+        b = canonicalIPv6(want);
     return a !== undefined && a === b;
 }
 
@@ -139,11 +149,13 @@ function check(want: Record<string, unknown>, r: LineResult | undefined): string
             continue;
         }
         if (k === "host") {
-            if (!sameHost(got as string | undefined, v)) return `host ${JSON.stringify(got)}, want ${JSON.stringify(v)}`;
+            if (!sameHost(got as string | undefined, v))
+                return `host ${JSON.stringify(got)}, want ${JSON.stringify(v)}`;
         } else if (Array.isArray(v)) {
             const a = [...((got as string[] | undefined) ?? [])].sort();
             const b = [...v].map(String).sort();
-            if (JSON.stringify(a) !== JSON.stringify(b)) return `${k} ${JSON.stringify(got)}, want ${JSON.stringify(v)}`;
+            if (JSON.stringify(a) !== JSON.stringify(b))
+                return `${k} ${JSON.stringify(got)}, want ${JSON.stringify(v)}`;
         } else if (String(got) !== String(v)) {
             return `${k} ${JSON.stringify(got)}, want ${JSON.stringify(v)}`;
         }
@@ -158,7 +170,10 @@ function check(want: Record<string, unknown>, r: LineResult | undefined): string
     return undefined;
 }
 
-interface FilterState { filter: CompiledFilter; opts: Opts }
+interface FilterState {
+    filter: CompiledFilter;
+    opts: Opts;
+}
 
 /** Runs one stock filter over its sample log(s). */
 export function runFilter(name: string, configDir = CONFIG_DIR, logsDir = LOGS_DIR): FilterReport {
@@ -183,7 +198,10 @@ export function runFilter(name: string, configDir = CONFIG_DIR, logsDir = LOGS_D
             const file = files[fi];
             const p = path.join(logsDir, file);
             if (!fs.existsSync(p)) throw new Error(`no sample log ${p}`);
-            const lines = fs.readFileSync(p, "utf8").split("\n").map((l) => l.replace(/\r$/, ""));
+            const lines = fs
+                .readFileSync(p, "utf8")
+                .split("\n")
+                .map(l => l.replace(/\r$/, ""));
             if (lines[lines.length - 1] === "") lines.pop();
             let ignoreBlock = false;
             for (let i = 0; i < lines.length; i++) {
@@ -194,18 +212,25 @@ export function runFilter(name: string, configDir = CONFIG_DIR, logsDir = LOGS_D
                 const jm = /^#+ ?(failJSON|(?:file|filter)Options|addFILE):(.+)$/.exec(line);
                 if (jm) {
                     const data = JSON.parse(jm[2]);
-                    if (jm[1] === "fileOptions") { commonOpts = data; continue; }
+                    if (jm[1] === "fileOptions") {
+                        commonOpts = data;
+                        continue;
+                    }
                     if (jm[1] === "filterOptions") {
                         tests = [];
                         ignoreBlock = false;
                         for (const one of Array.isArray(data) ? data : [data]) {
                             const opts: Opts = { ...commonOpts, ...one };
-                            if (opts["test.condition"]) ignoreBlock = !evalCondition(opts["test.condition"], name, opts);
+                            if (opts["test.condition"])
+                                ignoreBlock = !evalCondition(opts["test.condition"], name, opts);
                             if (!ignoreBlock) tests.push(getFilter(opts));
                         }
                         continue;
                     }
-                    if (jm[1] === "addFILE") { files.push(data); continue; }
+                    if (jm[1] === "addFILE") {
+                        files.push(data);
+                        continue;
+                    }
                     want = data;
                     annotated = true;
                     i++;
@@ -236,7 +261,12 @@ export function runFilter(name: string, configDir = CONFIG_DIR, logsDir = LOGS_D
                     const optsName = optsKey(st.opts);
                     const exp: Expectation = {
                         id: `${name}${optsName ? " " + optsName : ""} ${file}:${lineNo}`,
-                        filter: name, options: optsName, file, line: lineNo, text: line, want,
+                        filter: name,
+                        options: optsName,
+                        file,
+                        line: lineNo,
+                        text: line,
+                        want,
                     };
                     const reason = check(want, hit);
                     report.outcomes.push({ ...exp, ok: reason === undefined, reason, got: r });
@@ -251,9 +281,10 @@ export function runFilter(name: string, configDir = CONFIG_DIR, logsDir = LOGS_D
 
 /** The stock filters that have a sample log (fail2ban's own test skips *common.conf). */
 export function stockFilters(configDir = CONFIG_DIR): string[] {
-    return fs.readdirSync(path.join(configDir, "filter.d"))
-        .filter((f) => f.endsWith(".conf") && !f.endsWith("common.conf"))
-        .map((f) => f.slice(0, -5))
+    return fs
+        .readdirSync(path.join(configDir, "filter.d"))
+        .filter(f => f.endsWith(".conf") && !f.endsWith("common.conf"))
+        .map(f => f.slice(0, -5))
         .sort();
 }
 
@@ -264,7 +295,7 @@ export const OWN_LOGS_DIR = path.join(__dirname, "logs");
 export function runAll(configDir = CONFIG_DIR, logsDir = LOGS_DIR): FilterReport[] {
     const own = fs.existsSync(OWN_LOGS_DIR) ? fs.readdirSync(OWN_LOGS_DIR).sort() : [];
     return [
-        ...stockFilters(configDir).map((f) => runFilter(f, configDir, logsDir)),
-        ...own.map((f) => runFilter(f, OWN_CONFIG_DIR, OWN_LOGS_DIR)),
+        ...stockFilters(configDir).map(f => runFilter(f, configDir, logsDir)),
+        ...own.map(f => runFilter(f, OWN_CONFIG_DIR, OWN_LOGS_DIR)),
     ];
 }

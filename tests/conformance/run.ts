@@ -11,15 +11,22 @@ export const BASELINE = path.join(__dirname, "baseline.json");
 function main(): void {
     const verbose = process.argv.includes("-v") || process.argv.includes("--verbose");
     const reports = runAll();
-    let pass = 0, total = 0;
+    let pass = 0,
+        total = 0;
     const rows: string[] = [];
     const failures: string[] = [];
     for (const r of reports) {
-        const ok = r.outcomes.filter((o) => o.ok).length;
+        const ok = r.outcomes.filter(o => o.ok).length;
         pass += ok;
         total += r.outcomes.length;
-        const status = r.error ? `ERROR ${r.error}` : ok === r.outcomes.length ? "ok" : `${r.outcomes.length - ok} failed`;
-        rows.push(`${r.filter.padEnd(24)} ${String(ok).padStart(4)}/${String(r.outcomes.length).padEnd(4)} ${status}${r.strayMatches.length ? `  (unannotated lines matched: ${r.strayMatches.length})` : ""}`);
+        const status = r.error
+            ? `ERROR ${r.error}`
+            : ok === r.outcomes.length
+              ? "ok"
+              : `${r.outcomes.length - ok} failed`;
+        rows.push(
+            `${r.filter.padEnd(24)} ${String(ok).padStart(4)}/${String(r.outcomes.length).padEnd(4)} ${status}${r.strayMatches.length ? `  (unannotated lines matched: ${r.strayMatches.length})` : ""}`,
+        );
         for (const o of r.outcomes) {
             if (!o.ok) failures.push(`  ${o.id}: ${o.reason}${verbose ? `\n      ${o.text}` : ""}`);
         }
@@ -31,7 +38,7 @@ function main(): void {
         for (const f of failures) console.log(f);
     }
     if (process.argv.includes("--write-baseline")) {
-        const ids = reports.flatMap((r) => r.outcomes.filter((o) => o.ok).map((o) => o.id)).sort();
+        const ids = reports.flatMap(r => r.outcomes.filter(o => o.ok).map(o => o.id)).sort();
         fs.writeFileSync(BASELINE, JSON.stringify(ids, null, 1) + "\n");
         console.log(`\nbaseline written: ${ids.length} ids -> ${path.relative(process.cwd(), BASELINE)}`);
     }

@@ -6,7 +6,15 @@ import { LB_HOST, SITE_URL, CLIENT_HOSTS, LAB_SITE, NODE_NAMES, StackSecrets, st
 import { GLUSTER_HOSTS, LAB_GLUSTER } from "../../lab/glusterLab";
 import { healthyBackends } from "../../lab/balancer";
 import {
-    LabHost, control, destroyLab, exec, getHost, powerOff, powerOn, rebootHost, setDiskAttached,
+    LabHost,
+    control,
+    destroyLab,
+    exec,
+    getHost,
+    powerOff,
+    powerOn,
+    rebootHost,
+    setDiskAttached,
 } from "../../lab/hosts";
 import { readHostRecord } from "../../lab/state";
 import { stepRunsOn } from "../../lab/runner";
@@ -36,7 +44,9 @@ const up = (name: string): LabHost => {
 
 /** HTTP status of a URL fetched from the control namespace (the operator's side: private LAN and public side). */
 async function statusOf(url: string): Promise<string> {
-    const r = await control(["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", url], { timeoutMs: 20_000 });
+    const r = await control(["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", url], {
+        timeoutMs: 20_000,
+    });
     return r.stdout.trim() || "000";
 }
 
@@ -58,15 +68,22 @@ async function ready(name: string): Promise<boolean> {
     return (await healthyBackends(up(LB_HOST.name))).includes(IP[name]);
 }
 const waitReady = (names: string[], timeoutMs = 180_000) =>
-    waitFor(`${names.join(", ")} mounted, healthy and in the load balancer's pool`,
-        async () => (await Promise.all(names.map(ready))).every(Boolean), timeoutMs, 1_000);
+    waitFor(
+        `${names.join(", ")} mounted, healthy and in the load balancer's pool`,
+        async () => (await Promise.all(names.map(ready))).every(Boolean),
+        timeoutMs,
+        1_000,
+    );
 
 /** Host steps the lab has sent to each node so far (lab/runner.ts notes every one). */
 const stepRuns = () => Object.fromEntries(NODE_NAMES.map(n => [n, stepRunsOn(rec(n))]));
 
 /** How often a node's watchdog had to retry the volume mount in this boot (the race of a simultaneous boot). */
 async function mountRetries(name: string): Promise<number> {
-    const out = await onHost(name, "journalctl -b -u ha-wordpress-volume --no-pager -o cat | grep -c 'trying again' || true");
+    const out = await onHost(
+        name,
+        "journalctl -b -u ha-wordpress-volume --no-pager -o cat | grep -c 'trying again' || true",
+    );
     return Number(out.trim());
 }
 
@@ -83,9 +100,29 @@ async function jailwatchBanned(name: string): Promise<string> {
 async function wpLogin(client: string, password: string): Promise<{ jar: string; nonce: string }> {
     const jar = "/tmp/ha-cookies";
     const c = up(client);
-    const login = await exec(c, ["curl", "-s", "-m", "20", "-c", jar, "-b", "wordpress_test_cookie=WP%20Cookie%20check",
-        "-o", "/dev/null", "-w", "%{http_code}", "--data-urlencode", `log=${LAB_SITE.adminUser}`,
-        "--data-urlencode", `pwd=${password}`, "-d", "testcookie=1", "-d", "redirect_to=/wp-admin/", `${SITE_URL}/wp-login.php`]);
+    const login = await exec(c, [
+        "curl",
+        "-s",
+        "-m",
+        "20",
+        "-c",
+        jar,
+        "-b",
+        "wordpress_test_cookie=WP%20Cookie%20check",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "--data-urlencode",
+        `log=${LAB_SITE.adminUser}`,
+        "--data-urlencode",
+        `pwd=${password}`,
+        "-d",
+        "testcookie=1",
+        "-d",
+        "redirect_to=/wp-admin/",
+        `${SITE_URL}/wp-login.php`,
+    ]);
     assert.strictEqual(login.stdout.trim(), "302", `login through the load balancer: ${login.stdout} ${login.stderr}`);
     const page = await exec(c, ["curl", "-s", "-m", "20", "-b", jar, `${SITE_URL}/wp-admin/media-new.php`]);
     const nonce = /"_wpnonce":"([0-9a-f]+)"/.exec(page.stdout)?.[1];
@@ -94,15 +131,40 @@ async function wpLogin(client: string, password: string): Promise<{ jar: string;
 }
 
 /** Uploads a fresh small PNG; returns its path below the web root and its sha256, or undefined if it failed. */
-async function wpUpload(client: string, session: { jar: string; nonce: string }, n: number):
-    Promise<{ rel: string; sha: string } | undefined> {
+async function wpUpload(
+    client: string,
+    session: { jar: string; nonce: string },
+    n: number,
+): Promise<{ rel: string; sha: string } | undefined> {
     const c = up(client);
     const file = `/tmp/ha-upload-${n}.png`;
-    await exec(c, ["php", "-r", `$i=imagecreatetruecolor(8,8);imagefill($i,0,0,imagecolorallocate($i,${n % 250},30,60));` +
-        `imagestring($i,1,0,0,'${n}',0);imagepng($i,'${file}');`]);
-    const r = await exec(c, ["curl", "-s", "-m", "20", "-b", session.jar, "-F", `name=ha-upload-${n}.png`,
-        "-F", "action=upload-attachment", "-F", `_wpnonce=${session.nonce}`, "-F", `async-upload=@${file};type=image/png`,
-        `${SITE_URL}/wp-admin/async-upload.php`], { timeoutMs: 40_000 });
+    await exec(c, [
+        "php",
+        "-r",
+        `$i=imagecreatetruecolor(8,8);imagefill($i,0,0,imagecolorallocate($i,${n % 250},30,60));` +
+            `imagestring($i,1,0,0,'${n}',0);imagepng($i,'${file}');`,
+    ]);
+    const r = await exec(
+        c,
+        [
+            "curl",
+            "-s",
+            "-m",
+            "20",
+            "-b",
+            session.jar,
+            "-F",
+            `name=ha-upload-${n}.png`,
+            "-F",
+            "action=upload-attachment",
+            "-F",
+            `_wpnonce=${session.nonce}`,
+            "-F",
+            `async-upload=@${file};type=image/png`,
+            `${SITE_URL}/wp-admin/async-upload.php`,
+        ],
+        { timeoutMs: 40_000 },
+    );
     try {
         const json = JSON.parse(r.stdout);
         if (json.success !== true) return undefined;
@@ -166,7 +228,9 @@ describe("lab: booted hosts come back by themselves (reboots, power cuts, a late
         }
         const report = await poll.stop();
         console.log(describePoll("5 x reboot all three", report));
-        console.log(`      mount retries by the watchdog (a boot-time mount that failed): ${retries.join("; ") || "none"}`);
+        console.log(
+            `      mount retries by the watchdog (a boot-time mount that failed): ${retries.join("; ") || "none"}`,
+        );
         await waitHealed(N1, "heal info 0 after the reboots");
         assert.deepStrictEqual(stepRuns(), steps, "a host step ran during the reboots");
     });
@@ -181,7 +245,8 @@ describe("lab: booted hosts come back by themselves (reboots, power cuts, a late
         const until = Date.now() + 120_000;
         for (let n = 1; Date.now() < until && n <= 60; n++) {
             const u = await wpUpload(C1, session, n);
-            if (u) uploads.push(u); else failedUploads++;
+            if (u) uploads.push(u);
+            else failedUploads++;
             await new Promise(r => setTimeout(r, 4_000));
         }
         assert.ok(uploads.length >= 10, `only ${uploads.length} uploads succeeded while node 3 was off`);
@@ -191,7 +256,9 @@ describe("lab: booted hosts come back by themselves (reboots, power cuts, a late
         await waitHealed(N1, "heal info 0 after node 3 came back");
         const report = await poll.stop();
         console.log(describePoll("node-gfs3 off 2 min", report));
-        console.log(`      uploads while node 3 was off: ${uploads.length} ok, ${failedUploads} failed (retried by the visitor)`);
+        console.log(
+            `      uploads while node 3 was off: ${uploads.length} ok, ${failedUploads} failed (retried by the visitor)`,
+        );
         for (const u of uploads) {
             const brickFile = `${BRICK}/wordpress${u.rel}`;
             const got = (await onHost(N3, `sha256sum ${brickFile} | cut -d' ' -f1`)).trim();
@@ -212,7 +279,12 @@ describe("lab: booted hosts come back by themselves (reboots, power cuts, a late
         // /healthz through the load balancer: uncached, it runs PHP and reads the web root on the volume.
         const poll = startPoller(up(C1), `${SITE_URL}/healthz`, 120);
         await onHost(N1, "systemctl restart glusterd.service", 120_000);
-        await waitFor("glusterd answering again", async () => (await tryOnHost(N1, "gluster --mode=script pool list")).code === 0, 60_000, 500);
+        await waitFor(
+            "glusterd answering again",
+            async () => (await tryOnHost(N1, "gluster --mode=script pool list")).code === 0,
+            60_000,
+            500,
+        );
         await new Promise(r => setTimeout(r, 5_000));
         const report = await poll.stop();
         console.log(describePoll("restart glusterd on node-gfs1", report));
@@ -221,13 +293,22 @@ describe("lab: booted hosts come back by themselves (reboots, power cuts, a late
         assert.strictEqual(after.fuse, before.fuse, "the FUSE client of the web root was restarted with glusterd");
         assert.strictEqual(after.brick, before.brick, "the brick was killed by the glusterd restart");
         assert.ok(await volumeMounted(N1));
-        assert.strictEqual(report.failed, 0, `requests failed during the glusterd restart: ${report.failures.join(", ")}`);
+        assert.strictEqual(
+            report.failed,
+            0,
+            `requests failed during the glusterd restart: ${report.failures.join(", ")}`,
+        );
     });
 
     it("5. jailwatch: a ban survives a reboot (in the kernel set before Varnish starts); kill -9 is restarted by its unit", async () => {
         const attacker = "10.77.1.99";
         await onHost(N1, `jailwatch client set ${JAIL} banip ${attacker}`);
-        await waitFor("ban in node 1's kernel set", async () => (await jailwatchBanned(N1)).includes(attacker), 10_000, 200);
+        await waitFor(
+            "ban in node 1's kernel set",
+            async () => (await jailwatchBanned(N1)).includes(attacker),
+            10_000,
+            200,
+        );
         await new Promise(r => setTimeout(r, 1_500)); // the state file is saved at most once a second
         await rebootHost(up(N1));
         assert.match(await jailwatchBanned(N1), new RegExp(attacker.replace(/\./g, "\\.")), "ban lost by the reboot");
@@ -237,14 +318,26 @@ describe("lab: booted hosts come back by themselves (reboots, power cuts, a late
         const jwActive = await ts("jailwatch.service", "ActiveEnterTimestampMonotonic");
         const varnishStarting = await ts("varnish.service", "InactiveExitTimestampMonotonic");
         assert.ok(jwActive > 0 && varnishStarting > 0, `timestamps: jailwatch ${jwActive}, varnish ${varnishStarting}`);
-        assert.ok(jwActive <= varnishStarting, `varnish started at ${varnishStarting} before jailwatch was up at ${jwActive}`);
+        assert.ok(
+            jwActive <= varnishStarting,
+            `varnish started at ${varnishStarting} before jailwatch was up at ${jwActive}`,
+        );
 
         const pid = (await onHost(N1, "systemctl show -p MainPID --value jailwatch")).trim();
         await onHost(N1, `kill -9 ${pid}`);
-        await waitFor("jailwatch restarted by its unit", async () => {
-            const now = (await onHost(N1, "systemctl show -p MainPID --value jailwatch")).trim();
-            return now !== "0" && now !== pid && (await tryOnHost(N1, "systemctl is-active --quiet jailwatch")).code === 0;
-        }, 60_000, 500);
+        await waitFor(
+            "jailwatch restarted by its unit",
+            async () => {
+                const now = (await onHost(N1, "systemctl show -p MainPID --value jailwatch")).trim();
+                return (
+                    now !== "0" &&
+                    now !== pid &&
+                    (await tryOnHost(N1, "systemctl is-active --quiet jailwatch")).code === 0
+                );
+            },
+            60_000,
+            500,
+        );
         assert.match(await onHost(N1, `jailwatch client status ${JAIL}`), new RegExp(attacker.replace(/\./g, "\\.")));
         assert.match(await onHost(N1, "systemctl show -p NRestarts --value jailwatch"), /^[1-9]/m);
         for (const n of NODE_NAMES) await onHost(n, `jailwatch client set ${JAIL} unbanip ${attacker} || true`);
@@ -256,18 +349,26 @@ describe("lab: booted hosts come back by themselves (reboots, power cuts, a late
         await setDiskAttached(rec(N3), false);
         await rebootHost(up(N3));
         assert.strictEqual((await tryOnHost(N3, `test -b ${rec(N3).disk!.loop}`)).code, 1, "the disk is still there");
-        assert.notStrictEqual((await tryOnHost(N3, "systemctl is-active --quiet glusterd")).code, 0, "glusterd runs without its brick");
+        assert.notStrictEqual(
+            (await tryOnHost(N3, "systemctl is-active --quiet glusterd")).code,
+            0,
+            "glusterd runs without its brick",
+        );
         assert.notStrictEqual((await tryOnHost(N3, `mountpoint -q ${LAB_GLUSTER.brickMount}`)).code, 0);
         assert.strictEqual((await tryOnHost(N3, `test -e ${BRICK}`)).code, 1, "a brick directory on the root disk");
         // Its web root mounts from the other two nodes' bricks.
         await waitReady([N3]);
         await onHost(N1, `echo "written while node 3 had no disk" > ${MNT}/late-disk.txt`);
         await setDiskAttached(rec(N3), true);
-        await waitFor("node 3's brick online after its disk appeared", async () =>
-            (await bricksServing(N1))[`${N3}:${BRICK}`] === true, 120_000, 1_000);
+        await waitFor(
+            "node 3's brick online after its disk appeared",
+            async () => (await bricksServing(N1))[`${N3}:${BRICK}`] === true,
+            120_000,
+            1_000,
+        );
         assert.strictEqual((await tryOnHost(N3, "systemctl is-active --quiet glusterd")).code, 0);
         await waitHealed(N1, "heal info 0 after the late disk");
-        assert.strictEqual((await onHost(N3, `cat ${BRICK}/late-disk.txt`)), "written while node 3 had no disk\n");
+        assert.strictEqual(await onHost(N3, `cat ${BRICK}/late-disk.txt`), "written while node 3 had no disk\n");
         assert.deepStrictEqual(stepRuns(), steps, "a host step ran to bring the brick online");
     });
 
@@ -278,8 +379,12 @@ describe("lab: booted hosts come back by themselves (reboots, power cuts, a late
         // Documented behaviour: node 1 alone has neither client quorum (1 of 3 bricks) nor server quorum (1 of 3
         // glusterds), so its brick stops and the volume does not answer; the site answers 503, never stale or
         // empty pages from node 1's root disk, and nothing is written there.
-        await waitFor("the site to answer 503 (volume without quorum)", async () =>
-            (await statusOf(`http://${IP[N1]}/?zone=${Date.now()}`)) === "503", 120_000, 1_000);
+        await waitFor(
+            "the site to answer 503 (volume without quorum)",
+            async () => (await statusOf(`http://${IP[N1]}/?zone=${Date.now()}`)) === "503",
+            120_000,
+            1_000,
+        );
         const write = await tryOnHost(N1, `timeout 20 sh -c 'echo x > ${MNT}/during-zone-loss.txt'`, 40_000);
         assert.notStrictEqual(write.code, 0, "a write succeeded on a volume without quorum");
         await new Promise(r => setTimeout(r, 20_000));

@@ -42,7 +42,13 @@ describe("lab: brick.sh and mount.sh on a booted host (over SSH, real mkfs.xfs a
     const onHost = (script: string) => lab.sh(host, script, { timeoutMs: 60_000 });
     /** Runs a host step exactly as lab/runner.ts does: renderHostStep's text and stdin, over SSH as root. */
     const step = (script: string, params: Record<string, string>): Promise<RunResult> => {
-        const { command, stdin } = renderHostStep({ id: `test-${script}`, host: HOST_NAME, script, params, dependsOn: [] });
+        const { command, stdin } = renderHostStep({
+            id: `test-${script}`,
+            host: HOST_NAME,
+            script,
+            params,
+            dependsOn: [],
+        });
         return lab.ssh(host, command, { timeoutMs: 300_000, input: stdin || undefined });
     };
     const brick = (dev: string, extra: Record<string, string> = {}) =>
@@ -56,7 +62,8 @@ describe("lab: brick.sh and mount.sh on a booted host (over SSH, real mkfs.xfs a
     const fstab = () => onHost("cat /etc/fstab");
     const exists = async (file: string) => (await onHost(`[ -e ${q(file)} ] && echo yes || echo no`)).trim() === "yes";
     /** SOURCE,FSTYPE of what is mounted at the mount point, "" when nothing is. */
-    const mountedAt = async (mp: string) => (await onHost(`findmnt -rno SOURCE,FSTYPE --mountpoint ${q(mp)} | head -n1 || true`)).trim();
+    const mountedAt = async (mp: string) =>
+        (await onHost(`findmnt -rno SOURCE,FSTYPE --mountpoint ${q(mp)} | head -n1 || true`)).trim();
 
     /** A blank sparse disk on a new loop device, plugged into the running host. */
     const newDisk = async (name: string, sizeMiB = 320): Promise<string> => {
@@ -74,8 +81,16 @@ describe("lab: brick.sh and mount.sh on a booted host (over SSH, real mkfs.xfs a
     const detachLeftovers = () => {
         if (!fs.existsSync(DISKS_DIR)) return;
         for (const f of fs.readdirSync(DISKS_DIR)) {
-            const r = spawnSync("losetup", ["--noheadings", "--output", "NAME", "--associated", path.join(DISKS_DIR, f)], { encoding: "utf8" });
-            for (const loop of r.stdout.split("\n").map(s => s.trim()).filter(Boolean)) spawnSync("losetup", ["--detach", loop]);
+            const r = spawnSync(
+                "losetup",
+                ["--noheadings", "--output", "NAME", "--associated", path.join(DISKS_DIR, f)],
+                { encoding: "utf8" },
+            );
+            for (const loop of r.stdout
+                .split("\n")
+                .map(s => s.trim())
+                .filter(Boolean))
+                spawnSync("losetup", ["--detach", loop]);
         }
     };
 
@@ -113,7 +128,9 @@ describe("lab: brick.sh and mount.sh on a booted host (over SSH, real mkfs.xfs a
     it("formats a blank device as xfs (-i size=512), writes one mount unit by UUID (What=UUID=...), no fstab line for the brick, the mount is active, makes the brick dir", async () => {
         const dev = host.disk!.loop;
         // A host that ran an earlier version of the step has an fstab line for the brick: it goes, the rest stays.
-        await onHost(`echo 'UUID=0e0e0e0e-0000-4000-8000-000000000000 ${MOUNT} xfs defaults,noatime,nofail 0 0' >>/etc/fstab && systemctl daemon-reload`);
+        await onHost(
+            `echo 'UUID=0e0e0e0e-0000-4000-8000-000000000000 ${MOUNT} xfs defaults,noatime,nofail 0 0' >>/etc/fstab && systemctl daemon-reload`,
+        );
         // Found by its Nitro by-id name, as on EC2: no DEVICE_NAME.
         const r = await step("gluster/brick.sh", { VOLUME_ID, BRICK_PATH: BRICK });
         assert.strictEqual(r.code, 0, out(r));
@@ -125,10 +142,15 @@ describe("lab: brick.sh and mount.sh on a booted host (over SSH, real mkfs.xfs a
         assert.strictEqual(blkid(dev, "TYPE"), "xfs");
 
         const unit = await onHost(`cat ${UNIT_FILE}`);
-        assert.deepStrictEqual(unit.split("\n").filter(l => /^(What|Where|Type|Options)=/.test(l)),
-            [`What=UUID=${uuid}`, `Where=${MOUNT}`, "Type=xfs", "Options=defaults,noatime"]);
+        assert.deepStrictEqual(
+            unit.split("\n").filter(l => /^(What|Where|Type|Options)=/.test(l)),
+            [`What=UUID=${uuid}`, `Where=${MOUNT}`, "Type=xfs", "Options=defaults,noatime"],
+        );
         // One unit for the mount point: the only unit file that mounts it.
-        assert.strictEqual((await onHost(`grep -lx 'Where=${MOUNT}' /etc/systemd/system/*.mount || true`)).trim(), UNIT_FILE);
+        assert.strictEqual(
+            (await onHost(`grep -lx 'Where=${MOUNT}' /etc/systemd/system/*.mount || true`)).trim(),
+            UNIT_FILE,
+        );
         assert.strictEqual(await fstab(), FSTAB);
         assert.strictEqual((await onHost(`systemctl is-active ${MOUNT_UNIT} || true`)).trim(), "active");
         assert.strictEqual((await onHost(`systemctl is-enabled ${MOUNT_UNIT} || true`)).trim(), "enabled");
@@ -136,8 +158,10 @@ describe("lab: brick.sh and mount.sh on a booted host (over SSH, real mkfs.xfs a
         assert.strictEqual((await onHost(`test -d ${BRICK} && findmnt -rno TARGET -T ${BRICK}`)).trim(), MOUNT);
         assert.match(await onHost(`xfs_info ${MOUNT}`), /isize=512\b/);
         // glusterd is bound to that mount, and the late-disk service is enabled.
-        assert.match(await onHost("cat /etc/systemd/system/glusterd.service.d/ha-wordpress-brick.conf"),
-            new RegExp(`^BindsTo=${MOUNT_UNIT}$`, "m"));
+        assert.match(
+            await onHost("cat /etc/systemd/system/glusterd.service.d/ha-wordpress-brick.conf"),
+            new RegExp(`^BindsTo=${MOUNT_UNIT}$`, "m"),
+        );
         assert.strictEqual((await onHost("systemctl is-enabled ha-wordpress-brick.service || true")).trim(), "enabled");
     });
 
@@ -158,7 +182,10 @@ describe("lab: brick.sh and mount.sh on a booted host (over SSH, real mkfs.xfs a
         assert.strictEqual((await onHost(`cat ${BRICK}/keep`)).trim(), "precious");
         // The unit file was not even rewritten (same inode, same text), and it is still the only one.
         assert.strictEqual(await onHost(`stat -c %i ${UNIT_FILE}; cat ${UNIT_FILE}`), unitBefore);
-        assert.strictEqual((await onHost(`grep -lx 'Where=${MOUNT}' /etc/systemd/system/*.mount || true`)).trim(), UNIT_FILE);
+        assert.strictEqual(
+            (await onHost(`grep -lx 'Where=${MOUNT}' /etc/systemd/system/*.mount || true`)).trim(),
+            UNIT_FILE,
+        );
         assert.strictEqual((await onHost(`grep -c '^What=' ${UNIT_FILE}`)).trim(), "1");
         assert.strictEqual(await fstab(), FSTAB);
         assert.strictEqual(await mountedAt(MOUNT), `${dev} xfs`);
@@ -189,9 +216,15 @@ describe("lab: brick.sh and mount.sh on a booted host (over SSH, real mkfs.xfs a
         mbr[446 + 4] = 0x83;
         mbr.writeUInt32LE(2048, 446 + 8);
         mbr.writeUInt32LE(4096, 446 + 12);
-        mbr[510] = 0x55; mbr[511] = 0xaa;
+        mbr[510] = 0x55;
+        mbr[511] = 0xaa;
         const fd = fs.openSync(dev, "r+");
-        try { fs.writeSync(fd, mbr, 0, 512, 0); fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+        try {
+            fs.writeSync(fd, mbr, 0, 512, 0);
+            fs.fsyncSync(fd);
+        } finally {
+            fs.closeSync(fd);
+        }
         const r = await brick(dev);
         assert.notStrictEqual(r.code, 0, out(r));
         assert.match(r.stderr, new RegExp(`${dev} carries a dos partition table; refusing to format it`));
@@ -232,13 +265,25 @@ describe("lab: brick.sh and mount.sh on a booted host (over SSH, real mkfs.xfs a
             assert.strictEqual(again.code, 0, out(again));
             const r = await step("gluster/identity.sh", { ACTION: "restore", BRICK_PATH: BRICK });
             assert.notStrictEqual(r.code, 0, out(r));
-            assert.match(r.stderr, new RegExp(`brick on ${MOUNT} belongs to glusterd 11111111-1111-1111-1111-111111111111, ` +
-                "but this host is glusterd 22222222-2222-2222-2222-222222222222 and already has peers or volumes; refusing"));
-            assert.strictEqual((await onHost("sed -n 's/^UUID=//p' /var/lib/glusterd/glusterd.info")).trim(),
-                "22222222-2222-2222-2222-222222222222");
-            assert.strictEqual((await onHost("ls /var/lib/glusterd/peers")).trim(), "33333333-3333-3333-3333-333333333333");
-            assert.strictEqual((await onHost(`cat ${MOUNT}/.ha-wordpress/glusterd/glusterd.info`)).trim(),
-                "UUID=11111111-1111-1111-1111-111111111111");
+            assert.match(
+                r.stderr,
+                new RegExp(
+                    `brick on ${MOUNT} belongs to glusterd 11111111-1111-1111-1111-111111111111, ` +
+                        "but this host is glusterd 22222222-2222-2222-2222-222222222222 and already has peers or volumes; refusing",
+                ),
+            );
+            assert.strictEqual(
+                (await onHost("sed -n 's/^UUID=//p' /var/lib/glusterd/glusterd.info")).trim(),
+                "22222222-2222-2222-2222-222222222222",
+            );
+            assert.strictEqual(
+                (await onHost("ls /var/lib/glusterd/peers")).trim(),
+                "33333333-3333-3333-3333-333333333333",
+            );
+            assert.strictEqual(
+                (await onHost(`cat ${MOUNT}/.ha-wordpress/glusterd/glusterd.info`)).trim(),
+                "UUID=11111111-1111-1111-1111-111111111111",
+            );
             // It refused before touching glusterd (the brick keeper may be starting glusterd meanwhile: not this step).
             assert.doesNotMatch(r.stdout, /taking that identity back/);
         } finally {
@@ -249,10 +294,16 @@ describe("lab: brick.sh and mount.sh on a booted host (over SSH, real mkfs.xfs a
     it("gives up with a clear message when the volume never appears", async () => {
         // No by-id link, no NVMe serial, and a DEVICE_NAME that does not exist: the step waits, then names the volume.
         const r = await step("gluster/brick.sh", {
-            VOLUME_ID: "vol-0nothere00000000", BRICK_PATH: BRICK, DEVICE_NAME: "/dev/sdzz", DEVICE_TIMEOUT: "1",
+            VOLUME_ID: "vol-0nothere00000000",
+            BRICK_PATH: BRICK,
+            DEVICE_NAME: "/dev/sdzz",
+            DEVICE_TIMEOUT: "1",
         });
         assert.notStrictEqual(r.code, 0, out(r));
-        assert.match(r.stderr, /timed out after 1s waiting for: EBS volume vol-0nothere00000000 to appear as a block device/);
+        assert.match(
+            r.stderr,
+            /timed out after 1s waiting for: EBS volume vol-0nothere00000000 to appear as a block device/,
+        );
         assert.ok(r.durationMs < 30_000, `took ${r.durationMs} ms`);
         assert.strictEqual(await exists(UNIT_FILE), false);
         assert.strictEqual(await fstab(), FSTAB);
@@ -261,7 +312,11 @@ describe("lab: brick.sh and mount.sh on a booted host (over SSH, real mkfs.xfs a
     it("mount.sh refuses a mount point that already holds another filesystem, before touching fstab", async () => {
         await onHost("mkdir -p /mnt/www && mount -t tmpfs other /mnt/www");
         const r = await step("gluster/mount.sh", {
-            VOLUME_NAME: "wp", MOUNT_POINT: "/mnt/www", SERVER: "node-gfs2", BACKUP_SERVERS: "node-gfs3:node-gfs1", NODE_NAME: "node-gfs1",
+            VOLUME_NAME: "wp",
+            MOUNT_POINT: "/mnt/www",
+            SERVER: "node-gfs2",
+            BACKUP_SERVERS: "node-gfs3:node-gfs1",
+            NODE_NAME: "node-gfs1",
         });
         assert.notStrictEqual(r.code, 0, out(r));
         assert.match(r.stderr, /\/mnt\/www is already a tmpfs mount; unmount it first/);

@@ -9,7 +9,14 @@ import { run } from "../../lab/proc";
 import { LAB_SITE, LB_HOST, NODE_NAMES, SITE_URL, StackSecrets, stackUp } from "../../lab/stack";
 import { GLUSTER_HOSTS } from "../../lab/glusterLab";
 import { healthyBackends } from "../../lab/balancer";
-import { ForwardRecord, ensureForwarder, forwardUrl, portAnswers, readForwardRecord, stopForwarder } from "../../lab/forward";
+import {
+    ForwardRecord,
+    ensureForwarder,
+    forwardUrl,
+    portAnswers,
+    readForwardRecord,
+    stopForwarder,
+} from "../../lab/forward";
 import { ARTIFACTS, LabBrowser, PHP_PROBLEM, launchLabBrowser, screenshot } from "../browser/browser";
 import { solidPng } from "../browser/png";
 import { assertPlanOk, footprint, leftovers, onHost, requireRoot, waitFor } from "./helpers/lab";
@@ -25,7 +32,8 @@ const inLab = (url: string) => /^https?:\/\/10\.77\.[01]\.\d+(?::\d+)?\//.test(u
 /** Byte sizes of each node's PHP logs, to read only what a test added. */
 async function logSizes(): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
-    for (const n of NODE_NAMES) out[n] = await onHost(n, `for f in ${PHP_LOGS}; do [ -f "$f" ] && echo "$f $(stat -c %s "$f")"; done; true`);
+    for (const n of NODE_NAMES)
+        out[n] = await onHost(n, `for f in ${PHP_LOGS}; do [ -f "$f" ] && echo "$f $(stat -c %s "$f")"; done; true`);
     return out;
 }
 
@@ -33,12 +41,23 @@ async function logSizes(): Promise<Record<string, string>> {
 async function newPhpProblems(since: Record<string, string>): Promise<string[]> {
     const found: string[] = [];
     for (const n of NODE_NAMES) {
-        const start = Object.fromEntries(since[n].trim().split("\n").filter(Boolean).map(l => l.split(" ")));
+        const start = Object.fromEntries(
+            since[n]
+                .trim()
+                .split("\n")
+                .filter(Boolean)
+                .map(l => l.split(" ")),
+        );
         const files = (await onHost(n, `ls ${PHP_LOGS} 2>/dev/null; true`)).trim().split("\n").filter(Boolean);
         for (const f of files) {
             const from = Number(start[f] ?? 0) + 1;
             const added = await onHost(n, `tail -c +${from} ${f}`);
-            found.push(...added.split("\n").filter(l => PHP_LOG_PROBLEM.test(l)).map(l => `${n} ${f}: ${l}`));
+            found.push(
+                ...added
+                    .split("\n")
+                    .filter(l => PHP_LOG_PROBLEM.test(l))
+                    .map(l => `${n} ${f}: ${l}`),
+            );
         }
     }
     return found;
@@ -111,8 +130,14 @@ describe("lab: the site in a browser (Chromium through the load balancer; up's U
         assert.doesNotMatch(html, PHP_PROBLEM, "PHP problem printed in the dashboard");
         assert.deepStrictEqual(failedInLab(), [], "failed requests while loading the dashboard");
         const outside = b!.bad.filter(r => !inLab(r.url));
-        if (outside.length) console.log(`      browser: outside the lab (no internet there): ${outside.map(r => `${r.problem} ${r.url}`).join(", ")}`);
-        assert.ok(b!.responses.some(r => /\/wp-admin\/$/.test(r.url) && r.status === 200), "the dashboard itself answered 200");
+        if (outside.length)
+            console.log(
+                `      browser: outside the lab (no internet there): ${outside.map(r => `${r.problem} ${r.url}`).join(", ")}`,
+            );
+        assert.ok(
+            b!.responses.some(r => /\/wp-admin\/$/.test(r.url) && r.status === 200),
+            "the dashboard itself answered 200",
+        );
         assert.deepStrictEqual(await newPhpProblems(marks), [], "PHP problems in the nodes' logs");
     });
 
@@ -122,11 +147,14 @@ describe("lab: the site in a browser (Chromium through the load balancer; up's U
         // The media library's own form (media-new.php's browser uploader: a file input and a submit button).
         await page.goto(`${SITE_URL}/wp-admin/media-new.php?browser-uploader`);
         await page.setInputFiles("#async-upload", { name: pngName, mimeType: "image/png", buffer: png });
-        await Promise.all([page.waitForURL(/\/wp-admin\/upload\.php/, { timeout: 60_000 }), page.click("#html-upload")]);
+        await Promise.all([
+            page.waitForURL(/\/wp-admin\/upload\.php/, { timeout: 60_000 }),
+            page.click("#html-upload"),
+        ]);
         assert.deepStrictEqual(failedInLab(), [], "failed requests while uploading");
         const media = await page.evaluate(async (name: string) => {
             const r = await fetch(`/?rest_route=/wp/v2/media&search=${encodeURIComponent(name.replace(/\.png$/, ""))}`);
-            return { status: r.status, body: await r.json() as { id: number; source_url: string }[] };
+            return { status: r.status, body: (await r.json()) as { id: number; source_url: string }[] };
         }, pngName);
         assert.strictEqual(media.status, 200);
         assert.strictEqual(media.body.length, 1, `one attachment named ${pngName}: ${JSON.stringify(media.body)}`);
@@ -139,22 +167,48 @@ describe("lab: the site in a browser (Chromium through the load balancer; up's U
         const page = b!.page;
         b!.clearLog();
         await page.goto(`${SITE_URL}/wp-admin/post-new.php`);
-        await page.waitForFunction(() => {
-            const w = globalThis as unknown as { wp?: { data?: { select(s: string): { getCurrentPostId(): number } } } };
-            return !!w.wp?.data?.select("core/editor")?.getCurrentPostId();
-        }, undefined, { timeout: 120_000 });
+        await page.waitForFunction(
+            () => {
+                const w = globalThis as unknown as {
+                    wp?: { data?: { select(s: string): { getCurrentPostId(): number } } };
+                };
+                return !!w.wp?.data?.select("core/editor")?.getCurrentPostId();
+            },
+            undefined,
+            { timeout: 120_000 },
+        );
         // The block editor's own store and save (its REST request with the session's nonce), as its Publish button does.
-        const saved = await page.evaluate(async ({ id, url }) => {
-            type Editor = { getCurrentPost(): { id: number; status: string; link: string }; isSavingPost(): boolean };
-            const wp = (globalThis as unknown as { wp: { data: { select(s: string): Editor; dispatch(s: string): {
-                editPost(e: object): void; savePost(): Promise<void> } } } }).wp;
-            const content = `<!-- wp:paragraph --><p>Posted by the lab's browser test.</p><!-- /wp:paragraph -->\n` +
-                `<!-- wp:image {"id":${id}} --><figure class="wp-block-image"><img src="${url}" alt="lab test image" ` +
-                `class="wp-image-${id}"/></figure><!-- /wp:image -->`;
-            wp.data.dispatch("core/editor").editPost({ title: "A post from the browser test", content, status: "publish" });
-            await wp.data.dispatch("core/editor").savePost();
-            return wp.data.select("core/editor").getCurrentPost();
-        }, { id: post!.id, url: `${SITE_URL}${post!.imagePath}` });
+        const saved = await page.evaluate(
+            async ({ id, url }) => {
+                type Editor = {
+                    getCurrentPost(): { id: number; status: string; link: string };
+                    isSavingPost(): boolean;
+                };
+                const wp = (
+                    globalThis as unknown as {
+                        wp: {
+                            data: {
+                                select(s: string): Editor;
+                                dispatch(s: string): {
+                                    editPost(e: object): void;
+                                    savePost(): Promise<void>;
+                                };
+                            };
+                        };
+                    }
+                ).wp;
+                const content =
+                    `<!-- wp:paragraph --><p>Posted by the lab's browser test.</p><!-- /wp:paragraph -->\n` +
+                    `<!-- wp:image {"id":${id}} --><figure class="wp-block-image"><img src="${url}" alt="lab test image" ` +
+                    `class="wp-image-${id}"/></figure><!-- /wp:image -->`;
+                wp.data
+                    .dispatch("core/editor")
+                    .editPost({ title: "A post from the browser test", content, status: "publish" });
+                await wp.data.dispatch("core/editor").savePost();
+                return wp.data.select("core/editor").getCurrentPost();
+            },
+            { id: post!.id, url: `${SITE_URL}${post!.imagePath}` },
+        );
         assert.strictEqual(saved.status, "publish", JSON.stringify(saved));
         post = { ...post!, id: saved.id };
         assert.deepStrictEqual(failedInLab(), [], "failed requests in the editor");
@@ -171,15 +225,22 @@ describe("lab: the site in a browser (Chromium through the load balancer; up's U
             await page.waitForLoadState("networkidle", { timeout: 60_000 }).catch(() => undefined);
             assert.match(await page.content(), /A post from the browser test/);
             await page.locator("figure.wp-block-image img").first().waitFor({ timeout: 30_000 });
-            assert.ok(await page.evaluate(() => {
-                type Img = { complete: boolean; naturalWidth: number };
-                const d = (globalThis as unknown as { document: { images: ArrayLike<Img> } }).document;
-                return Array.from(d.images).some(i => i.complete && i.naturalWidth === 64);
-            }), "the 64 px image rendered");
+            assert.ok(
+                await page.evaluate(() => {
+                    type Img = { complete: boolean; naturalWidth: number };
+                    const d = (globalThis as unknown as { document: { images: ArrayLike<Img> } }).document;
+                    return Array.from(d.images).some(i => i.complete && i.naturalWidth === 64);
+                }),
+                "the 64 px image rendered",
+            );
             const stem = post!.imagePath.replace(/\.png$/, "");
             const imageAnswers = b!.responses.filter(x => new URL(x.url).pathname.startsWith(stem));
             assert.ok(imageAnswers.length > 0, "the page requested the image");
-            assert.deepStrictEqual(imageAnswers.filter(x => x.status !== 200), [], "image requests that did not answer 200");
+            assert.deepStrictEqual(
+                imageAnswers.filter(x => x.status !== 200),
+                [],
+                "image requests that did not answer 200",
+            );
             assert.deepStrictEqual(failedInLab(), [], "failed requests on the post's page");
             // The post's image as this very address serves it (the page's src is the address it was uploaded through).
             const direct = await page.goto(`${base}${post!.imagePath}`);
@@ -196,14 +257,30 @@ describe("lab: the site in a browser (Chromium through the load balancer; up's U
         // Started once: `up` again finds the same process.
         assert.strictEqual((await ensureForwarder()).process.pid, forward.process.pid);
         const listen = (await run("ss", ["-Hltn", `sport = :${forward.port}`])).stdout.trim().split("\n");
-        assert.deepStrictEqual(listen.map(l => l.split(/\s+/)[3]), [`${forward.address}:${forward.port}`], "bound to loopback only");
+        assert.deepStrictEqual(
+            listen.map(l => l.split(/\s+/)[3]),
+            [`${forward.address}:${forward.port}`],
+            "bound to loopback only",
+        );
         const home = await curlHere(["-w", "\n%{http_code}", url]);
         assert.match(home, /\n200$/);
         assert.match(home, /<title>HA WordPress \(lab\)/);
         assert.ok(home.includes(`href="${url}`), "WordPress's links use the forwarded URL");
-        const login = await curlHere(["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
-            "-b", "wordpress_test_cookie=WP%20Cookie%20check", "--data-urlencode", `log=${LAB_SITE.adminUser}`,
-            "--data-urlencode", `pwd=${secrets.adminPassword}`, "-d", "testcookie=1", `${url}wp-login.php`]);
+        const login = await curlHere([
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{redirect_url}",
+            "-b",
+            "wordpress_test_cookie=WP%20Cookie%20check",
+            "--data-urlencode",
+            `log=${LAB_SITE.adminUser}`,
+            "--data-urlencode",
+            `pwd=${secrets.adminPassword}`,
+            "-d",
+            "testcookie=1",
+            `${url}wp-login.php`,
+        ]);
         assert.strictEqual(login, `302 ${url}wp-admin/`);
     });
 
@@ -215,23 +292,47 @@ describe("lab: the site in a browser (Chromium through the load balancer; up's U
         // after a power cut (the surviving nodes' first file access can stall then; boot-ha.test.ts covers that).
         await powerOff(victim);
         const lb = getHost(LB_HOST.name)!;
-        await waitFor("the balancer to take the powered-off node out", async () =>
-            !(await healthyBackends(lb)).includes(GLUSTER_HOSTS[0].ip), 60_000, 500);
+        await waitFor(
+            "the balancer to take the powered-off node out",
+            async () => !(await healthyBackends(lb)).includes(GLUSTER_HOSTS[0].ip),
+            60_000,
+            500,
+        );
         const status = (u: string) => curlHere(["-o", "/dev/null", "-w", "%{http_code}", u]);
-        await waitFor(`${url} to answer 200 with ${NODE_NAMES[0]} off`, async () => await status(url) === "200", 120_000, 1_000);
+        await waitFor(
+            `${url} to answer 200 with ${NODE_NAMES[0]} off`,
+            async () => (await status(url)) === "200",
+            120_000,
+            1_000,
+        );
         const codes: string[] = [];
         for (let i = 0; i < 12; i++) codes.push(await status(`${url}?n=${i}`));
         assert.deepStrictEqual(codes, Array(12).fill("200"));
         assert.strictEqual(await status(`${url}wp-login.php`), "200");
         // Inside the lab the balancer's own address still answers too.
-        const inside = await control(["curl", "-s", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", `${SITE_URL}/`]);
+        const inside = await control([
+            "curl",
+            "-s",
+            "-m",
+            "10",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            `${SITE_URL}/`,
+        ]);
         assert.strictEqual(inside.stdout, "200");
     });
 
     it("`down`'s first step stops the forward by its recorded pid and frees the port", async () => {
         const rec = stopForwarder();
         assert.strictEqual(rec?.process.pid, forward.process.pid);
-        await waitFor("the forward's port to close", async () => !(await portAnswers(forward.address, forward.port)), 10_000, 100);
+        await waitFor(
+            "the forward's port to close",
+            async () => !(await portAnswers(forward.address, forward.port)),
+            10_000,
+            100,
+        );
         assert.strictEqual(readForwardRecord(), undefined);
     });
 });

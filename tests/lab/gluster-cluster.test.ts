@@ -3,16 +3,38 @@
 import * as assert from "assert";
 import { HostStep } from "../../components/hostStep";
 import { mountRing, stepIds } from "../../components/glusterPlan";
-import { GLUSTER_HOSTS, LAB_GLUSTER, labGlusterPlan, provisionGlusterHosts, runGlusterPlan } from "../../lab/glusterLab";
+import {
+    GLUSTER_HOSTS,
+    LAB_GLUSTER,
+    labGlusterPlan,
+    provisionGlusterHosts,
+    runGlusterPlan,
+} from "../../lab/glusterLab";
 import { LabHost, createHost, destroyHost, destroyLab } from "../../lab/hosts";
 import { LAB_SUBNET_PREFIX } from "../../lab/state";
 import { RunReport } from "../../lab/runner";
 import {
-    brickOnline, bricksServing, connectedPeers, crashGluster, dropDeadFuseMount, gluster, glusterProcesses, sha256,
-    volumeInfo, waitHealed as waitHealedOn,
+    brickOnline,
+    bricksServing,
+    connectedPeers,
+    crashGluster,
+    dropDeadFuseMount,
+    gluster,
+    glusterProcesses,
+    sha256,
+    volumeInfo,
+    waitHealed as waitHealedOn,
 } from "./helpers/gluster";
 import {
-    assertPlanOk, footprint, leftovers, logTails, onHost, requireRoot, setLink, tryOnHost, waitFor,
+    assertPlanOk,
+    footprint,
+    leftovers,
+    logTails,
+    onHost,
+    requireRoot,
+    setLink,
+    tryOnHost,
+    waitFor,
 } from "./helpers/lab";
 
 const NAMES = GLUSTER_HOSTS.map(h => h.name);
@@ -77,7 +99,11 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
     describe("after up", () => {
         it("every host sees the other two as 'Peer in Cluster (Connected)'", async () => {
             for (const name of NAMES) {
-                assert.deepStrictEqual(await connectedPeers(name), NAMES.filter(n => n !== name), `peers seen by ${name}`);
+                assert.deepStrictEqual(
+                    await connectedPeers(name),
+                    NAMES.filter(n => n !== name),
+                    `peers seen by ${name}`,
+                );
             }
         });
 
@@ -87,7 +113,10 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
                 assert.strictEqual(fields["Type"], "Replicate", `type seen by ${name}`);
                 assert.strictEqual(fields["Number of Bricks"], "1 x 3 = 3");
                 assert.strictEqual(fields["Status"], "Started");
-                assert.deepStrictEqual(bricks, NAMES.map(n => `${n}:${BRICK}`));
+                assert.deepStrictEqual(
+                    bricks,
+                    NAMES.map(n => `${n}:${BRICK}`),
+                );
                 assert.strictEqual(fields["network.ping-timeout"], String(LAB_GLUSTER.pingTimeout));
             }
             assert.deepStrictEqual(await brickOnline(N1), Object.fromEntries(NAMES.map(n => [`${n}:${BRICK}`, true])));
@@ -96,12 +125,18 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
         it(`the volume is mounted at ${MNT} on all three, in the seed's ring, with backup volfile servers`, async () => {
             for (const [i, name] of NAMES.entries()) {
                 const ring = mountRing(NAMES, i);
-                const [source, fstype] = (await onHost(name, `findmnt -n -o SOURCE,FSTYPE --mountpoint ${MNT}`)).trim().split(/\s+/);
+                const [source, fstype] = (await onHost(name, `findmnt -n -o SOURCE,FSTYPE --mountpoint ${MNT}`))
+                    .trim()
+                    .split(/\s+/);
                 assert.strictEqual(fstype, "fuse.glusterfs", `${name}: fstype`);
                 assert.strictEqual(source, `${ring.server}:/${VOL}`, `${name}: mounted from`);
                 const fstab = await onHost(name, "cat /etc/fstab");
                 const line = fstab.split("\n").find(l => l.split(/\s+/)[1] === MNT) ?? "";
-                assert.match(line, new RegExp(`backup-volfile-servers=${ring.backups.join(":")}\\b`), `${name}: ${line}`);
+                assert.match(
+                    line,
+                    new RegExp(`backup-volfile-servers=${ring.backups.join(":")}\\b`),
+                    `${name}: ${line}`,
+                );
                 assert.match(line, /\b_netdev\b/);
             }
         });
@@ -110,7 +145,8 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
             const content = `written on ${N1} at ${Date.now()} ${Math.random()}`;
             await onHost(N1, `printf '%s' '${content}' > ${MNT}/hello.txt`);
             for (const name of [N2, N3]) assert.strictEqual(await onHost(name, `cat ${MNT}/hello.txt`), content);
-            for (const name of NAMES) assert.strictEqual(await onHost(name, `cat ${BRICK}/hello.txt`), content, `brick of ${name}`);
+            for (const name of NAMES)
+                assert.strictEqual(await onHost(name, `cat ${BRICK}/hello.txt`), content, `brick of ${name}`);
         });
 
         it("a host outside the cluster cannot mount the volume (auth.allow); the volume step puts the list back", async () => {
@@ -119,7 +155,12 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
                 const names = GLUSTER_HOSTS.map(h => `${h.ip} ${h.name}`).join("\n");
                 await onHost("outsider", `printf '%s\n' '${names}' >> /etc/hosts && mkdir -p /mnt/wp`);
                 await onHost(N1, `echo probe > ${MNT}/auth-probe.txt`);
-                const mountFrom = () => tryOnHost("outsider", `timeout 60 mount -t glusterfs ${N1}:/${VOL} /mnt/wp && cat /mnt/wp/auth-probe.txt`, 90_000);
+                const mountFrom = () =>
+                    tryOnHost(
+                        "outsider",
+                        `timeout 60 mount -t glusterfs ${N1}:/${VOL} /mnt/wp && cat /mnt/wp/auth-probe.txt`,
+                        90_000,
+                    );
                 const allowed = (await volumeInfo(N1)).fields["auth.allow"];
                 assert.strictEqual(allowed, GLUSTER_HOSTS.map(h => h.ip).join(","));
                 const refused = await mountFrom();
@@ -141,17 +182,28 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
 
         it("the bare brick mount point is refused with the seed's 'is a mount point' error, and no step uses it", async () => {
             assert.notStrictEqual(bareAttempt.code, 0);
-            assert.match(bareAttempt.output, new RegExp(`The brick (${NAMES.join("|")}):${LAB_GLUSTER.brickMount} is a mount point\\. ` +
-                "Please create a sub-directory under the mount point and use that as the brick directory"));
+            assert.match(
+                bareAttempt.output,
+                new RegExp(
+                    `The brick (${NAMES.join("|")}):${LAB_GLUSTER.brickMount} is a mount point\\. ` +
+                        "Please create a sub-directory under the mount point and use that as the brick directory",
+                ),
+            );
             assert.match(bareAttempt.volumes, /^No volumes present/);
             assert.deepStrictEqual((await gluster(N1, "volume list")).trim().split("\n"), [VOL]);
             // Our steps name only the sub-directory, which lies on (not at) the brick filesystem's mount point.
             const tokens = plan.flatMap(s => Object.values(s.params)).flatMap(v => v.split(/[\s:]+/));
             assert.ok(!tokens.includes(LAB_GLUSTER.brickMount), "a step parameter names the bare mount point");
             const volume = plan.find(s => s.id === stepIds.volume)!;
-            assert.deepStrictEqual(volume.params.BRICKS.split(" "), NAMES.map(n => `${n}:${BRICK}`));
+            assert.deepStrictEqual(
+                volume.params.BRICKS.split(" "),
+                NAMES.map(n => `${n}:${BRICK}`),
+            );
             for (const name of NAMES) {
-                assert.strictEqual((await onHost(name, `findmnt -n -o TARGET -T ${BRICK}`)).trim(), LAB_GLUSTER.brickMount);
+                assert.strictEqual(
+                    (await onHost(name, `findmnt -n -o TARGET -T ${BRICK}`)).trim(),
+                    LAB_GLUSTER.brickMount,
+                );
             }
         });
     });
@@ -161,12 +213,20 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
             const snapshot = async () => {
                 const s: Record<string, string> = {};
                 for (const name of NAMES) {
-                    s[`${name} files`] = await onHost(name,
+                    s[`${name} files`] = await onHost(
+                        name,
                         "sha256sum /etc/fstab /etc/hosts /etc/glusterfs/glusterd.vol /var/lib/glusterd/glusterd.info " +
-                        "/etc/systemd/system/*.mount /etc/systemd/system/ha-wordpress-*.service /etc/systemd/system/glusterd.service.d/*");
+                            "/etc/systemd/system/*.mount /etc/systemd/system/ha-wordpress-*.service /etc/systemd/system/glusterd.service.d/*",
+                    );
                     s[`${name} brick file`] = await sha256(name, `${BRICK}/hello.txt`);
-                    s[`${name} daemons`] = glusterProcesses(name).map(p => `${p.comm}:${p.pid}`).sort().join(" ");
-                    s[`${name} brick fs`] = await onHost(name, `blkid -p -o value -s UUID "$(findmnt -n -o SOURCE --mountpoint ${LAB_GLUSTER.brickMount})"`);
+                    s[`${name} daemons`] = glusterProcesses(name)
+                        .map(p => `${p.comm}:${p.pid}`)
+                        .sort()
+                        .join(" ");
+                    s[`${name} brick fs`] = await onHost(
+                        name,
+                        `blkid -p -o value -s UUID "$(findmnt -n -o SOURCE --mountpoint ${LAB_GLUSTER.brickMount})"`,
+                    );
                 }
                 s["volume id"] = (await volumeInfo(N1)).fields["Volume ID"];
                 s["mounted file"] = await sha256(N2, `${MNT}/hello.txt`);
@@ -177,34 +237,65 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
             assert.strictEqual(report.steps.length, plan.length);
             assert.deepStrictEqual(await snapshot(), before);
             for (const name of NAMES) {
-                const lines = (await onHost(name, "cat /etc/fstab")).split("\n").filter(l => l.trim() && !l.startsWith("#"));
-                assert.strictEqual(new Set(lines).size, lines.length, `${name}: duplicate fstab line in\n${lines.join("\n")}`);
+                const lines = (await onHost(name, "cat /etc/fstab"))
+                    .split("\n")
+                    .filter(l => l.trim() && !l.startsWith("#"));
+                assert.strictEqual(
+                    new Set(lines).size,
+                    lines.length,
+                    `${name}: duplicate fstab line in\n${lines.join("\n")}`,
+                );
                 // The brick is a mount unit (systemd ignores fstab device lines in a container; on EC2 too it is the
                 // unit glusterd binds to); the volume has exactly one fstab line.
                 assert.strictEqual(lines.filter(l => l.split(/\s+/)[1] === LAB_GLUSTER.brickMount).length, 0);
                 assert.strictEqual(lines.filter(l => l.split(/\s+/)[1] === MNT).length, 1);
-                assert.strictEqual((await onHost(name, "systemctl is-active glusterfs-bricks-brick1.mount ha-wordpress-volume.service glusterd.service")).trim().split("\n").join(" "),
-                    "active active active");
+                assert.strictEqual(
+                    (
+                        await onHost(
+                            name,
+                            "systemctl is-active glusterfs-bricks-brick1.mount ha-wordpress-volume.service glusterd.service",
+                        )
+                    )
+                        .trim()
+                        .split("\n")
+                        .join(" "),
+                    "active active active",
+                );
             }
         });
 
         it("no reformat: with the brick unmounted and its units gone (a fresh root disk), a re-run mounts the same filesystem", async () => {
             const victim = N2;
-            const uuid = await onHost(victim, `blkid -p -o value -s UUID "$(findmnt -n -o SOURCE --mountpoint ${LAB_GLUSTER.brickMount})"`);
+            const uuid = await onHost(
+                victim,
+                `blkid -p -o value -s UUID "$(findmnt -n -o SOURCE --mountpoint ${LAB_GLUSTER.brickMount})"`,
+            );
             const sum = await sha256(victim, `${BRICK}/hello.txt`);
             // Every gluster process gone, the brick unmounted, and the units the brick step wrote deleted.
             await onHost(victim, "systemctl stop ha-wordpress-brick.service glusterd.service");
             await crashGluster(victim);
-            await onHost(victim, `systemctl stop glusterfs-bricks-brick1.mount
+            await onHost(
+                victim,
+                `systemctl stop glusterfs-bricks-brick1.mount
                 rm -f /etc/systemd/system/glusterfs-bricks-brick1.mount /etc/systemd/system/glusterd.service.d/ha-wordpress-brick.conf
                 rm -f /etc/systemd/system/ha-wordpress-brick.service /etc/systemd/system/multi-user.target.wants/glusterfs-bricks-brick1.mount
-                systemctl daemon-reload`);
+                systemctl daemon-reload`,
+            );
             assert.strictEqual((await tryOnHost(victim, `test -e ${BRICK}/hello.txt`)).code, 1, "brick still visible");
             await rerun();
-            assert.strictEqual(await onHost(victim, `blkid -p -o value -s UUID "$(findmnt -n -o SOURCE --mountpoint ${LAB_GLUSTER.brickMount})"`), uuid);
+            assert.strictEqual(
+                await onHost(
+                    victim,
+                    `blkid -p -o value -s UUID "$(findmnt -n -o SOURCE --mountpoint ${LAB_GLUSTER.brickMount})"`,
+                ),
+                uuid,
+            );
             assert.strictEqual(await sha256(victim, `${BRICK}/hello.txt`), sum);
             assert.strictEqual(await sha256(victim, `${MNT}/hello.txt`), sum);
-            assert.match(await onHost(victim, "cat /etc/systemd/system/glusterfs-bricks-brick1.mount"), new RegExp(`^What=UUID=${uuid.trim()}$`, "m"));
+            assert.match(
+                await onHost(victim, "cat /etc/systemd/system/glusterfs-bricks-brick1.mount"),
+                new RegExp(`^What=UUID=${uuid.trim()}$`, "m"),
+            );
             await waitBricksServing();
             await waitHealed("heal after the brick came back");
         });
@@ -214,25 +305,44 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
         this.timeout(360_000);
         it(`node loss: with node 3's gluster processes killed, node 1 writes within the ping-timeout; after a restart node 3 heals`, async () => {
             const killed = await crashGluster(N3);
-            assert.deepStrictEqual([...new Set(killed.map(p => p.comm))].sort(), ["glusterd", "glusterfs", "glusterfsd"]);
+            assert.deepStrictEqual([...new Set(killed.map(p => p.comm))].sort(), [
+                "glusterd",
+                "glusterfs",
+                "glusterfsd",
+            ]);
             const t0 = Date.now();
-            await onHost(N1, `for i in $(seq 1 40); do echo "file $i while ${N3} is down" > ${MNT}/loss-$i.txt; done
-                mkdir -p ${MNT}/loss-dir && echo nested > ${MNT}/loss-dir/nested.txt`, PING_BOUND_MS);
+            await onHost(
+                N1,
+                `for i in $(seq 1 40); do echo "file $i while ${N3} is down" > ${MNT}/loss-$i.txt; done
+                mkdir -p ${MNT}/loss-dir && echo nested > ${MNT}/loss-dir/nested.txt`,
+                PING_BOUND_MS,
+            );
             assert.ok(Date.now() - t0 <= PING_BOUND_MS, `writes took ${Date.now() - t0} ms`);
             assert.strictEqual(await onHost(N2, `cat ${MNT}/loss-40.txt`), `file 40 while ${N3} is down\n`);
-            assert.strictEqual((await tryOnHost(N3, `test -e ${BRICK}/loss-1.txt`)).code, 1, "node 3's brick got a write while dead");
+            assert.strictEqual(
+                (await tryOnHost(N3, `test -e ${BRICK}/loss-1.txt`)).code,
+                1,
+                "node 3's brick got a write while dead",
+            );
 
             // Restart: node 3's own steps again, which must start glusterd (and through it the brick) and remount.
             await dropDeadFuseMount(N3);
             await rerun(onNode(N3));
-            assert.ok(glusterProcesses(N3).some(p => p.comm === "glusterd"), "glusterd not running on node 3");
+            assert.ok(
+                glusterProcesses(N3).some(p => p.comm === "glusterd"),
+                "glusterd not running on node 3",
+            );
             await waitBricksServing();
             await waitHealed("heal info to reach 0 entries after node 3's restart");
-            const listing = (name: string, dir: string) => onHost(name, `cd ${dir} && find . -path ./.glusterfs -prune -o -type f -print | sort`);
+            const listing = (name: string, dir: string) =>
+                onHost(name, `cd ${dir} && find . -path ./.glusterfs -prune -o -type f -print | sort`);
             const expected = await listing(N1, MNT);
             assert.match(expected, /loss-40\.txt/);
             assert.strictEqual(await listing(N3, BRICK), expected, "node 3's brick misses files");
-            assert.strictEqual(await sha256(N3, `${BRICK}/loss-dir/nested.txt`), await sha256(N1, `${MNT}/loss-dir/nested.txt`));
+            assert.strictEqual(
+                await sha256(N3, `${BRICK}/loss-dir/nested.txt`),
+                await sha256(N1, `${MNT}/loss-dir/nested.txt`),
+            );
         });
 
         it("network cut: with node 3's link down, writes continue after at most the ping-timeout; link up, heal completes", async () => {
@@ -247,11 +357,19 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
             } finally {
                 await setLink(N3, "up");
             }
-            await waitFor("node 3 to rejoin its peers", async () => (await connectedPeers(N1)).includes(N3), 90_000, 1_000);
+            await waitFor(
+                "node 3 to rejoin its peers",
+                async () => (await connectedPeers(N1)).includes(N3),
+                90_000,
+                1_000,
+            );
             // Cut off, node 3 lost server quorum and its glusterd stopped the brick; on regaining quorum glusterd
             // restarts it, but now and then that restart loses a race and the brick stays down. The recovery is the
             // one an operator runs: re-run the volume step (`pulumi up`), which starts offline bricks.
-            const recovered = await waitFor("node 3's brick back by itself", allServing, 45_000, 1_000).then(() => true, () => false);
+            const recovered = await waitFor("node 3's brick back by itself", allServing, 45_000, 1_000).then(
+                () => true,
+                () => false,
+            );
             if (!recovered) await rerun(s => s.id === stepIds.volume);
             await waitBricksServing();
             await waitHealed("heal info to reach 0 entries after the link came back", 0);
@@ -268,11 +386,16 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
             const killed = await crashGluster(N2, p => p.comm === "glusterd");
             assert.strictEqual(killed.length, 1);
             try {
-                assert.notStrictEqual((await tryOnHost(N1, `timeout 5 bash -c 'echo > /dev/tcp/${N2}/24007'`)).code, 0,
-                    "node 2's volfile server still answers");
+                assert.notStrictEqual(
+                    (await tryOnHost(N1, `timeout 5 bash -c 'echo > /dev/tcp/${N2}/24007'`)).code,
+                    0,
+                    "node 2's volfile server still answers",
+                );
                 // The boot path: the fstab line's mount unit.
                 await onHost(N1, "systemctl start var-www-html.mount", 90_000);
-                const [source, fstype] = (await onHost(N1, `findmnt -n -o SOURCE,FSTYPE --mountpoint ${MNT}`)).trim().split(/\s+/);
+                const [source, fstype] = (await onHost(N1, `findmnt -n -o SOURCE,FSTYPE --mountpoint ${MNT}`))
+                    .trim()
+                    .split(/\s+/);
                 assert.strictEqual(fstype, "fuse.glusterfs");
                 assert.strictEqual(source, `${N2}:/${VOL}`);
                 assert.strictEqual(await onHost(N1, `cat ${MNT}/cut-20.txt`), "cut 20\n");
@@ -282,7 +405,12 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
                 await onHost(N1, "systemctl start ha-wordpress-volume.service");
                 await rerun(s => s.id === stepIds.install(N2));
             }
-            await waitFor("node 2's glusterd back in the pool", async () => (await connectedPeers(N1)).includes(N2), 60_000, 1_000);
+            await waitFor(
+                "node 2's glusterd back in the pool",
+                async () => (await connectedPeers(N1)).includes(N2),
+                60_000,
+                1_000,
+            );
         });
     });
 

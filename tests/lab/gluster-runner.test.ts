@@ -8,11 +8,18 @@ import { requireRoot } from "./helpers/lab";
 
 const names = (count: string, pairs: [string, string][] = []) => {
     const p: Record<string, string> = { NODE_COUNT: count };
-    pairs.forEach(([name, ip], i) => { p[`NODE_NAME_${i + 1}`] = name; p[`NODE_IP_${i + 1}`] = ip; });
+    pairs.forEach(([name, ip], i) => {
+        p[`NODE_NAME_${i + 1}`] = name;
+        p[`NODE_IP_${i + 1}`] = ip;
+    });
     return p;
 };
-const step = (id: string, host: string, params: Record<string, string>, dependsOn: string[] = []): HostStep<string> =>
-    ({ id, host, script: "gluster/hosts.sh", params, dependsOn });
+const step = (
+    id: string,
+    host: string,
+    params: Record<string, string>,
+    dependsOn: string[] = [],
+): HostStep<string> => ({ id, host, script: "gluster/hosts.sh", params, dependsOn });
 
 describe("lab: the plan runner (over SSH, on two hosts)", function () {
     this.timeout(120_000);
@@ -58,7 +65,10 @@ describe("lab: the plan runner (over SSH, on two hosts)", function () {
     it("a failed step carries its exit code and the tail of stderr naming host, step and cause", () => {
         const bad = byId("a-bad");
         assert.strictEqual(bad.exitCode, 1);
-        assert.match(bad.stderrTail, /step gluster\/hosts\.sh failed on host runner-a: NODE_COUNT '0' is not a positive number/);
+        assert.match(
+            bad.stderrTail,
+            /step gluster\/hosts\.sh failed on host runner-a: NODE_COUNT '0' is not a positive number/,
+        );
         assert.match(byId("a-after-bad").stderrTail, /not run: a-bad did not succeed/);
     });
 
@@ -69,8 +79,10 @@ describe("lab: the plan runner (over SSH, on two hosts)", function () {
         assert.ok(a[0].startedAt >= end(a[1]) || a[1].startedAt >= end(a[0]), "two steps overlapped on runner-a");
         // The first step on each host started together: neither waited for the other host.
         const firstA = Math.min(...a.map(s => s.startedAt));
-        assert.ok(firstA < end(byId("b-first")) && byId("b-first").startedAt < end(a.find(s => s.startedAt === firstA)!),
-            "steps on different hosts did not run at the same time");
+        assert.ok(
+            firstA < end(byId("b-first")) && byId("b-first").startedAt < end(a.find(s => s.startedAt === firstA)!),
+            "steps on different hosts did not run at the same time",
+        );
     });
 
     it("the host ran the rendered script with its parameters (the same text a remote command gets)", async () => {

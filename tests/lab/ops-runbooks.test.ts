@@ -9,7 +9,16 @@ import { HostStep } from "../../components/hostStep";
 import { healedStep, stepIds } from "../../components/glusterPlan";
 import { GLUSTER_HOSTS, LAB_GLUSTER, provisionGlusterHosts, runGlusterPlan } from "../../lab/glusterLab";
 import {
-    LAB_DIR, LabHost, control, createHost, destroyHost, destroyLab, getHost, powerOff, powerOn, rebootHost,
+    LAB_DIR,
+    LabHost,
+    control,
+    createHost,
+    destroyHost,
+    destroyLab,
+    getHost,
+    powerOff,
+    powerOn,
+    rebootHost,
 } from "../../lab/hosts";
 import { signal } from "../../lab/proc";
 import { RunReport, runPlan } from "../../lab/runner";
@@ -28,7 +37,12 @@ const SNAP_DIR = `${LAB_DIR}-snapshots`;
 const SNAPSHOT = path.join(SNAP_DIR, "brick-node-gfs1.img");
 
 const HEALTHY: Omit<HealthMetrics, "BrickDiskUsedPercent"> = {
-    PeersConnected: 2, BricksOnline: 3, HealPending: 0, SplitBrainEntries: 0, VolumeMounted: 1, JailwatchBansLastMinute: 0,
+    PeersConnected: 2,
+    BricksOnline: 3,
+    HealPending: 0,
+    SplitBrainEntries: 0,
+    VolumeMounted: 1,
+    JailwatchBansLastMinute: 0,
 };
 const withoutDisk = (m: HealthMetrics) => {
     const { BrickDiskUsedPercent: _, ...rest } = m;
@@ -53,11 +67,21 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
     /** The rolling gate as GlusterCluster runs it (scripts/gluster/healed.sh). */
     const gate = (node: string, timeoutSeconds: number) => runPlan([healedStep(node, VOL, timeoutSeconds)], hosts);
     const listing = (name: string, dir: string) =>
-        onHost(name, `cd ${dir} && find . -path ./.glusterfs -prune -o -name '.ha-wordpress*' -prune -o -type f -print | sort`);
+        onHost(
+            name,
+            `cd ${dir} && find . -path ./.glusterfs -prune -o -name '.ha-wordpress*' -prune -o -type f -print | sort`,
+        );
     const manifest = (name: string, dir: string) =>
-        onHost(name, `cd ${dir} && find . -path ./.glusterfs -prune -o -name '.ha-wordpress*' -prune -o -type f -print0 | sort -z | xargs -0 sha256sum`);
+        onHost(
+            name,
+            `cd ${dir} && find . -path ./.glusterfs -prune -o -name '.ha-wordpress*' -prune -o -type f -print0 | sort -z | xargs -0 sha256sum`,
+        );
     const write = (name: string, prefix: string, n: number) =>
-        onHost(name, `mkdir -p ${MNT}/ops && for i in $(seq 1 ${n}); do echo "${prefix} $i" > ${MNT}/ops/${prefix}-$i.txt; done`, 120_000);
+        onHost(
+            name,
+            `mkdir -p ${MNT}/ops && for i in $(seq 1 ${n}); do echo "${prefix} $i" > ${MNT}/ops/${prefix}-$i.txt; done`,
+            120_000,
+        );
     const allHealthy = async (names = NAMES) => {
         for (const n of names) assert.deepStrictEqual(withoutDisk(await healthMetrics(n)), HEALTHY, `${n}: health`);
     };
@@ -71,9 +95,12 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
         hosts = await provisionGlusterHosts();
         assertPlanOk(await runGlusterPlan(hosts), "gluster plan");
         // The site's files: a front page and uploads, as WordPress keeps them on the volume.
-        await onHost(N1, `mkdir -p ${MNT}/wp-content/uploads/2026/12
+        await onHost(
+            N1,
+            `mkdir -p ${MNT}/wp-content/uploads/2026/12
             echo '<html><body>ha-wordpress lab site, restored from a brick snapshot</body></html>' > ${MNT}/index.html
-            for i in $(seq 1 20); do head -c 65536 /dev/urandom > ${MNT}/wp-content/uploads/2026/12/upload-$i.bin; done`);
+            for i in $(seq 1 20); do head -c 65536 /dev/urandom > ${MNT}/wp-content/uploads/2026/12/upload-$i.bin; done`,
+        );
     });
 
     let failed = false;
@@ -93,7 +120,9 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
             await allHealthy();
             for (const n of NAMES) {
                 const m = await healthMetrics(n);
-                const df = Number((await onHost(n, `df --output=pcent ${LAB_GLUSTER.brickMount} | tail -n1 | tr -dc 0-9`)).trim());
+                const df = Number(
+                    (await onHost(n, `df --output=pcent ${LAB_GLUSTER.brickMount} | tail -n1 | tr -dc 0-9`)).trim(),
+                );
                 assert.strictEqual(m.BrickDiskUsedPercent, df, `${n}: brick disk used`);
                 const text = await healthText(n);
                 assert.match(text, new RegExp(`^gluster health of ${n}, volume ${VOL}: healthy$`, "m"));
@@ -117,7 +146,12 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
             } finally {
                 signal([client.pid], "SIGCONT");
             }
-            await waitFor(`${N2}'s mount to answer again`, async () => (await healthMetrics(N2)).VolumeMounted === 1, 60_000, 1_000);
+            await waitFor(
+                `${N2}'s mount to answer again`,
+                async () => (await healthMetrics(N2)).VolumeMounted === 1,
+                60_000,
+                1_000,
+            );
         });
 
         it("node 3 powered off: 2 bricks, 1 peer, writes show a heal backlog and the gate holds; back on, 0 again", async () => {
@@ -125,10 +159,17 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
             try {
                 await write(N1, "while-off", 30);
                 let seen: HealthMetrics | undefined;
-                await waitFor("node 1's report of node 3's loss", async () => {
-                    seen = await healthMetrics(N1);
-                    return seen.BricksOnline === 2 && seen.PeersConnected === 1 && seen.HealPending > 0;
-                }, 120_000, 2_000).catch(e => { throw new Error(`${e.message}: last ${JSON.stringify(seen)}`); });
+                await waitFor(
+                    "node 1's report of node 3's loss",
+                    async () => {
+                        seen = await healthMetrics(N1);
+                        return seen.BricksOnline === 2 && seen.PeersConnected === 1 && seen.HealPending > 0;
+                    },
+                    120_000,
+                    2_000,
+                ).catch(e => {
+                    throw new Error(`${e.message}: last ${JSON.stringify(seen)}`);
+                });
                 assert.ok(seen!.HealPending >= 30, `heal backlog ${seen!.HealPending} after 30 writes`);
                 assert.strictEqual(seen!.VolumeMounted, 1);
                 assert.strictEqual(seen!.SplitBrainEntries, 0);
@@ -139,15 +180,32 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                 // The rolling gate refuses to let the next node go while the volume is degraded.
                 const held = await gate(N1, 5);
                 assert.strictEqual(held.ok, false, "the healed gate passed with a node down");
-                assert.match(held.steps[0].stderrTail, /timed out after 5s waiting for: every brick of wp online and nothing left to heal/);
+                assert.match(
+                    held.steps[0].stderrTail,
+                    /timed out after 5s waiting for: every brick of wp online and nothing left to heal/,
+                );
             } finally {
                 await powerOn(rec(N3));
             }
-            await waitFor("node 1's report of a healed volume", async () => {
-                const m = await healthMetrics(N1);
-                return m.BricksOnline === 3 && m.HealPending === 0;
-            }, 180_000, 2_000);
-            await waitFor("every node healthy", () => allHealthy().then(() => true, () => false), 120_000, 2_000);
+            await waitFor(
+                "node 1's report of a healed volume",
+                async () => {
+                    const m = await healthMetrics(N1);
+                    return m.BricksOnline === 3 && m.HealPending === 0;
+                },
+                180_000,
+                2_000,
+            );
+            await waitFor(
+                "every node healthy",
+                () =>
+                    allHealthy().then(
+                        () => true,
+                        () => false,
+                    ),
+                120_000,
+                2_000,
+            );
             assert.deepStrictEqual(await listing(N3, BRICK), await listing(N1, MNT), "node 3's brick after heal");
         });
     });
@@ -158,16 +216,36 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
             // The only way to a data split-brain on replica 3 with quorum on is to turn quorum off: what an operator
             // who "just wants writes to work" while bricks are down does. Self-heal off, so the copies cannot meet
             // in between; the brick keepers stopped, so they do not restart the bricks we stop.
-            const keepers = (verb: string) => Promise.all(NAMES.map(n => onHost(n, `systemctl ${verb} ha-wordpress-brick.service`)));
-            for (const o of ["cluster.quorum-type none", "cluster.self-heal-daemon off", "cluster.data-self-heal off",
-                "cluster.metadata-self-heal off", "cluster.entry-self-heal off"]) await gluster(N1, `volume set ${VOL} ${o}`);
+            const keepers = (verb: string) =>
+                Promise.all(NAMES.map(n => onHost(n, `systemctl ${verb} ha-wordpress-brick.service`)));
+            for (const o of [
+                "cluster.quorum-type none",
+                "cluster.self-heal-daemon off",
+                "cluster.data-self-heal off",
+                "cluster.metadata-self-heal off",
+                "cluster.entry-self-heal off",
+            ])
+                await gluster(N1, `volume set ${VOL} ${o}`);
             await keepers("stop");
-            const brickPid = (n: string) => glusterProcesses(n).filter(p => p.comm === "glusterfsd").map(p => p.pid);
-            const writeRetrying = (n: string, text: string) => waitFor(`${n} to write split.txt`, async () =>
-                (await tryOnHost(n, `echo "${text}" > ${MNT}/ops/split.txt`)).code === 0, 60_000, 1_000);
+            const brickPid = (n: string) =>
+                glusterProcesses(n)
+                    .filter(p => p.comm === "glusterfsd")
+                    .map(p => p.pid);
+            const writeRetrying = (n: string, text: string) =>
+                waitFor(
+                    `${n} to write split.txt`,
+                    async () => (await tryOnHost(n, `echo "${text}" > ${MNT}/ops/split.txt`)).code === 0,
+                    60_000,
+                    1_000,
+                );
             // glusterd's view (heal info, the bricks' own, needs the self-heal daemon on).
-            const bricksUp = (want: number) => waitFor(`${want} bricks online`, async () =>
-                Object.values(await brickOnline(N1)).filter(Boolean).length === want, 60_000, 1_000);
+            const bricksUp = (want: number) =>
+                waitFor(
+                    `${want} bricks online`,
+                    async () => Object.values(await brickOnline(N1)).filter(Boolean).length === want,
+                    60_000,
+                    1_000,
+                );
             try {
                 await killPids(brickPid(N1));
                 await bricksUp(2);
@@ -182,15 +260,33 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                 await keepers("start");
                 await gluster(N1, `volume start ${VOL} force`).catch(() => "");
             }
-            for (const o of ["cluster.self-heal-daemon", "cluster.data-self-heal", "cluster.metadata-self-heal",
-                "cluster.entry-self-heal"]) await gluster(N1, `volume reset ${VOL} ${o}`);
-            assert.strictEqual(await onHost(N1, `cat ${BRICK}/ops/split.txt`), "written while the other two bricks were down\n");
-            assert.strictEqual(await onHost(N3, `cat ${BRICK}/ops/split.txt`), "written while node 1's brick was down\n");
+            for (const o of [
+                "cluster.self-heal-daemon",
+                "cluster.data-self-heal",
+                "cluster.metadata-self-heal",
+                "cluster.entry-self-heal",
+            ])
+                await gluster(N1, `volume reset ${VOL} ${o}`);
+            assert.strictEqual(
+                await onHost(N1, `cat ${BRICK}/ops/split.txt`),
+                "written while the other two bricks were down\n",
+            );
+            assert.strictEqual(
+                await onHost(N3, `cat ${BRICK}/ops/split.txt`),
+                "written while node 1's brick was down\n",
+            );
             let seen: HealthMetrics | undefined;
-            await waitFor("the split-brain counted by gluster-health", async () => {
-                seen = await healthMetrics(N3);
-                return seen.SplitBrainEntries >= 1 && seen.BricksOnline === 3;
-            }, 120_000, 2_000).catch(e => { throw new Error(`${e.message}: last ${JSON.stringify(seen)}`); });
+            await waitFor(
+                "the split-brain counted by gluster-health",
+                async () => {
+                    seen = await healthMetrics(N3);
+                    return seen.SplitBrainEntries >= 1 && seen.BricksOnline === 3;
+                },
+                120_000,
+                2_000,
+            ).catch(e => {
+                throw new Error(`${e.message}: last ${JSON.stringify(seen)}`);
+            });
             assert.ok(seen!.HealPending >= 1);
             assert.match(await healthText(N3), /UNHEALTHY \([^)]*split-brain/);
             const read = await tryOnHost(N3, `cat ${MNT}/ops/split.txt`);
@@ -200,7 +296,10 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
             // The runbook: list, resolve (the newer copy wins), restore quorum by re-running the volume step.
             assert.match(await gluster(N1, `volume heal ${VOL} info split-brain`), /split\.txt|gfid:/);
             // The copy to keep: node 1's brick holds the later write (latest-mtime would pick the same one).
-            const healed = await tryOnHost(N1, `gluster --mode=script volume heal ${VOL} split-brain source-brick ${N1}:${BRICK} /ops/split.txt`);
+            const healed = await tryOnHost(
+                N1,
+                `gluster --mode=script volume heal ${VOL} split-brain source-brick ${N1}:${BRICK} /ops/split.txt`,
+            );
             assert.strictEqual(healed.code, 0, `split-brain source-brick: ${healed.stdout}${healed.stderr}`);
             assert.match(healed.stdout, /Healed \/ops\/split\.txt/);
             assertPlanOk(await planFor([stepIds.volume]), "volume step (quorum back)");
@@ -213,7 +312,16 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                 assert.strictEqual(await onHost(n, `cat ${BRICK}/ops/split.txt`), LATEST, `${n}'s brick`);
                 assert.strictEqual(await onHost(n, `cat ${MNT}/ops/split.txt`), LATEST, `${n}'s mount`);
             }
-            await waitFor("every node healthy", () => allHealthy().then(() => true, () => false), 60_000, 2_000);
+            await waitFor(
+                "every node healthy",
+                () =>
+                    allHealthy().then(
+                        () => true,
+                        () => false,
+                    ),
+                60_000,
+                2_000,
+            );
         });
 
         it("rolling reboot: each node waits for the healed gate, then reboots while the others take writes", async () => {
@@ -222,12 +330,25 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                 const passed = await gate(node, 300);
                 assertPlanOk(passed, `healed gate before rebooting ${node}`);
                 console.log(`      gate before ${node}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-                assert.deepStrictEqual(withoutDisk(await healthMetrics(NAMES[(i + 1) % 3])), HEALTHY, `health before rebooting ${node}`);
+                assert.deepStrictEqual(
+                    withoutDisk(await healthMetrics(NAMES[(i + 1) % 3])),
+                    HEALTHY,
+                    `health before rebooting ${node}`,
+                );
                 const writer = NAMES[(i + 1) % 3];
                 await Promise.all([rebootHost(rec(node)), write(writer, `reboot-${node}`, 20)]);
             }
             assertPlanOk(await gate(N1, 300), "healed gate after the last reboot");
-            await waitFor("every node healthy after the rolling reboot", () => allHealthy().then(() => true, () => false), 120_000, 2_000);
+            await waitFor(
+                "every node healthy after the rolling reboot",
+                () =>
+                    allHealthy().then(
+                        () => true,
+                        () => false,
+                    ),
+                120_000,
+                2_000,
+            );
             const expected = await listing(N1, MNT);
             for (const n of NAMES) assert.strictEqual(await listing(n, BRICK), expected, `${n}'s brick`);
         });
@@ -242,12 +363,27 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
             hosts[2] = await createHost(GLUSTER_HOSTS[2]);
             assert.strictEqual((await tryOnHost(N3, "test -e /root/old-instance")).code, 1, "not a fresh root volume");
             // The runbook: `pulumi up` runs node 3's steps; its identity step takes back its UUID from the brick.
-            assertPlanOk(await runGlusterPlan(hosts, { select: s => s.host === N3 }), "node 3's steps on the new instance");
+            assertPlanOk(
+                await runGlusterPlan(hosts, { select: s => s.host === N3 }),
+                "node 3's steps on the new instance",
+            );
             assert.strictEqual((await onHost(N3, "sed -n 's/^UUID=//p' /var/lib/glusterd/glusterd.info")).trim(), uuid);
             assertPlanOk(await gate(N3, 300), "healed gate after the replacement");
-            await waitFor("every node healthy", () => allHealthy().then(() => true, () => false), 120_000, 2_000);
-            assert.deepStrictEqual((await listing(N3, BRICK)), await listing(N1, MNT), "the new node's brick");
-            assert.strictEqual(await sha256(N3, `${BRICK}/ops/while-dead-20.txt`), await sha256(N1, `${MNT}/ops/while-dead-20.txt`));
+            await waitFor(
+                "every node healthy",
+                () =>
+                    allHealthy().then(
+                        () => true,
+                        () => false,
+                    ),
+                120_000,
+                2_000,
+            );
+            assert.deepStrictEqual(await listing(N3, BRICK), await listing(N1, MNT), "the new node's brick");
+            assert.strictEqual(
+                await sha256(N3, `${BRICK}/ops/while-dead-20.txt`),
+                await sha256(N1, `${MNT}/ops/while-dead-20.txt`),
+            );
         });
 
         it("replace a dead node whose brick is lost: a new instance and an empty disk, reset-brick, heal full", async () => {
@@ -258,19 +394,42 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
             hosts[2] = await createHost(GLUSTER_HOSTS[2]);
             // The runbook: the node's steps up to its identity (a new brick: nothing to restore), then the runbook
             // script, then the rest of its steps and the healed gate.
-            assertPlanOk(await planFor([stepIds.hosts(N3), stepIds.install(N3), stepIds.brick(N3), stepIds.identity(N3)]),
-                "node 3's steps up to its identity");
+            assertPlanOk(
+                await planFor([stepIds.hosts(N3), stepIds.install(N3), stepIds.brick(N3), stepIds.identity(N3)]),
+                "node 3's steps up to its identity",
+            );
             assert.strictEqual((await onHost(N3, `ls -A ${BRICK} | wc -l`)).trim(), "0", "the new brick is not empty");
-            const replace = opsStep("replace-lost-brick", N3, "ops/replace-lost-brick.sh",
-                { VOLUME_NAME: VOL, BRICK_PATH: BRICK, NODE_NAME: N3, PEER: N1 });
+            const replace = opsStep("replace-lost-brick", N3, "ops/replace-lost-brick.sh", {
+                VOLUME_NAME: VOL,
+                BRICK_PATH: BRICK,
+                NODE_NAME: N3,
+                PEER: N1,
+            });
             const first = await run([replace], "replace-lost-brick");
-            console.log(`      ${first.steps[0].stdout.split("\n").filter(l => /reset-brick|start .* force/.test(l)).join("\n      ")}`);
+            console.log(
+                `      ${first.steps[0].stdout
+                    .split("\n")
+                    .filter(l => /reset-brick|start .* force/.test(l))
+                    .join("\n      ")}`,
+            );
             assert.match(first.steps[0].stdout, /taking node-gfs3's identity/);
             assert.match(first.steps[0].stdout, /reset-brick node-gfs3:\/glusterfs\/bricks\/brick1\/gv/);
-            assertPlanOk(await planFor([stepIds.peerView(N3), stepIds.identitySave(N3), stepIds.mount(N3)]), "node 3's remaining steps");
+            assertPlanOk(
+                await planFor([stepIds.peerView(N3), stepIds.identitySave(N3), stepIds.mount(N3)]),
+                "node 3's remaining steps",
+            );
             assert.strictEqual((await onHost(N3, "sed -n 's/^UUID=//p' /var/lib/glusterd/glusterd.info")).trim(), uuid);
             assertPlanOk(await gate(N3, 300), "healed gate after heal full");
-            await waitFor("every node healthy", () => allHealthy().then(() => true, () => false), 120_000, 2_000);
+            await waitFor(
+                "every node healthy",
+                () =>
+                    allHealthy().then(
+                        () => true,
+                        () => false,
+                    ),
+                120_000,
+                2_000,
+            );
             assert.strictEqual(await manifest(N3, BRICK), await manifest(N1, MNT), "the new brick holds every file");
             // Safe to run twice.
             const again = await run([replace], "replace-lost-brick again");
@@ -299,19 +458,32 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
             assertPlanOk(await runGlusterPlan(hosts), "gluster plan of the fresh cluster");
             assert.notStrictEqual((await volumeInfo(N1)).fields["Volume ID"], oldVolumeId);
             const loop = await plugImage(N1, SNAPSHOT);
-            const restore = opsStep("restore-volume", N1, "ops/restore-volume.sh",
-                { SNAPSHOT_DEVICE: loop, BRICK_DIR: path.basename(BRICK), MOUNT_POINT: MNT });
+            const restore = opsStep("restore-volume", N1, "ops/restore-volume.sh", {
+                SNAPSHOT_DEVICE: loop,
+                BRICK_DIR: path.basename(BRICK),
+                MOUNT_POINT: MNT,
+            });
             const report = await run([restore], "restore-volume");
             assert.match(report.steps[0].stdout, /restored \d+ files .* checksums equal/);
             for (const n of NAMES) {
                 assert.strictEqual(await manifest(n, MNT), before, `${n}: the restored volume`);
                 assert.strictEqual(await manifest(n, BRICK), before, `${n}: its brick`);
             }
-            assert.strictEqual((await tryOnHost(N2, `test -e ${MNT}/after-snapshot.txt`)).code, 1, "a file newer than the snapshot");
+            assert.strictEqual(
+                (await tryOnHost(N2, `test -e ${MNT}/after-snapshot.txt`)).code,
+                1,
+                "a file newer than the snapshot",
+            );
             await allHealthy();
             // Served: node 1's web server (Debian's default site serves the web root) answers with the restored page.
             await onHost(N1, "systemctl start nginx");
-            const page = await control(["curl", "-fsS", "--max-time", "10", `http://${GLUSTER_HOSTS[0].ip}/index.html`]);
+            const page = await control([
+                "curl",
+                "-fsS",
+                "--max-time",
+                "10",
+                `http://${GLUSTER_HOSTS[0].ip}/index.html`,
+            ]);
             assert.strictEqual(page.code, 0, page.stderr);
             assert.match(page.stdout, /ha-wordpress lab site, restored from a brick snapshot/);
             // Safe to run twice.

@@ -5,7 +5,15 @@ import * as crypto from "crypto";
 import { control, destroyLab, exec, getHost } from "../../lab/hosts";
 import { RunResult } from "../../lab/proc";
 import {
-    CLIENT_HOSTS, DB_HOST, LAB_SITE, NODE_NAMES, SITE_URL, StackSecrets, labStackPlan, publishBinary, stackUp,
+    CLIENT_HOSTS,
+    DB_HOST,
+    LAB_SITE,
+    NODE_NAMES,
+    SITE_URL,
+    StackSecrets,
+    labStackPlan,
+    publishBinary,
+    stackUp,
     startDatabase,
 } from "../../lab/stack";
 import { powerOff } from "../../lab/hosts";
@@ -18,7 +26,8 @@ import { assertPlanOk, footprint, leftovers, onHost, requireRoot, waitFor } from
 const IPS = GLUSTER_HOSTS.map(h => h.ip);
 const [N1, N2, N3] = NODE_NAMES;
 const [C1, C2] = CLIENT_HOSTS.map(h => h.name);
-const C1_IP = CLIENT_HOSTS[0].ip, C2_IP = CLIENT_HOSTS[1].ip;
+const C1_IP = CLIENT_HOSTS[0].ip,
+    C2_IP = CLIENT_HOSTS[1].ip;
 const WEB_ROOT = webRootOf(LAB_GLUSTER.mountPoint);
 const JAIL = "nginx-wp-xmlrpc";
 
@@ -38,7 +47,9 @@ async function status(from: string, url: string, extra: string[] = []): Promise<
 }
 /** The same from the control namespace (the operator's machine: never banned, never ignored either). */
 async function statusFromControl(url: string): Promise<string> {
-    const r = await control(["curl", "-s", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", url], { timeoutMs: 30_000 });
+    const r = await control(["curl", "-s", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", url], {
+        timeoutMs: 30_000,
+    });
     return r.stdout.trim() || "000";
 }
 async function bannedAnywhere(ip: string): Promise<boolean> {
@@ -94,26 +105,65 @@ describe("lab: the whole HA WordPress stack (Varnish -> Nginx -> PHP-FPM on Glus
     it("installed WordPress exactly once on the shared volume (one marker, lock released)", async () => {
         const marker = await onHost(N2, `cat ${stateDirOf(LAB_GLUSTER.mountPoint)}/installed`);
         assert.match(marker, /^WordPress \S+ from debian by node-gfs[123] at /);
-        assert.strictEqual((await onHost(N3, `ls ${stateDirOf(LAB_GLUSTER.mountPoint)}`)).split("\n").filter(Boolean).sort().join(" "), "installed");
+        assert.strictEqual(
+            (await onHost(N3, `ls ${stateDirOf(LAB_GLUSTER.mountPoint)}`)).split("\n").filter(Boolean).sort().join(" "),
+            "installed",
+        );
         // The secrets stay out of the world-readable tree: wp-config is root:www-data 0640.
-        assert.strictEqual((await onHost(N1, `stat -c '%U:%G %a' ${WEB_ROOT}/wp-config.php`)).trim(), "root:www-data 640");
+        assert.strictEqual(
+            (await onHost(N1, `stat -c '%U:%G %a' ${WEB_ROOT}/wp-config.php`)).trim(),
+            "root:www-data 640",
+        );
     });
 
     it("a media upload through the load balancer is served by every node", async () => {
         const jar = "/tmp/wp-cookies";
-        const login = await curl(C2, ["-m", "30", "-c", jar, "-b", "wordpress_test_cookie=WP%20Cookie%20check", "-o", "/dev/null",
-            "-w", "%{http_code} %{redirect_url}", "--data-urlencode", `log=${LAB_SITE.adminUser}`,
-            "--data-urlencode", `pwd=${secrets.adminPassword}`, "-d", "testcookie=1", "-d", "redirect_to=/wp-admin/",
-            `${SITE_URL}/wp-login.php`]);
+        const login = await curl(C2, [
+            "-m",
+            "30",
+            "-c",
+            jar,
+            "-b",
+            "wordpress_test_cookie=WP%20Cookie%20check",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{redirect_url}",
+            "--data-urlencode",
+            `log=${LAB_SITE.adminUser}`,
+            "--data-urlencode",
+            `pwd=${secrets.adminPassword}`,
+            "-d",
+            "testcookie=1",
+            "-d",
+            "redirect_to=/wp-admin/",
+            `${SITE_URL}/wp-login.php`,
+        ]);
         assert.match(login.stdout, /^302 .*\/wp-admin\/$/, `login: ${login.stdout}`);
         const page = await curl(C2, ["-m", "30", "-b", jar, `${SITE_URL}/wp-admin/media-new.php`]);
         const nonce = /"_wpnonce":"([0-9a-f]+)"/.exec(page.stdout)?.[1];
         assert.ok(nonce, "upload nonce on media-new.php");
         // A small PNG made on the client (GD's CLI is on every lab host through the overlay root).
-        await exec(client(C2), ["php", "-r", "$i=imagecreatetruecolor(8,8);imagefill($i,0,0,imagecolorallocate($i,200,30,60));imagepng($i,'/tmp/lab-upload.png');"]);
-        const up = await curl(C2, ["-m", "30", "-b", jar, "-F", "name=lab-upload.png", "-F", "action=upload-attachment",
-            "-F", `_wpnonce=${nonce}`, "-F", "async-upload=@/tmp/lab-upload.png;type=image/png",
-            `${SITE_URL}/wp-admin/async-upload.php`]);
+        await exec(client(C2), [
+            "php",
+            "-r",
+            "$i=imagecreatetruecolor(8,8);imagefill($i,0,0,imagecolorallocate($i,200,30,60));imagepng($i,'/tmp/lab-upload.png');",
+        ]);
+        const up = await curl(C2, [
+            "-m",
+            "30",
+            "-b",
+            jar,
+            "-F",
+            "name=lab-upload.png",
+            "-F",
+            "action=upload-attachment",
+            "-F",
+            `_wpnonce=${nonce}`,
+            "-F",
+            "async-upload=@/tmp/lab-upload.png;type=image/png",
+            `${SITE_URL}/wp-admin/async-upload.php`,
+        ]);
         const json = JSON.parse(up.stdout);
         assert.strictEqual(json.success, true, up.stdout);
         const url = new URL(json.data.url);
@@ -126,19 +176,26 @@ describe("lab: the whole HA WordPress stack (Varnish -> Nginx -> PHP-FPM on Glus
 
     it("a plugin installed on one node is active on all", async () => {
         const plugin = "ha-lab-probe";
-        await onHost(N1, `install -d -o www-data -g www-data ${WEB_ROOT}/wp-content/plugins/${plugin} && ` +
-            `printf '%s\\n' '<?php' '/* Plugin Name: HA lab probe */' ` +
-            `"add_action('send_headers', function () { header('X-HA-Lab-Probe: active'); });" ` +
-            `> ${WEB_ROOT}/wp-content/plugins/${plugin}/${plugin}.php && chown www-data: ${WEB_ROOT}/wp-content/plugins/${plugin}/${plugin}.php`);
+        await onHost(
+            N1,
+            `install -d -o www-data -g www-data ${WEB_ROOT}/wp-content/plugins/${plugin} && ` +
+                `printf '%s\\n' '<?php' '/* Plugin Name: HA lab probe */' ` +
+                `"add_action('send_headers', function () { header('X-HA-Lab-Probe: active'); });" ` +
+                `> ${WEB_ROOT}/wp-content/plugins/${plugin}/${plugin}.php && chown www-data: ${WEB_ROOT}/wp-content/plugins/${plugin}/${plugin}.php`,
+        );
         const jar = "/tmp/wp-cookies";
         const list = await curl(C2, ["-m", "30", "-b", jar, `${SITE_URL}/wp-admin/plugins.php`]);
-        const href = new RegExp(`href="(plugins\\.php\\?action=activate&amp;plugin=${plugin}%2F${plugin}\\.php[^"]*)"`).exec(list.stdout)?.[1];
+        const href = new RegExp(
+            `href="(plugins\\.php\\?action=activate&amp;plugin=${plugin}%2F${plugin}\\.php[^"]*)"`,
+        ).exec(list.stdout)?.[1];
         assert.ok(href, "activate link for the probe plugin on node 1's plugin list");
         const act = await status(C2, `${SITE_URL}/wp-admin/${href.replace(/&amp;/g, "&")}`, ["-m", "30", "-b", jar]);
         assert.strictEqual(act, "302");
         for (const ip of IPS) {
             // A query string nobody asked for yet: a fresh page, not one Varnish cached before the activation.
-            const r = await control(["curl", "-s", "-m", "10", "-i", `http://${ip}/?probe=${Date.now()}`], { timeoutMs: 30_000 });
+            const r = await control(["curl", "-s", "-m", "10", "-i", `http://${ip}/?probe=${Date.now()}`], {
+                timeoutMs: 30_000,
+            });
             assert.match(r.stdout, /^X-HA-Lab-Probe: active/m, `plugin active on ${ip}`);
         }
     });
@@ -147,9 +204,21 @@ describe("lab: the whole HA WordPress stack (Varnish -> Nginx -> PHP-FPM on Glus
         // Spread over the three nodes by the balancer; each node counts its own share, the first to reach maxretry
         // shares the ban. 60 requests: at least one node sees 20 even when the spread is even.
         for (let i = 0; i < 60; i++) {
-            const r = await curl(C1, ["-m", "20", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-d", "<methodCall/>", `${SITE_URL}/xmlrpc.php`]);
+            const r = await curl(C1, [
+                "-m",
+                "20",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-X",
+                "POST",
+                "-d",
+                "<methodCall/>",
+                `${SITE_URL}/xmlrpc.php`,
+            ]);
             // No answer: banned already, or only slow (a loaded machine); only a ban ends the flood early.
-            if (r.stdout.trim() === "000" && await bannedAnywhere(C1_IP)) break;
+            if (r.stdout.trim() === "000" && (await bannedAnywhere(C1_IP))) break;
         }
         for (const n of NODE_NAMES) {
             await waitFor(`${C1_IP} banned on ${n}`, async () => (await banned(n)).includes(C1_IP), 30_000, 200);
@@ -163,12 +232,27 @@ describe("lab: the whole HA WordPress stack (Varnish -> Nginx -> PHP-FPM on Glus
     it("a client forging X-Forwarded-For is banned by its real address, the forged one is not", async () => {
         const forged = "192.0.2.77";
         for (let i = 0; i < 60; i++) {
-            const r = await curl(C2, ["-m", "20", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", `X-Forwarded-For: ${forged}`,
-                "-d", "<methodCall/>", `${SITE_URL}/xmlrpc.php`]);
-            if (r.stdout.trim() === "000" && await bannedAnywhere(C2_IP)) break;
+            const r = await curl(C2, [
+                "-m",
+                "20",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-X",
+                "POST",
+                "-H",
+                `X-Forwarded-For: ${forged}`,
+                "-d",
+                "<methodCall/>",
+                `${SITE_URL}/xmlrpc.php`,
+            ]);
+            if (r.stdout.trim() === "000" && (await bannedAnywhere(C2_IP))) break;
         }
         // Nginx logged "forged, real": the rightmost entry is the address Varnish saw.
-        const logs = (await Promise.all(NODE_NAMES.map(n => onHost(n, "tail -n 1 /var/log/nginx/access.log")))).join("\n");
+        const logs = (await Promise.all(NODE_NAMES.map(n => onHost(n, "tail -n 1 /var/log/nginx/access.log")))).join(
+            "\n",
+        );
         assert.match(logs, new RegExp(`"${forged}, ${C2_IP.replace(/\./g, "\\.")}"$`, "m"));
         for (const n of NODE_NAMES) {
             await waitFor(`${C2_IP} banned on ${n}`, async () => (await banned(n)).includes(C2_IP), 30_000, 200);
@@ -180,8 +264,16 @@ describe("lab: the whole HA WordPress stack (Varnish -> Nginx -> PHP-FPM on Glus
     it("re-running every step succeeds and changes nothing (no reinstall, no jailwatch restart)", async () => {
         // wp-config's mtime, the install marker, and which process owns jailwatch's control socket on each node.
         const state = async () => {
-            const out: string[] = [await onHost(N1, `stat -c %Y ${WEB_ROOT}/wp-config.php; cat ${stateDirOf(LAB_GLUSTER.mountPoint)}/installed`)];
-            for (const n of NODE_NAMES) out.push(`${n}: ${(await onHost(n, "ss -xlpnH | grep -o '/run/jailwatch/jailwatch.sock.*pid=[0-9]*' | grep -o 'pid=[0-9]*'")).trim()}`);
+            const out: string[] = [
+                await onHost(
+                    N1,
+                    `stat -c %Y ${WEB_ROOT}/wp-config.php; cat ${stateDirOf(LAB_GLUSTER.mountPoint)}/installed`,
+                ),
+            ];
+            for (const n of NODE_NAMES)
+                out.push(
+                    `${n}: ${(await onHost(n, "ss -xlpnH | grep -o '/run/jailwatch/jailwatch.sock.*pid=[0-9]*' | grep -o 'pid=[0-9]*'")).trim()}`,
+                );
             return out.join("\n");
         };
         const before = await state();
@@ -189,7 +281,12 @@ describe("lab: the whole HA WordPress stack (Varnish -> Nginx -> PHP-FPM on Glus
         const report = await runPlan(labStackPlan(secrets, await publishBinary()), hosts, { stepTimeoutMs: 300_000 });
         assertPlanOk(report, "re-run");
         const after = await state();
-        const logs = after === before ? "" : (await Promise.all(NODE_NAMES.map(n => onHost(n, "journalctl -u jailwatch -n 8 --no-pager")))).join("\n");
+        const logs =
+            after === before
+                ? ""
+                : (await Promise.all(NODE_NAMES.map(n => onHost(n, "journalctl -u jailwatch -n 8 --no-pager")))).join(
+                      "\n",
+                  );
         assert.strictEqual(after, before, `state changed by a re-run; jailwatch logs:\n${logs}`);
         for (const n of NODE_NAMES) {
             const out = report.steps.find(s => s.id === `jailwatch-service-${n}`)!.stdout;
@@ -198,14 +295,19 @@ describe("lab: the whole HA WordPress stack (Varnish -> Nginx -> PHP-FPM on Glus
             const stdoutOf = (id: string) => report.steps.find(s => s.id === id)!.stdout;
             assert.match(stdoutOf(webStepIds.nginx(n)), /\(changed: no\)/, `${n}: nginx config rewritten by a re-run`);
             assert.match(stdoutOf(webStepIds.varnish(n)), /\(VCL changed: no\)/, `${n}: VCL reloaded by a re-run`);
-            assert.doesNotMatch(stdoutOf(webStepIds.phpFpm(n)), /pool file written|reloaded/, `${n}: php-fpm pool rewritten by a re-run`);
+            assert.doesNotMatch(
+                stdoutOf(webStepIds.phpFpm(n)),
+                /pool file written|reloaded/,
+                `${n}: php-fpm pool rewritten by a re-run`,
+            );
         }
         // Bans survive a re-run: the daemon was not restarted.
         assert.ok((await banned(N1)).includes(C1_IP));
     });
 
     it("a changed jail setting redeploys jailwatch on every node (new daemon, new value), and bans survive", async () => {
-        const owner = (n: string) => onHost(n, "ss -xlpnH | grep -o '/run/jailwatch/jailwatch.sock.*pid=[0-9]*' | grep -o 'pid=[0-9]*'");
+        const owner = (n: string) =>
+            onHost(n, "ss -xlpnH | grep -o '/run/jailwatch/jailwatch.sock.*pid=[0-9]*' | grep -o 'pid=[0-9]*'");
         const before = await Promise.all(NODE_NAMES.map(owner));
         const hosts = Object.fromEntries(NODE_NAMES.map(n => [n, getHost(n)!]));
         const plan = labStackPlan(secrets, await publishBinary(), defaultJails({ ...SEED_XMLRPC_JAIL, maxretry: 25 }));
@@ -214,7 +316,11 @@ describe("lab: the whole HA WordPress stack (Varnish -> Nginx -> PHP-FPM on Glus
         const after = await Promise.all(NODE_NAMES.map(owner));
         NODE_NAMES.forEach((n, i) => {
             assert.notStrictEqual(after[i], before[i], `${n}: jailwatch restarted`);
-            assert.match(report.steps.find(s => s.id === `jailwatch-binary-${n}`)!.stdout, /already installed/, `${n}: binary untouched`);
+            assert.match(
+                report.steps.find(s => s.id === `jailwatch-binary-${n}`)!.stdout,
+                /already installed/,
+                `${n}: binary untouched`,
+            );
         });
         for (const n of NODE_NAMES) {
             assert.match(await onHost(n, "jailwatch -d -c /etc/jailwatch"), /^\[nginx-wp-xmlrpc\] maxretry = 25\b/m, n);
@@ -232,8 +338,20 @@ describe("lab: the whole HA WordPress stack (Varnish -> Nginx -> PHP-FPM on Glus
         const dumpSha = crypto.createHash("sha256").update(dump).digest("hex");
         // WordPress's own user gets its privileges on the second database from the db-user step, as on RDS.
         const plan = labStackPlan(secrets, await publishBinary()).map(s =>
-            s.id === webStepIds.site ? { ...s, params: { ...s.params, DB_NAME: "imported", SQL_DUMP_URL: "/root/site.sql", SQL_DUMP_SHA256: dumpSha } }
-                : s.id === webStepIds.dbUser ? { ...s, params: { ...s.params, DB_NAME: "imported" } } : s);
+            s.id === webStepIds.site
+                ? {
+                      ...s,
+                      params: {
+                          ...s.params,
+                          DB_NAME: "imported",
+                          SQL_DUMP_URL: "/root/site.sql",
+                          SQL_DUMP_SHA256: dumpSha,
+                      },
+                  }
+                : s.id === webStepIds.dbUser
+                  ? { ...s, params: { ...s.params, DB_NAME: "imported" } }
+                  : s,
+        );
         const hosts = Object.fromEntries(NODE_NAMES.map(n => [n, getHost(n)!]));
         const onlySite = { select: (s: { id: string }) => s.id === webStepIds.site || s.id === webStepIds.dbUser };
         const first = await runPlan(plan, hosts, onlySite);
@@ -241,8 +359,13 @@ describe("lab: the whole HA WordPress stack (Varnish -> Nginx -> PHP-FPM on Glus
         const siteOut = (r: typeof first) => r.steps.find(x => x.id === webStepIds.site)!.stdout;
         assert.match(siteOut(first), /imported SQL dump into the empty database imported/);
         assert.match(siteOut(first), /WordPress site: already installed/);
-        const title = await exec(db, ["mariadb", "-N", "-e",
-            "SELECT option_value FROM wp_options WHERE option_name = 'blogname'", "imported"]);
+        const title = await exec(db, [
+            "mariadb",
+            "-N",
+            "-e",
+            "SELECT option_value FROM wp_options WHERE option_name = 'blogname'",
+            "imported",
+        ]);
         assert.strictEqual(title.stdout.trim(), LAB_SITE.title);
         // Again: tables present, so no second import.
         const again = await runPlan(plan, hosts, onlySite);
@@ -255,8 +378,12 @@ describe("lab: the whole HA WordPress stack (Varnish -> Nginx -> PHP-FPM on Glus
         assert.strictEqual(await statusFromControl(`http://${IPS[2]}/`), "000");
         for (const ip of IPS.slice(0, 2)) {
             // The first requests may wait out Gluster's ping-timeout for the vanished brick; then they are served.
-            await waitFor(`site on ${ip} with node 3 dead`, async () =>
-                (await statusFromControl(`http://${ip}/?after-node3=${Date.now()}`)) === "200", 120_000, 1_000);
+            await waitFor(
+                `site on ${ip} with node 3 dead`,
+                async () => (await statusFromControl(`http://${ip}/?after-node3=${Date.now()}`)) === "200",
+                120_000,
+                1_000,
+            );
         }
     });
 });

@@ -3,7 +3,15 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
-import { CONFIG_DEFAULTS, CONFIG_KEYS, StackConfigError, cidrProblem, fileLocator, findKeyLine, validateConfig } from "../../components/config";
+import {
+    CONFIG_DEFAULTS,
+    CONFIG_KEYS,
+    StackConfigError,
+    cidrProblem,
+    fileLocator,
+    findKeyLine,
+    validateConfig,
+} from "../../components/config";
 import { WEB_CONFIG_DEFAULTS, WEB_CONFIG_KEYS } from "../../components/webConfig";
 import { subnetCidrs } from "../../components/network";
 import { OPERATOR_CONFIG, REPO, effectiveConfig, readYaml } from "./support/pulumiRuntime";
@@ -48,7 +56,11 @@ describe("Pulumi.yaml", () => {
     it("has the same defaults as the validator", () => {
         for (const [key, decl] of Object.entries<any>(project.config)) {
             const d = decl.default;
-            assert.strictEqual(typeof d === "string" ? d : JSON.stringify(d), { ...CONFIG_DEFAULTS, ...WEB_CONFIG_DEFAULTS }[key], key);
+            assert.strictEqual(
+                typeof d === "string" ? d : JSON.stringify(d),
+                { ...CONFIG_DEFAULTS, ...WEB_CONFIG_DEFAULTS }[key],
+                key,
+            );
         }
     });
 });
@@ -59,7 +71,10 @@ describe("stack files", () => {
         assert.strictEqual(file["ha-wordpress:region"], "us-east-1");
         assert.deepStrictEqual(file["ha-wordpress:azs"], ["us-east-1b", "us-east-1c", "us-east-1d"]);
         const c = valid();
-        assert.deepStrictEqual(c.nodeNames.map((n, i) => `${n}@${c.azs[i]}`), ["node-gfs1@us-east-1b", "node-gfs2@us-east-1c", "node-gfs3@us-east-1d"]);
+        assert.deepStrictEqual(
+            c.nodeNames.map((n, i) => `${n}@${c.azs[i]}`),
+            ["node-gfs1@us-east-1b", "node-gfs2@us-east-1c", "node-gfs3@us-east-1d"],
+        );
         assert.deepStrictEqual(c.zonesInUse, ["us-east-1b", "us-east-1c", "us-east-1d"]);
         assert.deepStrictEqual(c.warnings, []);
         assert.strictEqual(c.volumeName, "wp");
@@ -105,21 +120,36 @@ describe("validateConfig", () => {
     it("rejects anything but 3 nodes' zones, naming the key and the fix", () => {
         const m = rejection({ azs: JSON.stringify(["us-east-1a", "us-east-1b"]) });
         assert.match(m, /ha-wordpress:azs: needs exactly 3 availability zones, one per node .* got 2\. Fix: /);
-        assert.match(rejection({ azs: JSON.stringify(["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]) }), /got 4/);
-        assert.match(rejection({ azs: "us-east-1a" }), /azs: 'us-east-1a' is not a list of zone names\. Fix: pulumi config set --path/);
+        assert.match(
+            rejection({ azs: JSON.stringify(["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]) }),
+            /got 4/,
+        );
+        assert.match(
+            rejection({ azs: "us-east-1a" }),
+            /azs: 'us-east-1a' is not a list of zone names\. Fix: pulumi config set --path/,
+        );
     });
 
     it("rejects a zone outside the region", () => {
         const m = rejection({ azs: JSON.stringify(["us-east-1b", "us-west-2a", "us-east-1d"]) });
-        assert.match(m, /azs: zone 'us-west-2a' \(node node-gfs2\) is not in region us-east-1\. Fix: use zones of us-east-1/);
-        assert.match(rejection({ region: "eu-west-1" }), /zone 'us-east-1b' \(node node-gfs1\) is not in region eu-west-1/);
+        assert.match(
+            m,
+            /azs: zone 'us-west-2a' \(node node-gfs2\) is not in region us-east-1\. Fix: use zones of us-east-1/,
+        );
+        assert.match(
+            rejection({ region: "eu-west-1" }),
+            /zone 'us-east-1b' \(node node-gfs1\) is not in region eu-west-1/,
+        );
         assert.match(rejection({ region: "mars" }), /region: 'mars' is not an AWS region name/);
     });
 
     it("rejects a brick path that is a bare mount point, and asks for a sub-directory", () => {
         const m = rejection({ brickPath: "/glusterfs/bricks/brick1" });
         assert.match(m, /brickPath: '\/glusterfs\/bricks\/brick1' is a bare mount point/);
-        assert.match(m, /Fix: use a sub-directory below the brick mount point: pulumi config set brickPath \/glusterfs\/bricks\/brick1\/gv/);
+        assert.match(
+            m,
+            /Fix: use a sub-directory below the brick mount point: pulumi config set brickPath \/glusterfs\/bricks\/brick1\/gv/,
+        );
         assert.match(rejection({ brickPath: "/gv" }), /bare mount point/);
         assert.match(rejection({ brickPath: "glusterfs/gv" }), /not an absolute path/);
         assert.match(rejection({ brickPath: "/var/gv" }), /mount point \/var is a system directory/);
@@ -139,13 +169,22 @@ describe("validateConfig", () => {
     });
 
     it("refuses a private key stored in plain text", () => {
-        assert.match(rejection({}, []), /sshPrivateKey: is stored in plain text\. Fix: pulumi config rm sshPrivateKey; pulumi config set --secret/);
+        assert.match(
+            rejection({}, []),
+            /sshPrivateKey: is stored in plain text\. Fix: pulumi config rm sshPrivateKey; pulumi config set --secret/,
+        );
     });
 
     it("rejects a missing, malformed or world-open admin CIDR", () => {
-        assert.match(rejection({ adminCidr: undefined }), /adminCidr: is not set.*Fix: pulumi config set adminCidr 203\.0\.113\.7\/32/);
+        assert.match(
+            rejection({ adminCidr: undefined }),
+            /adminCidr: is not set.*Fix: pulumi config set adminCidr 203\.0\.113\.7\/32/,
+        );
         assert.match(rejection({ adminCidr: "1.2.3.4" }), /adminCidr: '1\.2\.3\.4' is not an IPv4 CIDR block/);
-        assert.match(rejection({ adminCidr: "198.51.100.7/24" }), /has host bits set \(did you mean 198\.51\.100\.0\/24\?\)/);
+        assert.match(
+            rejection({ adminCidr: "198.51.100.7/24" }),
+            /has host bits set \(did you mean 198\.51\.100\.0\/24\?\)/,
+        );
         assert.match(rejection({ adminCidr: "0.0.0.0/0" }), /would open SSH to the whole internet/);
         assert.strictEqual(cidrProblem("10.0.0.0/8"), undefined);
         assert.ok(cidrProblem("300.0.0.0/8"));
@@ -161,9 +200,24 @@ describe("validateConfig", () => {
 
     it("rejects half an existing network, and wrong subnet counts", () => {
         assert.match(rejection({ vpcId: "vpc-0123456789abcdef0" }), /subnetIds: needs one subnet per node \(3/);
-        assert.match(rejection({ subnetIds: JSON.stringify(["subnet-0123456789abcdef0", "subnet-0123456789abcdef1", "subnet-0123456789abcdef2"]) }),
-            /vpcId: is not set but subnetIds is/);
-        const c = valid({ vpcId: "vpc-0123456789abcdef0", subnetIds: JSON.stringify(["subnet-0123456789abcdef0", "subnet-0123456789abcdef1", "subnet-0123456789abcdef1"]) });
+        assert.match(
+            rejection({
+                subnetIds: JSON.stringify([
+                    "subnet-0123456789abcdef0",
+                    "subnet-0123456789abcdef1",
+                    "subnet-0123456789abcdef2",
+                ]),
+            }),
+            /vpcId: is not set but subnetIds is/,
+        );
+        const c = valid({
+            vpcId: "vpc-0123456789abcdef0",
+            subnetIds: JSON.stringify([
+                "subnet-0123456789abcdef0",
+                "subnet-0123456789abcdef1",
+                "subnet-0123456789abcdef1",
+            ]),
+        });
         assert.deepStrictEqual(c.existingNetwork?.subnetIds.length, 3);
         assert.match(rejection({ vpcCidr: "10.0.0.0/8" }), /vpcCidr: a VPC needs a prefix between \/16 and \/24/);
     });
@@ -179,13 +233,17 @@ describe("validateConfig", () => {
     it("lists every problem in one error", () => {
         const m = rejection({ azs: "[]", keyName: "", adminCidr: "", brickPath: "/glusterfs/bricks/brick1" });
         assert.match(m, /^invalid stack configuration \(4 problems\):/);
-        for (const key of ["azs", "keyName", "adminCidr", "brickPath"]) assert.match(m, new RegExp(`ha-wordpress:${key}: `));
+        for (const key of ["azs", "keyName", "adminCidr", "brickPath"])
+            assert.match(m, new RegExp(`ha-wordpress:${key}: `));
     });
 
     it("says in which file and line a bad key is set", () => {
         const stackText = fs.readFileSync(path.join(REPO, "Pulumi.prod.yaml"), "utf8");
         const projectText = fs.readFileSync(path.join(REPO, "Pulumi.yaml"), "utf8");
-        const locate = fileLocator({ name: "Pulumi.prod.yaml", text: stackText }, { name: "Pulumi.yaml", text: projectText });
+        const locate = fileLocator(
+            { name: "Pulumi.prod.yaml", text: stackText },
+            { name: "Pulumi.yaml", text: projectText },
+        );
         const azsLine = stackText.split("\n").findIndex(l => l.startsWith("  ha-wordpress:azs:")) + 1;
         assert.strictEqual(locate("azs"), `Pulumi.prod.yaml:${azsLine}`);
         const cidrLine = projectText.split("\n").findIndex(l => l === "  adminCidr:") + 1;
@@ -195,7 +253,10 @@ describe("validateConfig", () => {
             validateConfig({ ...effectiveConfig("prod", OPERATOR_CONFIG), azs: "[]" }, { secretKeys: SECRET, locate });
             assert.fail("accepted");
         } catch (e) {
-            assert.match((e as Error).message, new RegExp(`- Pulumi\\.prod\\.yaml:${azsLine}: ha-wordpress:azs: needs exactly 3`));
+            assert.match(
+                (e as Error).message,
+                new RegExp(`- Pulumi\\.prod\\.yaml:${azsLine}: ha-wordpress:azs: needs exactly 3`),
+            );
         }
     });
 });
@@ -212,28 +273,62 @@ describe("validateConfig: backups and alarms (issue 11)", () => {
 
     it("rejects a retention RDS cannot keep (1 to 35 days) and a malformed address, with the fix", () => {
         for (const bad of ["0", "36", "-3", "30d", "", "2.5"]) {
-            assert.match(rejection({ backupRetentionDays: bad }),
-                new RegExp(`ha-wordpress:backupRetentionDays: '${bad.replace(".", "\\.")}' is not a number of days between 1 and 35 \\(RDS keeps automated backups at most 35 days\\)\\. Fix: pulumi config set backupRetentionDays 30`), bad);
+            assert.match(
+                rejection({ backupRetentionDays: bad }),
+                new RegExp(
+                    `ha-wordpress:backupRetentionDays: '${bad.replace(".", "\\.")}' is not a number of days between 1 and 35 \\(RDS keeps automated backups at most 35 days\\)\\. Fix: pulumi config set backupRetentionDays 30`,
+                ),
+                bad,
+            );
         }
-        for (const bad of ["ops", "ops@", "@example.com", "ops@example", "a b@example.com", "ops@example.com,boss@example.com", "<ops@example.com>"]) {
-            assert.match(rejection({ alarmEmail: bad }), /ha-wordpress:alarmEmail: '.*' is not an e-mail address\. Fix: pulumi config set alarmEmail ops@example\.com, or leave it empty/, bad);
+        for (const bad of [
+            "ops",
+            "ops@",
+            "@example.com",
+            "ops@example",
+            "a b@example.com",
+            "ops@example.com,boss@example.com",
+            "<ops@example.com>",
+        ]) {
+            assert.match(
+                rejection({ alarmEmail: bad }),
+                /ha-wordpress:alarmEmail: '.*' is not an e-mail address\. Fix: pulumi config set alarmEmail ops@example\.com, or leave it empty/,
+                bad,
+            );
         }
     });
 
     it("names the file and line of a bad value: the stack file's line, or Pulumi.yaml's default", () => {
         const projectText = fs.readFileSync(path.join(REPO, "Pulumi.yaml"), "utf8");
-        const stackText = fs.readFileSync(path.join(REPO, "Pulumi.prod.yaml"), "utf8") + "  ha-wordpress:backupRetentionDays: 90\n";
-        const locate = fileLocator({ name: "Pulumi.prod.yaml", text: stackText }, { name: "Pulumi.yaml", text: projectText });
+        const stackText =
+            fs.readFileSync(path.join(REPO, "Pulumi.prod.yaml"), "utf8") + "  ha-wordpress:backupRetentionDays: 90\n";
+        const locate = fileLocator(
+            { name: "Pulumi.prod.yaml", text: stackText },
+            { name: "Pulumi.yaml", text: projectText },
+        );
         const line = stackText.split("\n").length - 1;
         try {
-            validateConfig({ ...effectiveConfig("prod", OPERATOR_CONFIG), backupRetentionDays: "90", alarmEmail: "nobody" }, { secretKeys: SECRET, locate });
+            validateConfig(
+                { ...effectiveConfig("prod", OPERATOR_CONFIG), backupRetentionDays: "90", alarmEmail: "nobody" },
+                { secretKeys: SECRET, locate },
+            );
             assert.fail("accepted");
         } catch (e) {
             const m = (e as Error).message;
-            assert.match(m, new RegExp(`- Pulumi\\.prod\\.yaml:${line}: ha-wordpress:backupRetentionDays: '90' is not a number of days`));
+            assert.match(
+                m,
+                new RegExp(
+                    `- Pulumi\\.prod\\.yaml:${line}: ha-wordpress:backupRetentionDays: '90' is not a number of days`,
+                ),
+            );
             const emailLine = projectText.split("\n").findIndex(l => l === "  alarmEmail:") + 1;
             assert.ok(emailLine > 0);
-            assert.match(m, new RegExp(`- Pulumi\\.yaml:${emailLine} \\(default\\): ha-wordpress:alarmEmail: 'nobody' is not an e-mail address`));
+            assert.match(
+                m,
+                new RegExp(
+                    `- Pulumi\\.yaml:${emailLine} \\(default\\): ha-wordpress:alarmEmail: 'nobody' is not an e-mail address`,
+                ),
+            );
         }
     });
 
@@ -256,8 +351,17 @@ describe("subnetCidrs", () => {
 describe("index.ts with a bad stack config (child process)", function () {
     this.timeout(60_000);
     const runProgram = (bad: Record<string, string>, secretKeys: string[]) => {
-        const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "fixtures", "badConfigProgram.ts"),
-            JSON.stringify(bad), JSON.stringify(secretKeys)], { cwd: REPO, encoding: "utf8" });
+        const r = spawnSync(
+            process.execPath,
+            [
+                "-r",
+                "ts-node/register/transpile-only",
+                path.join(__dirname, "fixtures", "badConfigProgram.ts"),
+                JSON.stringify(bad),
+                JSON.stringify(secretKeys),
+            ],
+            { cwd: REPO, encoding: "utf8" },
+        );
         assert.ok(r.stdout.startsWith("{"), `child output: ${r.stdout}${r.stderr}`);
         return JSON.parse(r.stdout) as { ok: boolean; runError?: boolean; message?: string; resources: number };
     };

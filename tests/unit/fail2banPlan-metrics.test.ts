@@ -22,10 +22,20 @@ describe("fail2banPlan: metricsListen", () => {
     it("passes the address to every node's config step and changes the deploy id", () => {
         const off = fail2banPlan(base);
         const on = fail2banPlan({ ...base, metricsListen: "127.0.0.1:9539" });
-        for (const n of ["a", "b"]) assert.strictEqual(step(on, `jailwatch-config-${n}`).params.METRICS_LISTEN, "127.0.0.1:9539");
-        assert.notStrictEqual(step(on, "jailwatch-service-a").params.DEPLOY_ID, step(off, "jailwatch-service-a").params.DEPLOY_ID);
-        assert.strictEqual(step(fail2banPlan({ ...base, metricsListen: "" }), "jailwatch-service-a").params.DEPLOY_ID, step(off, "jailwatch-service-a").params.DEPLOY_ID);
-        assert.strictEqual(step(fail2banPlan({ ...base, metricsListen: "9539" }), "jailwatch-config-a").params.METRICS_LISTEN, "9539");
+        for (const n of ["a", "b"])
+            assert.strictEqual(step(on, `jailwatch-config-${n}`).params.METRICS_LISTEN, "127.0.0.1:9539");
+        assert.notStrictEqual(
+            step(on, "jailwatch-service-a").params.DEPLOY_ID,
+            step(off, "jailwatch-service-a").params.DEPLOY_ID,
+        );
+        assert.strictEqual(
+            step(fail2banPlan({ ...base, metricsListen: "" }), "jailwatch-service-a").params.DEPLOY_ID,
+            step(off, "jailwatch-service-a").params.DEPLOY_ID,
+        );
+        assert.strictEqual(
+            step(fail2banPlan({ ...base, metricsListen: "9539" }), "jailwatch-config-a").params.METRICS_LISTEN,
+            "9539",
+        );
     });
     it("refuses anything else (it is written into jailwatch.local)", () => {
         for (const bad of ["127.0.0.1:9539\nperrs = x", "a b:1", "host:", "$(reboot)"]) {

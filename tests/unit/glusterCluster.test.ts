@@ -1,6 +1,15 @@
 // The prod stack under Pulumi mocks: what index.ts + GlusterCluster would ask AWS for, and the order of host steps.
 import * as assert from "assert";
-import { Recorded, Runtime, TEST_PRIVATE_KEY, isSecretWrapped, loadProgram, pulumiRuntime, unwrapSecret, valueOf } from "./support/pulumiRuntime";
+import {
+    Recorded,
+    Runtime,
+    TEST_PRIVATE_KEY,
+    isSecretWrapped,
+    loadProgram,
+    pulumiRuntime,
+    unwrapSecret,
+    valueOf,
+} from "./support/pulumiRuntime";
 import { glusterPlan } from "../../components/glusterPlan";
 import { renderStep } from "../../components/hostStep";
 
@@ -34,10 +43,16 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
         const attachments = own("aws:ec2/volumeAttachment:VolumeAttachment");
         assert.strictEqual(attachments.length, 3);
         for (const a of attachments) {
-            const instance = rt.resources.find(r => r.type === "aws:ec2/instance:Instance" && r.id === a.inputs.instanceId)!;
+            const instance = rt.resources.find(
+                r => r.type === "aws:ec2/instance:Instance" && r.id === a.inputs.instanceId,
+            )!;
             const volume = rt.resources.find(r => r.type === "aws:ebs/volume:Volume" && r.id === a.inputs.volumeId)!;
             assert.ok(instance && volume, `attachment ${a.name} joins a known instance and volume`);
-            assert.strictEqual(volume.inputs.availabilityZone, instance.inputs.availabilityZone, `${volume.name} vs ${instance.name}`);
+            assert.strictEqual(
+                volume.inputs.availabilityZone,
+                instance.inputs.availabilityZone,
+                `${volume.name} vs ${instance.name}`,
+            );
         }
         // and every instance got exactly one brick
         assert.strictEqual(new Set(attachments.map(a => a.inputs.instanceId)).size, 3);
@@ -51,8 +66,11 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
             assert.strictEqual(v.inputs.type, "gp3");
             assert.strictEqual(v.inputs.size, 100);
             assert.strictEqual(v.retainOnDelete, true, `${v.name} retainOnDelete`);
-            assert.deepStrictEqual(v.deps.filter(d => rt.resources.some(r => r.name === d && r.type === "aws:ec2/instance:Instance")), [],
-                `${v.name} must not depend on an instance (it must outlive a replacement)`);
+            assert.deepStrictEqual(
+                v.deps.filter(d => rt.resources.some(r => r.name === d && r.type === "aws:ec2/instance:Instance")),
+                [],
+                `${v.name} must not depend on an instance (it must outlive a replacement)`,
+            );
         }
     });
 
@@ -77,8 +95,10 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
 
     describe("security group", () => {
         // GlusterCluster's own rules (the web tier and the jail add theirs to the same group: tested in wordpress*/fail2ban*).
-        const ingress = () => rt.byType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter(r => r.parent === "gluster");
-        const egress = () => rt.byType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter(r => r.parent === "gluster");
+        const ingress = () =>
+            rt.byType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter(r => r.parent === "gluster");
+        const egress = () =>
+            rt.byType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter(r => r.parent === "gluster");
         const sg = () => own("aws:ec2/securityGroup:SecurityGroup")[0];
 
         it("opens exactly glusterd's and the bricks' ports, each only to the group itself (no NFS, no portmapper)", () => {
@@ -87,7 +107,11 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
             const want = ["tcp/24007-24008", "tcp/49152-49154"].sort();
             assert.deepStrictEqual(got, want);
             for (const r of peer) {
-                assert.strictEqual(r.inputs.referencedSecurityGroupId, sg().id, `${r.name} source is the cluster's group`);
+                assert.strictEqual(
+                    r.inputs.referencedSecurityGroupId,
+                    sg().id,
+                    `${r.name} source is the cluster's group`,
+                );
                 assert.strictEqual(r.inputs.securityGroupId, sg().id);
                 assert.strictEqual(r.inputs.cidrIpv4, undefined);
             }
@@ -97,16 +121,27 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
             const fromCidr = ingress().filter(r => r.inputs.cidrIpv4 !== undefined || r.inputs.cidrIpv6 !== undefined);
             assert.strictEqual(fromCidr.length, 1);
             assert.deepStrictEqual(
-                [fromCidr[0].inputs.cidrIpv4, fromCidr[0].inputs.ipProtocol, fromCidr[0].inputs.fromPort, fromCidr[0].inputs.toPort],
-                ["198.51.100.7/32", "tcp", 22, 22]);
+                [
+                    fromCidr[0].inputs.cidrIpv4,
+                    fromCidr[0].inputs.ipProtocol,
+                    fromCidr[0].inputs.fromPort,
+                    fromCidr[0].inputs.toPort,
+                ],
+                ["198.51.100.7/32", "tcp", 22, 22],
+            );
             for (const r of ingress()) assert.notStrictEqual(r.inputs.cidrIpv4, "0.0.0.0/0", r.name);
             assert.strictEqual(ingress().length, 3);
             assert.strictEqual(sg().inputs.ingress, undefined, "no inline rules hiding beside the rule resources");
         });
 
         it("limits outbound traffic to the members plus HTTP/HTTPS for package mirrors", () => {
-            const got = egress().map(r => r.inputs.referencedSecurityGroupId === sg().id
-                ? `members/${r.inputs.ipProtocol}` : `${r.inputs.cidrIpv4}/${r.inputs.ipProtocol}/${r.inputs.fromPort}`).sort();
+            const got = egress()
+                .map(r =>
+                    r.inputs.referencedSecurityGroupId === sg().id
+                        ? `members/${r.inputs.ipProtocol}`
+                        : `${r.inputs.cidrIpv4}/${r.inputs.ipProtocol}/${r.inputs.fromPort}`,
+                )
+                .sort();
             assert.deepStrictEqual(got, ["0.0.0.0/0/tcp/443", "0.0.0.0/0/tcp/80", "members/-1"]);
         });
     });
@@ -148,8 +183,19 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
         it("registers one remote command per plan step, on the step's node", () => {
             const ids = commands.map(stepOf).sort();
             const want = [
-                ...NODES.flatMap(n => [`hosts-${n}`, `install-${n}`, `brick-${n}`, `identity-${n}`, `identity-save-${n}`, `mount-${n}`, `healed-${n}`]),
-                "peers", "peers-node-gfs2", "peers-node-gfs3", "volume",
+                ...NODES.flatMap(n => [
+                    `hosts-${n}`,
+                    `install-${n}`,
+                    `brick-${n}`,
+                    `identity-${n}`,
+                    `identity-save-${n}`,
+                    `mount-${n}`,
+                    `healed-${n}`,
+                ]),
+                "peers",
+                "peers-node-gfs2",
+                "peers-node-gfs3",
+                "volume",
             ].sort();
             assert.deepStrictEqual(ids, want);
             const instances = own("aws:ec2/instance:Instance");
@@ -165,11 +211,17 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
             const byStep = new Map(commands.map(c => [stepOf(c), c]));
             const plan = glusterPlan({
                 nodes: NODES.map(n => ({ name: n, privateIp: "x", brickVolumeId: "vol-0" })),
-                volumeName: "wp", brickPath: "/glusterfs/bricks/brick1/gv", mountPoint: "/var/www/html", pingTimeout: 10,
+                volumeName: "wp",
+                brickPath: "/glusterfs/bricks/brick1/gv",
+                mountPoint: "/var/www/html",
+                pingTimeout: 10,
             });
             for (const step of plan) {
                 const c = byStep.get(step.id)!;
-                const commandDeps = c.deps.filter(d => byStep.has(d.replace(/^gluster-/, ""))).map(d => d.replace(/^gluster-/, "")).sort();
+                const commandDeps = c.deps
+                    .filter(d => byStep.has(d.replace(/^gluster-/, "")))
+                    .map(d => d.replace(/^gluster-/, ""))
+                    .sort();
                 assert.deepStrictEqual(commandDeps, [...step.dependsOn].sort(), `dependencies of ${step.id}`);
             }
         });
@@ -177,8 +229,14 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
         it("runs each brick step only after its volume is attached", () => {
             for (const n of NODES) {
                 const brick = rt.byName(`gluster-brick-${n}`);
-                assert.ok(brick.deps.includes(`gluster-${n}-brick-attachment`), `brick-${n} depends on its attachment: ${brick.deps}`);
-                assert.strictEqual(rt.byName(`gluster-${n}-brick-attachment`).type, "aws:ec2/volumeAttachment:VolumeAttachment");
+                assert.ok(
+                    brick.deps.includes(`gluster-${n}-brick-attachment`),
+                    `brick-${n} depends on its attachment: ${brick.deps}`,
+                );
+                assert.strictEqual(
+                    rt.byName(`gluster-${n}-brick-attachment`).type,
+                    "aws:ec2/volumeAttachment:VolumeAttachment",
+                );
             }
         });
 
@@ -191,17 +249,25 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
                     privateIp: instances.find(i => i.inputs.tags.Name === n)!.state.privateIp,
                     brickVolumeId: volumes.find(v => v.inputs.tags.Name === `${n}-brick`)!.id,
                 })),
-                volumeName: "wp", brickPath: "/glusterfs/bricks/brick1/gv", mountPoint: "/var/www/html", pingTimeout: 10,
+                volumeName: "wp",
+                brickPath: "/glusterfs/bricks/brick1/gv",
+                mountPoint: "/var/www/html",
+                pingTimeout: 10,
             });
             for (const step of plan) {
                 const c = commands.find(x => stepOf(x) === step.id)!;
-                assert.strictEqual(c.inputs.create, renderStep(step.script, step.params as Record<string, string>, Object.keys(step.secrets ?? {})), step.id);
+                assert.strictEqual(
+                    c.inputs.create,
+                    renderStep(step.script, step.params as Record<string, string>, Object.keys(step.secrets ?? {})),
+                    step.id,
+                );
             }
         });
 
         it("feeds the nodes' private addresses and brick volume ids into the steps", () => {
             const hosts = rt.byName("gluster-hosts-node-gfs2").inputs.create as string;
-            for (const i of own("aws:ec2/instance:Instance")) assert.ok(hosts.includes(`=${i.state.privateIp} `), i.name);
+            for (const i of own("aws:ec2/instance:Instance"))
+                assert.ok(hosts.includes(`=${i.state.privateIp} `), i.name);
             const vol = own("aws:ebs/volume:Volume").find(v => v.inputs.tags.Name === "node-gfs3-brick")!;
             assert.ok((rt.byName("gluster-brick-node-gfs3").inputs.create as string).includes(`VOLUME_ID=${vol.id} `));
         });
@@ -212,10 +278,17 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
             const net = (type: string) => rt.byType(type).filter(r => r.parent === "net");
             assert.strictEqual(net("aws:ec2/vpc:Vpc").length, 1);
             const subnets = net("aws:ec2/subnet:Subnet");
-            assert.deepStrictEqual(subnets.map(s => s.inputs.availabilityZone).sort(), ["us-east-1b", "us-east-1c", "us-east-1d"]);
+            assert.deepStrictEqual(subnets.map(s => s.inputs.availabilityZone).sort(), [
+                "us-east-1b",
+                "us-east-1c",
+                "us-east-1d",
+            ]);
             assert.strictEqual(new Set(subnets.map(s => s.inputs.cidrBlock)).size, 3);
             const routes = net("aws:ec2/routeTable:RouteTable")[0];
-            assert.deepStrictEqual(routes.inputs.routes.map((r: any) => r.cidrBlock), ["0.0.0.0/0"]);
+            assert.deepStrictEqual(
+                routes.inputs.routes.map((r: any) => r.cidrBlock),
+                ["0.0.0.0/0"],
+            );
             assert.strictEqual(net("aws:ec2/routeTableAssociation:RouteTableAssociation").length, 3);
             for (const i of own("aws:ec2/instance:Instance")) {
                 const subnet = subnets.find(s => s.id === i.inputs.subnetId)!;
@@ -242,12 +315,24 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
 
         it("tags every taggable AWS resource with project and stack", () => {
             // Types AWS cannot tag (bucket sub-resources, target attachments) are left out.
-            const untaggable = /^aws:(s3\/bucket(PublicAccessBlock|ServerSideEncryptionConfiguration|OwnershipControls|Policy)|lb\/targetGroupAttachment|iam\/(rolePolicy|rolePolicyAttachment)|backup\/selection|cloudwatch\/dashboard|sns\/topicSubscription):/;
-            const taggable = programResources().filter(r => r.type.startsWith("aws:") && !r.type.includes("Association") &&
-                !r.type.includes("RouteTable") && !r.type.includes("VolumeAttachment") && !r.type.startsWith("aws:vpc/") &&
-                !untaggable.test(r.type));
+            const untaggable =
+                /^aws:(s3\/bucket(PublicAccessBlock|ServerSideEncryptionConfiguration|OwnershipControls|Policy)|lb\/targetGroupAttachment|iam\/(rolePolicy|rolePolicyAttachment)|backup\/selection|cloudwatch\/dashboard|sns\/topicSubscription):/;
+            const taggable = programResources().filter(
+                r =>
+                    r.type.startsWith("aws:") &&
+                    !r.type.includes("Association") &&
+                    !r.type.includes("RouteTable") &&
+                    !r.type.includes("VolumeAttachment") &&
+                    !r.type.startsWith("aws:vpc/") &&
+                    !untaggable.test(r.type),
+            );
             assert.ok(taggable.length >= 10);
-            for (const r of taggable) assert.deepStrictEqual([r.inputs.tags?.project, r.inputs.tags?.stack], ["ha-wordpress", "prod"], r.name);
+            for (const r of taggable)
+                assert.deepStrictEqual(
+                    [r.inputs.tags?.project, r.inputs.tags?.stack],
+                    ["ha-wordpress", "prod"],
+                    r.name,
+                );
         });
 
         it("has the expected number of resources in the prod stack", () => {
@@ -258,7 +343,9 @@ describe("prod stack under mocks (index.ts + GlusterCluster)", function () {
             assert.strictEqual(count("ha-wordpress:index:GlusterCluster"), 1);
             assert.strictEqual(count("ha-wordpress:index:Network"), 1);
             assert.strictEqual(commands.length, 25);
-            const glusterAndNetwork = programResources().filter(r => r.name.startsWith("gluster") || r.name.startsWith("net") || r.type === "pulumi:providers:aws");
+            const glusterAndNetwork = programResources().filter(
+                r => r.name.startsWith("gluster") || r.name.startsWith("net") || r.type === "pulumi:providers:aws",
+            );
             assert.strictEqual(glusterAndNetwork.length, 2 + 1 + 1 + 1 + 1 + 6 + 1 + 1 + 3 + 3 + 12 + 25);
         });
     });

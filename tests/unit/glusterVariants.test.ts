@@ -9,12 +9,25 @@ const NODES = ["node-gfs1", "node-gfs2", "node-gfs3"];
 
 function clusterArgs(over: Partial<GlusterClusterArgs>): GlusterClusterArgs {
     return {
-        nodeNames: NODES, availabilityZones: ["eu-west-1a", "eu-west-1a", "eu-west-1b"],
+        nodeNames: NODES,
+        availabilityZones: ["eu-west-1a", "eu-west-1a", "eu-west-1b"],
         subnetIds: ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
-        vpcId: "vpc-0cccccccccccccccc", ami: "ami-0123456789abcdef0", instanceType: "t3.small", keyName: "k",
-        brickVolume: { sizeGiB: 50, type: "io2", iops: 4000 }, adminCidr: "192.0.2.0/24",
-        ssh: { user: "root", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n", via: "private" },
-        volumeName: "site", brickPath: "/srv/gluster/b1/gv", mountPoint: "/var/www/site", pingTimeout: 7, retainBricks: false,
+        vpcId: "vpc-0cccccccccccccccc",
+        ami: "ami-0123456789abcdef0",
+        instanceType: "t3.small",
+        keyName: "k",
+        brickVolume: { sizeGiB: 50, type: "io2", iops: 4000 },
+        adminCidr: "192.0.2.0/24",
+        ssh: {
+            user: "root",
+            privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n",
+            via: "private",
+        },
+        volumeName: "site",
+        brickPath: "/srv/gluster/b1/gv",
+        mountPoint: "/var/www/site",
+        pingTimeout: 7,
+        retainBricks: false,
         ...over,
     };
 }
@@ -26,16 +39,24 @@ describe("GlusterCluster and Network variants (built directly under the shared m
 
     before(async () => {
         rt = await pulumiRuntime();
-        network = new Network("t-net", { region: "eu-west-1",
-            zones: ["eu-west-1a", "eu-west-1b"], vpcCidr: "10.9.0.0/16",
-            existing: { vpcId: "vpc-0cccccccccccccccc", subnetIds: ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"] },
+        network = new Network("t-net", {
+            region: "eu-west-1",
+            zones: ["eu-west-1a", "eu-west-1b"],
+            vpcCidr: "10.9.0.0/16",
+            existing: {
+                vpcId: "vpc-0cccccccccccccccc",
+                subnetIds: ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
+            },
         });
         new GlusterCluster("t-gluster", clusterArgs({}));
         await settle();
     });
 
     it("uses an existing VPC and its subnets, creating only the S3 endpoint it lacks", async () => {
-        assert.deepStrictEqual(rt.resources.filter(r => r.parent === "t-net").map(r => r.type), ["aws:ec2/vpcEndpoint:VpcEndpoint"]);
+        assert.deepStrictEqual(
+            rt.resources.filter(r => r.parent === "t-net").map(r => r.type),
+            ["aws:ec2/vpcEndpoint:VpcEndpoint"],
+        );
         assert.strictEqual(await valueOf(network.vpcId), "vpc-0cccccccccccccccc");
         assert.strictEqual(await valueOf(network.subnetIdForNode(2, "eu-west-1b")), "subnet-0bbbbbbbbbbbbbbbb");
     });
@@ -58,15 +79,25 @@ describe("GlusterCluster and Network variants (built directly under the shared m
         const volumes = under("t-gluster", "aws:ebs/volume:Volume");
         assert.strictEqual(volumes.length, 3);
         for (const v of volumes) {
-            assert.deepStrictEqual([v.inputs.type, v.inputs.iops, v.inputs.size, v.inputs.encrypted, v.retainOnDelete], ["io2", 4000, 50, true, false]);
+            assert.deepStrictEqual(
+                [v.inputs.type, v.inputs.iops, v.inputs.size, v.inputs.encrypted, v.retainOnDelete],
+                ["io2", 4000, 50, true, false],
+            );
             assert.strictEqual(v.inputs.throughput, undefined);
         }
-        assert.deepStrictEqual(volumes.map(v => v.inputs.availabilityZone).sort(), ["eu-west-1a", "eu-west-1a", "eu-west-1b"]);
+        assert.deepStrictEqual(volumes.map(v => v.inputs.availabilityZone).sort(), [
+            "eu-west-1a",
+            "eu-west-1a",
+            "eu-west-1b",
+        ]);
     });
 
     it("feeds its own volume name, brick path, mount point and ping-timeout into the steps", () => {
         const create = (id: string) => rt.byName(`t-gluster-${id}`).inputs.create as string;
-        assert.match(create("volume"), /BRICKS='node-gfs1:\/srv\/gluster\/b1\/gv node-gfs2:\/srv\/gluster\/b1\/gv node-gfs3:\/srv\/gluster\/b1\/gv'/);
+        assert.match(
+            create("volume"),
+            /BRICKS='node-gfs1:\/srv\/gluster\/b1\/gv node-gfs2:\/srv\/gluster\/b1\/gv node-gfs3:\/srv\/gluster\/b1\/gv'/,
+        );
         assert.match(create("volume"), / PING_TIMEOUT=7 /);
         assert.match(create("volume"), / VOLUME_NAME=site /);
         assert.match(create("mount-node-gfs3"), / MOUNT_POINT=\/var\/www\/site /);
@@ -74,7 +105,10 @@ describe("GlusterCluster and Network variants (built directly under the shared m
     });
 
     it("refuses mismatched node, zone and subnet lists", () => {
-        assert.throws(() => new GlusterCluster("t-bad", clusterArgs({ availabilityZones: ["eu-west-1a"] })), /3 nodes need 3 availability zones and 3 subnets/);
+        assert.throws(
+            () => new GlusterCluster("t-bad", clusterArgs({ availabilityZones: ["eu-west-1a"] })),
+            /3 nodes need 3 availability zones and 3 subnets/,
+        );
     });
 
     it("never records the private key in plain text, even when the caller passes it so", () => {
@@ -86,7 +120,10 @@ describe("GlusterCluster and Network variants (built directly under the shared m
             else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, `${where}.${k}`);
         };
         const mine = rt.resources.filter(r => r.name.startsWith("t-gluster"));
-        assert.ok(mine.some(r => r.type === "ha-wordpress:index:GlusterCluster"), "the component itself is checked too");
+        assert.ok(
+            mine.some(r => r.type === "ha-wordpress:index:GlusterCluster"),
+            "the component itself is checked too",
+        );
         for (const r of mine) walk(r.inputs, r.name);
         assert.deepStrictEqual(leaks, []);
     });

@@ -10,13 +10,19 @@ const INSTALL = path.join(ROOT, "scripts", "install", "install.sh");
 const LIST = path.join(ROOT, "scripts", "install", "packages.txt");
 
 function install(args: string[], asUser?: string) {
-    const argv = asUser ? ["setpriv", `--reuid=${asUser}`, "--regid=nogroup", "--clear-groups", "bash", INSTALL, ...args]
+    const argv = asUser
+        ? ["setpriv", `--reuid=${asUser}`, "--regid=nogroup", "--clear-groups", "bash", INSTALL, ...args]
         : ["bash", INSTALL, ...args];
     const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", cwd: "/" });
     return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-const names = () => fs.readFileSync(LIST, "utf8").split("\n").map(l => l.replace(/#.*/, "").trim()).filter(Boolean);
+const names = () =>
+    fs
+        .readFileSync(LIST, "utf8")
+        .split("\n")
+        .map(l => l.replace(/#.*/, "").trim())
+        .filter(Boolean);
 
 describe("scripts/install/install.sh", () => {
     it("--check passes on this machine (root, Debian 12, loop devices, FUSE, cgroups) and changes nothing", () => {
@@ -49,7 +55,14 @@ describe("scripts/install/install.sh", () => {
 
     it("one package list: packages.txt has what the lab and the browser test need; .ci/run has no list of its own", () => {
         const list = names();
-        for (const p of ["systemd-container", "debootstrap", "xfsprogs", "glusterfs-server", "chromium", "shellcheck"]) {
+        for (const p of [
+            "systemd-container",
+            "debootstrap",
+            "xfsprogs",
+            "glusterfs-server",
+            "chromium",
+            "shellcheck",
+        ]) {
             assert.ok(list.includes(p), `${p} in packages.txt`);
         }
         assert.strictEqual(new Set(list).size, list.length, "no package twice");

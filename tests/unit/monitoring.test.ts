@@ -29,13 +29,15 @@ describe("Monitoring in the prod wiring (mocks)", () => {
     let stack: MonitoringStack;
     let alarms: Recorded[];
     let topicArn: string;
-    const mine = (type: string, prefix = "t-mon-") => rt.resources.filter(r => r.type === type && r.name.startsWith(prefix));
+    const mine = (type: string, prefix = "t-mon-") =>
+        rt.resources.filter(r => r.type === type && r.name.startsWith(prefix));
     const alarm = (id: string) => {
         const a = alarms.find(x => x.name === `t-mon-${id}`);
         assert.ok(a, `alarm ${id}; have ${alarms.map(x => x.name).join(", ")}`);
         return a.inputs;
     };
-    const instanceOf = (node: string) => mine("aws:ec2/instance:Instance", "t-mon-gluster-").find(i => i.inputs.tags.Name === node)!;
+    const instanceOf = (node: string) =>
+        mine("aws:ec2/instance:Instance", "t-mon-gluster-").find(i => i.inputs.tags.Name === node)!;
 
     before(async function () {
         this.timeout(300000); // the program and a second full stack register under the mocks first
@@ -50,7 +52,10 @@ describe("Monitoring in the prod wiring (mocks)", () => {
     it("has one SNS topic, e-mailed to alarmEmail", () => {
         const subs = mine("aws:sns/topicSubscription:TopicSubscription");
         assert.strictEqual(subs.length, 1);
-        assert.deepStrictEqual([subs[0].inputs.topic, subs[0].inputs.protocol, subs[0].inputs.endpoint], [topicArn, "email", ALARM_EMAIL]);
+        assert.deepStrictEqual(
+            [subs[0].inputs.topic, subs[0].inputs.protocol, subs[0].inputs.endpoint],
+            [topicArn, "email", ALARM_EMAIL],
+        );
     });
 
     it("declares every alarm of the plan, named per stack, each notifying that topic on ALARM and on OK", () => {
@@ -70,22 +75,64 @@ describe("Monitoring in the prod wiring (mocks)", () => {
         for (const port of [80, 81]) {
             const tg = rt.byName(`t-mon-web-tg${port}`).state.arnSuffix;
             assert.match(tg, /^targetgroup\//);
-            const u = alarm(`tg${port}-unhealthy-hosts`), h = alarm(`tg${port}-healthy-hosts`);
-            assert.deepStrictEqual([u.namespace, u.metricName, u.dimensions, u.comparisonOperator, u.threshold, u.statistic],
-                ["AWS/NetworkELB", "UnHealthyHostCount", { TargetGroup: tg, LoadBalancer: lb }, "GreaterThanThreshold", 0, "Maximum"]);
-            assert.deepStrictEqual([h.namespace, h.metricName, h.dimensions, h.comparisonOperator, h.threshold, h.statistic, h.treatMissingData],
-                ["AWS/NetworkELB", "HealthyHostCount", { TargetGroup: tg, LoadBalancer: lb }, "LessThanThreshold", 2, "Minimum", "breaching"]);
+            const u = alarm(`tg${port}-unhealthy-hosts`),
+                h = alarm(`tg${port}-healthy-hosts`);
+            assert.deepStrictEqual(
+                [u.namespace, u.metricName, u.dimensions, u.comparisonOperator, u.threshold, u.statistic],
+                [
+                    "AWS/NetworkELB",
+                    "UnHealthyHostCount",
+                    { TargetGroup: tg, LoadBalancer: lb },
+                    "GreaterThanThreshold",
+                    0,
+                    "Maximum",
+                ],
+            );
+            assert.deepStrictEqual(
+                [
+                    h.namespace,
+                    h.metricName,
+                    h.dimensions,
+                    h.comparisonOperator,
+                    h.threshold,
+                    h.statistic,
+                    h.treatMissingData,
+                ],
+                [
+                    "AWS/NetworkELB",
+                    "HealthyHostCount",
+                    { TargetGroup: tg, LoadBalancer: lb },
+                    "LessThanThreshold",
+                    2,
+                    "Minimum",
+                    "breaching",
+                ],
+            );
         }
     });
 
     it("recovers a node whose system check fails and reboots one whose instance check fails, every node, its own instance", () => {
         for (const n of NODES) {
             const id = instanceOf(n).id;
-            const sys = alarm(`${n}-system-check`), inst = alarm(`${n}-instance-check`);
-            assert.deepStrictEqual([sys.namespace, sys.metricName, sys.dimensions, sys.threshold, sys.comparisonOperator, sys.evaluationPeriods, sys.period],
-                ["AWS/EC2", "StatusCheckFailed_System", { InstanceId: id }, 1, "GreaterThanOrEqualToThreshold", 2, 60]);
+            const sys = alarm(`${n}-system-check`),
+                inst = alarm(`${n}-instance-check`);
+            assert.deepStrictEqual(
+                [
+                    sys.namespace,
+                    sys.metricName,
+                    sys.dimensions,
+                    sys.threshold,
+                    sys.comparisonOperator,
+                    sys.evaluationPeriods,
+                    sys.period,
+                ],
+                ["AWS/EC2", "StatusCheckFailed_System", { InstanceId: id }, 1, "GreaterThanOrEqualToThreshold", 2, 60],
+            );
             assert.deepStrictEqual(sys.alarmActions, [topicArn, "arn:aws:automate:us-east-1:ec2:recover"]);
-            assert.deepStrictEqual([inst.metricName, inst.dimensions, inst.evaluationPeriods], ["StatusCheckFailed_Instance", { InstanceId: id }, 3]);
+            assert.deepStrictEqual(
+                [inst.metricName, inst.dimensions, inst.evaluationPeriods],
+                ["StatusCheckFailed_Instance", { InstanceId: id }, 3],
+            );
             assert.deepStrictEqual(inst.alarmActions, [topicArn, "arn:aws:automate:us-east-1:ec2:reboot"]);
             assert.strictEqual(sys.treatMissingData, "missing", "a stopped node is not recovered");
         }
@@ -141,31 +188,55 @@ describe("Monitoring in the prod wiring (mocks)", () => {
             for (let i = 2; i < line.length; i += 2) pairs.push(`${line[i]}=${line[i + 1]}`);
             return `${line[0]} ${line[1]} ${pairs.sort().join(",")}`;
         };
-        const lines = body.widgets.filter((w: any) => w.type === "metric")
+        const lines = body.widgets
+            .filter((w: any) => w.type === "metric")
             .flatMap((w: any) => w.properties.metrics.map((m: any[]) => key(m.filter(x => typeof x === "string"))));
         for (const a of alarms) {
-            const want = key(metricLine({ namespace: a.inputs.namespace, metricName: a.inputs.metricName, dimensions: a.inputs.dimensions }));
+            const want = key(
+                metricLine({
+                    namespace: a.inputs.namespace,
+                    metricName: a.inputs.metricName,
+                    dimensions: a.inputs.dimensions,
+                }),
+            );
             assert.ok(lines.includes(want), `${a.name}: ${want}`);
         }
-        assert.deepStrictEqual(body.widgets.find((w: any) => w.type === "alarm").properties.alarms.sort(), alarms.map(a => a.state.arn).sort());
+        assert.deepStrictEqual(
+            body.widgets.find((w: any) => w.type === "alarm").properties.alarms.sort(),
+            alarms.map(a => a.state.arn).sort(),
+        );
     });
 
     it("gives the nodes a role that may only PutMetricData into HaWordPress, through an instance profile on every instance", () => {
         const roles = mine("aws:iam/role:Role", "t-mon-role-");
         assert.strictEqual(roles.length, 1);
-        assert.deepStrictEqual(JSON.parse(roles[0].inputs.assumeRolePolicy).Statement,
-            [{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "ec2.amazonaws.com" } }]);
-        const policies = rt.resources.filter(r => r.type === "aws:iam/rolePolicy:RolePolicy" && r.inputs.role === roles[0].state.name);
+        assert.deepStrictEqual(JSON.parse(roles[0].inputs.assumeRolePolicy).Statement, [
+            { Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "ec2.amazonaws.com" } },
+        ]);
+        const policies = rt.resources.filter(
+            r => r.type === "aws:iam/rolePolicy:RolePolicy" && r.inputs.role === roles[0].state.name,
+        );
         assert.strictEqual(policies.length, 1, "one inline policy");
         assert.deepStrictEqual(JSON.parse(policies[0].inputs.policy), {
             Version: "2012-10-17",
-            Statement: [{
-                Sid: "PublishNodeHealth", Effect: "Allow", Action: "cloudwatch:PutMetricData", Resource: "*",
-                Condition: { StringEquals: { "cloudwatch:namespace": "HaWordPress" } },
-            }],
+            Statement: [
+                {
+                    Sid: "PublishNodeHealth",
+                    Effect: "Allow",
+                    Action: "cloudwatch:PutMetricData",
+                    Resource: "*",
+                    Condition: { StringEquals: { "cloudwatch:namespace": "HaWordPress" } },
+                },
+            ],
         });
-        assert.ok(!rt.resources.some(r => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && r.inputs.role === roles[0].state.name),
-            "no managed policy on the nodes' role");
+        assert.ok(
+            !rt.resources.some(
+                r =>
+                    r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" &&
+                    r.inputs.role === roles[0].state.name,
+            ),
+            "no managed policy on the nodes' role",
+        );
         const profile = mine("aws:iam/instanceProfile:InstanceProfile", "t-mon-role-");
         assert.strictEqual(profile.length, 1);
         assert.strictEqual(profile[0].inputs.role, roles[0].state.name);
@@ -173,22 +244,35 @@ describe("Monitoring in the prod wiring (mocks)", () => {
         assert.strictEqual(instances.length, 3);
         for (const i of instances) {
             assert.strictEqual(i.inputs.iamInstanceProfile, profile[0].state.name, i.name);
-            assert.ok(!i.ignoreChanges.includes("iamInstanceProfile"), "the profile reaches existing instances (an in-place association)");
-            assert.strictEqual(i.inputs.metadataOptions.httpTokens, "required", "IMDSv2 only: the publisher uses tokens");
+            assert.ok(
+                !i.ignoreChanges.includes("iamInstanceProfile"),
+                "the profile reaches existing instances (an in-place association)",
+            );
+            assert.strictEqual(
+                i.inputs.metadataOptions.httpTokens,
+                "required",
+                "IMDSv2 only: the publisher uses tokens",
+            );
         }
     });
 
     it("runs the publisher step on every node after its web tier (Nginx, after the packages) and the role's policy, with no secret in its text", () => {
-        const secrets = rt.resources.filter(r => r.type === "random:index/randomPassword:RandomPassword").map(r => r.state.result);
-        const hostKeys = rt.resources.filter(r => r.type === "tls:index/privateKey:PrivateKey").map(r => r.state.privateKeyOpenssh);
+        const secrets = rt.resources
+            .filter(r => r.type === "random:index/randomPassword:RandomPassword")
+            .map(r => r.state.result);
+        const hostKeys = rt.resources
+            .filter(r => r.type === "tls:index/privateKey:PrivateKey")
+            .map(r => r.state.privateKeyOpenssh);
         for (const n of NODES) {
             const c = rt.byName(`t-mon-${monitoringStepIds.metrics(n)}`);
             assert.ok(isSecretWrapped(c.inputs.connection));
             assert.strictEqual(c.inputs.stdin, undefined);
             assert.strictEqual(c.inputs.delete, undefined, "removing the stack leaves the host alone");
             const text = String(unwrapSecret(c.inputs.create));
-            assert.deepStrictEqual([param(text, "MODE"), param(text, "NAMESPACE"), param(text, "NODE"), param(text, "REGION")],
-                ["aws", "HaWordPress", n, "us-east-1"]);
+            assert.deepStrictEqual(
+                [param(text, "MODE"), param(text, "NAMESPACE"), param(text, "NODE"), param(text, "REGION")],
+                ["aws", "HaWordPress", n, "us-east-1"],
+            );
             assert.strictEqual(param(text, "HEALTH_SCRIPT"), HEALTH_FIXTURE);
             assert.ok(!/PRIVATE KEY/.test(text), "no key in the text");
             for (const s of [...secrets, ...hostKeys]) assert.ok(!text.includes(s), `${n}: a secret in the text`);
@@ -196,20 +280,38 @@ describe("Monitoring in the prod wiring (mocks)", () => {
             assert.ok(c.deps.includes("t-mon-role-put-metric-data"), `${n} after the role's policy: ${c.deps}`);
             const conn = unwrapSecret(c.inputs.connection) as Record<string, unknown>;
             assert.strictEqual(conn.host, instanceOf(n).state.publicIp, `${n}'s own connection`);
-            assert.strictEqual((unwrapSecret(c.inputs.triggers) as unknown[])[0], instanceOf(n).id, "a replaced instance gets the step again");
+            assert.strictEqual(
+                (unwrapSecret(c.inputs.triggers) as unknown[])[0],
+                instanceOf(n).id,
+                "a replaced instance gets the step again",
+            );
         }
     });
 
     it("refuses a hand-built bundle without brick volumes or their backup tag, and a retention RDS cannot keep", () => {
         const role = stack.role as MonitoringRole;
         const base = {
-            role, ssh: { user: "admin", privateKey: "k" }, region: "us-east-1", loadBalancerArnSuffix: "net/x/1", targetGroups: [{ port: 80, arnSuffix: "targetgroup/x/1" }],
-            dbInstanceIdentifier: "db", healthScript: HEALTH_FIXTURE,
+            role,
+            ssh: { user: "admin", privateKey: "k" },
+            region: "us-east-1",
+            loadBalancerArnSuffix: "net/x/1",
+            targetGroups: [{ port: 80, arnSuffix: "targetgroup/x/1" }],
+            dbInstanceIdentifier: "db",
+            healthScript: HEALTH_FIXTURE,
         };
         const bare: GlusterClusterInfo = { ...stack.cluster.cluster, brickBackupTag: undefined };
-        assert.throws(() => new Monitoring("t-monbad1", { ...base, cluster: bare }), /lacks the brick volumes or their backup tag/);
-        assert.throws(() => new Monitoring("t-monbad2", { ...base, cluster: stack.cluster.cluster, backupRetentionDays: 36 }), /between 1 and 35/);
-        assert.throws(() => new Monitoring("t-monbad3", { ...base, cluster: { ...stack.cluster.cluster, nodes: [] } }), /no nodes/);
+        assert.throws(
+            () => new Monitoring("t-monbad1", { ...base, cluster: bare }),
+            /lacks the brick volumes or their backup tag/,
+        );
+        assert.throws(
+            () => new Monitoring("t-monbad2", { ...base, cluster: stack.cluster.cluster, backupRetentionDays: 36 }),
+            /between 1 and 35/,
+        );
+        assert.throws(
+            () => new Monitoring("t-monbad3", { ...base, cluster: { ...stack.cluster.cluster, nodes: [] } }),
+            /no nodes/,
+        );
         void pulumi;
     });
 });

@@ -9,17 +9,40 @@ import { PHP_VOLUME_TUNING, glusterPlan, volumeTuningParam } from "../../compone
 import { DEFAULT_FPM_SIZING, WordPressPlanArgs, webConfigFiles, wordpressPlan } from "../../components/wordpressPlan";
 
 const NODES = ["n1", "n2", "n3"];
-const gluster = (tuning?: ReadonlyArray<readonly [string, string]>) => glusterPlan<string>({
-    nodes: NODES.map((name, i) => ({ name, privateIp: `10.0.0.${i + 1}`, brickVolumeId: `vol-0abc00000000000${i + 1}` })),
-    volumeName: "wp", brickPath: "/glusterfs/bricks/brick1/gv", mountPoint: "/var/www/html", pingTimeout: 10, tuning,
-}) as HostStep<string>[];
+const gluster = (tuning?: ReadonlyArray<readonly [string, string]>) =>
+    glusterPlan<string>({
+        nodes: NODES.map((name, i) => ({
+            name,
+            privateIp: `10.0.0.${i + 1}`,
+            brickVolumeId: `vol-0abc00000000000${i + 1}`,
+        })),
+        volumeName: "wp",
+        brickPath: "/glusterfs/bricks/brick1/gv",
+        mountPoint: "/var/www/html",
+        pingTimeout: 10,
+        tuning,
+    }) as HostStep<string>[];
 const volumeStep = (steps: HostStep<string>[]) => steps.find(s => s.id === "volume")!;
 
 const wpArgs = (more: Partial<WordPressPlanArgs<string>> = {}): WordPressPlanArgs<string> => ({
-    nodes: NODES, mountPoint: "/var/www/html", afterMount: Object.fromEntries(NODES.map(n => [n, [`mount-${n}`]])),
-    source: { kind: "debian" }, dbHost: "db", dbName: "wp", dbMasterUser: "admin", dbMasterPassword: "m", dbUser: "app",
-    dbPassword: "p", salts: "a b c d e f g h", siteUrl: "", installUrl: "http://x", siteTitle: "t", adminUser: "u",
-    adminPassword: "pw", adminEmail: "a@b.invalid", ...more,
+    nodes: NODES,
+    mountPoint: "/var/www/html",
+    afterMount: Object.fromEntries(NODES.map(n => [n, [`mount-${n}`]])),
+    source: { kind: "debian" },
+    dbHost: "db",
+    dbName: "wp",
+    dbMasterUser: "admin",
+    dbMasterPassword: "m",
+    dbUser: "app",
+    dbPassword: "p",
+    salts: "a b c d e f g h",
+    siteUrl: "",
+    installUrl: "http://x",
+    siteTitle: "t",
+    adminUser: "u",
+    adminPassword: "pw",
+    adminEmail: "a@b.invalid",
+    ...more,
 });
 const fpmStep = (steps: HostStep<string>[], node = "n1") => steps.find(s => s.id === `php-fpm-${node}`)!;
 
@@ -27,8 +50,15 @@ describe("performance tuning in the plans", () => {
     it("the volume step gets gluster's metadata-cache and nl-cache options, readdir-ahead and event threads by default", () => {
         const lines = String(volumeStep(gluster()).params.TUNING).split("\n");
         const opts = new Map(lines.map(l => l.split(" ") as [string, string]));
-        for (const [k, v] of [["features.cache-invalidation", "on"], ["performance.md-cache-timeout", "600"], ["performance.cache-invalidation", "on"],
-            ["performance.nl-cache", "on"], ["performance.readdir-ahead", "on"], ["client.event-threads", "3"], ["server.event-threads", "3"]]) {
+        for (const [k, v] of [
+            ["features.cache-invalidation", "on"],
+            ["performance.md-cache-timeout", "600"],
+            ["performance.cache-invalidation", "on"],
+            ["performance.nl-cache", "on"],
+            ["performance.readdir-ahead", "on"],
+            ["client.event-threads", "3"],
+            ["server.event-threads", "3"],
+        ]) {
             assert.strictEqual(opts.get(k), v, `${k} should be ${v}`);
         }
         assert.strictEqual(lines.length, PHP_VOLUME_TUNING.length);
@@ -40,14 +70,24 @@ describe("performance tuning in the plans", () => {
             assert.strictEqual(opts.get("features.cache-invalidation"), "on");
             assert.strictEqual(opts.get("performance.cache-invalidation"), "on");
         }
-        assert.ok(!opts.has("performance.parallel-readdir"), "parallel-readdir has nothing to parallelise on a 1 x 3 volume");
+        assert.ok(
+            !opts.has("performance.parallel-readdir"),
+            "parallel-readdir has nothing to parallelise on a 1 x 3 volume",
+        );
     });
 
     it("tuning [] leaves gluster's defaults; bad names, values and duplicates are refused", () => {
         assert.strictEqual(volumeStep(gluster([])).params.TUNING, "");
         assert.throws(() => volumeTuningParam([["performance.nl-cache", "on; rm -rf /"]]), /may hold only/);
         assert.throws(() => volumeTuningParam([["nl-cache", "on"]]), /not a gluster option name/);
-        assert.throws(() => volumeTuningParam([["performance.nl-cache", "on"], ["performance.nl-cache", "off"]]), /twice/);
+        assert.throws(
+            () =>
+                volumeTuningParam([
+                    ["performance.nl-cache", "on"],
+                    ["performance.nl-cache", "off"],
+                ]),
+            /twice/,
+        );
     });
 
     it("the PHP-FPM step gets the PHP settings and the pool sizing parameters", () => {
@@ -55,14 +95,26 @@ describe("performance tuning in the plans", () => {
         assert.strictEqual(p.PHP_INI, webConfigFiles().phpIni);
         assert.strictEqual(p.FPM_RESERVE_MIB, String(DEFAULT_FPM_SIZING.reserveMib));
         assert.strictEqual(p.FPM_CHILD_MIB, String(DEFAULT_FPM_SIZING.childMib));
-        const q = fpmStep(wordpressPlan<string>(wpArgs({ fpmSizing: { reserveMib: 1024, childMib: 80 }, phpTuning: false })) as HostStep<string>[]).params;
+        const q = fpmStep(
+            wordpressPlan<string>(
+                wpArgs({ fpmSizing: { reserveMib: 1024, childMib: 80 }, phpTuning: false }),
+            ) as HostStep<string>[],
+        ).params;
         assert.deepStrictEqual([q.FPM_RESERVE_MIB, q.FPM_CHILD_MIB, q.PHP_INI], ["1024", "80", ""]);
         assert.throws(() => wordpressPlan<string>(wpArgs({ fpmSizing: { reserveMib: 768, childMib: 0 } })), /childMib/);
-        assert.throws(() => wordpressPlan<string>(wpArgs({ fpmSizing: { reserveMib: 1.5, childMib: 64 } })), /reserveMib/);
+        assert.throws(
+            () => wordpressPlan<string>(wpArgs({ fpmSizing: { reserveMib: 1.5, childMib: 64 } })),
+            /reserveMib/,
+        );
     });
 
     it("the PHP settings keep timestamp validation with a bounded revalidation and size opcache for WordPress", () => {
-        const ini = Object.fromEntries(webConfigFiles().phpIni.split("\n").filter(l => /^[a-z]/.test(l)).map(l => l.split(/\s*=\s*/)));
+        const ini = Object.fromEntries(
+            webConfigFiles()
+                .phpIni.split("\n")
+                .filter(l => /^[a-z]/.test(l))
+                .map(l => l.split(/\s*=\s*/)),
+        );
         assert.strictEqual(ini["opcache.validate_timestamps"], "1");
         const freq = Number(ini["opcache.revalidate_freq"]);
         assert.ok(freq > 0 && freq <= 60, `revalidate_freq ${freq} must bound how long another node's change takes`);
@@ -75,14 +127,30 @@ describe("performance tuning in the plans", () => {
     it("the pool file with its placeholders filled and the PHP settings pass PHP's own checks", () => {
         const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "perf-tuning-"));
         try {
-            const pool = webConfigFiles().fpmPool.replace("@@MAX_CHILDREN@@", "16").replace("@@START_SERVERS@@", "4")
-                .replace("@@MIN_SPARE@@", "2").replace("@@MAX_SPARE@@", "8");
+            const pool = webConfigFiles()
+                .fpmPool.replace("@@MAX_CHILDREN@@", "16")
+                .replace("@@START_SERVERS@@", "4")
+                .replace("@@MIN_SPARE@@", "2")
+                .replace("@@MAX_SPARE@@", "8");
             assert.ok(!/@@[A-Z_]+@@/.test(pool), "every placeholder is one php-fpm.sh fills");
             fs.writeFileSync(`${tmp}/pool.conf`, pool);
-            fs.writeFileSync(`${tmp}/fpm.conf`, `[global]\npid = ${tmp}/fpm.pid\nerror_log = ${tmp}/fpm.log\ninclude = ${tmp}/pool.conf\n`);
+            fs.writeFileSync(
+                `${tmp}/fpm.conf`,
+                `[global]\npid = ${tmp}/fpm.pid\nerror_log = ${tmp}/fpm.log\ninclude = ${tmp}/pool.conf\n`,
+            );
             execFileSync("php-fpm8.2", ["-t", "-y", `${tmp}/fpm.conf`], { stdio: "pipe" });
             fs.writeFileSync(`${tmp}/t.ini`, webConfigFiles().phpIni);
-            const out = execFileSync("php", ["-n", "-c", `${tmp}/t.ini`, "-r", "echo ini_get('realpath_cache_ttl'), ' ', ini_get('realpath_cache_size');"], { encoding: "utf8" });
+            const out = execFileSync(
+                "php",
+                [
+                    "-n",
+                    "-c",
+                    `${tmp}/t.ini`,
+                    "-r",
+                    "echo ini_get('realpath_cache_ttl'), ' ', ini_get('realpath_cache_size');",
+                ],
+                { encoding: "utf8" },
+            );
             assert.strictEqual(out.trim(), "600 4096K");
         } finally {
             fs.rmSync(tmp, { recursive: true, force: true });

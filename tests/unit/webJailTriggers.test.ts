@@ -17,23 +17,34 @@ const ELF_X64 = fs.readFileSync(path.join(__dirname, "fixtures/jailwatch-linux-x
 describe("Fail2BanJail triggers: redeploy on a changed binary or config, and only then (mocks)", () => {
     let rt: Runtime;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jail-"));
-    const binA = path.join(dir, "a"), binA2 = path.join(dir, "a-copy"), binB = path.join(dir, "b");
+    const binA = path.join(dir, "a"),
+        binA2 = path.join(dir, "a-copy"),
+        binB = path.join(dir, "b");
 
-    const build = (name: string, binary: string, maxretry = 20) => new Fail2BanJail(name, {
-        cluster: {
-            nodes: NODES.map((n, i) => ({
-                name: n, zone: "us-east-1a", privateIp: pulumi.output(`10.30.0.${i + 1}`), instanceId: pulumi.output(`i-0${name}${i}`),
-                sshHost: `192.0.2.${i + 1}`, hostKey: "ssh-ed25519 AAAAtrig",
-                installed: new random.RandomPet(`${name}-install-${n}`, {}).id, mounted: new random.RandomPet(`${name}-mount-${n}`, {}).id,
-            })),
-            securityGroupId: pulumi.output("sg-0trig"), mountPoint: "/var/www/html", architecture: "x86_64",
-        },
-        ssh: { user: "admin", privateKey: "test-key" },
-        binaryPath: binary, s3EndpointId: "vpce-0trig",
-        ignoreIp: ["10.30.0.0/16"],
-        jails: defaultJails({ ...SEED_XMLRPC_JAIL, maxretry }),
-        tags: { project: "ha-wordpress", stack: "prod" },
-    });
+    const build = (name: string, binary: string, maxretry = 20) =>
+        new Fail2BanJail(name, {
+            cluster: {
+                nodes: NODES.map((n, i) => ({
+                    name: n,
+                    zone: "us-east-1a",
+                    privateIp: pulumi.output(`10.30.0.${i + 1}`),
+                    instanceId: pulumi.output(`i-0${name}${i}`),
+                    sshHost: `192.0.2.${i + 1}`,
+                    hostKey: "ssh-ed25519 AAAAtrig",
+                    installed: new random.RandomPet(`${name}-install-${n}`, {}).id,
+                    mounted: new random.RandomPet(`${name}-mount-${n}`, {}).id,
+                })),
+                securityGroupId: pulumi.output("sg-0trig"),
+                mountPoint: "/var/www/html",
+                architecture: "x86_64",
+            },
+            ssh: { user: "admin", privateKey: "test-key" },
+            binaryPath: binary,
+            s3EndpointId: "vpce-0trig",
+            ignoreIp: ["10.30.0.0/16"],
+            jails: defaultJails({ ...SEED_XMLRPC_JAIL, maxretry }),
+            tags: { project: "ha-wordpress", stack: "prod" },
+        });
     const trig = (name: string, step: string): unknown => {
         const c: Recorded = rt.byName(`${name}-${step}`);
         // The instance id differs per build by construction: compare what the content contributes.
@@ -65,21 +76,40 @@ describe("Fail2BanJail triggers: redeploy on a changed binary or config, and onl
 
     it("a changed binary changes the binary and service triggers, not the config's", () => {
         for (const n of NODES) {
-            assert.notDeepStrictEqual(trig("trig-newbin", jailStepIds.binary(n)), trig("trig-same1", jailStepIds.binary(n)));
-            assert.notDeepStrictEqual(trig("trig-newbin", jailStepIds.service(n)), trig("trig-same1", jailStepIds.service(n)));
-            assert.deepStrictEqual(trig("trig-newbin", jailStepIds.config(n)), trig("trig-same1", jailStepIds.config(n)));
+            assert.notDeepStrictEqual(
+                trig("trig-newbin", jailStepIds.binary(n)),
+                trig("trig-same1", jailStepIds.binary(n)),
+            );
+            assert.notDeepStrictEqual(
+                trig("trig-newbin", jailStepIds.service(n)),
+                trig("trig-same1", jailStepIds.service(n)),
+            );
+            assert.deepStrictEqual(
+                trig("trig-newbin", jailStepIds.config(n)),
+                trig("trig-same1", jailStepIds.config(n)),
+            );
         }
         // and it is a new S3 object (the key holds the hash); the old one is replaced, not overwritten in place
-        const key = (name: string) => rt.byType("aws:s3/bucketObjectv2:BucketObjectv2").find(o => o.name === `${name}-jailwatch`)!.inputs.key;
+        const key = (name: string) =>
+            rt.byType("aws:s3/bucketObjectv2:BucketObjectv2").find(o => o.name === `${name}-jailwatch`)!.inputs.key;
         assert.notStrictEqual(key("trig-newbin"), key("trig-same1"));
         assert.strictEqual(key("trig-same2"), key("trig-same1"));
     });
 
     it("a changed jail setting changes the config and service triggers, not the binary's", () => {
         for (const n of NODES) {
-            assert.notDeepStrictEqual(trig("trig-newcfg", jailStepIds.config(n)), trig("trig-same1", jailStepIds.config(n)));
-            assert.notDeepStrictEqual(trig("trig-newcfg", jailStepIds.service(n)), trig("trig-same1", jailStepIds.service(n)));
-            assert.deepStrictEqual(trig("trig-newcfg", jailStepIds.binary(n)), trig("trig-same1", jailStepIds.binary(n)));
+            assert.notDeepStrictEqual(
+                trig("trig-newcfg", jailStepIds.config(n)),
+                trig("trig-same1", jailStepIds.config(n)),
+            );
+            assert.notDeepStrictEqual(
+                trig("trig-newcfg", jailStepIds.service(n)),
+                trig("trig-same1", jailStepIds.service(n)),
+            );
+            assert.deepStrictEqual(
+                trig("trig-newcfg", jailStepIds.binary(n)),
+                trig("trig-same1", jailStepIds.binary(n)),
+            );
         }
     });
 

@@ -11,9 +11,22 @@ import { StackConfigError } from "../../components/config";
 
 const NODES = ["n1", "n2", "n3"];
 const base: WordPressPlanArgs<string> = {
-    nodes: NODES, mountPoint: "/var/www/html", afterMount: { n1: ["mount-n1"], n2: ["mount-n2"], n3: ["mount-n3"] },
-    source: { kind: "debian" }, dbHost: "db:3306", dbName: "wordpress", dbMasterUser: "dbmaster", dbMasterPassword: "mpw", dbUser: "wordpress", dbPassword: "pw",
-    salts: "1 2 3 4 5 6 7 8", siteUrl: "", installUrl: "http://x", siteTitle: "T", adminUser: "a", adminPassword: "p",
+    nodes: NODES,
+    mountPoint: "/var/www/html",
+    afterMount: { n1: ["mount-n1"], n2: ["mount-n2"], n3: ["mount-n3"] },
+    source: { kind: "debian" },
+    dbHost: "db:3306",
+    dbName: "wordpress",
+    dbMasterUser: "dbmaster",
+    dbMasterPassword: "mpw",
+    dbUser: "wordpress",
+    dbPassword: "pw",
+    salts: "1 2 3 4 5 6 7 8",
+    siteUrl: "",
+    installUrl: "http://x",
+    siteTitle: "T",
+    adminUser: "a",
+    adminPassword: "p",
     adminEmail: "a@b.c",
 };
 
@@ -22,8 +35,17 @@ describe("wordpressPlan (pure)", () => {
         const plan = wordpressPlan(base);
         assert.strictEqual(plan.length, 17);
         const site = plan.filter(s => s.id === webStepIds.site);
-        assert.deepStrictEqual(site.map(s => s.host), ["n1"]);
-        assert.deepStrictEqual([...site[0].dependsOn].sort(), ["db-user", "php-fpm-n1", "wordpress-n1", "wordpress-n2", "wordpress-n3"]);
+        assert.deepStrictEqual(
+            site.map(s => s.host),
+            ["n1"],
+        );
+        assert.deepStrictEqual([...site[0].dependsOn].sort(), [
+            "db-user",
+            "php-fpm-n1",
+            "wordpress-n1",
+            "wordpress-n2",
+            "wordpress-n3",
+        ]);
     });
 
     it("puts Nginx and WordPress after the node's mount, Varnish after Nginx, every step on its own node", () => {
@@ -46,7 +68,10 @@ describe("wordpressPlan (pure)", () => {
     });
 
     it("rejects a tarball without a SHA-256, a relative mount point and a node without a mount step", () => {
-        assert.throws(() => wordpressPlan({ ...base, source: { kind: "tarball", url: "https://x/w.tar.gz", sha256: "abc" } }), /sha256/);
+        assert.throws(
+            () => wordpressPlan({ ...base, source: { kind: "tarball", url: "https://x/w.tar.gz", sha256: "abc" } }),
+            /sha256/,
+        );
         assert.throws(() => wordpressPlan({ ...base, mountPoint: "var/www" }), /absolute/);
         assert.throws(() => wordpressPlan({ ...base, afterMount: { n1: [] } }), /afterMount has no entry for node n2/);
     });
@@ -60,7 +85,12 @@ describe("wordpressPlan (pure)", () => {
 
 describe("web config validator", () => {
     const problems = (raw: Record<string, string>): string[] => {
-        try { validateWebConfig(raw); } catch (e) { if (e instanceof StackConfigError) return e.problems; throw e; }
+        try {
+            validateWebConfig(raw);
+        } catch (e) {
+            if (e instanceof StackConfigError) return e.problems;
+            throw e;
+        }
         return [];
     };
 
@@ -76,14 +106,26 @@ describe("web config validator", () => {
 
     it("names the key and the fix for each bad value", () => {
         const cases: [Record<string, string>, RegExp][] = [
-            [{ dbMultiAz: "yes" }, /ha-wordpress:dbMultiAz: 'yes' must be true or false\. Fix: pulumi config set dbMultiAz true/],
+            [
+                { dbMultiAz: "yes" },
+                /ha-wordpress:dbMultiAz: 'yes' must be true or false\. Fix: pulumi config set dbMultiAz true/,
+            ],
             [{ dbUser: "admin" }, /ha-wordpress:dbUser: .*reserved/],
-            [{ wordpressSource: "tarball", wordpressTarballUrl: "https://wordpress.org/latest.tar.gz" }, /ha-wordpress:wordpressTarballSha256: must be the release's SHA-256/],
+            [
+                { wordpressSource: "tarball", wordpressTarballUrl: "https://wordpress.org/latest.tar.gz" },
+                /ha-wordpress:wordpressTarballSha256: must be the release's SHA-256/,
+            ],
             [{ wordpressSource: "svn" }, /ha-wordpress:wordpressSource: 'svn' must be 'debian'/],
-            [{ certificateArn: "arn:aws:iam::1:cert" }, /ha-wordpress:certificateArn: .* is not an ACM certificate ARN/],
+            [
+                { certificateArn: "arn:aws:iam::1:cert" },
+                /ha-wordpress:certificateArn: .* is not an ACM certificate ARN/,
+            ],
             [{ siteUrl: "https://example.com/blog" }, /ha-wordpress:siteUrl: .*without a path/],
             [{ xmlrpcBantime: "0" }, /ha-wordpress:xmlrpcBantime: '0' must be seconds/],
-            [{ jailwatchPeerPort: "80" }, /ha-wordpress:jailwatchPeerPort: '80' is not a whole number between 1024 and 65535/],
+            [
+                { jailwatchPeerPort: "80" },
+                /ha-wordpress:jailwatchPeerPort: '80' is not a whole number between 1024 and 65535/,
+            ],
             [{ webIngressCidr: "10.0.0.1/8" }, /ha-wordpress:webIngressCidr: .*host bits/],
         ];
         for (const [raw, re] of cases) {
@@ -96,7 +138,12 @@ describe("web config validator", () => {
 });
 
 describe("web and jail host scripts", () => {
-    const scripts = ["web", "jail"].flatMap(d => fs.readdirSync(path.join(SCRIPTS_DIR, d)).filter(f => f.endsWith(".sh")).map(f => `${d}/${f}`));
+    const scripts = ["web", "jail"].flatMap(d =>
+        fs
+            .readdirSync(path.join(SCRIPTS_DIR, d))
+            .filter(f => f.endsWith(".sh"))
+            .map(f => `${d}/${f}`),
+    );
 
     it("parse with bash -n, prefixed by the common library as they run", () => {
         assert.ok(scripts.length >= 9, scripts.join(" "));
@@ -110,8 +157,13 @@ describe("web and jail host scripts", () => {
         for (const s of scripts) {
             let err = "";
             try {
-                execFileSync("bash", ["-c", renderStep(s, {})], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH } });
-            } catch (e: any) { err = String(e.stderr); }
+                execFileSync("bash", ["-c", renderStep(s, {})], {
+                    stdio: ["ignore", "pipe", "pipe"],
+                    env: { PATH: process.env.PATH },
+                });
+            } catch (e: any) {
+                err = String(e.stderr);
+            }
             assert.match(err, /parameter [A-Z_]+ is missing/, `${s}: ${err}`);
         }
     });
@@ -121,16 +173,28 @@ describe("web and jail host scripts", () => {
         const tmp = fs.mkdtempSync("/tmp/ha-webconf-");
         try {
             execFileSync("varnishd", ["-C", "-f", path.join(SCRIPTS_DIR, "web/varnish.vcl")], { stdio: "pipe" });
-            const site = fs.readFileSync(path.join(SCRIPTS_DIR, "web/nginx-site.conf"), "utf8").replace(/@@WEB_ROOT@@/g, `${tmp}/www`)
+            const site = fs
+                .readFileSync(path.join(SCRIPTS_DIR, "web/nginx-site.conf"), "utf8")
+                .replace(/@@WEB_ROOT@@/g, `${tmp}/www`)
                 .replace(/\/var\/log\/nginx\//g, `${tmp}/`);
             fs.writeFileSync(`${tmp}/site.conf`, site);
-            fs.writeFileSync(`${tmp}/nginx.conf`, `pid ${tmp}/nginx.pid;\nerror_log ${tmp}/error.log;\nevents {}\nhttp {\ninclude /etc/nginx/mime.types;\ninclude ${tmp}/site.conf;\n}\n`);
+            fs.writeFileSync(
+                `${tmp}/nginx.conf`,
+                `pid ${tmp}/nginx.pid;\nerror_log ${tmp}/error.log;\nevents {}\nhttp {\ninclude /etc/nginx/mime.types;\ninclude ${tmp}/site.conf;\n}\n`,
+            );
             execFileSync("nginx", ["-t", "-q", "-c", `${tmp}/nginx.conf`], { stdio: "pipe" });
             // The pool's size is filled in by php-fpm.sh on the node (from its memory); any numbers do for the check.
-            const pool = fs.readFileSync(path.join(SCRIPTS_DIR, "web/php-fpm-pool.conf"), "utf8").replace("@@MAX_CHILDREN@@", "16")
-                .replace("@@START_SERVERS@@", "4").replace("@@MIN_SPARE@@", "2").replace("@@MAX_SPARE@@", "8");
+            const pool = fs
+                .readFileSync(path.join(SCRIPTS_DIR, "web/php-fpm-pool.conf"), "utf8")
+                .replace("@@MAX_CHILDREN@@", "16")
+                .replace("@@START_SERVERS@@", "4")
+                .replace("@@MIN_SPARE@@", "2")
+                .replace("@@MAX_SPARE@@", "8");
             fs.writeFileSync(`${tmp}/pool.conf`, pool);
-            fs.writeFileSync(`${tmp}/fpm.conf`, `[global]\npid = ${tmp}/fpm.pid\nerror_log = ${tmp}/fpm.log\ninclude = ${tmp}/pool.conf\n`);
+            fs.writeFileSync(
+                `${tmp}/fpm.conf`,
+                `[global]\npid = ${tmp}/fpm.pid\nerror_log = ${tmp}/fpm.log\ninclude = ${tmp}/pool.conf\n`,
+            );
             execFileSync("php-fpm8.2", ["-t", "-y", `${tmp}/fpm.conf`], { stdio: "pipe" });
         } finally {
             fs.rmSync(tmp, { recursive: true, force: true });

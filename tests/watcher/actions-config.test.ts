@@ -7,15 +7,13 @@ import * as os from "os";
 import * as path from "path";
 import { runCheck } from "../../watcher/src/cli/check";
 import { loadJails } from "../../watcher/src/cli/common";
-import { JailwatchServer } from "../../watcher/src/server/daemon";
-import { silentLogger } from "../../watcher/src/server/log";
 
 const STOCK = "/etc/fail2ban";
 
 describe("actions: `action =` and banaction as fail2ban defines them", function () {
     this.timeout(30_000);
     const dirs: string[] = [];
-    after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+    after(() => dirs.forEach(d => fs.rmSync(d, { recursive: true, force: true })));
     function copy(local: string): { dir: string; file: string } {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "jw-act-"));
         dirs.push(dir);
@@ -26,19 +24,25 @@ describe("actions: `action =` and banaction as fail2ban defines them", function 
     }
     function check(dir: string): { code: number; err: string } {
         const err: string[] = [];
-        const code = runCheck(dir, () => undefined, (s) => err.push(s));
+        const code = runCheck(
+            dir,
+            () => undefined,
+            s => err.push(s),
+        );
         return { code, err: err.join("\n") };
     }
 
     it("`action = dummy` bans nowhere: the jail runs the dummy backend", () => {
         const { dir } = copy("[sshd]\nenabled = true\naction = dummy\n");
         assert.equal(check(dir).code, 0);
-        assert.equal(loadJails(dir).jails.find((j) => j.name === "sshd")!.banaction, "dummy");
+        assert.equal(loadJails(dir).jails.find(j => j.name === "sshd")!.banaction, "dummy");
     });
 
     it("a stock ban action with its own arguments is run natively with the action's port and protocol", () => {
-        const { dir } = copy("[sshd]\nenabled = true\naction = nftables-multiport[port=\"2222,ssh\", protocol=tcp][name=x]\n");
-        const sshd = loadJails(dir).jails.find((j) => j.name === "sshd")!;
+        const { dir } = copy(
+            '[sshd]\nenabled = true\naction = nftables-multiport[port="2222,ssh", protocol=tcp][name=x]\n',
+        );
+        const sshd = loadJails(dir).jails.find(j => j.name === "sshd")!;
         assert.deepEqual([sshd.banaction, sshd.port, sshd.protocol], ["nftables-multiport", "2222,ssh", "tcp"]);
     });
 
@@ -46,21 +50,27 @@ describe("actions: `action =` and banaction as fail2ban defines them", function 
         const { dir } = copy("[sshd]\nenabled = true\n\naction = %(action_mwl)s\n");
         const r = check(dir);
         assert.equal(r.code, 0, r.err);
-        const sshd = loadJails(dir).jails.find((j) => j.name === "sshd")!;
-        assert.deepEqual([sshd.banaction, sshd.actions.map((a) => a.name)], ["iptables-multiport", ["sendmail-whois-lines"]]);
+        const sshd = loadJails(dir).jails.find(j => j.name === "sshd")!;
+        assert.deepEqual(
+            [sshd.banaction, sshd.actions.map(a => a.name)],
+            ["iptables-multiport", ["sendmail-whois-lines"]],
+        );
     });
 
     it("an unknown action is an error at -t", () => {
         const { dir, file } = copy("[sshd]\nenabled = true\naction = no-such-action[port=ssh]\n");
         const r = check(dir);
         assert.equal(r.code, 1);
-        assert.ok(r.err.includes(`${file}:3: action: unknown action "no-such-action": no action.d/no-such-action.conf`), r.err);
+        assert.ok(
+            r.err.includes(`${file}:3: action: unknown action "no-such-action": no action.d/no-such-action.conf`),
+            r.err,
+        );
     });
 
     it("`banaction = ufw` passes -t and runs as action.d commands (fail2ban accepts it too)", () => {
         const { dir } = copy("[sshd]\nenabled = true\nbanaction = ufw\n");
         assert.equal(check(dir).code, 0);
-        const sshd = loadJails(dir).jails.find((j) => j.name === "sshd")!;
-        assert.deepEqual([sshd.nativeAction, sshd.actions.map((a) => a.name)], [false, ["ufw"]]);
+        const sshd = loadJails(dir).jails.find(j => j.name === "sshd")!;
+        assert.deepEqual([sshd.nativeAction, sshd.actions.map(a => a.name)], [false, ["ufw"]]);
     });
 });

@@ -4,7 +4,13 @@ import { DummyAction } from "../../watcher/src/actions/dummy";
 import { Exec, runWithRetry } from "../../watcher/src/actions/exec";
 import { ipsetBanBatch, ipsetName, ipsetStartBatch, iptablesRuleArgs } from "../../watcher/src/actions/ipset-text";
 import { NftablesAction } from "../../watcher/src/actions/nftables";
-import { nftBanBatch, nftJailRules, nftSetName, nftStartBatch, nftUnbanBatch } from "../../watcher/src/actions/nftables-text";
+import {
+    nftBanBatch,
+    nftJailRules,
+    nftSetName,
+    nftStartBatch,
+    nftUnbanBatch,
+} from "../../watcher/src/actions/nftables-text";
 import { parsePorts } from "../../watcher/src/actions/ports";
 import { FirewallError } from "../../watcher/src/actions/types";
 
@@ -17,12 +23,16 @@ describe("actions: nftables batches", () => {
             "add rule inet jailwatch input ip saddr @nginx-wp-xmlrpc.v4 meta l4proto tcp th dport { http, https } drop",
             "add rule inet jailwatch input ip6 saddr @nginx-wp-xmlrpc.v6 meta l4proto tcp th dport { http, https } drop",
         ]);
-        assert.match(nftJailRules({ name: "x", port: "1000:2000,ssh", protocol: "udp" })[0], /meta l4proto udp th dport \{ 1000-2000, ssh \}/);
+        assert.match(
+            nftJailRules({ name: "x", port: "1000:2000,ssh", protocol: "udp" })[0],
+            /meta l4proto udp th dport \{ 1000-2000, ssh \}/,
+        );
     });
 
     it("keeps every statement inside our own table", () => {
         const batch = nftStartBatch([xmlrpc], [{ jail: "nginx-wp-xmlrpc", ip: "203.0.113.9", timeout: 60 }], true);
-        for (const line of batch.trim().split("\n")) assert.match(line, /^(add|flush|delete) (table|chain|set|rule|element) inet jailwatch\b/, line);
+        for (const line of batch.trim().split("\n"))
+            assert.match(line, /^(add|flush|delete) (table|chain|set|rule|element) inet jailwatch\b/, line);
     });
 
     it("restores bans with their remaining timeouts; permanent bans carry none", () => {
@@ -43,17 +53,27 @@ describe("actions: nftables batches", () => {
     });
 
     it("restores 100,000 bans in one batch of a few statements", () => {
-        const restore = Array.from({ length: 100_000 }, (_, i) => ({ jail: "nginx-wp-xmlrpc", ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, timeout: 3600 }));
+        const restore = Array.from({ length: 100_000 }, (_, i) => ({
+            jail: "nginx-wp-xmlrpc",
+            ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+            timeout: 3600,
+        }));
         const batch = nftStartBatch([xmlrpc], restore, true);
-        const elementLines = batch.split("\n").filter((l) => l.startsWith("add element"));
+        const elementLines = batch.split("\n").filter(l => l.startsWith("add element"));
         assert.strictEqual(elementLines.length, 5);
         assert.strictEqual((batch.match(/ timeout 3600s/g) ?? []).length, 100_000);
-        assert.ok(batch.indexOf("flush set inet jailwatch nginx-wp-xmlrpc.v4") < batch.indexOf("add element"), "replace: flush before fill, one transaction");
+        assert.ok(
+            batch.indexOf("flush set inet jailwatch nginx-wp-xmlrpc.v4") < batch.indexOf("add element"),
+            "replace: flush before fill, one transaction",
+        );
     });
 
     it("re-bans with a fresh timeout without failing on present or absent elements", () => {
         assert.strictEqual(
-            nftBanBatch([{ jail: "nginx-wp-xmlrpc", ip: "203.0.113.9", timeout: 43200 }, { jail: "nginx-wp-xmlrpc", ip: "203.0.113.9", timeout: 100 }]),
+            nftBanBatch([
+                { jail: "nginx-wp-xmlrpc", ip: "203.0.113.9", timeout: 43200 },
+                { jail: "nginx-wp-xmlrpc", ip: "203.0.113.9", timeout: 100 },
+            ]),
             [
                 "add element inet jailwatch nginx-wp-xmlrpc.v4 { 203.0.113.9 }",
                 "delete element inet jailwatch nginx-wp-xmlrpc.v4 { 203.0.113.9 }",
@@ -61,7 +81,10 @@ describe("actions: nftables batches", () => {
                 "",
             ].join("\n"),
         );
-        assert.strictEqual(nftUnbanBatch([{ jail: "j", ip: "::1" }]), "add element inet jailwatch j.v6 { ::1 }\ndelete element inet jailwatch j.v6 { ::1 }\n");
+        assert.strictEqual(
+            nftUnbanBatch([{ jail: "j", ip: "::1" }]),
+            "add element inet jailwatch j.v6 { ::1 }\ndelete element inet jailwatch j.v6 { ::1 }\n",
+        );
     });
 
     it("makes set names nft accepts from any jail name", () => {
@@ -76,13 +99,37 @@ describe("actions: nftables batches", () => {
 
 describe("actions: iptables-ipset batches", () => {
     it("creates per-jail sets, restores with timeouts (0 = permanent) and builds a multiport rule", () => {
-        const b = ipsetStartBatch([xmlrpc], [{ jail: "nginx-wp-xmlrpc", ip: "203.0.113.9", timeout: 10 }, { jail: "nginx-wp-xmlrpc", ip: "2001:db8::/64" }], true);
+        const b = ipsetStartBatch(
+            [xmlrpc],
+            [
+                { jail: "nginx-wp-xmlrpc", ip: "203.0.113.9", timeout: 10 },
+                { jail: "nginx-wp-xmlrpc", ip: "2001:db8::/64" },
+            ],
+            true,
+        );
         assert.ok(b.includes("create jw-nginx-wp-xmlrpc-4 hash:ip family inet timeout 0"));
         assert.ok(b.includes("flush jw-nginx-wp-xmlrpc-4"));
         assert.ok(b.includes("add jw-nginx-wp-xmlrpc-4 203.0.113.9 timeout 10"));
         assert.ok(b.includes("add jw-nginx-wp-xmlrpc-6 2001:db8::/64 timeout 0"));
-        assert.deepStrictEqual(iptablesRuleArgs(xmlrpc, 4), ["-p", "tcp", "-m", "multiport", "--dports", "http,https", "-m", "set", "--match-set", "jw-nginx-wp-xmlrpc-4", "src", "-j", "DROP"]);
-        assert.strictEqual(ipsetBanBatch([{ jail: "nginx-wp-xmlrpc", ip: "198.51.100.1", timeout: 5 }]), "add jw-nginx-wp-xmlrpc-4 198.51.100.1 timeout 5\n");
+        assert.deepStrictEqual(iptablesRuleArgs(xmlrpc, 4), [
+            "-p",
+            "tcp",
+            "-m",
+            "multiport",
+            "--dports",
+            "http,https",
+            "-m",
+            "set",
+            "--match-set",
+            "jw-nginx-wp-xmlrpc-4",
+            "src",
+            "-j",
+            "DROP",
+        ]);
+        assert.strictEqual(
+            ipsetBanBatch([{ jail: "nginx-wp-xmlrpc", ip: "198.51.100.1", timeout: 5 }]),
+            "add jw-nginx-wp-xmlrpc-4 198.51.100.1 timeout 5\n",
+        );
     });
 
     it("keeps set names within ipset's 31 characters, distinct for distinct jails", () => {
@@ -106,15 +153,18 @@ describe("actions: backends, retries and errors", () => {
         const exec: Exec = async () => ({ code: 1, stdout: "", stderr: `Error: Could not process rule (${++calls})` });
         const retried: number[] = [];
         await assert.rejects(
-            runWithRetry(exec, "nft", ["-f", "-"], "x", { backoff: [1], onRetry: (n) => retried.push(n) }),
-            (e: Error) => e instanceof FirewallError && /nft -f - failed after 3 attempt\(s\): Error: Could not process rule \(3\)/.test(e.message),
+            runWithRetry(exec, "nft", ["-f", "-"], "x", { backoff: [1], onRetry: n => retried.push(n) }),
+            (e: Error) =>
+                e instanceof FirewallError &&
+                /nft -f - failed after 3 attempt\(s\): Error: Could not process rule \(3\)/.test(e.message),
         );
         assert.deepStrictEqual(retried, [1, 2]);
     });
 
     it("succeeds when a retry succeeds", async () => {
         let calls = 0;
-        const exec: Exec = async () => (++calls < 2 ? { code: 1, stdout: "", stderr: "busy" } : { code: 0, stdout: "", stderr: "" });
+        const exec: Exec = async () =>
+            ++calls < 2 ? { code: 1, stdout: "", stderr: "busy" } : { code: 0, stdout: "", stderr: "" };
         await runWithRetry(exec, "nft", [], "", { backoff: [1] });
         assert.strictEqual(calls, 2);
     });

@@ -15,7 +15,7 @@ import { silentLogger } from "../../watcher/src/server/log";
 describe("-t refuses what the server would refuse", function () {
     this.timeout(60_000);
     const dirs: string[] = [];
-    after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+    after(() => dirs.forEach(d => fs.rmSync(d, { recursive: true, force: true })));
 
     /** A copy of the stock /etc/fail2ban with one jail of ours (sshd's filter on an existing file). */
     function config(jail: string): { dir: string; file: string } {
@@ -24,12 +24,19 @@ describe("-t refuses what the server would refuse", function () {
         fs.cpSync("/etc/fail2ban", dir, { recursive: true });
         fs.writeFileSync(path.join(dir, "test.log"), "");
         const file = path.join(dir, "jail.d/zz-test.local");
-        fs.writeFileSync(file, `[sshd]\nenabled = false\n[t]\nenabled = true\nfilter = sshd\nlogpath = ${dir}/test.log\n${jail}`);
+        fs.writeFileSync(
+            file,
+            `[sshd]\nenabled = false\n[t]\nenabled = true\nfilter = sshd\nlogpath = ${dir}/test.log\n${jail}`,
+        );
         return { dir, file };
     }
     function ours(dir: string): { code: number; err: string } {
         const err: string[] = [];
-        const code = runCheck(dir, () => undefined, (s) => err.push(s));
+        const code = runCheck(
+            dir,
+            () => undefined,
+            s => err.push(s),
+        );
         return { code, err: err.join("\n") };
     }
     function theirs(dir: string): { code: number | null; out: string } {
@@ -38,7 +45,15 @@ describe("-t refuses what the server would refuse", function () {
     }
     async function serverRefuses(dir: string): Promise<string> {
         const server = new JailwatchServer(
-            { configDir: dir, socket: path.join(dir, "s"), stateDir: path.join(dir, "state"), foreground: true, loglevel: "error", polling: true, peers: { peers: [], port: 0, listen: "127.0.0.1" } },
+            {
+                configDir: dir,
+                socket: path.join(dir, "s"),
+                stateDir: path.join(dir, "state"),
+                foreground: true,
+                loglevel: "error",
+                polling: true,
+                peers: { peers: [], port: 0, listen: "127.0.0.1" },
+            },
             silentLogger,
         );
         let msg = "";
@@ -83,7 +98,10 @@ describe("-t refuses what the server would refuse", function () {
         fs.writeFileSync(path.join(dir, "action.d/badref.conf"), "[Definition]\nactionban = echo <ip> %(undefd)s\n");
         const r = ours(dir);
         assert.equal(r.code, 1);
-        assert.ok(r.err.includes(`${path.join(dir, "action.d/badref.conf")}:2: actionban: unknown option %(undefd)s`), r.err);
+        assert.ok(
+            r.err.includes(`${path.join(dir, "action.d/badref.conf")}:2: actionban: unknown option %(undefd)s`),
+            r.err,
+        );
         const f = theirs(dir);
         assert.notEqual(f.code, 0);
         assert.match(f.out, /Error in action definition 'badref'/);

@@ -19,7 +19,11 @@ const STOCK = "/etc/fail2ban";
 function run(fn: typeof runCheck, dir: string): { code: number; out: string[]; err: string[] } {
     const out: string[] = [];
     const err: string[] = [];
-    const code = fn(dir, (s) => out.push(s), (s) => err.push(s));
+    const code = fn(
+        dir,
+        s => out.push(s),
+        s => err.push(s),
+    );
     return { code, out, err };
 }
 
@@ -37,7 +41,7 @@ function stockCopy(files: Record<string, string>): string {
 describe("cli: -t and -d", function () {
     this.timeout(30000);
     const dirs: string[] = [];
-    after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+    after(() => dirs.forEach(d => fs.rmSync(d, { recursive: true, force: true })));
     const copy = (files: Record<string, string>) => {
         const d = stockCopy(files);
         dirs.push(d);
@@ -54,13 +58,19 @@ describe("cli: -t and -d", function () {
         const dir = copy({ "jail.d/zz-enable.local": "[nginx-http-auth]\nenabled = true\n" });
         const r = run(runDump, dir);
         assert.equal(r.code, 0, r.err.join("\n"));
-        const lines = r.out.filter((l) => !l.startsWith("#"));
+        const lines = r.out.filter(l => !l.startsWith("#"));
         assert.ok(lines.length > 20);
         for (const l of lines) assert.match(l, /^\[(sshd|nginx-http-auth)\] [\w.]+ = /);
-        assert.ok(lines.includes("[nginx-http-auth] port = http,https    (jail.conf:" + lineOf(path.join(dir, "jail.conf"), "[nginx-http-auth]", "port") + ")"));
-        assert.ok(lines.some((l) => l.startsWith("[nginx-http-auth] enabled = true    (jail.d/zz-enable.local:2)")));
-        assert.ok(lines.some((l) => l.startsWith("[nginx-http-auth] failregex = ")));
-        assert.ok(lines.some((l) => l.startsWith("[sshd] maxretry = 5")));
+        assert.ok(
+            lines.includes(
+                "[nginx-http-auth] port = http,https    (jail.conf:" +
+                    lineOf(path.join(dir, "jail.conf"), "[nginx-http-auth]", "port") +
+                    ")",
+            ),
+        );
+        assert.ok(lines.some(l => l.startsWith("[nginx-http-auth] enabled = true    (jail.d/zz-enable.local:2)")));
+        assert.ok(lines.some(l => l.startsWith("[nginx-http-auth] failregex = ")));
+        assert.ok(lines.some(l => l.startsWith("[sshd] maxretry = 5")));
     });
 
     it("reads our shipped configuration with the seed's values", () => {
@@ -78,22 +88,31 @@ describe("cli: -t and -d", function () {
             "[nginx-wp-login] bantime.increment = true",
             "[nginx-wp-login] ipv6prefix = 64",
         ];
-        for (const w of want) assert.ok(d.some((l) => l.startsWith(w + "    (") || l === w), `missing: ${w}\n${d.join("\n")}`);
+        for (const w of want)
+            assert.ok(
+                d.some(l => l.startsWith(w + "    (") || l === w),
+                `missing: ${w}\n${d.join("\n")}`,
+            );
     });
 
     it("takes the seed's `bantime = 43200 # In secs...` as 43200 and `maxretry = 20 # twenty` as 20", () => {
         const dir = copy({
-            "jail.d/01-nginx-wp-xmlrpc.conf": "[nginx-wp-xmlrpc]\n\nenabled = true\nfilter = nginx-http-auth\nlogpath = /var/log/nginx/access.log\nmaxretry = 20 # twenty\nfindtime = 120\nbantime = 43200 # In secs. Or negative for permanent.\nport = http,https\n",
+            "jail.d/01-nginx-wp-xmlrpc.conf":
+                "[nginx-wp-xmlrpc]\n\nenabled = true\nfilter = nginx-http-auth\nlogpath = /var/log/nginx/access.log\nmaxretry = 20 # twenty\nfindtime = 120\nbantime = 43200 # In secs. Or negative for permanent.\nport = http,https\n",
         });
         const r = run(runDump, dir);
         assert.equal(r.code, 0, r.err.join("\n"));
-        assert.ok(r.out.includes("[nginx-wp-xmlrpc] bantime = 43200 (12h)    (jail.d/01-nginx-wp-xmlrpc.conf:8)"), r.out.join("\n"));
+        assert.ok(
+            r.out.includes("[nginx-wp-xmlrpc] bantime = 43200 (12h)    (jail.d/01-nginx-wp-xmlrpc.conf:8)"),
+            r.out.join("\n"),
+        );
         assert.ok(r.out.includes("[nginx-wp-xmlrpc] maxretry = 20    (jail.d/01-nginx-wp-xmlrpc.conf:6)"));
     });
 
     it("fails -t with file, line and key for `maxretry = twenty`, and reports every bad value", () => {
         const dir = copy({
-            "jail.d/bad.local": "[sshd]\nenabled = true\n\nmaxretry = twenty\nfindtime = 10 parsecs\nignoreip = 127.0.0.1 not_an/address!\nbantime.multipliers = 1 2 x\n",
+            "jail.d/bad.local":
+                "[sshd]\nenabled = true\n\nmaxretry = twenty\nfindtime = 10 parsecs\nignoreip = 127.0.0.1 not_an/address!\nbantime.multipliers = 1 2 x\n",
         });
         const r = run(runCheck, dir);
         assert.equal(r.code, 1);
@@ -109,7 +128,8 @@ describe("cli: -t and -d", function () {
 
     it("names the filter setting when the filter does not exist or does not compile", () => {
         const dir = copy({
-            "jail.d/x.local": "[sshd]\nenabled = false\n[nofilter]\nenabled = true\nfilter = does-not-exist\n[badregex]\nenabled = true\nfilter = broken\n",
+            "jail.d/x.local":
+                "[sshd]\nenabled = false\n[nofilter]\nenabled = true\nfilter = does-not-exist\n[badregex]\nenabled = true\nfilter = broken\n",
             "filter.d/broken.conf": "[Definition]\nfailregex = ^(unclosed <HOST>\n",
         });
         const r = run(runCheck, dir);
@@ -123,7 +143,10 @@ describe("cli: -t and -d", function () {
     });
 
     it("rejects a custom bantime.formula instead of ignoring it", () => {
-        const dir = copy({ "jail.d/f.local": "[sshd]\nbantime.increment = true\nbantime.formula = ban.Time * math.exp(float(ban.Count+1)*banFactor)/math.exp(1*banFactor)\n" });
+        const dir = copy({
+            "jail.d/f.local":
+                "[sshd]\nbantime.increment = true\nbantime.formula = ban.Time * math.exp(float(ban.Count+1)*banFactor)/math.exp(1*banFactor)\n",
+        });
         const r = run(runCheck, dir);
         assert.equal(r.code, 1);
         assert.match(r.err.join("\n"), /f\.local:3: bantime\.formula: .*multipliers/);
@@ -148,7 +171,12 @@ describe("cli: -t and -d", function () {
         (process.stderr as { write: unknown }).write = (s: string) => (writes.push(String(s)), true);
         let codes: number[];
         try {
-            codes = [await main(["--version"]), await main(["--help"]), await main(["-t", "-c", SHIPPED]), await main(["frobnicate"])];
+            codes = [
+                await main(["--version"]),
+                await main(["--help"]),
+                await main(["-t", "-c", SHIPPED]),
+                await main(["frobnicate"]),
+            ];
         } finally {
             (process.stdout as { write: unknown }).write = orig;
             (process.stderr as { write: unknown }).write = origErr;

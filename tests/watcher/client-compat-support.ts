@@ -36,7 +36,7 @@ async function waitFor(what: string, ok: () => boolean, ms = 30000): Promise<voi
     const end = Date.now() + ms;
     while (Date.now() < end) {
         if (ok()) return;
-        await new Promise((r) => setTimeout(r, 200));
+        await new Promise(r => setTimeout(r, 200));
     }
     throw new Error(`timed out waiting for ${what}`);
 }
@@ -52,22 +52,51 @@ export class SideBySide {
 
     async start(): Promise<void> {
         fs.mkdirSync(path.join(this.conf, "filter.d"), { recursive: true });
-        for (const f of ["common.conf", "sshd.conf", "nginx-http-auth.conf"]) fs.copyFileSync(`/etc/fail2ban/filter.d/${f}`, path.join(this.conf, "filter.d", f));
+        for (const f of ["common.conf", "sshd.conf", "nginx-http-auth.conf"])
+            fs.copyFileSync(`/etc/fail2ban/filter.d/${f}`, path.join(this.conf, "filter.d", f));
         fs.copyFileSync("/etc/fail2ban/fail2ban.conf", path.join(this.conf, "fail2ban.conf"));
-        fs.writeFileSync(path.join(this.conf, "fail2ban.local"), `[Definition]\nlogtarget = ${this.dir}/f2b.log\ndbfile = :memory:\n`);
+        fs.writeFileSync(
+            path.join(this.conf, "fail2ban.local"),
+            `[Definition]\nlogtarget = ${this.dir}/f2b.log\ndbfile = :memory:\n`,
+        );
         fs.writeFileSync(path.join(this.conf, "jail.conf"), JAIL_CONF(this.dir));
         fs.writeFileSync(path.join(this.dir, "auth.log"), "");
         fs.writeFileSync(path.join(this.dir, "web.log"), "");
-        const r = spawnSync("fail2ban-client", ["-c", this.conf, "-s", this.f2bSock, "-p", this.f2bPid, "start"], { encoding: "utf8" });
+        const r = spawnSync("fail2ban-client", ["-c", this.conf, "-s", this.f2bSock, "-p", this.f2bPid, "start"], {
+            encoding: "utf8",
+        });
         if (r.status !== 0) throw new Error(`fail2ban-server did not start: ${r.stdout}${r.stderr}`);
         this.f2bServerPid = Number(fs.readFileSync(this.f2bPid, "utf8").trim());
-        this.jw = spawn(process.execPath, [jailwatchBundle(), "server", "-f", "-c", this.conf, "-s", this.jwSock, "--state", path.join(this.dir, "state"), "--banaction", "dummy", "--polling"], { stdio: ["ignore", "ignore", "pipe"] });
+        this.jw = spawn(
+            process.execPath,
+            [
+                jailwatchBundle(),
+                "server",
+                "-f",
+                "-c",
+                this.conf,
+                "-s",
+                this.jwSock,
+                "--state",
+                path.join(this.dir, "state"),
+                "--banaction",
+                "dummy",
+                "--polling",
+            ],
+            { stdio: ["ignore", "ignore", "pipe"] },
+        );
         this.jw.stderr!.on("data", () => undefined);
-        await waitFor("both servers answering", () => this.f2b(["ping"]).code === 0 && this.jailwatch(["ping"]).code === 0);
+        await waitFor(
+            "both servers answering",
+            () => this.f2b(["ping"]).code === 0 && this.jailwatch(["ping"]).code === 0,
+        );
     }
 
     f2b(words: string[]): Answer {
-        const r = spawnSync("fail2ban-client", ["-c", this.conf, "-s", this.f2bSock, ...words], { encoding: "utf8", env: { ...process.env, LANG: "C.UTF-8" } });
+        const r = spawnSync("fail2ban-client", ["-c", this.conf, "-s", this.f2bSock, ...words], {
+            encoding: "utf8",
+            env: { ...process.env, LANG: "C.UTF-8" },
+        });
         return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
     }
 
@@ -79,7 +108,10 @@ export class SideBySide {
     /** The same words to both servers at once (the machine may be slow: half the waiting). */
     async both(words: string[]): Promise<{ f2b: Answer; jw: Answer }> {
         const [f2b, jw] = await Promise.all([
-            run("fail2ban-client", ["-c", this.conf, "-s", this.f2bSock, ...words], { ...process.env, LANG: "C.UTF-8" }),
+            run("fail2ban-client", ["-c", this.conf, "-s", this.f2bSock, ...words], {
+                ...process.env,
+                LANG: "C.UTF-8",
+            }),
             run(process.execPath, [jailwatchBundle(), "client", "-s", this.jwSock, ...words], process.env),
         ]);
         return { f2b, jw };
@@ -87,20 +119,33 @@ export class SideBySide {
 
     /** Appends lines to a followed log and waits until both servers counted `expectFailed` total failures. */
     async feed(file: "auth.log" | "web.log", jail: string, lines: string[], expectFailed: number): Promise<void> {
-        fs.appendFileSync(path.join(this.dir, file), lines.map((l) => l + "\n").join(""));
+        fs.appendFileSync(path.join(this.dir, file), lines.map(l => l + "\n").join(""));
         const re = new RegExp(`Total failed:\\t${expectFailed}\\n`);
-        await waitFor(`${expectFailed} failures in ${jail}`, () => re.test(this.f2b(["status", jail]).stdout) && re.test(this.jailwatch(["status", jail]).stdout));
+        await waitFor(
+            `${expectFailed} failures in ${jail}`,
+            () => re.test(this.f2b(["status", jail]).stdout) && re.test(this.jailwatch(["status", jail]).stdout),
+        );
+    }
+
+    /** Waits until both servers' `status JAIL` match `re` (fail2ban applies a ban a moment after counting it). */
+    async settled(jail: string, re: RegExp): Promise<void> {
+        await waitFor(
+            `status ${jail} matching ${re}`,
+            () => re.test(this.f2b(["status", jail]).stdout) && re.test(this.jailwatch(["status", jail]).stdout),
+        );
     }
 
     async stop(): Promise<void> {
         this.f2b(["stop"]);
         const pid = this.f2bServerPid;
         if (pid) {
-            await waitFor("fail2ban-server to exit", () => !alive(pid), 15000).catch(() => process.kill(pid, "SIGKILL"));
+            await waitFor("fail2ban-server to exit", () => !alive(pid), 15000).catch(() =>
+                process.kill(pid, "SIGKILL"),
+            );
         }
         if (this.jw && this.jw.exitCode === null) {
             const jw = this.jw;
-            const gone = new Promise((r) => jw.once("exit", r));
+            const gone = new Promise(r => jw.once("exit", r));
             jw.kill("SIGTERM");
             await gone;
         }
@@ -116,7 +161,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Answe
         child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
         child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
         child.on("error", reject);
-        child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+        child.on("close", code => resolve({ code: code ?? -1, stdout, stderr }));
     });
 }
 

@@ -27,35 +27,103 @@ describe("client: same stdout and exit code as fail2ban-client (real fail2ban-se
     const same = async (words: string[], mask = false) => {
         const { f2b, jw } = await sb.both(words);
         const show = (s: string) => (mask ? maskTimes(s) : s);
-        assert.equal(jw.code, f2b.code, `exit code of \`${words.join(" ")}\`: fail2ban ${f2b.code} (${f2b.stdout}${f2b.stderr}), jailwatch ${jw.code} (${jw.stdout}${jw.stderr})`);
+        assert.equal(
+            jw.code,
+            f2b.code,
+            `exit code of \`${words.join(" ")}\`: fail2ban ${f2b.code} (${f2b.stdout}${f2b.stderr}), jailwatch ${jw.code} (${jw.stdout}${jw.stderr})`,
+        );
         assert.equal(show(jw.stdout), show(f2b.stdout), `stdout of \`${words.join(" ")}\``);
     };
     const steps: string[][] = [
-        ["ping"], ["status"], ["status", "sshd"], ["status", "sshd", "basic"], ["status", "sshd", "--all"], ["status", "nojail"],
-        ["banned"], ["get", "sshd", "banip"], ["get", "sshd", "banned"],
-        ["set", "sshd", "banip", "198.51.100.1"], ["set", "sshd", "banip", "198.51.100.1"], ["set", "sshd", "banip", "2001:db8::5"],
-        ["banned"], ["banned", "198.51.100.1", "203.0.113.9"], ["banned", "198.51.100.1"], ["banned", "203.0.113.9"],
-        ["get", "sshd", "banip"], ["get", "sshd", "banip", ","], ["get", "sshd", "banned"], ["get", "sshd", "banned", "198.51.100.1"],
-        ["get", "sshd", "banned", "198.51.100.1", "203.0.113.9"], ["get", "web", "banip"],
-        ["get", "sshd", "maxretry"], ["get", "sshd", "findtime"], ["get", "sshd", "bantime"], ["get", "web", "bantime"],
-        ["get", "sshd", "logpath"], ["get", "sshd", "ignoreip"], ["get", "web", "ignoreip"], ["get", "sshd", "failregex"],
-        ["get", "web", "failregex"], ["get", "sshd", "ignoreregex"], ["get", "sshd", "prefregex"], ["get", "web", "prefregex"],
-        ["get", "sshd", "journalmatch"], ["get", "sshd", "ignoreself"], ["get", "sshd", "datepattern"], ["get", "web", "datepattern"],
-        ["get", "sshd", "usedns"], ["get", "sshd", "maxlines"], ["get", "sshd", "logencoding"], ["get", "sshd", "bogus"],
-        ["get", "nojail", "maxretry"], ["get", "sshd"], ["get", "loglevel"],
-        ["set", "sshd", "maxretry", "7"], ["get", "sshd", "maxretry"], ["set", "sshd", "maxretry", "x"], ["set", "sshd", "maxretry"],
-        ["set", "sshd", "findtime", "10m"], ["set", "sshd", "findtime", "bogus"], ["set", "sshd", "bantime", "2h"], ["get", "sshd", "bantime"],
-        ["set", "sshd", "bantime", "-1"], ["get", "sshd", "bantime"], ["set", "sshd", "bantime", "3600"], ["set", "sshd", "maxretry", "3"],
-        ["set", "sshd", "addignoreip", "10.0.0.0/8"], ["set", "sshd", "addignoreip", "10.0.0.0/8"], ["set", "sshd", "addignoreip", "172.16.0.1/12", "2001:db8:1::/48"],
-        ["set", "sshd", "delignoreip", "10.0.0.0/8"], ["set", "sshd", "delignoreip", "1.1.1.1"], ["get", "sshd", "ignoreip"],
+        ["ping"],
+        ["status"],
+        ["status", "sshd"],
+        ["status", "sshd", "basic"],
+        ["status", "sshd", "--all"],
+        ["status", "nojail"],
+        ["banned"],
+        ["get", "sshd", "banip"],
+        ["get", "sshd", "banned"],
+        ["set", "sshd", "banip", "198.51.100.1"],
+        ["set", "sshd", "banip", "198.51.100.1"],
+        ["set", "sshd", "banip", "2001:db8::5"],
+        ["banned"],
+        ["banned", "198.51.100.1", "203.0.113.9"],
+        ["banned", "198.51.100.1"],
+        ["banned", "203.0.113.9"],
+        ["get", "sshd", "banip"],
+        ["get", "sshd", "banip", ","],
+        ["get", "sshd", "banned"],
+        ["get", "sshd", "banned", "198.51.100.1"],
+        ["get", "sshd", "banned", "198.51.100.1", "203.0.113.9"],
+        ["get", "web", "banip"],
+        ["get", "sshd", "maxretry"],
+        ["get", "sshd", "findtime"],
+        ["get", "sshd", "bantime"],
+        ["get", "web", "bantime"],
+        ["get", "sshd", "logpath"],
+        ["get", "sshd", "ignoreip"],
+        ["get", "web", "ignoreip"],
+        ["get", "sshd", "failregex"],
+        ["get", "web", "failregex"],
+        ["get", "sshd", "ignoreregex"],
+        ["get", "sshd", "prefregex"],
+        ["get", "web", "prefregex"],
+        ["get", "sshd", "journalmatch"],
+        ["get", "sshd", "ignoreself"],
+        ["get", "sshd", "datepattern"],
+        ["get", "web", "datepattern"],
+        ["get", "sshd", "usedns"],
+        ["get", "sshd", "maxlines"],
+        ["get", "sshd", "logencoding"],
+        ["get", "sshd", "bogus"],
+        ["get", "nojail", "maxretry"],
+        ["get", "sshd"],
+        ["get", "loglevel"],
+        ["set", "sshd", "maxretry", "7"],
+        ["get", "sshd", "maxretry"],
+        ["set", "sshd", "maxretry", "x"],
+        ["set", "sshd", "maxretry"],
+        ["set", "sshd", "findtime", "10m"],
+        ["set", "sshd", "findtime", "bogus"],
+        ["set", "sshd", "bantime", "2h"],
+        ["get", "sshd", "bantime"],
+        ["set", "sshd", "bantime", "-1"],
+        ["get", "sshd", "bantime"],
+        ["set", "sshd", "bantime", "3600"],
+        ["set", "sshd", "maxretry", "3"],
+        ["set", "sshd", "addignoreip", "10.0.0.0/8"],
+        ["set", "sshd", "addignoreip", "10.0.0.0/8"],
+        ["set", "sshd", "addignoreip", "172.16.0.1/12", "2001:db8:1::/48"],
+        ["set", "sshd", "delignoreip", "10.0.0.0/8"],
+        ["set", "sshd", "delignoreip", "1.1.1.1"],
+        ["get", "sshd", "ignoreip"],
         ["set", "nojail", "maxretry", "3"],
-        ["set", "sshd", "unbanip", "198.51.100.1"], ["set", "sshd", "unbanip", "198.51.100.1"], ["set", "sshd", "unbanip", "--report-absent", "198.51.100.1"],
-        ["set", "sshd", "unbanip", "not-an-ip"], ["set", "sshd", "unbanip"],
-        ["set", "sshd", "banip", "198.51.100.2"], ["unban", "198.51.100.2"], ["unban", "198.51.100.2"], ["unban"], ["unban", "--all"], ["banned"],
-        ["echo", "hello", "world"], ["frobnicate"],
-        ["reload"], ["reload", "sshd"], ["reload", "nojail"], ["reload", "a", "b"], ["ping", "x"], ["get", "sshd", "ignoreip"],
-        ["set", "sshd", "banip", "198.51.100.3"], ["reload", "--unban", "sshd"], ["get", "sshd", "banip"],
-        ["set", "web", "banip", "198.51.100.4"], ["reload", "--unban"], ["banned"],
+        ["set", "sshd", "unbanip", "198.51.100.1"],
+        ["set", "sshd", "unbanip", "198.51.100.1"],
+        ["set", "sshd", "unbanip", "--report-absent", "198.51.100.1"],
+        ["set", "sshd", "unbanip", "not-an-ip"],
+        ["set", "sshd", "unbanip"],
+        ["set", "sshd", "banip", "198.51.100.2"],
+        ["unban", "198.51.100.2"],
+        ["unban", "198.51.100.2"],
+        ["unban"],
+        ["unban", "--all"],
+        ["banned"],
+        ["echo", "hello", "world"],
+        ["frobnicate"],
+        ["reload"],
+        ["reload", "sshd"],
+        ["reload", "nojail"],
+        ["reload", "a", "b"],
+        ["ping", "x"],
+        ["get", "sshd", "ignoreip"],
+        ["set", "sshd", "banip", "198.51.100.3"],
+        ["reload", "--unban", "sshd"],
+        ["get", "sshd", "banip"],
+        ["set", "web", "banip", "198.51.100.4"],
+        ["reload", "--unban"],
+        ["banned"],
     ];
     for (const words of steps) it(`\`${words.join(" ")}\``, () => same(words));
 
@@ -74,9 +142,18 @@ describe("client: same stdout and exit code as fail2ban-client (real fail2ban-se
     });
 
     it("failures read from the log show in `status` the same way, and a ban follows", async () => {
-        await sb.feed("auth.log", "sshd", [sshdLine("Invalid user bob from 203.0.113.50 port 22"), sshdLine("Invalid user eve from 203.0.113.50 port 22")], 2);
+        await sb.feed(
+            "auth.log",
+            "sshd",
+            [
+                sshdLine("Invalid user bob from 203.0.113.50 port 22"),
+                sshdLine("Invalid user eve from 203.0.113.50 port 22"),
+            ],
+            2,
+        );
         await same(["status", "sshd"]);
         await sb.feed("auth.log", "sshd", [sshdLine("Invalid user amy from 203.0.113.50 port 22")], 3);
+        await sb.settled("sshd", /Currently banned:\t1\n/);
         await same(["status", "sshd"]);
         await same(["get", "sshd", "banip"]);
         await same(["banned", "203.0.113.50"]);
@@ -105,7 +182,10 @@ describe("client: same stdout and exit code as fail2ban-client (real fail2ban-se
         const v = JSON.parse(fs.readFileSync(path.join(__dirname, "../../package.json"), "utf8")).version as string;
         assert.equal(sb.jailwatch(["version"]).stdout, `${v}\n`);
         assert.equal(sb.jailwatch([], ["-V"]).stdout, `${v}\n`);
-        assert.equal(sb.f2b(["version"]).stdout.trim(), spawnSync("fail2ban-client", ["-V"], { encoding: "utf8" }).stdout.trim());
+        assert.equal(
+            sb.f2b(["version"]).stdout.trim(),
+            spawnSync("fail2ban-client", ["-V"], { encoding: "utf8" }).stdout.trim(),
+        );
     });
 
     it("differs on purpose: banip of something that is not an address is refused (fail2ban answers 1 and bans it)", async () => {

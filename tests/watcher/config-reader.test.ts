@@ -27,11 +27,17 @@ port = http,https
 
 describe("config reader: jail files", () => {
     const dirs: string[] = [];
-    after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
-    const mk = (files: Record<string, string>) => { const d = tree(files); dirs.push(d); return d; };
+    after(() => dirs.forEach(d => fs.rmSync(d, { recursive: true, force: true })));
+    const mk = (files: Record<string, string>) => {
+        const d = tree(files);
+        dirs.push(d);
+        return d;
+    };
 
     it("reads the seed's jail with its trailing # comments as plain numbers", () => {
-        const c = readJailConfig(mk({ "jail.conf": "[DEFAULT]\nbantime = 600\n", "jail.d/01-nginx-wp-xmlrpc.conf": SEED_JAIL }));
+        const c = readJailConfig(
+            mk({ "jail.conf": "[DEFAULT]\nbantime = 600\n", "jail.d/01-nginx-wp-xmlrpc.conf": SEED_JAIL }),
+        );
         assert.deepStrictEqual(c.jailNames(), ["nginx-wp-xmlrpc"]);
         assert.strictEqual(c.get("nginx-wp-xmlrpc", "bantime")?.value, "43200");
         assert.strictEqual(c.get("nginx-wp-xmlrpc", "maxretry")?.value, "20");
@@ -40,19 +46,23 @@ describe("config reader: jail files", () => {
     });
 
     it("keeps # inside regex values of a jail", () => {
-        const c = readJailConfig(mk({ "jail.conf": "[j]\nfailregex = ^x #<HOST>$\nignoreregex = a #b\nport = 80 # web\n" }));
+        const c = readJailConfig(
+            mk({ "jail.conf": "[j]\nfailregex = ^x #<HOST>$\nignoreregex = a #b\nport = 80 # web\n" }),
+        );
         assert.strictEqual(c.get("j", "failregex")?.value, "^x #<HOST>$");
         assert.strictEqual(c.get("j", "ignoreregex")?.value, "a #b");
         assert.strictEqual(c.get("j", "port")?.value, "80");
     });
 
     it("layers jail.conf < jail.d/*.conf < jail.local < jail.d/*.local and falls back to [DEFAULT]", () => {
-        const c = readJailConfig(mk({
-            "jail.conf": "[DEFAULT]\nmaxretry = 5\nfindtime = 10m\n[a]\nport = 1\nbantime = 1\n[b]\nport = 2\n",
-            "jail.d/10.conf": "[a]\nport = 10\n",
-            "jail.local": "[a]\nport = 100\n[DEFAULT]\nmaxretry = 3\n",
-            "jail.d/20.local": "[a]\nbantime = 1000\n[c]\nenabled = true\n",
-        }));
+        const c = readJailConfig(
+            mk({
+                "jail.conf": "[DEFAULT]\nmaxretry = 5\nfindtime = 10m\n[a]\nport = 1\nbantime = 1\n[b]\nport = 2\n",
+                "jail.d/10.conf": "[a]\nport = 10\n",
+                "jail.local": "[a]\nport = 100\n[DEFAULT]\nmaxretry = 3\n",
+                "jail.d/20.local": "[a]\nbantime = 1000\n[c]\nenabled = true\n",
+            }),
+        );
         assert.deepStrictEqual(c.jailNames(), ["a", "b", "c"]);
         assert.strictEqual(c.get("a", "port")?.value, "100");
         assert.strictEqual(c.get("a", "bantime")?.value, "1000");
@@ -64,11 +74,14 @@ describe("config reader: jail files", () => {
     });
 
     it("interpolates %(name)s, %(__name__)s, %(section/key)s, %(known/key)s and %%", () => {
-        const c = readJailConfig(mk({
-            "jail.conf": "[INCLUDES]\nbefore = paths.conf\n[DEFAULT]\nfilter = %(__name__)s\nport = 22\naction = ban[port=%(port)s]\n[sshd]\nlogpath = %(sshd_log)s\nfoo = %(other/bar)s 100%%\n[other]\nbar = baz\n",
-            "paths.conf": "[DEFAULT]\nsshd_log = /var/log/auth.log\n",
-            "jail.local": "[sshd]\nport = %(known/port)s,2222\n",
-        }));
+        const c = readJailConfig(
+            mk({
+                "jail.conf":
+                    "[INCLUDES]\nbefore = paths.conf\n[DEFAULT]\nfilter = %(__name__)s\nport = 22\naction = ban[port=%(port)s]\n[sshd]\nlogpath = %(sshd_log)s\nfoo = %(other/bar)s 100%%\n[other]\nbar = baz\n",
+                "paths.conf": "[DEFAULT]\nsshd_log = /var/log/auth.log\n",
+                "jail.local": "[sshd]\nport = %(known/port)s,2222\n",
+            }),
+        );
         assert.strictEqual(c.get("sshd", "filter")?.value, "sshd");
         assert.strictEqual(c.get("sshd", "logpath")?.value, "/var/log/auth.log");
         assert.strictEqual(c.get("sshd", "port")?.value, "22,2222");
@@ -77,22 +90,31 @@ describe("config reader: jail files", () => {
     });
 
     it("reads [INCLUDES] after, relative to the including file, with the include's .local", () => {
-        const c = readJailConfig(mk({
-            "jail.conf": "[INCLUDES]\nafter = extra/more.conf\n[j]\nport = 1\n",
-            "extra/more.conf": "[j]\nport = 2\n",
-            "extra/more.local": "[j]\nport = 3\n",
-        }));
+        const c = readJailConfig(
+            mk({
+                "jail.conf": "[INCLUDES]\nafter = extra/more.conf\n[j]\nport = 1\n",
+                "extra/more.conf": "[j]\nport = 2\n",
+                "extra/more.local": "[j]\nport = 3\n",
+            }),
+        );
         assert.strictEqual(c.get("j", "port")?.value, "3");
     });
 
     it("names file, line and key in errors", () => {
         const d = mk({ "jail.conf": "[j]\nport = 1\n\nlogpath = %(nowhere)s\n" });
         const c = readJailConfig(d);
-        assert.throws(() => c.get("j", "logpath"), (e: unknown) =>
-            e instanceof ConfigError && e.message.startsWith(`${path.join(d, "jail.conf")}:4: logpath: unknown option %(nowhere)s`));
+        assert.throws(
+            () => c.get("j", "logpath"),
+            (e: unknown) =>
+                e instanceof ConfigError &&
+                e.message.startsWith(`${path.join(d, "jail.conf")}:4: logpath: unknown option %(nowhere)s`),
+        );
         const d2 = mk({ "jail.conf": "[j]\nbantime = 50%\n" });
         assert.throws(() => readJailConfig(d2).get("j", "bantime"), /jail\.conf:2: bantime: bad interpolation/);
-        assert.throws(() => readJailConfig(mk({ "jail.conf": "[j]\nport\n" })), /jail\.conf:2: cannot parse line "port"/);
+        assert.throws(
+            () => readJailConfig(mk({ "jail.conf": "[j]\nport\n" })),
+            /jail\.conf:2: cannot parse line "port"/,
+        );
         assert.throws(() => readJailConfig(path.join(d, "missing")), /configuration directory does not exist/);
     });
 
@@ -111,19 +133,27 @@ describe("config reader: jail files", () => {
 
 describe("config reader: filters", () => {
     const dirs: string[] = [];
-    after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
-    const mk = (files: Record<string, string>) => { const d = tree(files); dirs.push(d); return d; };
+    after(() => dirs.forEach(d => fs.rmSync(d, { recursive: true, force: true })));
+    const mk = (files: Record<string, string>) => {
+        const d = tree(files);
+        dirs.push(d);
+        return d;
+    };
 
-    it("parses name[key=value, key2=\"v, 2\"]", () => {
+    it('parses name[key=value, key2="v, 2"]', () => {
         assert.deepStrictEqual(parseFilterSpec("sshd"), { name: "sshd", args: {} });
-        assert.deepStrictEqual(parseFilterSpec('sshd[mode=aggressive, x="a, b", y=\'c\']'), { name: "sshd", args: { mode: "aggressive", x: "a, b", y: "c" } });
+        assert.deepStrictEqual(parseFilterSpec("sshd[mode=aggressive, x=\"a, b\", y='c']"), {
+            name: "sshd",
+            args: { mode: "aggressive", x: "a, b", y: "c" },
+        });
         assert.throws(() => parseFilterSpec("sshd[mode=x"), /missing "\]"/);
     });
 
     it("loads .conf + .local + includes, interpolates %(..)s and <tags>, keeps # in regexes", () => {
         const d = mk({
             "filter.d/common.conf": "[DEFAULT]\n_daemon = \\S*\n__prefix = \\s*<_daemon>:\n",
-            "filter.d/f.conf": "[INCLUDES]\nbefore = common.conf\n[Definition]\n_daemon = food\nfailregex = ^%(__prefix)s bad #1 from <HOST>$\n            ^<__prefix> worse from <HOST>$\nignoreregex =\ndatepattern = ^%%Y-%%m-%%d %%H:%%M:%%S\n",
+            "filter.d/f.conf":
+                "[INCLUDES]\nbefore = common.conf\n[Definition]\n_daemon = food\nfailregex = ^%(__prefix)s bad #1 from <HOST>$\n            ^<__prefix> worse from <HOST>$\nignoreregex =\ndatepattern = ^%%Y-%%m-%%d %%H:%%M:%%S\n",
             "filter.d/f.local": "[Definition]\nignoreregex = ^ignore me\n",
         });
         const f = loadFilter(d, "f");
@@ -136,7 +166,8 @@ describe("config reader: filters", () => {
 
     it("applies [Init] defaults, filter arguments and <known/...>, and the jail's own regexes", () => {
         const d = mk({
-            "filter.d/m.conf": "[Definition]\nre-normal = ^n <HOST>\nre-extra = ^e <HOST>\nfailregex = <re-<mode>>\nmaxlines = <lines>\n[Init]\nmode = normal\nlines = 1\n",
+            "filter.d/m.conf":
+                "[Definition]\nre-normal = ^n <HOST>\nre-extra = ^e <HOST>\nfailregex = <re-<mode>>\nmaxlines = <lines>\n[Init]\nmode = normal\nlines = 1\n",
         });
         assert.deepStrictEqual(loadFilter(d, "m").failregex, ["^n <HOST>"]);
         assert.deepStrictEqual(loadFilter(d, "m[mode=extra, lines=3]").failregex, ["^e <HOST>"]);
@@ -148,7 +179,8 @@ describe("config reader: filters", () => {
 
     it("takes a jail's (already interpolated) values literally and picks the journal flavour for systemd", () => {
         const d = mk({
-            "filter.d/common.conf": "[DEFAULT]\nlogtype = file\n__prefix = <lt_<logtype>/p>\n[lt_file]\np = F\n[lt_journal]\np = J\n",
+            "filter.d/common.conf":
+                "[DEFAULT]\nlogtype = file\n__prefix = <lt_<logtype>/p>\n[lt_file]\np = F\n[lt_journal]\np = J\n",
             "filter.d/k.conf": "[INCLUDES]\nbefore = common.conf\n[Definition]\nfailregex = ^<__prefix> <HOST>$\n",
         });
         const f = loadFilter(d, "k", { datepattern: "^%Y-%m-%d", ignoreregex: "100%" });
@@ -162,7 +194,8 @@ describe("config reader: filters", () => {
     it("extends a filter from its .local with <known/...> and %(known/...)s", () => {
         const d = mk({
             "filter.d/e.conf": "[Definition]\nfailregex = ^a <HOST>$\nignoreregex = ^x$\n",
-            "filter.d/e.local": "[Definition]\nfailregex = <known/failregex>\n            ^b <HOST>$\nignoreregex = %(known/ignoreregex)s\n              ^y$\n",
+            "filter.d/e.local":
+                "[Definition]\nfailregex = <known/failregex>\n            ^b <HOST>$\nignoreregex = %(known/ignoreregex)s\n              ^y$\n",
         });
         const f = loadFilter(d, "e");
         assert.deepStrictEqual(f.failregex, ["^a <HOST>$", "^b <HOST>$"]);
@@ -170,7 +203,9 @@ describe("config reader: filters", () => {
     });
 
     it("loads a filter file by path (fail2ban-regex style)", () => {
-        const d = mk({ "x/nginx-wp-xmlrpc.conf": "[Definition]\nfailregex = POST /xmlrpc.php HTTP/.*\"<HOST>\"$\nignoreregex =\n" });
+        const d = mk({
+            "x/nginx-wp-xmlrpc.conf": '[Definition]\nfailregex = POST /xmlrpc.php HTTP/.*"<HOST>"$\nignoreregex =\n',
+        });
         const f = loadFilterFile(path.join(d, "x/nginx-wp-xmlrpc.conf"));
         assert.strictEqual(f.name, "nginx-wp-xmlrpc");
         assert.deepStrictEqual(f.failregex, ['POST /xmlrpc.php HTTP/.*"<HOST>"$']);
@@ -185,12 +220,15 @@ describe("config reader: filters", () => {
 
     it("loads every stock filter of /etc/fail2ban with its sshd-style modes", function () {
         if (!fs.existsSync("/etc/fail2ban/filter.d")) this.skip();
-        const names = fs.readdirSync("/etc/fail2ban/filter.d").filter((f) => f.endsWith(".conf") && !f.endsWith("common.conf"));
+        const names = fs
+            .readdirSync("/etc/fail2ban/filter.d")
+            .filter(f => f.endsWith(".conf") && !f.endsWith("common.conf"));
         assert.ok(names.length > 50);
         for (const n of names) {
             const f = loadFilter("/etc/fail2ban", n.slice(0, -5));
             assert.ok(f.failregex.length > 0 || n === "ignorecommands", n);
-            for (const r of f.failregex) assert.ok(!/%\(|<lt_|<_daemon>|<__prefix_line>/.test(r), `${n}: unresolved ${r}`);
+            for (const r of f.failregex)
+                assert.ok(!/%\(|<lt_|<_daemon>|<__prefix_line>/.test(r), `${n}: unresolved ${r}`);
         }
         const sshd = loadFilter("/etc/fail2ban", "sshd[mode=aggressive]");
         assert.ok(sshd.failregex.length > loadFilter("/etc/fail2ban", "sshd").failregex.length);

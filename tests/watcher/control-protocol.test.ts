@@ -14,19 +14,59 @@ describe("control: command parsing", () => {
         assert.deepStrictEqual(parseCommand(["version"]), { cmd: "version" });
         assert.deepStrictEqual(parseCommand(["status"]), { cmd: "status" });
         assert.deepStrictEqual(parseCommand(["status", "sshd"]), { cmd: "status", jail: "sshd" });
-        assert.deepStrictEqual(parseCommand(["status", "sshd", "--all"]), { cmd: "status", jail: "sshd", flavor: "--all" });
+        assert.deepStrictEqual(parseCommand(["status", "sshd", "--all"]), {
+            cmd: "status",
+            jail: "sshd",
+            flavor: "--all",
+        });
         assert.deepStrictEqual(parseCommand(["banned"]), { cmd: "banned", ips: [] });
         assert.deepStrictEqual(parseCommand(["banned", "1.2.3.4"]), { cmd: "banned", ips: ["1.2.3.4"] });
-        assert.deepStrictEqual(parseCommand(["set", "sshd", "banip", "1.2.3.4", "::1"]), { cmd: "banip", jail: "sshd", ips: ["1.2.3.4", "::1"] });
-        assert.deepStrictEqual(parseCommand(["set", "sshd", "unbanip", "1.2.3.4"]), { cmd: "unbanip", jail: "sshd", ips: ["1.2.3.4"], reportAbsent: false });
-        assert.deepStrictEqual(parseCommand(["set", "sshd", "unbanip", "--report-absent", "1.2.3.4"]), { cmd: "unbanip", jail: "sshd", ips: ["1.2.3.4"], reportAbsent: true });
-        assert.deepStrictEqual(parseCommand(["set", "sshd", "maxretry", "3"]), { cmd: "set", jail: "sshd", key: "maxretry", args: ["3"] });
-        assert.deepStrictEqual(parseCommand(["get", "sshd", "banip", "--with-time"]), { cmd: "get", jail: "sshd", key: "banip", args: ["--with-time"] });
+        assert.deepStrictEqual(parseCommand(["set", "sshd", "banip", "1.2.3.4", "::1"]), {
+            cmd: "banip",
+            jail: "sshd",
+            ips: ["1.2.3.4", "::1"],
+        });
+        assert.deepStrictEqual(parseCommand(["set", "sshd", "unbanip", "1.2.3.4"]), {
+            cmd: "unbanip",
+            jail: "sshd",
+            ips: ["1.2.3.4"],
+            reportAbsent: false,
+        });
+        assert.deepStrictEqual(parseCommand(["set", "sshd", "unbanip", "--report-absent", "1.2.3.4"]), {
+            cmd: "unbanip",
+            jail: "sshd",
+            ips: ["1.2.3.4"],
+            reportAbsent: true,
+        });
+        assert.deepStrictEqual(parseCommand(["set", "sshd", "maxretry", "3"]), {
+            cmd: "set",
+            jail: "sshd",
+            key: "maxretry",
+            args: ["3"],
+        });
+        assert.deepStrictEqual(parseCommand(["get", "sshd", "banip", "--with-time"]), {
+            cmd: "get",
+            jail: "sshd",
+            key: "banip",
+            args: ["--with-time"],
+        });
         assert.deepStrictEqual(parseCommand(["get", "loglevel"]), { cmd: "get", key: "loglevel", args: [] });
         assert.deepStrictEqual(parseCommand(["unban", "--all"]), { cmd: "unban", all: true });
         assert.deepStrictEqual(parseCommand(["unban", "1.2.3.4"]), { cmd: "unban", all: false, ips: ["1.2.3.4"] });
-        assert.deepStrictEqual(parseCommand(["reload"]), { cmd: "reload", unban: false, restart: false, ifExists: false, jail: undefined });
-        assert.deepStrictEqual(parseCommand(["reload", "--unban", "sshd"]), { cmd: "reload", unban: true, restart: false, ifExists: false, jail: "sshd" });
+        assert.deepStrictEqual(parseCommand(["reload"]), {
+            cmd: "reload",
+            unban: false,
+            restart: false,
+            ifExists: false,
+            jail: undefined,
+        });
+        assert.deepStrictEqual(parseCommand(["reload", "--unban", "sshd"]), {
+            cmd: "reload",
+            unban: true,
+            restart: false,
+            ifExists: false,
+            jail: "sshd",
+        });
         assert.deepStrictEqual(parseCommand(["stop"]), { cmd: "stop", unban: false });
         assert.deepStrictEqual(parseCommand(["stop", "--unban"]), { cmd: "stop", unban: true });
     });
@@ -42,7 +82,12 @@ describe("control: command parsing", () => {
             [["frobnicate"], /^Invalid command$/],
             [["restart"], /restart is not supported by jailwatch/],
         ];
-        for (const [argv, re] of bad) assert.throws(() => parseCommand(argv), (e: Error) => e instanceof UsageError && re.test(e.message), argv.join(" "));
+        for (const [argv, re] of bad)
+            assert.throws(
+                () => parseCommand(argv),
+                (e: Error) => e instanceof UsageError && re.test(e.message),
+                argv.join(" "),
+            );
     });
 
     it("accepts only {argv: [strings]} on the wire", () => {
@@ -54,7 +99,10 @@ describe("control: command parsing", () => {
 
 describe("control: fail2ban-client output format", () => {
     it("formats the overall status like fail2ban-client (tab after each label)", () => {
-        assert.strictEqual(formatStatus(["nginx-wp-xmlrpc"]), "Status\n|- Number of jail:\t1\n`- Jail list:\tnginx-wp-xmlrpc");
+        assert.strictEqual(
+            formatStatus(["nginx-wp-xmlrpc"]),
+            "Status\n|- Number of jail:\t1\n`- Jail list:\tnginx-wp-xmlrpc",
+        );
         assert.strictEqual(formatStatus(["a", "b"]), "Status\n|- Number of jail:\t2\n`- Jail list:\ta, b");
     });
 
@@ -86,7 +134,13 @@ describe("control: fail2ban-client output format", () => {
     });
 
     it("formats `banned` as fail2ban-client does", () => {
-        assert.strictEqual(formatBanned([["nginx-wp-xmlrpc", ["192.0.2.5"]], ["sshd", []]]), "[{'nginx-wp-xmlrpc': ['192.0.2.5']}, {'sshd': []}]");
+        assert.strictEqual(
+            formatBanned([
+                ["nginx-wp-xmlrpc", ["192.0.2.5"]],
+                ["sshd", []],
+            ]),
+            "[{'nginx-wp-xmlrpc': ['192.0.2.5']}, {'sshd': []}]",
+        );
     });
 });
 
@@ -102,7 +156,7 @@ describe("control: the socket", () => {
 
     it("is root-only: socket 0600 in a directory created 0700", async () => {
         const sock = path.join(dir, "run", "jailwatch.sock");
-        server = new ControlServer(sock, async (argv) => ({ ok: true, text: argv.join("|") }));
+        server = new ControlServer(sock, async argv => ({ ok: true, text: argv.join("|") }));
         await server.listen();
         assert.strictEqual(fs.statSync(sock).mode & 0o777, 0o600);
         assert.strictEqual(fs.statSync(path.dirname(sock)).mode & 0o777, 0o700);
@@ -113,7 +167,10 @@ describe("control: the socket", () => {
         const sock = path.join(dir, "s.sock");
         server = new ControlServer(sock, async () => ({ ok: true, text: "one" }));
         await server.listen();
-        await assert.rejects(new ControlServer(sock, async () => ({ ok: true, text: "two" })).listen(), /another jailwatch server/);
+        await assert.rejects(
+            new ControlServer(sock, async () => ({ ok: true, text: "two" })).listen(),
+            /another jailwatch server/,
+        );
         await server.close();
         fs.writeFileSync(sock, "");
         server = new ControlServer(sock, async () => ({ ok: true, text: "three" }));

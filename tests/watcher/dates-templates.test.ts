@@ -4,8 +4,10 @@ import { compileFilter } from "../../watcher/src/filter/filter";
 import { FilterDefinition } from "../../watcher/src/types";
 
 const NOW = Date.UTC(2016, 4, 16, 12, 0, 0) / 1000;
-const utcLocal = (y: number, mo: number, d: number, h: number, mi: number, s: number) => Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
-const at = (y: number, mo: number, d: number, h: number, mi: number, s: number) => Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
+const utcLocal = (y: number, mo: number, d: number, h: number, mi: number, s: number) =>
+    Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
+const at = (y: number, mo: number, d: number, h: number, mi: number, s: number) =>
+    Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
 
 function when(line: string, datepattern?: string, now = NOW) {
     const def: FilterDefinition = { name: "d", failregex: ["<HOST>"], ignoreregex: [], options: {}, datepattern };
@@ -15,9 +17,17 @@ function when(line: string, datepattern?: string, now = NOW) {
 
 describe("date templates", () => {
     it("uses fail2ban's template names (what the regex tester prints)", () => {
-        const names = dateTemplates().map((t) => t.name);
-        assert.ok(names.includes("Day(?P<_sep>[-/])MON(?P=_sep)ExYear[ :]?24hour:Minute:Second(?:\\.Microseconds)?(?: Zone offset)?"));
-        assert.ok(names.includes("{^LN-BEG}ExYear(?P<_sep>[-/.])Month(?P=_sep)Day(?:T|  ?)24hour:Minute:Second(?:[.,]Microseconds)?(?:\\s*Zone offset)?"));
+        const names = dateTemplates().map(t => t.name);
+        assert.ok(
+            names.includes(
+                "Day(?P<_sep>[-/])MON(?P=_sep)ExYear[ :]?24hour:Minute:Second(?:\\.Microseconds)?(?: Zone offset)?",
+            ),
+        );
+        assert.ok(
+            names.includes(
+                "{^LN-BEG}ExYear(?P<_sep>[-/.])Month(?P=_sep)Day(?:T|  ?)24hour:Minute:Second(?:[.,]Microseconds)?(?:\\s*Zone offset)?",
+            ),
+        );
         assert.ok(names.includes("(?:DAY )?MON Day %k:Minute:Second(?:\\.Microseconds)?(?: ExYear)?"));
         assert.ok(names.includes("Epoch") && names.includes("TAI64N") && names.includes("{^LN-BEG}Epoch"));
         // line-start variants are tried first
@@ -33,7 +43,10 @@ describe("date templates", () => {
     it("reads ISO dates, with Z and fractions, at line start", () => {
         const r = when("2016-05-15T22:40:37.123Z host 1.2.3.4");
         assert.strictEqual(r.time, at(2016, 5, 15, 22, 40, 37));
-        assert.strictEqual(r.template, "{^LN-BEG}ExYear(?P<_sep>[-/.])Month(?P=_sep)Day(?:T|  ?)24hour:Minute:Second(?:[.,]Microseconds)?(?:\\s*Zone offset)?");
+        assert.strictEqual(
+            r.template,
+            "{^LN-BEG}ExYear(?P<_sep>[-/.])Month(?P=_sep)Day(?:T|  ?)24hour:Minute:Second(?:[.,]Microseconds)?(?:\\s*Zone offset)?",
+        );
         assert.strictEqual(when("2016/05/15 22:40:37 x 1.2.3.4").time, at(2016, 5, 15, 22, 40, 37));
     });
 
@@ -55,7 +68,10 @@ describe("date templates", () => {
         assert.strictEqual(r.time, at(2016, 5, 15, 22, 40, 37));
         assert.strictEqual(r.template, "^L Day/Month/Year - 24hour:Minute:Second");
         assert.strictEqual(when("15.05.16 22:40:37 1.2.3.4", "%d.%m.%y %H:%M:%S").time, at(2016, 5, 15, 22, 40, 37));
-        assert.strictEqual(when("May 15, 2016 10:40:37 PM 1.2.3.4", "%b %d, %Y %I:%M:%S %p").time, at(2016, 5, 15, 22, 40, 37));
+        assert.strictEqual(
+            when("May 15, 2016 10:40:37 PM 1.2.3.4", "%b %d, %Y %I:%M:%S %p").time,
+            at(2016, 5, 15, 22, 40, 37),
+        );
     });
 
     it("understands {^LN-BEG}, {DATE} and {NONE}", () => {
@@ -63,7 +79,10 @@ describe("date templates", () => {
         assert.strictEqual(when("x 2016-05-15 22:40:37 1.2.3.4", "{^LN-BEG}").time, undefined);
         assert.strictEqual(when("2016-05-15 22:40:37 1.2.3.4", "{^LN-BEG}").time, at(2016, 5, 15, 22, 40, 37));
         // {DATE}: any default date, at the place the pattern gives
-        assert.strictEqual(when("srv [15/May/2016:22:40:37 +0000] 1.2.3.4", "^[^\\[]*\\[({DATE})").time, at(2016, 5, 15, 22, 40, 37));
+        assert.strictEqual(
+            when("srv [15/May/2016:22:40:37 +0000] 1.2.3.4", "^[^\\[]*\\[({DATE})").time,
+            at(2016, 5, 15, 22, 40, 37),
+        );
         // {NONE}: no date in the line; the time is "now"
         const n = when("2016-05-15 22:40:37 1.2.3.4", "{NONE}");
         assert.deepStrictEqual([n.kind, n.time, n.template], ["matched", NOW, "^"]);

@@ -28,22 +28,72 @@ describe("e2e: xmlrpc flood banned in nftables through Varnish -> Nginx -> PHP-F
 
     const client = (args: string[]) => [...jailwatchCommand(), "client", "-s", path.join(WORK, "jw.sock"), ...args];
     const jwClient = (...args: string[]) => run(srv, client(args));
-    const banned = () => jwClient("status", JAIL).match(/Banned IP list:\t(.*)$/m)![1].split(" ").filter((x) => x);
+    const banned = () =>
+        jwClient("status", JAIL)
+            .match(/Banned IP list:\t(.*)$/m)![1]
+            .split(" ")
+            .filter(x => x);
     const nftSet = () => run(srv, ["nft", "list", "set", "inet", "jailwatch", `${JAIL}.v4`]);
 
     /** POSTs to xmlrpc.php `n` times from `ns`; returns the status codes. */
     const flood = (ns: Namespace, n: number, headers: string[] = []) => {
-        const r = tryRun(ns, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}\\n", "--connect-timeout", "3", "-X", "POST", "-d", "<methodCall/>", ...headers.flatMap((h) => ["-H", h]), `http://${SERVER}/xmlrpc.php?n=[1-${n}]`]);
+        const r = tryRun(ns, [
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}\\n",
+            "--connect-timeout",
+            "3",
+            "-X",
+            "POST",
+            "-d",
+            "<methodCall/>",
+            ...headers.flatMap(h => ["-H", h]),
+            `http://${SERVER}/xmlrpc.php?n=[1-${n}]`,
+        ]);
         return r.stdout.trim().split("\n");
     };
     /** One GET: the status code, or "timeout" when the connection gets no answer. */
     const get = (ns: Namespace) => {
-        const r = tryRun(ns, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--connect-timeout", "2", "--max-time", "5", `http://${SERVER}/`]);
+        const r = tryRun(ns, [
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--connect-timeout",
+            "2",
+            "--max-time",
+            "5",
+            `http://${SERVER}/`,
+        ]);
         if (r.status === 28) return "timeout";
         return r.status === 0 ? r.stdout : `curl exit ${r.status}`;
     };
     const ssh = (ns: Namespace) =>
-        tryRun(ns, ["ssh", "-F", "/dev/null", "-i", path.join(WORK, "client_key"), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR", `root@${SERVER}`, "echo", "ssh-ok"]).stdout.trim();
+        tryRun(ns, [
+            "ssh",
+            "-F",
+            "/dev/null",
+            "-i",
+            path.join(WORK, "client_key"),
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "ConnectTimeout=5",
+            "-o",
+            "LogLevel=ERROR",
+            `root@${SERVER}`,
+            "echo",
+            "ssh-ok",
+        ]).stdout.trim();
     const waitBanned = (ip: string) => waitFor(`${ip} banned`, () => banned().includes(ip));
     const startJw = async () => {
         jailwatch = startJailwatch(srv, WORK);
@@ -69,16 +119,24 @@ describe("e2e: xmlrpc flood banned in nftables through Varnish -> Nginx -> PHP-F
         await startJw();
         // varnishd compiles the VCL with cc first: slow on a busy machine.
         let last = "";
-        await waitFor("the site through Varnish", () => (last = get(bystander)) === "200", 90_000).catch((e) => {
-            const tail = (f: string) => (fs.existsSync(path.join(WORK, f)) ? fs.readFileSync(path.join(WORK, f), "utf8").split("\n").slice(-15).join("\n") : "");
-            throw new Error(`${(e as Error).message} (last answer: ${last})\n--- varnish\n${tail("varnish.out")}\n--- nginx\n${tail("nginx.out")}${tail("nginx-error.log")}\n--- php-fpm\n${tail("php-fpm.log")}`);
+        await waitFor("the site through Varnish", () => (last = get(bystander)) === "200", 90_000).catch(e => {
+            const tail = (f: string) =>
+                fs.existsSync(path.join(WORK, f))
+                    ? fs.readFileSync(path.join(WORK, f), "utf8").split("\n").slice(-15).join("\n")
+                    : "";
+            throw new Error(
+                `${(e as Error).message} (last answer: ${last})\n--- varnish\n${tail("varnish.out")}\n--- nginx\n${tail("nginx.out")}${tail("nginx-error.log")}\n--- php-fpm\n${tail("php-fpm.log")}`,
+            );
         });
     });
 
     afterEach(function () {
         if (this.currentTest?.state === "failed") {
             const out = path.join(WORK, "jailwatch.out");
-            if (fs.existsSync(out)) process.stderr.write(`--- jailwatch log (tail)\n${fs.readFileSync(out, "utf8").split("\n").slice(-40).join("\n")}\n`);
+            if (fs.existsSync(out))
+                process.stderr.write(
+                    `--- jailwatch log (tail)\n${fs.readFileSync(out, "utf8").split("\n").slice(-40).join("\n")}\n`,
+                );
         }
     });
 
@@ -95,7 +153,7 @@ describe("e2e: xmlrpc flood banned in nftables through Varnish -> Nginx -> PHP-F
 
     it("bans after 20 POSTs to xmlrpc.php: port 80 goes silent for the attacker only, SSH still works", async () => {
         assert.deepStrictEqual(flood(attacker, 19), Array(19).fill("200"));
-        await new Promise((r) => setTimeout(r, 300));
+        await new Promise(r => setTimeout(r, 300));
         assert.deepStrictEqual(banned(), [], "19 POSTs are not enough");
         flood(attacker, 1);
         await waitBanned(ATTACKER);
@@ -126,7 +184,10 @@ describe("e2e: xmlrpc flood banned in nftables through Varnish -> Nginx -> PHP-F
         run(srv, ["mv", "/var/log/nginx/access.log", "/var/log/nginx/access.log.1"]);
         flood(attacker, 5); // Nginx still writes to the renamed file until it reopens its logs
         process.kill(services.nginx.pid!, "SIGUSR1");
-        await waitFor("Nginx to reopen its log", () => tryRun(srv, ["test", "-e", "/var/log/nginx/access.log"]).status === 0);
+        await waitFor(
+            "Nginx to reopen its log",
+            () => tryRun(srv, ["test", "-e", "/var/log/nginx/access.log"]).status === 0,
+        );
         assert.deepStrictEqual(banned(), []);
         flood(attacker, 5);
         await waitBanned(ATTACKER);
@@ -140,13 +201,16 @@ describe("e2e: xmlrpc flood banned in nftables through Varnish -> Nginx -> PHP-F
         await waitBanned(FORGER);
         assert.ok(!banned().includes(FORGED));
         assert.ok(!nftSet().includes(FORGED));
-        assert.match(run(srv, ["tail", "-n", "1", "/var/log/nginx/access.log"]).trim(), new RegExp(`"${FORGED}, ${FORGER}"$`));
+        assert.match(
+            run(srv, ["tail", "-n", "1", "/var/log/nginx/access.log"]).trim(),
+            new RegExp(`"${FORGED}, ${FORGER}"$`),
+        );
         assert.strictEqual(get(forger), "timeout");
         assert.strictEqual(get(bystander), "200");
     });
 
     it("`stop --unban` removes our table and lifts every ban; plain stops never do", async () => {
-        const exited = new Promise((r) => jailwatch.once("exit", r));
+        const exited = new Promise(r => jailwatch.once("exit", r));
         assert.strictEqual(jwClient("stop", "--unban").trim(), "Shutdown successful");
         await exited;
         assert.doesNotMatch(run(srv, ["nft", "list", "tables"]), /jailwatch/);

@@ -7,7 +7,13 @@ import { compileFilter, failRegexDisplay } from "../../watcher/src/filter/filter
 import { ConfigError, FilterDefinition } from "../../watcher/src/types";
 
 const NOW = Date.UTC(2016, 4, 16, 0, 0, 0) / 1000;
-const def = (d: Partial<FilterDefinition>): FilterDefinition => ({ name: "t", failregex: [], ignoreregex: [], options: {}, ...d });
+const def = (d: Partial<FilterDefinition>): FilterDefinition => ({
+    name: "t",
+    failregex: [],
+    ignoreregex: [],
+    options: {},
+    ...d,
+});
 const utc = { logTimeZone: "UTC" };
 const SEED = 'POST /xmlrpc.php HTTP/.*"<HOST>"$';
 const nginx = (ip: string, xff: string, req = "POST /xmlrpc.php HTTP/1.0", t = "22:40:37") =>
@@ -21,18 +27,31 @@ describe("filter engine", () => {
         assert.strictEqual(r.host, "192.0.2.10");
         assert.strictEqual(r.failregexIndex, 0);
         assert.strictEqual(r.time, Date.UTC(2016, 4, 15, 22, 40, 37) / 1000);
-        assert.strictEqual(r.dateTemplate, "Day(?P<_sep>[-/])MON(?P=_sep)ExYear[ :]?24hour:Minute:Second(?:\\.Microseconds)?(?: Zone offset)?");
+        assert.strictEqual(
+            r.dateTemplate,
+            "Day(?P<_sep>[-/])MON(?P=_sep)ExYear[ :]?24hour:Minute:Second(?:\\.Microseconds)?(?: Zone offset)?",
+        );
         assert.strictEqual(f.processLine(nginx("127.0.0.1", "192.0.2.10", "GET / HTTP/1.0"), NOW).kind, "missed");
     });
 
     it("keeps finding the date when the address before it changes length, and each line's own time", () => {
         const f = compileFilter(def({ failregex: [SEED] }), utc);
-        const lines = [nginx("1.2.3.4", "192.0.2.1", undefined, "22:40:37"), nginx("10.20.30.40", "192.0.2.2", undefined, "22:40:37"),
-            nginx("2001:db8::1", "192.0.2.3", undefined, "22:40:38"), nginx("1.2.3.4", "192.0.2.4", undefined, "22:40:38")];
-        const got = lines.map((l) => f.processLine(l, NOW));
-        assert.deepStrictEqual(got.map((r) => r.host), ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"]);
+        const lines = [
+            nginx("1.2.3.4", "192.0.2.1", undefined, "22:40:37"),
+            nginx("10.20.30.40", "192.0.2.2", undefined, "22:40:37"),
+            nginx("2001:db8::1", "192.0.2.3", undefined, "22:40:38"),
+            nginx("1.2.3.4", "192.0.2.4", undefined, "22:40:38"),
+        ];
+        const got = lines.map(l => f.processLine(l, NOW));
+        assert.deepStrictEqual(
+            got.map(r => r.host),
+            ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"],
+        );
         const base = Date.UTC(2016, 4, 15, 22, 40, 37) / 1000;
-        assert.deepStrictEqual(got.map((r) => r.time), [base, base, base + 1, base + 1]);
+        assert.deepStrictEqual(
+            got.map(r => r.time),
+            [base, base, base + 1, base + 1],
+        );
     });
 
     it("extracts IPv4, IPv6, IPv4-mapped IPv6 and host names with <HOST>; <ADDR> takes addresses only", () => {
@@ -50,13 +69,19 @@ describe("filter engine", () => {
     });
 
     it("supports <IP4>, <IP6>, <SUBNET>/<CIDR>, <F-ID>, <F-USER>, F-ALT_ and custom F-tags", () => {
-        const f = compileFilter(def({
-            failregex: [
-                "^v4 <IP4>$", "^v6 <IP6>$", "^net <SUBNET>$",
-                "^id <F-ID>\\S+</F-ID> from <HOST>$", "^user (?:<F-USER>\\w+</F-USER>|<F-ALT_USER>\\S+</F-ALT_USER>) from <ADDR>$",
-                "^custom <F-SESSION>\\d+</F-SESSION> <F-ID/>$",
-            ],
-        }), utc);
+        const f = compileFilter(
+            def({
+                failregex: [
+                    "^v4 <IP4>$",
+                    "^v6 <IP6>$",
+                    "^net <SUBNET>$",
+                    "^id <F-ID>\\S+</F-ID> from <HOST>$",
+                    "^user (?:<F-USER>\\w+</F-USER>|<F-ALT_USER>\\S+</F-ALT_USER>) from <ADDR>$",
+                    "^custom <F-SESSION>\\d+</F-SESSION> <F-ID/>$",
+                ],
+            }),
+            utc,
+        );
         assert.strictEqual(f.processLine("v4 192.0.2.1", NOW).host, "192.0.2.1");
         assert.strictEqual(f.processLine("v4 2001:db8::1", NOW).kind, "missed");
         assert.strictEqual(f.processLine("v6 2001:db8::1", NOW).host, "2001:db8::1");
@@ -85,10 +110,13 @@ describe("filter engine", () => {
     });
 
     it("runs failregexes on prefregex's <F-CONTENT> and keeps prefregex groups", () => {
-        const f = compileFilter(def({
-            prefregex: "^\\S+ <F-MLFID>sshd\\[\\d+\\]</F-MLFID>: <F-CONTENT>.+</F-CONTENT>$",
-            failregex: ["^Invalid user <F-USER>\\S+</F-USER> from <HOST>$"],
-        }), utc);
+        const f = compileFilter(
+            def({
+                prefregex: "^\\S+ <F-MLFID>sshd\\[\\d+\\]</F-MLFID>: <F-CONTENT>.+</F-CONTENT>$",
+                failregex: ["^Invalid user <F-USER>\\S+</F-USER> from <HOST>$"],
+            }),
+            utc,
+        );
         const r = f.processLine("host sshd[12]: Invalid user eve from 192.0.2.5", NOW);
         assert.deepStrictEqual([r.kind, r.host, r.user, r.groups?.mlfid], ["matched", "192.0.2.5", "eve", "sshd[12]"]);
         assert.strictEqual(f.processLine("host cron[1]: Invalid user eve from 192.0.2.5", NOW).kind, "missed");
@@ -97,10 +125,13 @@ describe("filter engine", () => {
     });
 
     it("merges lines of one multi-line id (F-MLFID): the address arrives later", () => {
-        const f = compileFilter(def({
-            prefregex: "^<F-MLFID>c\\d+</F-MLFID> <F-CONTENT>.+</F-CONTENT>$",
-            failregex: ["^user <F-USER>\\S+</F-USER> failed$", "^connect from <HOST>$"],
-        }), utc);
+        const f = compileFilter(
+            def({
+                prefregex: "^<F-MLFID>c\\d+</F-MLFID> <F-CONTENT>.+</F-CONTENT>$",
+                failregex: ["^user <F-USER>\\S+</F-USER> failed$", "^connect from <HOST>$"],
+            }),
+            utc,
+        );
         const first = f.processLine("c1 user eve failed", NOW);
         assert.deepStrictEqual([first.kind, first.noFail, first.host], ["matched", true, undefined]);
         const second = f.processLine("c1 connect from 192.0.2.6", NOW);
@@ -118,7 +149,8 @@ describe("filter engine", () => {
 
     it("reads zone-less dates in the jail's logtimezone", () => {
         const line = "2016-05-15 22:40:37 fail from 192.0.2.9";
-        const t = (o: Record<string, string>) => compileFilter(def({ failregex: ["fail from <HOST>"], options: o })).processLine(line, NOW).time;
+        const t = (o: Record<string, string>) =>
+            compileFilter(def({ failregex: ["fail from <HOST>"], options: o })).processLine(line, NOW).time;
         assert.strictEqual(t({ logtimezone: "UTC+0200" }), Date.UTC(2016, 4, 15, 20, 40, 37) / 1000);
         assert.strictEqual(t({ logtimezone: "UTC" }), Date.UTC(2016, 4, 15, 22, 40, 37) / 1000);
         assert.throws(() => t({ logtimezone: "Mars/Olympus" }), /unknown or unsupported time zone/);
@@ -132,8 +164,15 @@ describe("filter engine", () => {
 
     it("finds literal text that only exists once the date is cut out", () => {
         const f = compileFilter(def({ failregex: ["x-\\[\\]-y <HOST>$"] }), utc);
-        const lines = ["x-[15/May/2016:22:40:37 +0000]-y 192.0.2.1", "x-[15/May/2016:22:40:37 +0000]-y 192.0.2.2", "x-[15/May/2016:22:40:38 +0000]-z 192.0.2.3"];
-        assert.deepStrictEqual(lines.map((l) => f.processLine(l, NOW).host), ["192.0.2.1", "192.0.2.2", undefined]);
+        const lines = [
+            "x-[15/May/2016:22:40:37 +0000]-y 192.0.2.1",
+            "x-[15/May/2016:22:40:37 +0000]-y 192.0.2.2",
+            "x-[15/May/2016:22:40:38 +0000]-z 192.0.2.3",
+        ];
+        assert.deepStrictEqual(
+            lines.map(l => f.processLine(l, NOW).host),
+            ["192.0.2.1", "192.0.2.2", undefined],
+        );
     });
 
     it("answers the same whether a failregex runs around the date or on the cut line", () => {
@@ -145,12 +184,18 @@ describe("filter engine", () => {
             "x [15/May/2016:22:40:37 +0000] fail from 192.0.2.3",
             "fail from 192.0.2.4 [15/May/2016:22:40:38 +0000]",
             "fail [15/May/2016:22:40:38 +0000]from 192.0.2.5",
-            "[15/May/2016:22:40:39 +0000] fail from 2001:db8::9\"",
+            '[15/May/2016:22:40:39 +0000] fail from 2001:db8::9"',
             "nothing [15/May/2016:22:40:39 +0000] here",
         ];
         const view = (r: { kind: string; host?: string; time?: number }) => [r.kind, r.host, r.time];
-        assert.deepStrictEqual(lines.map((l) => view(fast.processLine(l, NOW))), lines.map((l) => view(plain.processLine(l, NOW))));
-        assert.deepStrictEqual(lines.map((l) => fast.processLine(l, NOW).host), ["192.0.2.2", "192.0.2.3", undefined, undefined, "2001:db8::9", undefined]);
+        assert.deepStrictEqual(
+            lines.map(l => view(fast.processLine(l, NOW))),
+            lines.map(l => view(plain.processLine(l, NOW))),
+        );
+        assert.deepStrictEqual(
+            lines.map(l => fast.processLine(l, NOW).host),
+            ["192.0.2.2", "192.0.2.3", undefined, undefined, "2001:db8::9", undefined],
+        );
     });
 
     it("shows failregexes as configured (with tags)", () => {
@@ -159,10 +204,15 @@ describe("filter engine", () => {
     });
 
     it("rejects untranslatable regexes and regexes without failure id with a ConfigError", () => {
-        assert.throws(() => compileFilter(def({ name: "bad", failregex: ["(?L)<HOST>"] })),
-            (e: unknown) => e instanceof ConfigError && /filter bad: failregex: .*locale-dependent/.test(e.message));
+        assert.throws(
+            () => compileFilter(def({ name: "bad", failregex: ["(?L)<HOST>"] })),
+            (e: unknown) => e instanceof ConfigError && /filter bad: failregex: .*locale-dependent/.test(e.message),
+        );
         assert.throws(() => compileFilter(def({ failregex: ["^no id here$"] })), /no failure-id group/);
-        assert.throws(() => compileFilter(def({ failregex: ["<HOST>"], datepattern: "%Q" })), (e: unknown) => e instanceof ConfigError);
+        assert.throws(
+            () => compileFilter(def({ failregex: ["<HOST>"], datepattern: "%Q" })),
+            (e: unknown) => e instanceof ConfigError,
+        );
     });
 
     it("names the filter file, line and key when a loaded filter does not compile", () => {
@@ -170,8 +220,13 @@ describe("filter engine", () => {
         try {
             const file = path.join(dir, "bad.conf");
             fs.writeFileSync(file, "[Definition]\n# comment\nfailregex = ^ok <HOST>$\n            ^broken (<HOST>$\n");
-            assert.throws(() => compileFilter(loadFilterFile(file)),
-                (e: unknown) => e instanceof ConfigError && e.message.startsWith(`${file}:3: failregex: `) && /missing \)/.test(e.message));
+            assert.throws(
+                () => compileFilter(loadFilterFile(file)),
+                (e: unknown) =>
+                    e instanceof ConfigError &&
+                    e.message.startsWith(`${file}:3: failregex: `) &&
+                    /missing \)/.test(e.message),
+            );
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

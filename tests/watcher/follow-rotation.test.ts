@@ -66,7 +66,14 @@ describe("follow: a real log file", () => {
     let got: string[];
     const followers: LogFollower[] = [];
     const follow = (start?: FilePosition) => {
-        const f = new LogFollower({ path: log, start, onLines: (l) => got.push(...l), log: quiet, watch: false, pollInterval: 60_000 });
+        const f = new LogFollower({
+            path: log,
+            start,
+            onLines: l => got.push(...l),
+            log: quiet,
+            watch: false,
+            pollInterval: 60_000,
+        });
         followers.push(f);
         f.start();
         return f;
@@ -156,11 +163,11 @@ describe("follow: a real log file", () => {
 
     it("is woken by inotify without polling", async () => {
         fs.writeFileSync(log, "");
-        const f = new LogFollower({ path: log, onLines: (l) => got.push(...l), log: quiet, pollInterval: 60_000 });
+        const f = new LogFollower({ path: log, onLines: l => got.push(...l), log: quiet, pollInterval: 60_000 });
         followers.push(f);
         f.start();
         fs.appendFileSync(log, "x\n");
-        for (let i = 0; i < 200 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+        for (let i = 0; i < 200 && got.length === 0; i++) await new Promise(r => setTimeout(r, 10));
         assert.deepStrictEqual(got, ["x"]);
     });
 

@@ -29,7 +29,7 @@ describe("hardening: real nftables in a private network namespace", function () 
             } catch {
                 // not started yet
             }
-            await new Promise((r) => setTimeout(r, 10));
+            await new Promise(r => setTimeout(r, 10));
         }
         nsCmd = ["-t", String(holder.pid), "-n", "--"];
         inNs = (cmd, args, input) => spawnExec("nsenter", [...nsCmd, cmd, ...args], input);
@@ -44,14 +44,38 @@ describe("hardening: real nftables in a private network namespace", function () 
             fs.cpSync(path.resolve(__dirname, "../../watcher/config"), path.join(dir, "conf"), { recursive: true });
             const log = path.join(dir, "access.log");
             fs.writeFileSync(log, "");
-            fs.writeFileSync(path.join(dir, "conf/jail.local"), `[nginx-wp-xmlrpc]\nlogpath = ${log}\nbantime = 5y\nignoreself = false\n\n[nginx-wp-login]\nlogpath = ${log}\n`);
+            fs.writeFileSync(
+                path.join(dir, "conf/jail.local"),
+                `[nginx-wp-xmlrpc]\nlogpath = ${log}\nbantime = 5y\nignoreself = false\n\n[nginx-wp-login]\nlogpath = ${log}\n`,
+            );
             const now = Date.now() / 1000;
             fs.mkdirSync(path.join(dir, "state"));
-            fs.writeFileSync(path.join(dir, "state/bans.json"), JSON.stringify({ version: 1, bans: { "nginx-wp-xmlrpc": [["198.51.100.9", now, now + 5 * 365 * 86400, 0]], "nginx-wp-login": [["198.51.100.10", now, now + 600, 0]] }, history: {} }));
+            fs.writeFileSync(
+                path.join(dir, "state/bans.json"),
+                JSON.stringify({
+                    version: 1,
+                    bans: {
+                        "nginx-wp-xmlrpc": [["198.51.100.9", now, now + 5 * 365 * 86400, 0]],
+                        "nginx-wp-login": [["198.51.100.10", now, now + 600, 0]],
+                    },
+                    history: {},
+                }),
+            );
             // The kernel refuses anything about the login jail (as it would a port it cannot resolve).
-            const exec: Exec = (cmd, args, input) => (input.includes("nginx-wp-login") ? Promise.resolve({ code: 1, stdout: "", stderr: "Error: refused for the test" }) : inNs(cmd, args, input));
+            const exec: Exec = (cmd, args, input) =>
+                input.includes("nginx-wp-login")
+                    ? Promise.resolve({ code: 1, stdout: "", stderr: "Error: refused for the test" })
+                    : inNs(cmd, args, input);
             const server = new JailwatchServer(
-                { configDir: path.join(dir, "conf"), socket: path.join(dir, "s"), stateDir: path.join(dir, "state"), foreground: true, loglevel: "error", polling: false, peers: { peers: [], port: 0, listen: "127.0.0.1" } },
+                {
+                    configDir: path.join(dir, "conf"),
+                    socket: path.join(dir, "s"),
+                    stateDir: path.join(dir, "state"),
+                    foreground: true,
+                    loglevel: "error",
+                    polling: false,
+                    peers: { peers: [], port: 0, listen: "127.0.0.1" },
+                },
                 silentLogger,
                 { createAction: () => new NftablesAction(quiet, exec) },
             );
@@ -60,7 +84,10 @@ describe("hardening: real nftables in a private network namespace", function () 
                 assert.match(sh(["nft", "list", "set", "inet", "jailwatch", "nginx-wp-xmlrpc.v4"]), /198\.51\.100\.9/);
                 assert.match(sh(["nft", "list", "chain", "inet", "jailwatch", "input"]), /@nginx-wp-xmlrpc\.v4/);
                 const st = await server.handle(["status"]);
-                assert.ok(st.ok && /! \[nginx-wp-login\] nftables: cannot set up the firewall for this jail/.test(st.text), st.ok ? st.text : st.error);
+                assert.ok(
+                    st.ok && /! \[nginx-wp-login\] nftables: cannot set up the firewall for this jail/.test(st.text),
+                    st.ok ? st.text : st.error,
+                );
             } finally {
                 await server.stop();
             }

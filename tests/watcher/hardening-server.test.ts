@@ -26,16 +26,16 @@ function line(ip: string): string {
 async function until(what: string, fn: () => boolean, tries = 500): Promise<void> {
     for (let i = 0; i < tries; i++) {
         if (fn()) return;
-        await new Promise((r) => setTimeout(r, 10));
+        await new Promise(r => setTimeout(r, 10));
     }
     throw new Error(`timed out waiting for ${what}`);
 }
 
 async function freePort(): Promise<number> {
     const s = net.createServer();
-    await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+    await new Promise<void>(r => s.listen(0, "127.0.0.1", () => r()));
     const port = (s.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => s.close(() => r()));
+    await new Promise<void>(r => s.close(() => r()));
     return port;
 }
 
@@ -47,7 +47,7 @@ function recordingLogger(): Logger & { lines: string[] } {
 }
 
 function sendRaw(port: number, data: string): Promise<void> {
-    return new Promise((resolve) => {
+    return new Promise(resolve => {
         const s = net.connect(port, "127.0.0.1", () => s.end(data));
         s.on("close", () => resolve());
         s.on("error", () => resolve());
@@ -63,9 +63,16 @@ describe("hardening: the server", function () {
     let action: DummyAction;
 
     const writeJail = (extra = "") =>
-        fs.writeFileSync(path.join(conf, "jail.local"), `[${JAIL}]\nlogpath = ${log}\nmaxretry = 3\nbanaction = dummy\nignoreself = false\nignoreip = 127.0.0.1/8\n${extra}`);
+        fs.writeFileSync(
+            path.join(conf, "jail.local"),
+            `[${JAIL}]\nlogpath = ${log}\nmaxretry = 3\nbanaction = dummy\nignoreself = false\nignoreip = 127.0.0.1/8\n${extra}`,
+        );
 
-    async function start(deps: ServerDeps = {}, peers?: PeerOptions, logger: Logger = silentLogger): Promise<JailwatchServer> {
+    async function start(
+        deps: ServerDeps = {},
+        peers?: PeerOptions,
+        logger: Logger = silentLogger,
+    ): Promise<JailwatchServer> {
         const opts: ServerOptions = {
             configDir: conf,
             socket: path.join(dir, "jw.sock"),
@@ -108,7 +115,11 @@ describe("hardening: the server", function () {
         // The periodic position save, as the tick runs it; a kill -9 right after it leaves exactly these files.
         (server as unknown as { savePositionsNow(): void }).savePositionsNow();
         const positions = JSON.parse(fs.readFileSync(path.join(state, "positions.json"), "utf8"));
-        assert.strictEqual(positions.positions[log].offset, fs.statSync(log).size, "the position covers the ban's lines");
+        assert.strictEqual(
+            positions.positions[log].offset,
+            fs.statSync(log).size,
+            "the position covers the ban's lines",
+        );
         const bans = fs.readFileSync(path.join(state, "bans.json"), "utf8");
         assert.ok(bans.includes("203.0.113.5"), "so the ban those lines decided must be durable too");
     });
@@ -118,7 +129,17 @@ describe("hardening: the server", function () {
         fs.mkdirSync(state, { recursive: true });
         fs.writeFileSync(
             path.join(state, "bans.json"),
-            JSON.stringify({ version: 1, bans: { [JAIL]: [["198.51.100.7", now, now + 600, 0], ["rm -rf /", now, now + 600, 0], ["10.0.0.0/8", now, now + 600, 0]] }, history: {} }),
+            JSON.stringify({
+                version: 1,
+                bans: {
+                    [JAIL]: [
+                        ["198.51.100.7", now, now + 600, 0],
+                        ["rm -rf /", now, now + 600, 0],
+                        ["10.0.0.0/8", now, now + 600, 0],
+                    ],
+                },
+                history: {},
+            }),
         );
         await start();
         assert.deepStrictEqual(inSet(), ["198.51.100.7"]);
@@ -137,7 +158,10 @@ describe("hardening: the server", function () {
 
     it("ignoreself covers an address the host gained after start", async () => {
         let own: string[] = [];
-        fs.writeFileSync(path.join(conf, "jail.local"), `[${JAIL}]\nlogpath = ${log}\nmaxretry = 3\nbanaction = dummy\nignoreself = true\nignoreip = 127.0.0.1/8\n`);
+        fs.writeFileSync(
+            path.join(conf, "jail.local"),
+            `[${JAIL}]\nlogpath = ${log}\nmaxretry = 3\nbanaction = dummy\nignoreself = true\nignoreip = 127.0.0.1/8\n`,
+        );
         await start({ selfAddresses: () => own });
         own = ["203.0.113.44"]; // e.g. a new elastic address, added after the start
         fs.appendFileSync(log, line("203.0.113.44").repeat(3) + line("203.0.113.45").repeat(3));
@@ -162,8 +186,17 @@ describe("hardening: the server", function () {
     describe("peers", () => {
         let peerPort: number;
         let link: PeerLink | undefined;
-        const peerOpts = (extra: Partial<PeerOptions> = {}): PeerOptions => ({ peers: [], port: peerPort, listen: "127.0.0.1", ...extra });
-        async function startWithPeer(extra: Partial<PeerOptions> = {}, logger: Logger = silentLogger, clock?: () => number): Promise<void> {
+        const peerOpts = (extra: Partial<PeerOptions> = {}): PeerOptions => ({
+            peers: [],
+            port: peerPort,
+            listen: "127.0.0.1",
+            ...extra,
+        });
+        async function startWithPeer(
+            extra: Partial<PeerOptions> = {},
+            logger: Logger = silentLogger,
+            clock?: () => number,
+        ): Promise<void> {
             const opts = peerOpts(extra);
             link = new PeerLink(opts, secret, logger);
             await start({ peers: link, now: clock }, opts, logger);
@@ -192,15 +225,24 @@ describe("hardening: the server", function () {
             await startWithPeer({}, logger);
             await sendRaw(peerPort, "garbage\n".repeat(5000));
             for (let i = 0; i < 20; i++) await sendRaw(peerPort, "garbage\n");
-            await until("refusals logged", () => logger.lines.some((l) => l.includes("refused frame")));
-            const refused = logger.lines.filter((l) => l.includes("refused")).length;
+            await until("refusals logged", () => logger.lines.some(l => l.includes("refused frame")));
+            const refused = logger.lines.filter(l => l.includes("refused")).length;
             assert.ok(refused <= 10, `${refused} log lines for 5020 refused frames`);
         });
 
         it("a frame replayed to a restarted server is refused", async () => {
             let now = Date.now() / 1000;
             await startWithPeer({}, silentLogger, () => now);
-            const frame = encodeFrame({ type: "ban", node: "peer-a", ts: now, nonce: newNonce(), bans: [{ jail: JAIL, ip: "192.0.2.77", end: now + 600 }] }, secret);
+            const frame = encodeFrame(
+                {
+                    type: "ban",
+                    node: "peer-a",
+                    ts: now,
+                    nonce: newNonce(),
+                    bans: [{ jail: JAIL, ip: "192.0.2.77", end: now + 600 }],
+                },
+                secret,
+            );
             await sendRaw(peerPort, frame);
             await until("peer ban applied", () => inSet().includes("192.0.2.77"));
             assert.strictEqual(await text("set", JAIL, "unbanip", "192.0.2.77"), "1");
@@ -208,7 +250,7 @@ describe("hardening: the server", function () {
             now += 5; // restarted five seconds later: the frame is still inside the 60 s window
             await startWithPeer({}, silentLogger, () => now);
             await sendRaw(peerPort, frame);
-            await new Promise((r) => setTimeout(r, 100));
+            await new Promise(r => setTimeout(r, 100));
             await server!.settle();
             assert.deepStrictEqual(inSet(), []);
         });

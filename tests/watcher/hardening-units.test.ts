@@ -60,7 +60,14 @@ describe("hardening: stages", function () {
 
     it("firewall batches: a ban longer than the kernel's timeout limit is installed without one (the server lifts it)", () => {
         const j = { name: "j", port: "", protocol: "tcp" };
-        const batch = nftStartBatch([j], [{ jail: "j", ip: "192.0.2.1", timeout: 2e8 }, { jail: "j", ip: "192.0.2.2", timeout: 60 }], false);
+        const batch = nftStartBatch(
+            [j],
+            [
+                { jail: "j", ip: "192.0.2.1", timeout: 2e8 },
+                { jail: "j", ip: "192.0.2.2", timeout: 60 },
+            ],
+            false,
+        );
         assert.ok(batch.includes("{ 192.0.2.1, 192.0.2.2 timeout 60s }"), batch);
         assert.ok(nftBanBatch([{ jail: "j", ip: "192.0.2.1", timeout: 5 * 365 * 86400 }]).endsWith("{ 192.0.2.1 }\n"));
         assert.match(ipsetBanBatch([{ jail: "j", ip: "192.0.2.1", timeout: 30 * 86400 }]), / timeout 0$/m);
@@ -81,7 +88,14 @@ describe("hardening: stages", function () {
                 for (const fd of fds) fs.closeSync(fd);
                 console.log("alive", r.code, s);
             })();`;
-        const r = spawnSync("bash", ["-c", `ulimit -n 64; exec "${process.execPath}" -r ts-node/register/transpile-only -e '${script.replace(/'/g, "'\\''")}'`], { cwd: ROOT, encoding: "utf8", timeout: 30_000 });
+        const r = spawnSync(
+            "bash",
+            [
+                "-c",
+                `ulimit -n 64; exec "${process.execPath}" -r ts-node/register/transpile-only -e '${script.replace(/'/g, "'\\''")}'`,
+            ],
+            { cwd: ROOT, encoding: "utf8", timeout: 30_000 },
+        );
         assert.match(r.stdout, /^alive [1-9]\d* \S+/m, r.stderr);
         assert.strictEqual(r.status, 0);
     });
@@ -96,11 +110,21 @@ describe("hardening: stages", function () {
         try {
             fs.mkdirSync(path.join(dir, "filter.d"));
             fs.writeFileSync(path.join(dir, "filter.d/evil.conf"), "[Definition]\nfailregex = ^(a+)+b <HOST>$\n");
-            fs.writeFileSync(path.join(dir, "jail.conf"), "[evil]\nenabled = true\nfilter = evil\nlogpath = /dev/null\nbanaction = dummy\n");
+            fs.writeFileSync(
+                path.join(dir, "jail.conf"),
+                "[evil]\nenabled = true\nfilter = evil\nlogpath = /dev/null\nbanaction = dummy\n",
+            );
             const out: string[] = [];
-            const code = runCheck(dir, (s) => out.push(s), (s) => out.push(s));
+            const code = runCheck(
+                dir,
+                s => out.push(s),
+                s => out.push(s),
+            );
             assert.strictEqual(code, 0, out.join("\n"));
-            assert.ok(out.some((l) => /^WARNING: .*filter\.d\/evil\.conf:2: failregex: .*nested quantifier/.test(l)), out.join("\n"));
+            assert.ok(
+                out.some(l => /^WARNING: .*filter\.d\/evil\.conf:2: failregex: .*nested quantifier/.test(l)),
+                out.join("\n"),
+            );
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -110,12 +134,28 @@ describe("hardening: stages", function () {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "jw-port-"));
         try {
             fs.cpSync(path.join(ROOT, "watcher/config"), dir, { recursive: true });
-            fs.writeFileSync(path.join(dir, "jail.local"), "[nginx-wp-xmlrpc]\nport = http,nosuchservice\n\n[nginx-wp-login]\nport = 70000\nprotocol = tcp\n");
+            fs.writeFileSync(
+                path.join(dir, "jail.local"),
+                "[nginx-wp-xmlrpc]\nport = http,nosuchservice\n\n[nginx-wp-login]\nport = 70000\nprotocol = tcp\n",
+            );
             const err: string[] = [];
-            assert.strictEqual(runCheck(dir, () => undefined, (s) => err.push(s)), 1);
+            assert.strictEqual(
+                runCheck(
+                    dir,
+                    () => undefined,
+                    s => err.push(s),
+                ),
+                1,
+            );
             const file = path.join(dir, "jail.local");
-            assert.ok(err.some((l) => l.includes(`${file}:2: port: unknown service "nosuchservice"`)), err.join("\n"));
-            assert.ok(err.some((l) => l.includes(`${file}:5: port: port 70000 out of range`)), err.join("\n"));
+            assert.ok(
+                err.some(l => l.includes(`${file}:2: port: unknown service "nosuchservice"`)),
+                err.join("\n"),
+            );
+            assert.ok(
+                err.some(l => l.includes(`${file}:5: port: port 70000 out of range`)),
+                err.join("\n"),
+            );
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

@@ -60,8 +60,18 @@ describe("ipaddr: networks and sets", () => {
     });
 
     it("IPSet matches by every prefix length it holds", () => {
-        const set = new IPSet(["127.0.0.1/8", "::1", "192.0.2.0/24", "2001:db8:aa::/48", "203.0.113.9"].map((t) => IPNetwork.parse(t)!));
-        const yes = ["127.0.0.1", "127.9.9.9", "::1", "192.0.2.200", "2001:db8:aa:ff::1", "203.0.113.9", "::ffff:127.0.0.2"];
+        const set = new IPSet(
+            ["127.0.0.1/8", "::1", "192.0.2.0/24", "2001:db8:aa::/48", "203.0.113.9"].map(t => IPNetwork.parse(t)!),
+        );
+        const yes = [
+            "127.0.0.1",
+            "127.9.9.9",
+            "::1",
+            "192.0.2.200",
+            "2001:db8:aa:ff::1",
+            "203.0.113.9",
+            "::ffff:127.0.0.2",
+        ];
         const no = ["128.0.0.1", "::2", "192.0.3.1", "2001:db8:ab::1", "203.0.113.10"];
         for (const t of yes) assert.ok(set.contains(IPAddr.parse(t)!), t);
         for (const t of no) assert.ok(!set.contains(IPAddr.parse(t)!), t);

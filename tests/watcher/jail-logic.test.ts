@@ -11,9 +11,21 @@ const T0 = 1_700_000_000;
 function settings(over: Partial<JailSettings> = {}): JailSettings {
     const filter: FilterDefinition = { name: "t", failregex: ["<HOST>"], ignoreregex: [], options: {} };
     return {
-        name: "t", enabled: true, filter, logpath: [], maxretry: 3, findtime: 60, bantime: 600,
-        banIncrement: { ...noInc }, ignoreip: [], port: "http", protocol: "tcp", banaction: "nftables",
-        ipv6Prefix: 128, origins: {}, ...over,
+        name: "t",
+        enabled: true,
+        filter,
+        logpath: [],
+        maxretry: 3,
+        findtime: 60,
+        bantime: 600,
+        banIncrement: { ...noInc },
+        ignoreip: [],
+        port: "http",
+        protocol: "tcp",
+        banaction: "nftables",
+        ipv6Prefix: 128,
+        origins: {},
+        ...over,
     };
 }
 
@@ -104,7 +116,10 @@ describe("jail: ban manager", () => {
         assert.equal(jail.addFailure("203.0.113.9", T0 + 3).kind, "banned");
         assert.equal(jail.bans.nextExpiry(), T0 + 602);
         assert.deepEqual(jail.expire(T0 + 601), []);
-        assert.deepEqual(jail.expire(T0 + 602).map((b) => b.ip), ["203.0.113.9"]);
+        assert.deepEqual(
+            jail.expire(T0 + 602).map(b => b.ip),
+            ["203.0.113.9"],
+        );
         assert.equal(jail.status().currentlyBanned, 0);
         assert.equal(jail.status().totalBanned, 1);
     });
@@ -124,7 +139,9 @@ describe("jail: ban manager", () => {
     });
 
     it("never bans ignoreip, whatever the count", () => {
-        const jail = new Jail(settings({ ignoreip: ["127.0.0.1/8", "::1", "192.0.2.0/24"], maxretry: 1 }), { selfAddresses: ["10.9.9.9"] });
+        const jail = new Jail(settings({ ignoreip: ["127.0.0.1/8", "::1", "192.0.2.0/24"], maxretry: 1 }), {
+            selfAddresses: ["10.9.9.9"],
+        });
         for (const host of ["127.0.0.1", "127.3.2.1", "::1", "192.0.2.77", "10.9.9.9", "::ffff:127.0.0.1"]) {
             for (let i = 0; i < 50; i++) assert.equal(jail.addFailure(host, T0 + i).kind, "ignored", host);
         }
@@ -158,7 +175,10 @@ describe("jail: bantime.increment", () => {
     const inc = { ...noInc, enabled: true };
 
     it("doubles by default formula, scaled by factor, capped by maxtime", () => {
-        assert.deepEqual([0, 1, 2, 3, 4].map((n) => banDuration(600, inc, n)), [600, 1200, 2400, 4800, 9600]);
+        assert.deepEqual(
+            [0, 1, 2, 3, 4].map(n => banDuration(600, inc, n)),
+            [600, 1200, 2400, 4800, 9600],
+        );
         assert.equal(banDuration(600, inc, 30), 600 * 2 ** 20);
         assert.equal(banDuration(600, { ...inc, factor: 3 }, 2), 7200);
         // max(bantime, formula): a factor below 1 never shortens a ban.
@@ -170,17 +190,29 @@ describe("jail: bantime.increment", () => {
 
     it("uses multipliers, repeating the last one", () => {
         const m = { ...inc, multipliers: [1, 5, 30, 60] };
-        assert.deepEqual([0, 1, 2, 3, 4, 9].map((n) => banDuration(60, m, n)), [60, 300, 1800, 3600, 3600, 3600]);
+        assert.deepEqual(
+            [0, 1, 2, 3, 4, 9].map(n => banDuration(60, m, n)),
+            [60, 300, 1800, 3600, 3600, 3600],
+        );
         assert.equal(banDuration(60, { ...m, factor: 2 }, 1), 600);
     });
 
     it("adds up to rndtime random seconds", () => {
-        assert.equal(banDuration(600, { ...inc, rndtime: 100 }, 1, () => 0.5), 1250);
-        assert.equal(banDuration(600, { ...inc, rndtime: 100 }, 0, () => 0.5), 600);
+        assert.equal(
+            banDuration(600, { ...inc, rndtime: 100 }, 1, () => 0.5),
+            1250,
+        );
+        assert.equal(
+            banDuration(600, { ...inc, rndtime: 100 }, 0, () => 0.5),
+            600,
+        );
     });
 
     it("weighs a known offender's failures more", () => {
-        assert.deepEqual([0, 1, 2, 3, 4].map((n) => failureWeight(inc, n)), [1, 2, 3, 5, 9]);
+        assert.deepEqual(
+            [0, 1, 2, 3, 4].map(n => failureWeight(inc, n)),
+            [1, 2, 3, 5, 9],
+        );
         assert.equal(failureWeight(noInc, 3), 1);
     });
 
@@ -226,12 +258,25 @@ describe("jail: bantime.increment", () => {
     });
 
     it("drops a ban that already ended when reading old lines, and restores saved bans", () => {
-        const m = new BanManager({ jail: "t", bantime: 100, increment: noInc, ignore: new IPSet([IPNetwork.parse("::1")!]) });
+        const m = new BanManager({
+            jail: "t",
+            bantime: 100,
+            increment: noInc,
+            ignore: new IPSet([IPNetwork.parse("::1")!]),
+        });
         assert.equal(m.ban(IPAddr.parse("203.0.113.1")!, T0, T0 + 500), undefined);
         assert.equal(m.ban(IPAddr.parse("::1")!, T0), undefined);
-        const kept = m.restore([{ jail: "t", ip: "203.0.113.2", start: T0, end: T0 + 100, banCount: 0 },
-            { jail: "t", ip: "203.0.113.3", start: T0, end: T0 + 10, banCount: 0 }], T0 + 50);
-        assert.deepEqual(kept.map((b) => b.ip), ["203.0.113.2"]);
+        const kept = m.restore(
+            [
+                { jail: "t", ip: "203.0.113.2", start: T0, end: T0 + 100, banCount: 0 },
+                { jail: "t", ip: "203.0.113.3", start: T0, end: T0 + 10, banCount: 0 },
+            ],
+            T0 + 50,
+        );
+        assert.deepEqual(
+            kept.map(b => b.ip),
+            ["203.0.113.2"],
+        );
         assert.ok(m.isBanned("203.0.113.2", T0 + 50));
         assert.equal(m.unban("203.0.113.2")?.ip, "203.0.113.2");
         assert.ok(!m.isBanned("203.0.113.2", T0 + 50));

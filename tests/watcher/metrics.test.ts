@@ -61,7 +61,10 @@ function parseExposition(text: string): Map<string, Family> {
         assert.ok(!line.startsWith("#"), `unknown comment: ${where}`);
         m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
         assert.ok(m, `sample syntax: ${where}`);
-        assert.ok(current && current.name === m[1] && current.type !== "", `sample under its own HELP and TYPE: ${where}`);
+        assert.ok(
+            current && current.name === m[1] && current.type !== "",
+            `sample under its own HELP and TYPE: ${where}`,
+        );
         const labels: Record<string, string> = {};
         if (m[2] !== undefined) {
             const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"(,|$)/y;
@@ -93,17 +96,27 @@ function parseExposition(text: string): Map<string, Family> {
 function value(f: Map<string, Family>, name: string, labels: Record<string, string> = {}): number | undefined {
     const fam = f.get(name);
     assert.ok(fam, `family ${name}`);
-    const s = fam.samples.find((x) => Object.entries(labels).every(([k, v]) => x.labels[k] === v) && Object.keys(x.labels).length === Object.keys(labels).length);
+    const s = fam.samples.find(
+        x =>
+            Object.entries(labels).every(([k, v]) => x.labels[k] === v) &&
+            Object.keys(x.labels).length === Object.keys(labels).length,
+    );
     return s?.value;
 }
 
-function get(port: number, pathName = "/metrics", method = "GET"): Promise<{ status: number; type: string; body: string }> {
+function get(
+    port: number,
+    pathName = "/metrics",
+    method = "GET",
+): Promise<{ status: number; type: string; body: string }> {
     return new Promise((resolve, reject) => {
-        const req = http.request({ host: "127.0.0.1", port, path: pathName, method, agent: false }, (res) => {
+        const req = http.request({ host: "127.0.0.1", port, path: pathName, method, agent: false }, res => {
             let body = "";
             res.setEncoding("utf8");
             res.on("data", (d: string) => (body += d));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, type: String(res.headers["content-type"]), body }));
+            res.on("end", () =>
+                resolve({ status: res.statusCode ?? 0, type: String(res.headers["content-type"]), body }),
+            );
         });
         req.on("error", reject);
         req.end();
@@ -122,14 +135,14 @@ const visit = (ip: string) => `127.0.0.1 - - [${stamp()}] "GET / HTTP/1.1" 200 5
 async function until(what: string, fn: () => boolean | Promise<boolean>): Promise<void> {
     for (let i = 0; i < 500; i++) {
         if (await fn()) return;
-        await new Promise((r) => setTimeout(r, 10));
+        await new Promise(r => setTimeout(r, 10));
     }
     throw new Error(`timed out waiting for ${what}`);
 }
 
 function listeningServers(): number {
     const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
-    return handles.filter((h) => h instanceof net.Server && h.listening).length;
+    return handles.filter(h => h instanceof net.Server && h.listening).length;
 }
 
 describe("metrics: the Prometheus endpoint", function () {
@@ -138,17 +151,32 @@ describe("metrics: the Prometheus endpoint", function () {
     let n = 0;
     const running: JailwatchServer[] = [];
 
-    async function start(metrics: MetricsOptions | undefined, deps: { failBans?: boolean } = {}): Promise<{ server: JailwatchServer; log: string; stateDir: string }> {
+    async function start(
+        metrics: MetricsOptions | undefined,
+        deps: { failBans?: boolean } = {},
+    ): Promise<{ server: JailwatchServer; log: string; stateDir: string }> {
         const d = path.join(dir, `s${n++}`);
         const conf = path.join(d, "conf");
         fs.mkdirSync(path.join(conf, "filter.d"), { recursive: true });
-        fs.copyFileSync(path.resolve(__dirname, "../../watcher/config/filter.d/nginx-wp-xmlrpc.conf"), path.join(conf, "filter.d/nginx-wp-xmlrpc.conf"));
+        fs.copyFileSync(
+            path.resolve(__dirname, "../../watcher/config/filter.d/nginx-wp-xmlrpc.conf"),
+            path.join(conf, "filter.d/nginx-wp-xmlrpc.conf"),
+        );
         const log = path.join(d, "access.log");
         fs.writeFileSync(log, "");
-        fs.writeFileSync(path.join(conf, "jail.conf"), `[${JAIL}]\nenabled = true\nlogpath = ${log}\nmaxretry = 20\nfindtime = 120\nbantime = 600\nport = http,https\nbanaction = dummy\nignoreself = false\n`);
+        fs.writeFileSync(
+            path.join(conf, "jail.conf"),
+            `[${JAIL}]\nenabled = true\nlogpath = ${log}\nmaxretry = 20\nfindtime = 120\nbantime = 600\nport = http,https\nbanaction = dummy\nignoreself = false\n`,
+        );
         const opts: ServerOptions = {
-            configDir: conf, socket: path.join(d, "jw.sock"), stateDir: path.join(d, "state"), foreground: true, loglevel: "error", polling: false,
-            peers: { peers: [], port: 0, listen: "127.0.0.1" }, metrics,
+            configDir: conf,
+            socket: path.join(d, "jw.sock"),
+            stateDir: path.join(d, "state"),
+            foreground: true,
+            loglevel: "error",
+            polling: false,
+            peers: { peers: [], port: 0, listen: "127.0.0.1" },
+            metrics,
         };
         const action = new DummyAction(silentLogger);
         if (deps.failBans) action.ban = async () => Promise.reject(new Error("nft: simulated failure"));
@@ -177,11 +205,26 @@ describe("metrics: the Prometheus endpoint", function () {
     });
 
     it("binds to loopback unless an address is named; a bad value is a config error naming file, line and key", async () => {
-        assert.deepStrictEqual(metricsOptions({ metricslisten: { value: "9539", file: "f", line: 1 } }), { host: "127.0.0.1", port: 9539 });
-        assert.deepStrictEqual(metricsOptions({ metricslisten: { value: "10.0.0.5:9539", file: "f", line: 1 } }), { host: "10.0.0.5", port: 9539 });
-        assert.deepStrictEqual(metricsOptions({ metricslisten: { value: "[::1]:9539", file: "f", line: 1 } }), { host: "::1", port: 9539 });
-        assert.throws(() => metricsOptions({ metricslisten: { value: "yes", file: "/etc/jailwatch/jailwatch.local", line: 7 } }),
-            (e: unknown) => e instanceof ConfigError && /jailwatch\.local/.test(e.message) && /7/.test(e.message) && /metricslisten/.test(e.message));
+        assert.deepStrictEqual(metricsOptions({ metricslisten: { value: "9539", file: "f", line: 1 } }), {
+            host: "127.0.0.1",
+            port: 9539,
+        });
+        assert.deepStrictEqual(metricsOptions({ metricslisten: { value: "10.0.0.5:9539", file: "f", line: 1 } }), {
+            host: "10.0.0.5",
+            port: 9539,
+        });
+        assert.deepStrictEqual(metricsOptions({ metricslisten: { value: "[::1]:9539", file: "f", line: 1 } }), {
+            host: "::1",
+            port: 9539,
+        });
+        assert.throws(
+            () => metricsOptions({ metricslisten: { value: "yes", file: "/etc/jailwatch/jailwatch.local", line: 7 } }),
+            (e: unknown) =>
+                e instanceof ConfigError &&
+                /jailwatch\.local/.test(e.message) &&
+                /7/.test(e.message) &&
+                /metricslisten/.test(e.message),
+        );
         assert.throws(() => metricsOptions({ metricslisten: { value: "99999", file: "f", line: 1 } }), ConfigError);
         const { server } = await start(metricsOptions({ metricslisten: { value: "0", file: "f", line: 1 } }));
         const addr = server.metricsServer!.address!;
@@ -189,9 +232,11 @@ describe("metrics: the Prometheus endpoint", function () {
         const r = await get(addr.port);
         assert.strictEqual(r.status, 200);
         // Not reachable on the host's other addresses.
-        const external = Object.values(os.networkInterfaces()).flat().find((a) => a && a.family === "IPv4" && !a.internal);
+        const external = Object.values(os.networkInterfaces())
+            .flat()
+            .find(a => a && a.family === "IPv4" && !a.internal);
         if (external) {
-            const refused = await new Promise<boolean>((resolve) => {
+            const refused = await new Promise<boolean>(resolve => {
                 const s = net.connect(addr.port, external.address);
                 s.on("connect", () => (s.destroy(), resolve(false)));
                 s.on("error", () => resolve(true));
@@ -205,18 +250,37 @@ describe("metrics: the Prometheus endpoint", function () {
         c.linesRead = 3;
         const text = renderMetrics({
             jails: [{ name: 'we"ird\\jail\nname', counters: c, failures: 2, currentBans: 1, totalBans: 4, tracked: 1 }],
-            files: [{ path: "/var/log/a.log", lagBytes: 12 }, { path: "/gone.log", lagBytes: undefined }],
+            files: [
+                { path: "/var/log/a.log", lagBytes: 12 },
+                { path: "/gone.log", lagBytes: undefined },
+            ],
             peers: new PeerCounters(),
-            firewallErrors: 0, stateSaveErrors: 0, stateSaveFailing: false,
+            firewallErrors: 0,
+            stateSaveErrors: 0,
+            stateSaveFailing: false,
         });
         const f = parseExposition(text);
         assert.strictEqual(value(f, "jailwatch_lines_read_total", { jail: 'we"ird\\jail\nname' }), 3);
         assert.strictEqual(value(f, "jailwatch_follower_lag_bytes", { file: "/var/log/a.log" }), 12);
-        assert.strictEqual(f.get("jailwatch_follower_lag_bytes")!.samples.length, 1, "a missing file has no lag sample");
+        assert.strictEqual(
+            f.get("jailwatch_follower_lag_bytes")!.samples.length,
+            1,
+            "a missing file has no lag sample",
+        );
         assert.strictEqual(value(f, "jailwatch_peer_messages_rejected_total", { reason: "replay" }), 0);
-        for (const name of ["jailwatch_lines_read_total", "jailwatch_lines_matched_total", "jailwatch_failures_total", "jailwatch_bans", "jailwatch_bans_total",
-            "jailwatch_peer_messages_sent_total", "jailwatch_peer_messages_received_total", "jailwatch_peer_messages_rejected_total",
-            "jailwatch_firewall_errors_total", "jailwatch_follower_lag_bytes", "jailwatch_state_save_errors_total"]) {
+        for (const name of [
+            "jailwatch_lines_read_total",
+            "jailwatch_lines_matched_total",
+            "jailwatch_failures_total",
+            "jailwatch_bans",
+            "jailwatch_bans_total",
+            "jailwatch_peer_messages_sent_total",
+            "jailwatch_peer_messages_received_total",
+            "jailwatch_peer_messages_rejected_total",
+            "jailwatch_firewall_errors_total",
+            "jailwatch_follower_lag_bytes",
+            "jailwatch_state_save_errors_total",
+        ]) {
             assert.ok(f.has(name), name);
         }
         assert.strictEqual(f.get("jailwatch_bans")!.type, "gauge");
@@ -236,7 +300,11 @@ describe("metrics: the Prometheus endpoint", function () {
         const f = await scrape();
         assert.strictEqual(value(f, "jailwatch_lines_read_total", { jail: JAIL }), 30);
         assert.strictEqual(value(f, "jailwatch_lines_matched_total", { jail: JAIL }), 25);
-        assert.strictEqual(value(f, "jailwatch_failures_total", { jail: JAIL }), 20, "the lines after the ban match but are not failures");
+        assert.strictEqual(
+            value(f, "jailwatch_failures_total", { jail: JAIL }),
+            20,
+            "the lines after the ban match but are not failures",
+        );
         assert.strictEqual(value(f, "jailwatch_bans", { jail: JAIL }), 1);
         assert.strictEqual(value(f, "jailwatch_bans_total", { jail: JAIL }), 1);
         assert.strictEqual(value(f, "jailwatch_follower_lag_bytes", { file: log }), 0);

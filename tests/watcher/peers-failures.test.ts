@@ -20,9 +20,9 @@ const secret = Buffer.from("peer-secret-for-the-unit-test-0123456789");
 
 async function freePort(): Promise<number> {
     const s = net.createServer();
-    await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+    await new Promise<void>(r => s.listen(0, "127.0.0.1", () => r()));
     const port = (s.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => s.close(() => r()));
+    await new Promise<void>(r => s.close(() => r()));
     return port;
 }
 
@@ -39,15 +39,15 @@ function line(ip: string, at = stamp()): string {
 async function until(what: string, fn: () => boolean, tries = 500): Promise<void> {
     for (let i = 0; i < tries; i++) {
         if (fn()) return;
-        await new Promise((r) => setTimeout(r, 10));
+        await new Promise(r => setTimeout(r, 10));
     }
     throw new Error(`timed out waiting for ${what}`);
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 /** Writes raw text to a port and waits until the peer closes (or 2 s). */
 function sendRaw(port: number, text: string): Promise<void> {
-    return new Promise<void>((resolve) => {
+    return new Promise<void>(resolve => {
         const s = net.connect(port, "127.0.0.1", () => s.end(text));
         const t = setTimeout(() => s.destroy(), 2000);
         s.on("close", () => {
@@ -76,7 +76,10 @@ describe("peers: failures counted across the cluster (sharefailures)", function 
         const d = path.join(dir, `node${i}`);
         const conf = path.join(d, "conf");
         fs.mkdirSync(path.join(conf, "filter.d"), { recursive: true });
-        fs.copyFileSync(path.resolve(__dirname, "../../watcher/config/filter.d/nginx-wp-xmlrpc.conf"), path.join(conf, "filter.d/nginx-wp-xmlrpc.conf"));
+        fs.copyFileSync(
+            path.resolve(__dirname, "../../watcher/config/filter.d/nginx-wp-xmlrpc.conf"),
+            path.join(conf, "filter.d/nginx-wp-xmlrpc.conf"),
+        );
         const log = path.join(d, "access.log");
         if (!fs.existsSync(log)) fs.writeFileSync(log, "");
         const jail = (name: string, share: boolean) =>
@@ -113,13 +116,20 @@ describe("peers: failures counted across the cluster (sharefailures)", function 
         const ip = "203.0.113.20";
         for (let k = 0; k < MAXRETRY - 1; k++) fs.appendFileSync(nodes[k % 3].log, line(ip));
         // Every node has heard of all 19 (counts travel within ~150 ms), and none banned.
-        await until("19 failures known on every node", () => nodes.every((n) => n.server.metrics.jail(SHARED).peerFailures + n.server.jails.get(SHARED)!.jail.failedTotal >= MAXRETRY - 1));
+        await until("19 failures known on every node", () =>
+            nodes.every(
+                n =>
+                    n.server.metrics.jail(SHARED).peerFailures + n.server.jails.get(SHARED)!.jail.failedTotal >=
+                    MAXRETRY - 1,
+            ),
+        );
         await sleep(400);
         for (const n of nodes) assert.deepStrictEqual(banned(n), [], "19 requests to the site are not 20");
         fs.appendFileSync(nodes[(MAXRETRY - 1) % 3].log, line(ip));
         for (const [i, n] of nodes.entries()) await until(`ban on node ${i}`, () => banned(n).includes(ip));
         // The jail without sharefailures counts per node: 7, 7 and 6 of 20, no ban anywhere.
-        for (const n of nodes) assert.deepStrictEqual(banned(n, LOCAL), [], "per-node counting does not ban at 20 requests to the site");
+        for (const n of nodes)
+            assert.deepStrictEqual(banned(n, LOCAL), [], "per-node counting does not ban at 20 requests to the site");
         const decided = nodes.reduce((s, n) => s + n.server.jails.get(SHARED)!.jail.bans.totalBanned, 0);
         assert.ok(decided >= 1, "one node decided the ban from the shared count");
         const sent = nodes.reduce((s, n) => s + n.link.counters.sent.failures, 0);
@@ -129,7 +139,7 @@ describe("peers: failures counted across the cluster (sharefailures)", function 
     it("one request every 30 ms spread over the nodes: banned everywhere at the 20th request to the site", async () => {
         const ip = "203.0.113.21";
         let sent = 0;
-        while (sent < 40 && !nodes.some((n) => banned(n).includes(ip))) {
+        while (sent < 40 && !nodes.some(n => banned(n).includes(ip))) {
             fs.appendFileSync(nodes[sent % 3].log, line(ip));
             sent++;
             await sleep(30);
@@ -142,7 +152,13 @@ describe("peers: failures counted across the cluster (sharefailures)", function 
     it("unsigned, altered and replayed failure frames are refused, counted, and not counted as failures", async () => {
         const ip = "198.51.100.77";
         const jail = nodes[0].server.jails.get(SHARED)!.jail;
-        const payload = (): PeerPayload => ({ type: "failures", node: "other", ts: Date.now() / 1000, nonce: newNonce(), failures: [{ jail: SHARED, ip, n: 5, t: Date.now() / 1000 }] });
+        const payload = (): PeerPayload => ({
+            type: "failures",
+            node: "other",
+            ts: Date.now() / 1000,
+            nonce: newNonce(),
+            failures: [{ jail: SHARED, ip, n: 5, t: Date.now() / 1000 }],
+        });
         const c = nodes[0].link.counters;
         const before = { ...c.rejected };
         const peerBefore = nodes[0].server.metrics.jail(SHARED).peerFailures;
@@ -158,15 +174,34 @@ describe("peers: failures counted across the cluster (sharefailures)", function 
         assert.strictEqual(c.rejected.bad_mac - before.bad_mac, 2, "wrong secret and altered frame");
         assert.strictEqual(c.rejected.no_mac - before.no_mac, 1, "unsigned frame");
         assert.strictEqual(c.rejected.replay - before.replay, 1, "replayed frame");
-        assert.strictEqual(nodes[0].server.metrics.jail(SHARED).peerFailures - peerBefore, 5, "only the authentic frame counted, once");
+        assert.strictEqual(
+            nodes[0].server.metrics.jail(SHARED).peerFailures - peerBefore,
+            5,
+            "only the authentic frame counted, once",
+        );
         assert.ok(jail.failingCount >= 1);
-        assert.match(nodes[0].server.metricsText(), /^jailwatch_peer_messages_rejected_total\{reason="replay"\} [1-9]/m);
+        assert.match(
+            nodes[0].server.metricsText(),
+            /^jailwatch_peer_messages_rejected_total\{reason="replay"\} [1-9]/m,
+        );
     });
 
     it("an authentic frame of an unknown type is ignored and the connection goes on (newer peers)", async () => {
         const ip = "192.0.2.150";
-        const future = encodeFrame({ type: "gossip-v9", node: "newer", ts: Date.now() / 1000, nonce: newNonce() } as unknown as PeerPayload, secret);
-        const ban = encodeFrame({ type: "ban", node: "newer", ts: Date.now() / 1000, nonce: newNonce(), bans: [{ jail: SHARED, ip, end: Date.now() / 1000 + 300 }] }, secret);
+        const future = encodeFrame(
+            { type: "gossip-v9", node: "newer", ts: Date.now() / 1000, nonce: newNonce() } as unknown as PeerPayload,
+            secret,
+        );
+        const ban = encodeFrame(
+            {
+                type: "ban",
+                node: "newer",
+                ts: Date.now() / 1000,
+                nonce: newNonce(),
+                bans: [{ jail: SHARED, ip, end: Date.now() / 1000 + 300 }],
+            },
+            secret,
+        );
         const other = nodes[1].link.counters.received.other;
         await sendRaw(ports[1], future + ban);
         await until("ban after the unknown frame", () => banned(nodes[1]).includes(ip));
@@ -178,7 +213,7 @@ describe("peers: failures counted across the cluster (sharefailures)", function 
         // on their own connections, so ban frames still arrive whole.
         const got: string[] = [];
         let refusedConnections = 0;
-        const old = net.createServer((sock) => {
+        const old = net.createServer(sock => {
             let buf = "";
             sock.setEncoding("utf8");
             sock.on("data", (d: string) => {
@@ -192,12 +227,12 @@ describe("peers: failures counted across the cluster (sharefailures)", function 
                         sock.destroy();
                         return;
                     }
-                    if (p.type === "ban") got.push(...p.bans.map((b) => b.ip));
+                    if (p.type === "ban") got.push(...p.bans.map(b => b.ip));
                 }
             });
             sock.on("error", () => undefined);
         });
-        await new Promise<void>((r) => old.listen(0, "127.0.0.1", () => r()));
+        await new Promise<void>(r => old.listen(0, "127.0.0.1", () => r()));
         const oldPort = (old.address() as net.AddressInfo).port;
         try {
             const n0 = nodes.shift()!;
@@ -209,7 +244,7 @@ describe("peers: failures counted across the cluster (sharefailures)", function 
             await until("ban reached the old peer", () => got.includes(ip));
             assert.ok(refusedConnections >= 1, "the old peer was sent failure frames and refused them");
         } finally {
-            await new Promise<void>((r) => old.close(() => r()));
+            await new Promise<void>(r => old.close(() => r()));
         }
     });
 

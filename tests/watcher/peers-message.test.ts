@@ -2,7 +2,13 @@ import * as assert from "assert";
 import { decodeFrame, encodeFrame, parsePeer, PeerAuthError, ReplayGuard } from "../../watcher/src/peers/message";
 
 const secret = Buffer.from("0123456789abcdef0123456789abcdef");
-const ban = (ts: number, nonce = "n1") => ({ type: "ban" as const, node: "a", ts, nonce, bans: [{ jail: "j", ip: "192.0.2.1", end: ts + 60 }] });
+const ban = (ts: number, nonce = "n1") => ({
+    type: "ban" as const,
+    node: "a",
+    ts,
+    nonce,
+    bans: [{ jail: "j", ip: "192.0.2.1", end: ts + 60 }],
+});
 
 describe("peers: authenticated messages", () => {
     it("round-trips a ban message", () => {
@@ -12,9 +18,15 @@ describe("peers: authenticated messages", () => {
 
     it("refuses a wrong secret and an altered payload", () => {
         const frame = encodeFrame(ban(1000), secret).trim();
-        assert.throws(() => decodeFrame(frame, Buffer.from("another-secret-of-32-bytes......"), 1000, new ReplayGuard()), /bad MAC/);
+        assert.throws(
+            () => decodeFrame(frame, Buffer.from("another-secret-of-32-bytes......"), 1000, new ReplayGuard()),
+            /bad MAC/,
+        );
         const altered = frame.replace("192.0.2.1", "192.0.2.9");
-        assert.throws(() => decodeFrame(altered, secret, 1000, new ReplayGuard()), (e: Error) => e instanceof PeerAuthError && /bad MAC/.test(e.message));
+        assert.throws(
+            () => decodeFrame(altered, secret, 1000, new ReplayGuard()),
+            (e: Error) => e instanceof PeerAuthError && /bad MAC/.test(e.message),
+        );
     });
 
     it("refuses a replayed frame and a stale one", () => {
@@ -22,7 +34,10 @@ describe("peers: authenticated messages", () => {
         const frame = encodeFrame(ban(1000), secret).trim();
         decodeFrame(frame, secret, 1000, guard);
         assert.throws(() => decodeFrame(frame, secret, 1001, guard), /replayed/);
-        assert.throws(() => decodeFrame(encodeFrame(ban(1000, "n2"), secret).trim(), secret, 1000 + 3600, guard), /stale/);
+        assert.throws(
+            () => decodeFrame(encodeFrame(ban(1000, "n2"), secret).trim(), secret, 1000 + 3600, guard),
+            /stale/,
+        );
     });
 
     it("parses peer addresses", () => {

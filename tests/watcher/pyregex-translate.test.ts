@@ -69,13 +69,15 @@ describe("Python regex -> JavaScript", () => {
     });
 
     it("translates conditionals by the referenced group taking part or not", () => {
-        const re = rx("^(?P<q>\")?\\w+(?(q)\"|!)$");
+        const re = rx('^(?P<q>")?\\w+(?(q)"|!)$');
         assert.ok(re('"abc"'));
         assert.ok(re("abc!"));
         assert.strictEqual(re('"abc!'), null);
         assert.strictEqual(re('abc"'), null);
         // sshd's shape: the user is a single word unless the `invalid user` group took part.
-        const sshd = rx("^for (?P<inv>invalid user )?(?P<user>(?P<w>\\S+)|(?(inv).*?|[^:]+)) from (?P<h>\\S+)(?(w) port \\d+|)$");
+        const sshd = rx(
+            "^for (?P<inv>invalid user )?(?P<user>(?P<w>\\S+)|(?(inv).*?|[^:]+)) from (?P<h>\\S+)(?(w) port \\d+|)$",
+        );
         assert.deepStrictEqual(sshd("for root from 1.2.3.4 port 22")?.user, "root");
         assert.deepStrictEqual(sshd("for invalid user a b from 1.2.3.4")?.user, "a b");
         assert.strictEqual(translatePyRegex("(?P<a>x)?(?(a)y|z)").sources.length, 2);
@@ -97,7 +99,11 @@ describe("Python regex -> JavaScript", () => {
     });
 
     it("rejects what JavaScript cannot express, with the position", () => {
-        const bad = (p: string, re: RegExp) => assert.throws(() => translatePyRegex(p), (e: unknown) => e instanceof PyRegexError && re.test(e.message));
+        const bad = (p: string, re: RegExp) =>
+            assert.throws(
+                () => translatePyRegex(p),
+                (e: unknown) => e instanceof PyRegexError && re.test(e.message),
+            );
         bad("(?L)abc", /locale-dependent/);
         bad("a(?Zb)", /unknown extension \(\?Z at position 1/);
         bad("(ab", /missing \), unterminated subpattern at position 0/);

@@ -23,8 +23,11 @@ describe("regex CLI: same output as fail2ban-regex", function () {
         generateLog(log, { lines: 1500, seed: 7, garbage: 0.02 });
         jailwatchBundle();
         // Extra shapes fail2ban-regex has rules for: comments, blank lines, CRLF, a last line without newline.
-        fs.appendFileSync(log, '# a comment line\n\n\r\n127.0.0.1 - - [15/May/2016:12:00:00 +0000] "POST /xmlrpc.php HTTP/1.0" 200 370 "-" "x" "192.0.2.1"\r\n' +
-            '127.0.0.1 - - [15/May/2016:12:00:01 +0000] "POST /xmlrpc.php HTTP/1.0" 200 370 "-" "x" "2001:db8::5"');
+        fs.appendFileSync(
+            log,
+            '# a comment line\n\n\r\n127.0.0.1 - - [15/May/2016:12:00:00 +0000] "POST /xmlrpc.php HTTP/1.0" 200 370 "-" "x" "192.0.2.1"\r\n' +
+                '127.0.0.1 - - [15/May/2016:12:00:01 +0000] "POST /xmlrpc.php HTTP/1.0" 200 370 "-" "x" "2001:db8::5"',
+        );
         small = path.join(dir, "small.log");
         fs.writeFileSync(small, fs.readFileSync(log, "utf8").split("\n").slice(0, 12).join("\n") + "\n");
         fs.mkdirSync(path.join(dir, "filter.d"));
@@ -39,20 +42,53 @@ describe("regex CLI: same output as fail2ban-regex", function () {
         ["a filter by name with -c (options after the arguments)", () => [log, "seed-xmlrpc", "-c", dir]],
         ["a filter file outside filter.d", () => [log, path.join(dir, "loose.conf")]],
         ["our shipped filter by name", () => ["-c", path.join(ROOT_DIR, "watcher/config"), log, "nginx-wp-xmlrpc"]],
-        ["a raw regex with an ignoreregex", () => [log, 'POST /xmlrpc\\.php HTTP/[\\d.]+" \\d+ \\d+ "[^"]*" "[^"]*" "(?:[^"]*, )?<HOST>"$', "curl"]],
-        ["listing every matched and missed line", () => ["--print-all-matched", small, seedFilter, "--print-all-missed"]],
+        [
+            "a raw regex with an ignoreregex",
+            () => [log, 'POST /xmlrpc\\.php HTTP/[\\d.]+" \\d+ \\d+ "[^"]*" "[^"]*" "(?:[^"]*, )?<HOST>"$', "curl"],
+        ],
+        [
+            "listing every matched and missed line",
+            () => ["--print-all-matched", small, seedFilter, "--print-all-missed"],
+        ],
         ["a short missed list shown without asking", () => [small, seedFilter]],
-        ["-L changes the listing threshold; --print-no-missed", () => ["-L", "5", small, seedFilter, "--print-no-missed"]],
-        ["a single line given as text", () => ['127.0.0.1 - - [15/May/2016:11:55:14 +0000] "POST /xmlrpc.php HTTP/1.0" 200 370 "-" "Mozilla/4.0" "203.0.113.9"', seedFilter]],
-        ["several lines given as text", () => ['a 1.2.3.4\n# c\n\nb 5.6.7.8\nc\nd\ne 9.9.9.9', "^\\w <HOST>$"]],
-        ["a stock filter by name on fail2ban's own sample log (nginx-http-auth)", () => [`${F2B_LOGS}/nginx-http-auth`, "nginx-http-auth"]],
-        ["a stock filter with options on its sample log (nginx-limit-req, --print-all-matched)", () => ["--print-all-matched", `${F2B_LOGS}/nginx-limit-req`, "nginx-limit-req[logtype=file]"]],
-        ["a multi-line filter: earlier missed lines a match takes in become matched (guacamole)", () => ["--print-all-matched", `${F2B_LOGS}/guacamole`, "guacamole"]],
+        [
+            "-L changes the listing threshold; --print-no-missed",
+            () => ["-L", "5", small, seedFilter, "--print-no-missed"],
+        ],
+        [
+            "a single line given as text",
+            () => [
+                '127.0.0.1 - - [15/May/2016:11:55:14 +0000] "POST /xmlrpc.php HTTP/1.0" 200 370 "-" "Mozilla/4.0" "203.0.113.9"',
+                seedFilter,
+            ],
+        ],
+        ["several lines given as text", () => ["a 1.2.3.4\n# c\n\nb 5.6.7.8\nc\nd\ne 9.9.9.9", "^\\w <HOST>$"]],
+        [
+            "a stock filter by name on fail2ban's own sample log (nginx-http-auth)",
+            () => [`${F2B_LOGS}/nginx-http-auth`, "nginx-http-auth"],
+        ],
+        [
+            "a stock filter with options on its sample log (nginx-limit-req, --print-all-matched)",
+            () => ["--print-all-matched", `${F2B_LOGS}/nginx-limit-req`, "nginx-limit-req[logtype=file]"],
+        ],
+        [
+            "a multi-line filter: earlier missed lines a match takes in become matched (guacamole)",
+            () => ["--print-all-matched", `${F2B_LOGS}/guacamole`, "guacamole"],
+        ],
         ["a multi-line match skipping lines with <SKIPLINES> (slapd)", () => [`${F2B_LOGS}/slapd`, "slapd"]],
-        ["host names: unresolved ones missed, /etc/hosts ones matched (mysqld-auth)", () => [`${F2B_LOGS}/mysqld-auth`, "mysqld-auth", "--print-all-missed"]],
-        ["host names taken as they are with -r (pam-generic)", () => ["-r", `${F2B_LOGS}/pam-generic`, "pam-generic", "--print-all-matched"]],
+        [
+            "host names: unresolved ones missed, /etc/hosts ones matched (mysqld-auth)",
+            () => [`${F2B_LOGS}/mysqld-auth`, "mysqld-auth", "--print-all-missed"],
+        ],
+        [
+            "host names taken as they are with -r (pam-generic)",
+            () => ["-r", `${F2B_LOGS}/pam-generic`, "pam-generic", "--print-all-matched"],
+        ],
         ["-o ip", () => ["-o", "ip", log, seedFilter]],
-        ["-o ip with our filter (rightmost X-Forwarded-For)", () => [log, path.join(ROOT_DIR, "watcher/config/filter.d/nginx-wp-xmlrpc.conf"), "-o", "ip"]],
+        [
+            "-o ip with our filter (rightmost X-Forwarded-For)",
+            () => [log, path.join(ROOT_DIR, "watcher/config/filter.d/nginx-wp-xmlrpc.conf"), "-o", "ip"],
+        ],
     ];
     for (const [name, args] of cases) {
         it(name, async () => {

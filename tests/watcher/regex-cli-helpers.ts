@@ -14,7 +14,14 @@ export function jailwatchBundle(): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "jailwatch-test-"));
     const out = path.join(dir, "jailwatch.js");
     const esbuild = require("esbuild") as typeof import("esbuild");
-    esbuild.buildSync({ entryPoints: [path.join(ROOT, "watcher/src/main.ts")], bundle: true, platform: "node", target: "node20", outfile: out, logLevel: "warning" });
+    esbuild.buildSync({
+        entryPoints: [path.join(ROOT, "watcher/src/main.ts")],
+        bundle: true,
+        platform: "node",
+        target: "node20",
+        outfile: out,
+        logLevel: "warning",
+    });
     bundle = out;
     return out;
 }
@@ -26,12 +33,22 @@ export interface RunResult {
 }
 
 export function runJailwatch(args: string[], cwd = ROOT, env: Record<string, string> = {}): RunResult {
-    const r = spawnSync(process.execPath, [jailwatchBundle(), ...args], { cwd, encoding: "utf8", maxBuffer: 1 << 28, env: { ...process.env, ...env } });
+    const r = spawnSync(process.execPath, [jailwatchBundle(), ...args], {
+        cwd,
+        encoding: "utf8",
+        maxBuffer: 1 << 28,
+        env: { ...process.env, ...env },
+    });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 export function runFail2banRegex(args: string[], cwd = ROOT): RunResult {
-    const r = spawnSync("fail2ban-regex", args, { cwd, encoding: "utf8", maxBuffer: 1 << 28, env: { ...process.env, LANG: "C.UTF-8", LC_ALL: "C.UTF-8" } });
+    const r = spawnSync("fail2ban-regex", args, {
+        cwd,
+        encoding: "utf8",
+        maxBuffer: 1 << 28,
+        env: { ...process.env, LANG: "C.UTF-8", LC_ALL: "C.UTF-8" },
+    });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -52,7 +69,13 @@ function runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<
         child.stdout.on("data", (b: Buffer) => out.push(b));
         child.stderr.on("data", (b: Buffer) => err.push(b));
         child.on("error", reject);
-        child.on("close", (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
+        child.on("close", code =>
+            resolve({
+                code: code ?? -1,
+                stdout: Buffer.concat(out).toString("utf8"),
+                stderr: Buffer.concat(err).toString("utf8"),
+            }),
+        );
     });
 }
 

@@ -10,9 +10,10 @@ import { emitLines, forEachLine } from "../../watcher/src/regex/lines";
 /** The counted lines of `text` by the rules, written the obvious way. */
 function expected(text: string): string[] {
     const parts = text.split("\n");
-    if (!text.endsWith("\n")) parts.pop(); // unterminated last line: not complete yet
+    if (!text.endsWith("\n"))
+        parts.pop(); // unterminated last line: not complete yet
     else parts.pop(); // the empty string after the final newline
-    return parts.map((l) => l.replace(/[\r\n]+$/, "")).filter((l) => l !== "" && !l.startsWith("#"));
+    return parts.map(l => l.replace(/[\r\n]+$/, "")).filter(l => l !== "" && !l.startsWith("#"));
 }
 
 describe("regex CLI: line reader", () => {
@@ -24,7 +25,7 @@ describe("regex CLI: line reader", () => {
         file = path.join(dir, "log");
         const lines: string[] = [];
         let seed = 42;
-        const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+        const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296;
         for (let i = 0; i < 3000; i++) {
             const r = rnd();
             if (r < 0.05) lines.push("");
@@ -43,7 +44,7 @@ describe("regex CLI: line reader", () => {
         const want = expected(text);
         for (const chunkSize of [64, 1000, 4096, 1 << 20]) {
             const got: string[] = [];
-            forEachLine(file, (l) => got.push(l), { chunkSize });
+            forEachLine(file, l => got.push(l), { chunkSize });
             assert.deepEqual(got, want, `chunkSize ${chunkSize}`);
         }
     });
@@ -52,18 +53,25 @@ describe("regex CLI: line reader", () => {
         const want = expected(text);
         const size = fs.statSync(file).size;
         let seed = 7;
-        const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+        const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296;
         for (let trial = 0; trial < 20; trial++) {
-            const cuts = [0, ...Array.from({ length: 1 + Math.floor(rnd() * 12) }, () => Math.floor(rnd() * size)).sort((a, b) => a - b), size];
+            const cuts = [
+                0,
+                ...Array.from({ length: 1 + Math.floor(rnd() * 12) }, () => Math.floor(rnd() * size)).sort(
+                    (a, b) => a - b,
+                ),
+                size,
+            ];
             const got: string[] = [];
-            for (let i = 0; i + 1 < cuts.length; i++) forEachLine(file, (l) => got.push(l), { start: cuts[i], end: cuts[i + 1], chunkSize: 777 });
+            for (let i = 0; i + 1 < cuts.length; i++)
+                forEachLine(file, l => got.push(l), { start: cuts[i], end: cuts[i + 1], chunkSize: 777 });
             assert.deepEqual(got, want, `cuts ${cuts.join(",")}`);
         }
     });
 
     it("splits text given on the command line the same way (a last line without newline counts there)", () => {
         const got: string[] = [];
-        emitLines("a\r\n\n# c\nb\r\r\nc", (l) => got.push(l));
+        emitLines("a\r\n\n# c\nb\r\r\nc", l => got.push(l));
         assert.deepEqual(got, ["a", "b", "c"]);
     });
 });

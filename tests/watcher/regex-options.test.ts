@@ -21,14 +21,24 @@ describe("regex options: same output and exit code as fail2ban-regex", function 
         jailwatchBundle();
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "jw-regex-opts-"));
         sshd = path.join(dir, "auth.log");
-        fs.writeFileSync(sshd, [
-            "Dec  2 01:00:00 host sshd[123]: Invalid user bob from 192.0.2.5 port 22",
-            "Dec  2 01:00:01 host sshd[125]: Failed password for root from 192.0.2.6 port 22 ssh2",
-            "Dec  2 01:00:01 host sshd[126]: Failed password for invalid user x from 2001:db8::7 port 22 ssh2",
-            "Dec  2 01:00:02 host sshd[124]: garbage line",
-        ].join("\n") + "\n");
+        fs.writeFileSync(
+            sshd,
+            [
+                "Dec  2 01:00:00 host sshd[123]: Invalid user bob from 192.0.2.5 port 22",
+                "Dec  2 01:00:01 host sshd[125]: Failed password for root from 192.0.2.6 port 22 ssh2",
+                "Dec  2 01:00:01 host sshd[126]: Failed password for invalid user x from 2001:db8::7 port 22 ssh2",
+                "Dec  2 01:00:02 host sshd[124]: garbage line",
+            ].join("\n") + "\n",
+        );
         latin = path.join(dir, "latin.log");
-        fs.writeFileSync(latin, Buffer.concat([Buffer.from("Dec  2 01:00:00 host sshd[123]: Invalid user b"), Buffer.from([0xe9, 0x80]), Buffer.from("b from 192.0.2.5 port 22\n")]));
+        fs.writeFileSync(
+            latin,
+            Buffer.concat([
+                Buffer.from("Dec  2 01:00:00 host sshd[123]: Invalid user b"),
+                Buffer.from([0xe9, 0x80]),
+                Buffer.from("b from 192.0.2.5 port 22\n"),
+            ]),
+        );
         plain = path.join(dir, "plain.log");
         fs.writeFileSync(plain, "a 1.2.3.4\nb 5.6.7.8\nc 2001:db8::1\nnothing here\n");
     });
@@ -47,8 +57,14 @@ describe("regex options: same output and exit code as fail2ban-regex", function 
         ["-o row with <ADDR> and a custom group", () => ["-o", "row", plain, "^(?P<x>\\w) <ADDR>$"]],
         ["-o row with F-ID (the address recorded as ip)", () => ["-o", "row", plain, "^<F-ID>\\w</F-ID> <HOST>$"]],
         ["-o row with F-USER", () => ["-o", "row", plain, "^<F-USER>\\w</F-USER> <HOST>$"]],
-        ["-o row on a stock filter with dates (nginx-http-auth)", () => ["-o", "row", `${F2B_LOGS}/nginx-http-auth`, "nginx-http-auth"]],
-        ["-o with a template of tags (unknown tags kept)", () => ["-o", "<ip> / <F-USER> / <user> / <fid> / <bogus>", plain, "^<F-USER>\\w</F-USER> <HOST>$"]],
+        [
+            "-o row on a stock filter with dates (nginx-http-auth)",
+            () => ["-o", "row", `${F2B_LOGS}/nginx-http-auth`, "nginx-http-auth"],
+        ],
+        [
+            "-o with a template of tags (unknown tags kept)",
+            () => ["-o", "<ip> / <F-USER> / <user> / <fid> / <bogus>", plain, "^<F-USER>\\w</F-USER> <HOST>$"],
+        ],
         ["-o user on a stock filter's sample log (dovecot)", () => ["-o", "user", `${F2B_LOGS}/dovecot`, "dovecot"]],
         ["-e latin-1", () => ["-e", "latin-1", latin, "sshd"]],
         ["-e latin-1 -o user (the byte is é)", () => ["-e", "latin-1", "-o", "user", latin, "sshd"]],
@@ -67,7 +83,11 @@ describe("regex options: same output and exit code as fail2ban-regex", function 
     for (const [name, args] of cases) {
         it(name, async () => {
             const { jw, f2b } = await runBoth(args());
-            assert.equal(jw.code, f2b.code, `exit code: fail2ban-regex ${f2b.code} ${f2b.stderr.slice(-300)}; jailwatch ${jw.code} ${jw.stderr}`);
+            assert.equal(
+                jw.code,
+                f2b.code,
+                `exit code: fail2ban-regex ${f2b.code} ${f2b.stderr.slice(-300)}; jailwatch ${jw.code} ${jw.stderr}`,
+            );
             assert.equal(maskTime(jw.stdout), maskTime(f2b.stdout));
             assert.ok(jw.stdout.length > 0);
         });

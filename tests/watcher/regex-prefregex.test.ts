@@ -8,7 +8,13 @@ import { jailwatchBundle, runFail2banRegex, runJailwatch } from "./regex-cli-hel
 
 const SSHD_LOG = "/usr/lib/python3/dist-packages/fail2ban/tests/files/logs/sshd";
 const NOW = Date.UTC(2016, 4, 16, 0, 0, 0) / 1000;
-const def = (d: Partial<FilterDefinition>): FilterDefinition => ({ name: "t", failregex: [], ignoreregex: [], options: {}, ...d });
+const def = (d: Partial<FilterDefinition>): FilterDefinition => ({
+    name: "t",
+    failregex: [],
+    ignoreregex: [],
+    options: {},
+    ...d,
+});
 
 function prefTotal(out: string): number {
     const m = /^Prefregex: (\d+) total$/m.exec(out);
@@ -20,7 +26,9 @@ describe("filter: prefregex hits", function () {
     this.timeout(60000);
 
     it("tells which lines passed the prefregex, and says nothing for filters without one", () => {
-        const f = compileFilter(def({ prefregex: "svc: (?P<content>.+)$", failregex: ["^bad login from <HOST>$"] }), { logTimeZone: "UTC" });
+        const f = compileFilter(def({ prefregex: "svc: (?P<content>.+)$", failregex: ["^bad login from <HOST>$"] }), {
+            logTimeZone: "UTC",
+        });
         const hit = f.processLine("2016-05-15 10:00:00 svc: bad login from 192.0.2.7", NOW);
         assert.equal(hit.kind, "matched");
         assert.equal(hit.host, "192.0.2.7");

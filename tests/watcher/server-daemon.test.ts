@@ -22,7 +22,7 @@ function line(ip: string, forged?: string): string {
 async function until(what: string, fn: () => boolean): Promise<void> {
     for (let i = 0; i < 500; i++) {
         if (fn()) return;
-        await new Promise((r) => setTimeout(r, 10));
+        await new Promise(r => setTimeout(r, 10));
     }
     throw new Error(`timed out waiting for ${what}`);
 }
@@ -35,7 +35,10 @@ describe("server: in-process with the dummy backend", () => {
     let action: DummyAction;
 
     const writeJail = (maxretry: number) =>
-        fs.writeFileSync(path.join(conf, "jail.local"), `[${JAIL}]\nlogpath = ${log}\nmaxretry = ${maxretry}\nbanaction = dummy\nignoreself = false\nignoreip = 127.0.0.1/8 192.0.2.250\n`);
+        fs.writeFileSync(
+            path.join(conf, "jail.local"),
+            `[${JAIL}]\nlogpath = ${log}\nmaxretry = ${maxretry}\nbanaction = dummy\nignoreself = false\nignoreip = 127.0.0.1/8 192.0.2.250\n`,
+        );
 
     async function start(): Promise<JailwatchServer> {
         const opts: ServerOptions = {
@@ -81,7 +84,12 @@ describe("server: in-process with the dummy backend", () => {
         fs.appendFileSync(log, line("203.0.113.5", "10.9.9.9"));
         await until("ban", () => inSet().includes("203.0.113.5"));
         assert.deepStrictEqual(inSet(), ["203.0.113.5"], "the forged address is never banned");
-        await until("state written", () => fs.existsSync(path.join(dir, "state/bans.json")) && fs.readFileSync(path.join(dir, "state/bans.json"), "utf8").includes("203.0.113.5"));
+        await until(
+            "state written",
+            () =>
+                fs.existsSync(path.join(dir, "state/bans.json")) &&
+                fs.readFileSync(path.join(dir, "state/bans.json"), "utf8").includes("203.0.113.5"),
+        );
     });
 
     it("after a restart the ban is restored, old lines are not re-counted and new ones are not missed", async () => {
@@ -101,9 +109,12 @@ describe("server: in-process with the dummy backend", () => {
         fs.mkdirSync(path.join(dir, "state"));
         fs.writeFileSync(path.join(dir, "state/bans.json"), "{ this is not json");
         await start();
-        const kept = fs.readdirSync(path.join(dir, "state")).filter((f) => f.startsWith("bans.json.corrupt-"));
+        const kept = fs.readdirSync(path.join(dir, "state")).filter(f => f.startsWith("bans.json.corrupt-"));
         assert.strictEqual(kept.length, 1);
-        assert.match(await text("status"), /! state file unreadable: .*bans\.json: not valid JSON.*kept as .*bans\.json\.corrupt-/);
+        assert.match(
+            await text("status"),
+            /! state file unreadable: .*bans\.json: not valid JSON.*kept as .*bans\.json\.corrupt-/,
+        );
         fs.appendFileSync(log, line("203.0.113.5").repeat(20));
         await until("ban still works", () => inSet().includes("203.0.113.5"));
     });
@@ -111,10 +122,16 @@ describe("server: in-process with the dummy backend", () => {
     it("control: banip, unbanip, banned, unban --all; ignoreip is never banned", async () => {
         await start();
         assert.strictEqual(await text("set", JAIL, "banip", "198.51.100.1", "2001:db8::1"), "2");
-        assert.strictEqual(await text("set", JAIL, "banip", "192.0.2.250"), "ERROR 192.0.2.250 is in ignoreip of nginx-wp-xmlrpc; not banned");
+        assert.strictEqual(
+            await text("set", JAIL, "banip", "192.0.2.250"),
+            "ERROR 192.0.2.250 is in ignoreip of nginx-wp-xmlrpc; not banned",
+        );
         assert.strictEqual(await text("set", JAIL, "banip", "not-an-ip"), "ERROR not an IP address: not-an-ip");
         assert.deepStrictEqual(inSet(), ["198.51.100.1", "2001:db8::1"]);
-        assert.strictEqual(await text("banned"), "[{'nginx-wp-xmlrpc': ['198.51.100.1', '2001:db8::1']}, {'nginx-wp-login': []}]");
+        assert.strictEqual(
+            await text("banned"),
+            "[{'nginx-wp-xmlrpc': ['198.51.100.1', '2001:db8::1']}, {'nginx-wp-login': []}]",
+        );
         assert.strictEqual(await text("set", JAIL, "unbanip", "198.51.100.1", "198.51.100.77"), "1");
         assert.deepStrictEqual(inSet(), ["2001:db8::1"]);
         assert.strictEqual(await text("unban", "--all"), "1");
@@ -137,7 +154,7 @@ describe("server: in-process with the dummy backend", () => {
         await start();
         let fail = true;
         const realBan = action.ban.bind(action);
-        action.ban = async (entries) => {
+        action.ban = async entries => {
             if (fail) throw new Error("nft: Could not process rule: Operation not permitted");
             return realBan(entries);
         };

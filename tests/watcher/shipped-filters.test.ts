@@ -20,7 +20,13 @@ function stamp(t: number): string {
     return `${p(d.getUTCDate())}/${mon}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }
 const T0 = Date.UTC(2016, 4, 15, 22, 40, 0) / 1000;
-function line(t: number, request: string, status: number, xff: string, ua = "Mozilla/4.0 (compatible: MSIE 7.0; Windows NT 6.0)"): string {
+function line(
+    t: number,
+    request: string,
+    status: number,
+    xff: string,
+    ua = "Mozilla/4.0 (compatible: MSIE 7.0; Windows NT 6.0)",
+): string {
     return `127.0.0.1 - - [${stamp(t)}] "${request}" ${status} 370 "-" "${ua}" "${xff}"`;
 }
 
@@ -83,10 +89,12 @@ describe("shipped WordPress filters", function () {
 describe("shipped WordPress jails driven by the jail logic", () => {
     let jails: ResolvedJail[];
     before(() => {
-        jails = resolveJails(readJailConfig(CONFIG), { loadFilter: (spec, values) => loadFilter(CONFIG, spec, values) });
+        jails = resolveJails(readJailConfig(CONFIG), {
+            loadFilter: (spec, values) => loadFilter(CONFIG, spec, values),
+        });
     });
     const jail = (name: string) => {
-        const s = jails.find((j) => j.name === name);
+        const s = jails.find(j => j.name === name);
         assert.ok(s, name);
         return new Jail(s, { filter: compileFilter(s.filter) });
     };
@@ -95,28 +103,48 @@ describe("shipped WordPress jails driven by the jail logic", () => {
         const j = jail("nginx-wp-xmlrpc");
         const bans = [];
         for (let i = 0; i < 19; i++) {
-            const r = j.processLine(line(T0 + i * 6, "POST /xmlrpc.php HTTP/1.1", 200, `${FORGED[i % 3]}, 203.0.113.50`), T0 + i * 6);
+            const r = j.processLine(
+                line(T0 + i * 6, "POST /xmlrpc.php HTTP/1.1", 200, `${FORGED[i % 3]}, 203.0.113.50`),
+                T0 + i * 6,
+            );
             assert.equal(r.outcome?.kind, "failure");
         }
-        const last = j.processLine(line(T0 + 118, "POST /xmlrpc.php HTTP/1.1", 200, "198.51.100.7, 203.0.113.50"), T0 + 118);
+        const last = j.processLine(
+            line(T0 + 118, "POST /xmlrpc.php HTTP/1.1", 200, "198.51.100.7, 203.0.113.50"),
+            T0 + 118,
+        );
         assert.equal(last.outcome?.kind, "ban");
         if (last.outcome?.kind === "ban") bans.push(last.outcome.ban);
-        assert.deepEqual(bans, [{ jail: "nginx-wp-xmlrpc", ip: "203.0.113.50", start: T0 + 118, end: T0 + 118 + 43200, banCount: 0 }]);
+        assert.deepEqual(bans, [
+            { jail: "nginx-wp-xmlrpc", ip: "203.0.113.50", start: T0 + 118, end: T0 + 118 + 43200, banCount: 0 },
+        ]);
         // A slower client (one POST every 7 s: 18 per 120 s) is never banned.
         for (let i = 0; i < 100; i++) {
             const r = j.processLine(line(T0 + i * 7, "POST /xmlrpc.php HTTP/1.1", 200, "203.0.113.51"), T0 + i * 7);
             assert.notEqual(r.outcome?.kind, "ban");
         }
         // Varnish itself (127.0.0.1, in ignoreip) is never banned.
-        for (let i = 0; i < 50; i++) assert.equal(j.processLine(line(T0 + i, "POST /xmlrpc.php HTTP/1.1", 200, "127.0.0.1"), T0 + i).outcome?.kind, "ignored");
+        for (let i = 0; i < 50; i++)
+            assert.equal(
+                j.processLine(line(T0 + i, "POST /xmlrpc.php HTTP/1.1", 200, "127.0.0.1"), T0 + i).outcome?.kind,
+                "ignored",
+            );
         assert.deepEqual(j.status().bannedList, ["203.0.113.50"]);
     });
 
     it("wp-login: 6 failed logins in 10 min ban for 1 h (doubling on repeat), IPv6 per /64; successful logins do not count", () => {
         const j = jail("nginx-wp-login");
-        for (let i = 0; i < 20; i++) assert.equal(j.processLine(line(T0 + i, "POST /wp-login.php HTTP/1.1", 302, "203.0.113.60"), T0 + i).result.kind, "missed");
+        for (let i = 0; i < 20; i++)
+            assert.equal(
+                j.processLine(line(T0 + i, "POST /wp-login.php HTTP/1.1", 302, "203.0.113.60"), T0 + i).result.kind,
+                "missed",
+            );
         let out;
-        for (let i = 0; i < 6; i++) out = j.processLine(line(T0 + i * 60, "POST /wp-login.php HTTP/1.1", 200, `2001:db8:7:8::${i + 1}`), T0 + i * 60).outcome;
+        for (let i = 0; i < 6; i++)
+            out = j.processLine(
+                line(T0 + i * 60, "POST /wp-login.php HTTP/1.1", 200, `2001:db8:7:8::${i + 1}`),
+                T0 + i * 60,
+            ).outcome;
         assert.equal(out?.kind, "ban");
         if (out?.kind !== "ban") return;
         assert.equal(out.ban.ip, "2001:db8:7:8::/64");
@@ -124,7 +152,11 @@ describe("shipped WordPress jails driven by the jail logic", () => {
         const after = out.ban.end;
         j.expire(after);
         let again;
-        for (let i = 0; i < 6 && again?.kind !== "ban"; i++) again = j.processLine(line(after + i, "POST /wp-login.php HTTP/1.1", 200, "2001:db8:7:8::99"), after + i).outcome;
+        for (let i = 0; i < 6 && again?.kind !== "ban"; i++)
+            again = j.processLine(
+                line(after + i, "POST /wp-login.php HTTP/1.1", 200, "2001:db8:7:8::99"),
+                after + i,
+            ).outcome;
         assert.equal(again?.kind, "ban");
         if (again?.kind === "ban") {
             assert.equal(again.ban.end - again.ban.start, 7200);

@@ -15,7 +15,7 @@ import { fail2banBanned, withFail2ban } from "./fail2ban-server";
 async function until(what: string, fn: () => boolean, tries = 1000): Promise<void> {
     for (let i = 0; i < tries; i++) {
         if (fn()) return;
-        await new Promise((r) => setTimeout(r, 10));
+        await new Promise(r => setTimeout(r, 10));
     }
     throw new Error(`timed out waiting for ${what}`);
 }
@@ -36,7 +36,10 @@ describe("start-up: lines already in a log within findtime are read at first sta
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "jw-startup-"));
         log = path.join(dir, "app.log");
         fs.mkdirSync(path.join(dir, "conf/filter.d"), { recursive: true });
-        fs.writeFileSync(path.join(dir, "conf/filter.d/app.conf"), "[Definition]\nfailregex = ^\\s*fail from <HOST>$\n");
+        fs.writeFileSync(
+            path.join(dir, "conf/filter.d/app.conf"),
+            "[Definition]\nfailregex = ^\\s*fail from <HOST>$\n",
+        );
         fs.writeFileSync(
             path.join(dir, "conf/jail.conf"),
             `[app]\nenabled = true\nfilter = app\nlogpath = ${log}\nmaxretry = 3\nfindtime = 600\nbantime = 600\nbanaction = dummy\naction = dummy\nignoreself = false\n`,
@@ -48,7 +51,15 @@ describe("start-up: lines already in a log within findtime are read at first sta
         fs.rmSync(dir, { recursive: true, force: true });
     });
     async function start(): Promise<JailwatchServer> {
-        const opts: ServerOptions = { configDir: path.join(dir, "conf"), socket: path.join(dir, "s"), stateDir: path.join(dir, "state"), foreground: true, loglevel: "error", polling: true, peers: { peers: [], port: 0, listen: "127.0.0.1" } };
+        const opts: ServerOptions = {
+            configDir: path.join(dir, "conf"),
+            socket: path.join(dir, "s"),
+            stateDir: path.join(dir, "state"),
+            foreground: true,
+            loglevel: "error",
+            polling: true,
+            peers: { peers: [], port: 0, listen: "127.0.0.1" },
+        };
         server = new JailwatchServer(opts, silentLogger);
         await server.start();
         return server;
@@ -58,7 +69,12 @@ describe("start-up: lines already in a log within findtime are read at first sta
     it("bans from failures logged within findtime before the start, not from older ones (a large log is bisected)", async () => {
         const old: string[] = [];
         for (let i = 0; i < 50_000; i++) old.push(`${stamp(7200 - i * 0.1)} fail from 198.51.100.${i % 200}`);
-        const recent = [`${stamp(120)} fail from 192.0.2.1`, `${stamp(90)} fail from 192.0.2.1`, `${stamp(60)} fail from 192.0.2.1`, `${stamp(30)} fail from 192.0.2.2`];
+        const recent = [
+            `${stamp(120)} fail from 192.0.2.1`,
+            `${stamp(90)} fail from 192.0.2.1`,
+            `${stamp(60)} fail from 192.0.2.1`,
+            `${stamp(30)} fail from 192.0.2.2`,
+        ];
         fs.writeFileSync(log, [...old, ...recent].join("\n") + "\n");
         const s = await start();
         await until("the ban from lines logged before the start", () => banned(s, "192.0.2.1"));
@@ -81,11 +97,15 @@ describe("start-up: lines already in a log within findtime are read at first sta
     });
 
     it("the real fail2ban-server bans from the same log the same way", async function () {
-        const recent = [`${stamp(7200)} fail from 192.0.2.9`, `${stamp(7100)} fail from 192.0.2.9`, `${stamp(7000)} fail from 192.0.2.9`];
+        const recent = [
+            `${stamp(7200)} fail from 192.0.2.9`,
+            `${stamp(7100)} fail from 192.0.2.9`,
+            `${stamp(7000)} fail from 192.0.2.9`,
+        ];
         for (const ago of [120, 90, 60]) recent.push(`${stamp(ago)} fail from 192.0.2.1`);
         fs.writeFileSync(log, recent.join("\n") + "\n");
         const conf = path.join(dir, "conf");
-        const theirs = await withFail2ban(conf, dir, (client) => fail2banBanned(client, "app", 1));
+        const theirs = await withFail2ban(conf, dir, client => fail2banBanned(client, "app", 1));
         assert.deepEqual(theirs, ["192.0.2.1"]);
         const s = await start();
         await until("jailwatch's ban", () => banned(s, "192.0.2.1"));

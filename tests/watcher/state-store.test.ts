@@ -28,7 +28,9 @@ describe("state: persistence", () => {
 
     it("round-trips log positions", () => {
         const s = new StateStore(dir);
-        const positions = { "/var/log/nginx/access.log": { dev: 2049, ino: 77, offset: 123456, head: "ab", headLen: 256 } };
+        const positions = {
+            "/var/log/nginx/access.log": { dev: 2049, ino: 77, offset: 123456, head: "ab", headLen: 256 },
+        };
         s.savePositions({ positions });
         assert.deepStrictEqual(s.loadPositions().value.positions, positions);
     });
@@ -58,13 +60,25 @@ describe("state: persistence", () => {
     });
 
     it("names what is malformed", () => {
-        assert.throws(() => decodeBans('{"version":1,"bans":{"sshd":[["1.2.3.4","x",null,0]]},"history":{}}'), (e: Error) => e instanceof StateError && /ban #1 of jail sshd is malformed/.test(e.message));
+        assert.throws(
+            () => decodeBans('{"version":1,"bans":{"sshd":[["1.2.3.4","x",null,0]]},"history":{}}'),
+            (e: Error) => e instanceof StateError && /ban #1 of jail sshd is malformed/.test(e.message),
+        );
         assert.throws(() => decodeBans('{"version":9,"bans":{},"history":{}}'), /unsupported state version 9/);
-        assert.throws(() => decodePositions('{"version":1,"positions":{"/l":{"dev":1,"ino":2,"offset":-5}}}'), /position of \/l is malformed/);
+        assert.throws(
+            () => decodePositions('{"version":1,"positions":{"/l":{"dev":1,"ino":2,"offset":-5}}}'),
+            /position of \/l is malformed/,
+        );
     });
 
     it("stores 100,000 bans in about 40 bytes each", () => {
-        const bans = Array.from({ length: 100_000 }, (_, i) => ({ jail: "j", ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, start: 1e9, end: 1e9 + 43200, banCount: 0 }));
+        const bans = Array.from({ length: 100_000 }, (_, i) => ({
+            jail: "j",
+            ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+            start: 1e9,
+            end: 1e9 + 43200,
+            banCount: 0,
+        }));
         const text = encodeBans({ bans, history: {} });
         assert.ok(text.length <= 100_000 * 41, `encoded size ${text.length}`);
         assert.strictEqual(decodeBans(text).bans.length, 100_000);

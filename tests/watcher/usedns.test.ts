@@ -24,7 +24,7 @@ function failLine(host: string): string {
 async function until(what: string, fn: () => boolean, tries = 1000): Promise<void> {
     for (let i = 0; i < tries; i++) {
         if (fn()) return;
-        await new Promise((r) => setTimeout(r, 10));
+        await new Promise(r => setTimeout(r, 10));
     }
     throw new Error(`timed out waiting for ${what}`);
 }
@@ -42,7 +42,10 @@ describe("usedns and ignoreip host names", function () {
         log = path.join(dir, "app.log");
         fs.writeFileSync(log, "");
         fs.mkdirSync(path.join(dir, "conf/filter.d"), { recursive: true });
-        fs.writeFileSync(path.join(dir, "conf/filter.d/app.conf"), "[Definition]\nfailregex = ^\\s*fail from <HOST>$\n");
+        fs.writeFileSync(
+            path.join(dir, "conf/filter.d/app.conf"),
+            "[Definition]\nfailregex = ^\\s*fail from <HOST>$\n",
+        );
     });
     afterEach(async () => {
         await server?.stop();
@@ -50,13 +53,24 @@ describe("usedns and ignoreip host names", function () {
         fs.rmSync(dir, { recursive: true, force: true });
     });
     function jail(extra: string): void {
-        fs.writeFileSync(path.join(dir, "conf/jail.conf"), `[app]\nenabled = true\nfilter = app\nlogpath = ${log}\nmaxretry = 3\nfindtime = 600\nbantime = 600\naction = dummy\nignoreself = false\n${extra}`);
+        fs.writeFileSync(
+            path.join(dir, "conf/jail.conf"),
+            `[app]\nenabled = true\nfilter = app\nlogpath = ${log}\nmaxretry = 3\nfindtime = 600\nbantime = 600\naction = dummy\nignoreself = false\n${extra}`,
+        );
     }
     async function start(): Promise<JailwatchServer> {
         lines = [];
         const rec = (lv: string) => (m: string) => void lines.push(`${lv} ${m}`);
         const logger: Logger = { error: rec("error"), warn: rec("warn"), info: rec("info"), debug: rec("debug") };
-        const opts: ServerOptions = { configDir: path.join(dir, "conf"), socket: path.join(dir, "s"), stateDir: path.join(dir, "state"), foreground: true, loglevel: "debug", polling: true, peers: { peers: [], port: 0, listen: "127.0.0.1" } };
+        const opts: ServerOptions = {
+            configDir: path.join(dir, "conf"),
+            socket: path.join(dir, "s"),
+            stateDir: path.join(dir, "state"),
+            foreground: true,
+            loglevel: "debug",
+            polling: true,
+            peers: { peers: [], port: 0, listen: "127.0.0.1" },
+        };
         server = new JailwatchServer(opts, logger);
         await server.start();
         return server;
@@ -74,14 +88,14 @@ describe("usedns and ignoreip host names", function () {
             fs.appendFileSync(log, failLine("localhost").repeat(3));
             await until("the ban of localhost's addresses", () => bannedList(s).length === localhost.length);
             assert.deepEqual(bannedList(s), localhost);
-            const warned = lines.some((l) => l.startsWith("warn [app] Determined IP using DNS Lookup: localhost ="));
+            const warned = lines.some(l => l.startsWith("warn [app] Determined IP using DNS Lookup: localhost ="));
             assert.equal(warned, mode === "warn", lines.join("\n"));
             await s.stop();
             server = undefined;
             fs.writeFileSync(log, "");
             fs.rmSync(path.join(dir, "state"), { recursive: true, force: true });
-            const theirs = await withFail2ban(path.join(dir, "conf"), dir, async (client) => {
-                await new Promise((r) => setTimeout(r, 1500));
+            const theirs = await withFail2ban(path.join(dir, "conf"), dir, async client => {
+                await new Promise(r => setTimeout(r, 1500));
                 fs.appendFileSync(log, failLine("localhost").repeat(3));
                 return fail2banBanned(client, "app", localhost.length);
             });
@@ -100,15 +114,36 @@ describe("usedns and ignoreip host names", function () {
     it("ignoreip = localhost: its addresses are never banned; -t accepts the name and refuses garbage", async () => {
         jail("usedns = yes\nignoreip = localhost 192.0.2.0/24\n");
         const out: string[] = [];
-        assert.equal(runCheck(path.join(dir, "conf"), (x) => out.push(x), (x) => out.push(x)), 0, out.join("\n"));
+        assert.equal(
+            runCheck(
+                path.join(dir, "conf"),
+                x => out.push(x),
+                x => out.push(x),
+            ),
+            0,
+            out.join("\n"),
+        );
         const s = await start();
-        fs.appendFileSync(log, failLine("127.0.0.1").repeat(3) + failLine("localhost").repeat(3) + failLine("198.51.100.1").repeat(3));
+        fs.appendFileSync(
+            log,
+            failLine("127.0.0.1").repeat(3) + failLine("localhost").repeat(3) + failLine("198.51.100.1").repeat(3),
+        );
         await until("the other address's ban", () => bannedList(s).length === 1);
-        await new Promise((r) => setTimeout(r, 200));
+        await new Promise(r => setTimeout(r, 200));
         assert.deepEqual(bannedList(s), ["198.51.100.1"]);
         jail("ignoreip = 127.0.0.1 not_an/address!\n");
         const err: string[] = [];
-        assert.equal(runCheck(path.join(dir, "conf"), () => undefined, (x) => err.push(x)), 1);
-        assert.ok(err.join("\n").includes(`${path.join(dir, "conf/jail.conf")}:10: ignoreip: invalid value`), err.join("\n"));
+        assert.equal(
+            runCheck(
+                path.join(dir, "conf"),
+                () => undefined,
+                x => err.push(x),
+            ),
+            1,
+        );
+        assert.ok(
+            err.join("\n").includes(`${path.join(dir, "conf/jail.conf")}:10: ignoreip: invalid value`),
+            err.join("\n"),
+        );
     });
 });

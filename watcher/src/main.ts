@@ -88,10 +88,10 @@ export async function main(argv: string[], alias?: Command): Promise<number> {
 // Worker threads (parallel `regex`) start this same file; only the main thread runs the command line.
 if (require.main === module && isMainThread) {
     main(process.argv.slice(2), aliasCommand([process.argv0, process.argv[1]])).then(
-        (code) => {
+        code => {
             process.exitCode = code;
         },
-        (e) => {
+        e => {
             err(`jailwatch: ${e instanceof Error ? e.stack : String(e)}`);
             process.exitCode = 1;
         },

@@ -54,8 +54,12 @@ export class LineFramer {
  * `onLine` returning false stops reading (the caller answers and closes). A line, or an unterminated rest, longer than
  * `maxChars` calls `onOverflow` once instead, so a peer cannot make us buffer without bound.
  */
-export function readSocketLines(sock: net.Socket, maxChars: number, onLine: (line: string) => boolean | void,
-    onOverflow: () => void): void {
+export function readSocketLines(
+    sock: net.Socket,
+    maxChars: number,
+    onLine: (line: string) => boolean | void,
+    onOverflow: () => void,
+): void {
     const framer = new LineFramer(maxChars);
     let done = false;
     sock.setEncoding("utf8");

@@ -13,8 +13,13 @@ export interface ConfigOrigin {
 
 /** Raised for any malformed configuration: the message always names file, line and key. */
 export class ConfigError extends Error {
-    constructor(readonly origin: Partial<ConfigOrigin>, message: string) {
-        super(`${origin.file ?? "<config>"}${origin.line ? `:${origin.line}` : ""}${origin.key ? `: ${origin.key}` : ""}: ${message}`);
+    constructor(
+        readonly origin: Partial<ConfigOrigin>,
+        message: string,
+    ) {
+        super(
+            `${origin.file ?? "<config>"}${origin.line ? `:${origin.line}` : ""}${origin.key ? `: ${origin.key}` : ""}: ${message}`,
+        );
         this.name = "ConfigError";
     }
 }

@@ -44,11 +44,18 @@ done; echo "end $(date +%s%3N)"; rm -f ${stopFile}`;
 }
 
 export function summarize(output: string, startedMs: number): PollReport {
-    let sent = 0, failed = 0, lastOk = startedMs, gap = 0, end = startedMs;
+    let sent = 0,
+        failed = 0,
+        lastOk = startedMs,
+        gap = 0,
+        end = startedMs;
     const failures: string[] = [];
     for (const line of output.split("\n")) {
         const [a, b] = line.trim().split(/\s+/);
-        if (a === "end") { end = Number(b); continue; }
+        if (a === "end") {
+            end = Number(b);
+            continue;
+        }
         const t = Number(a);
         if (!Number.isFinite(t) || !b) continue;
         sent++;
@@ -66,6 +73,10 @@ export function summarize(output: string, startedMs: number): PollReport {
 
 /** One line for the test log: what a visitor polling every 100 ms saw. */
 export function describePoll(what: string, p: PollReport): string {
-    return `      availability (${what}): ${p.sent} requests, ${p.failed} failed, longest gap ${(p.longestGapMs / 1000).toFixed(1)} s` +
-        (p.failures.length ? `; failures: ${p.failures.slice(0, 8).join(", ")}${p.failures.length > 8 ? ", ..." : ""}` : "");
+    return (
+        `      availability (${what}): ${p.sent} requests, ${p.failed} failed, longest gap ${(p.longestGapMs / 1000).toFixed(1)} s` +
+        (p.failures.length
+            ? `; failures: ${p.failures.slice(0, 8).join(", ")}${p.failures.length > 8 ? ", ..." : ""}`
+            : "")
+    );
 }

@@ -76,8 +76,10 @@ export function glusterProcesses(name: string): { pid: number; comm: string; cmd
 }
 
 /** Kills a host's GlusterFS processes by pid, as a crash would (SIGKILL); returns what was killed. */
-export async function crashGluster(name: string, which: (p: { comm: string; cmd: string }) => boolean = () => true):
-    Promise<{ pid: number; comm: string }[]> {
+export async function crashGluster(
+    name: string,
+    which: (p: { comm: string; cmd: string }) => boolean = () => true,
+): Promise<{ pid: number; comm: string }[]> {
     const victims = glusterProcesses(name).filter(which);
     await killPids(victims.map(p => p.pid));
     return victims;
@@ -114,13 +116,18 @@ export async function splitBrainEntries(name: string): Promise<number | undefine
 export async function waitHealed(name: string, what: string, triggerAfterMs = 30_000): Promise<void> {
     const start = Date.now();
     let lastTrigger = 0;
-    await waitFor(what, async () => {
-        if ((await healPending(name)) === 0) return true;
-        if (Date.now() - start >= triggerAfterMs && Date.now() - lastTrigger >= 10_000) {
-            lastTrigger = Date.now();
-            // Refused ("Commit failed on node-gfs3") while that node's brick or daemon is still starting: retried.
-            await tryOnHost(name, `gluster --mode=script volume heal ${VOL}`);
-        }
-        return false;
-    }, triggerAfterMs + 120_000, 2_000);
+    await waitFor(
+        what,
+        async () => {
+            if ((await healPending(name)) === 0) return true;
+            if (Date.now() - start >= triggerAfterMs && Date.now() - lastTrigger >= 10_000) {
+                lastTrigger = Date.now();
+                // Refused ("Commit failed on node-gfs3") while that node's brick or daemon is still starting: retried.
+                await tryOnHost(name, `gluster --mode=script volume heal ${VOL}`);
+            }
+            return false;
+        },
+        triggerAfterMs + 120_000,
+        2_000,
+    );
 }

@@ -80,7 +80,9 @@ export function footprint(): LabFootprint {
     let ctlNetns: string[] = [];
     try {
         ctlNetns = [JSON.parse(fs.readFileSync(`${LAB_DIR}/control.json`, "utf8")).netns];
-    } catch { /* no control namespace recorded */ }
+    } catch {
+        /* no control namespace recorded */
+    }
     return {
         netns: [...hosts.map(h => h.netns!).filter(Boolean), ...ctlNetns],
         images: hosts.map(h => h.disk?.image).filter((s): s is string => !!s),
@@ -109,8 +111,13 @@ export async function leftovers(fp: LabFootprint): Promise<string[]> {
     for (const entry of fs.readdirSync("/proc")) {
         if (!/^\d+$/.test(entry)) continue;
         let root = "";
-        try { root = fs.readlinkSync(`/proc/${entry}/root`); } catch { continue; }
-        if (root.startsWith(`${LAB_DIR}/`)) left.push(`process ${entry} (${cmdlineOf(Number(entry))}) rooted in ${root}`);
+        try {
+            root = fs.readlinkSync(`/proc/${entry}/root`);
+        } catch {
+            continue;
+        }
+        if (root.startsWith(`${LAB_DIR}/`))
+            left.push(`process ${entry} (${cmdlineOf(Number(entry))}) rooted in ${root}`);
     }
     if (fs.existsSync(LAB_DIR)) left.push(`state directory ${LAB_DIR}`);
     // Named network namespaces and cgroups the lab made for its booted hosts.
@@ -133,11 +140,15 @@ export function logTails(lines = 40): string {
     const out: string[] = [];
     for (const h of listHosts()) {
         const boot = path.join(h.dir, "boot.log");
-        if (fs.existsSync(boot)) out.push(`==> ${h.name}: boot.log <==`, ...fs.readFileSync(boot, "utf8").trimEnd().split("\n").slice(-6));
+        if (fs.existsSync(boot))
+            out.push(`==> ${h.name}: boot.log <==`, ...fs.readFileSync(boot, "utf8").trimEnd().split("\n").slice(-6));
         const journal = path.join(h.dir, "upper", "var", "log", "journal");
         if (!fs.existsSync(journal)) continue;
-        const r = spawnSync("journalctl", ["-D", journal, "-n", String(lines), "--no-pager", "-o", "short-precise",
-            "-p", "notice"], { encoding: "utf8", timeout: 20_000 });
+        const r = spawnSync(
+            "journalctl",
+            ["-D", journal, "-n", String(lines), "--no-pager", "-o", "short-precise", "-p", "notice"],
+            { encoding: "utf8", timeout: 20_000 },
+        );
         out.push(`==> ${h.name}: journal (notice and worse) <==`, (r.stdout || r.stderr || "").trimEnd());
     }
     return out.join("\n");

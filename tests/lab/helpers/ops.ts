@@ -11,7 +11,12 @@ export const HEALTH_COMMAND = "/usr/local/lib/ha-wordpress/gluster-health";
 
 /** The metric names, in the order the report prints them: the interface the metrics publisher reads. */
 export const HEALTH_METRICS = [
-    "PeersConnected", "BricksOnline", "HealPending", "SplitBrainEntries", "VolumeMounted", "BrickDiskUsedPercent",
+    "PeersConnected",
+    "BricksOnline",
+    "HealPending",
+    "SplitBrainEntries",
+    "VolumeMounted",
+    "BrickDiskUsedPercent",
     "JailwatchBansLastMinute",
 ] as const;
 export type HealthMetrics = Record<(typeof HEALTH_METRICS)[number], number>;
@@ -24,7 +29,11 @@ export async function healthMetrics(name: string, timeoutMs = 120_000): Promise<
     const r = await exec(host(name), [HEALTH_COMMAND, "--metrics"], { timeoutMs });
     assert.strictEqual(r.code, 0, `${name}: gluster-health --metrics exit ${r.code}: ${r.stderr}`);
     const lines = r.stdout.trimEnd().split("\n");
-    assert.deepStrictEqual(lines.map(l => l.split(" ")[0]), [...HEALTH_METRICS], `${name}: metric names\n${r.stdout}`);
+    assert.deepStrictEqual(
+        lines.map(l => l.split(" ")[0]),
+        [...HEALTH_METRICS],
+        `${name}: metric names\n${r.stdout}`,
+    );
     const out = {} as HealthMetrics;
     for (const l of lines) {
         assert.match(l, /^[A-Za-z]+ -?\d+$/, `${name}: metric line '${l}'`);
@@ -42,7 +51,12 @@ export async function healthText(name: string): Promise<string> {
 }
 
 /** A one-off step of a runbook (a script under scripts/), run through lab/runner.ts like any plan step. */
-export function opsStep(id: string, hostName: string, script: string, params: Record<string, string>): HostStep<string> {
+export function opsStep(
+    id: string,
+    hostName: string,
+    script: string,
+    params: Record<string, string>,
+): HostStep<string> {
     return { id, host: hostName, script, params, dependsOn: [] };
 }
 
@@ -50,7 +64,8 @@ export function opsStep(id: string, hostName: string, script: string, params: Re
 export async function plugImage(hostName: string, image: string): Promise<string> {
     const loop = execFileSync("losetup", ["--find", "--show", image], { encoding: "utf8" }).trim();
     const rdev = fs.statSync(loop).rdev;
-    const major = (rdev >> 8) & 0xfff, minor = (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
+    const major = (rdev >> 8) & 0xfff,
+        minor = (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
     await onHost(hostName, `[ -b ${loop} ] || mknod -m 660 ${loop} b ${major} ${minor}`);
     return loop;
 }
@@ -58,5 +73,9 @@ export async function plugImage(hostName: string, image: string): Promise<string
 /** Detaches every loop device backed by the given file (a test's extra disk; also after a crashed run). */
 export function detachImage(image: string): void {
     const r = spawnSync("losetup", ["--noheadings", "--output", "NAME", "--associated", image], { encoding: "utf8" });
-    for (const loop of (r.stdout || "").split("\n").map(s => s.trim()).filter(Boolean)) spawnSync("losetup", ["--detach", loop]);
+    for (const loop of (r.stdout || "")
+        .split("\n")
+        .map(s => s.trim())
+        .filter(Boolean))
+        spawnSync("losetup", ["--detach", loop]);
 }

@@ -31,7 +31,8 @@ export function unwrapSecret(v: unknown): unknown {
 }
 
 /** A test-only key pair half: never a real key. */
-export const TEST_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZS10ZXN0LWtleS1ub3QtcmVhbA==\n-----END OPENSSH PRIVATE KEY-----\n";
+export const TEST_PRIVATE_KEY =
+    "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZS10ZXN0LWtleS1ub3QtcmVhbA==\n-----END OPENSSH PRIVATE KEY-----\n";
 /** Keys a real operator sets on the command line (no safe default); the tests set them the same way. */
 export const OPERATOR_CONFIG: Record<string, string> = {
     adminCidr: "198.51.100.7/32",
@@ -105,7 +106,11 @@ let counter = 0;
 const hex = (n: number, width: number) => n.toString(16).padStart(width, "0");
 
 /** Mock ids and computed outputs AWS would assign. */
-function mockState(type: string, name: string, inputs: Record<string, any>): { id: string; state: Record<string, any> } {
+function mockState(
+    type: string,
+    name: string,
+    inputs: Record<string, any>,
+): { id: string; state: Record<string, any> } {
     counter++;
     switch (type) {
         case "aws:ec2/instance:Instance": {
@@ -113,7 +118,12 @@ function mockState(type: string, name: string, inputs: Record<string, any>): { i
             MOCK_ZONE_NUMBER[zone] ??= Object.keys(MOCK_ZONE_NUMBER).length;
             return {
                 id: `i-0${hex(counter, 16)}`,
-                state: { ...inputs, privateIp: `10.20.${MOCK_ZONE_NUMBER[zone] * 16}.${10 + counter % 200}`, publicIp: `203.0.113.${counter % 250}`, arn: `arn:aws:ec2:::instance/${name}` },
+                state: {
+                    ...inputs,
+                    privateIp: `10.20.${MOCK_ZONE_NUMBER[zone] * 16}.${10 + (counter % 200)}`,
+                    publicIp: `203.0.113.${counter % 250}`,
+                    arn: `arn:aws:ec2:::instance/${name}`,
+                },
             };
         }
         case "aws:ebs/volume:Volume":
@@ -130,23 +140,65 @@ function mockState(type: string, name: string, inputs: Record<string, any>): { i
         case "random:index/randomPassword:RandomPassword":
             return { id: `${name}-id`, state: { ...inputs, result: `mock-${name}-${hex(counter, 8)}` } };
         case "aws:rds/instance:Instance":
-            return { id: `db-${hex(counter, 26).toUpperCase()}`, state: { ...inputs, identifier: inputs.identifier ?? `${name}-${hex(counter, 7)}`, address: `${name}.c0ffee.us-east-1.rds.amazonaws.com`, port: 3306, arn: `arn:aws:rds:::db/${name}` } };
+            return {
+                id: `db-${hex(counter, 26).toUpperCase()}`,
+                state: {
+                    ...inputs,
+                    identifier: inputs.identifier ?? `${name}-${hex(counter, 7)}`,
+                    address: `${name}.c0ffee.us-east-1.rds.amazonaws.com`,
+                    port: 3306,
+                    arn: `arn:aws:rds:::db/${name}`,
+                },
+            };
         case "aws:lb/loadBalancer:LoadBalancer":
-            return { id: `${name}-id`, state: { ...inputs, dnsName: `${name}-0123456789.elb.us-east-1.amazonaws.com`, arn: `arn:aws:elasticloadbalancing:::loadbalancer/net/${name}/${hex(counter, 16)}`, arnSuffix: `net/${name}/${hex(counter, 16)}` } };
+            return {
+                id: `${name}-id`,
+                state: {
+                    ...inputs,
+                    dnsName: `${name}-0123456789.elb.us-east-1.amazonaws.com`,
+                    arn: `arn:aws:elasticloadbalancing:::loadbalancer/net/${name}/${hex(counter, 16)}`,
+                    arnSuffix: `net/${name}/${hex(counter, 16)}`,
+                },
+            };
         case "aws:lb/targetGroup:TargetGroup":
-            return { id: `${name}-id`, state: { ...inputs, arn: `arn:aws:elasticloadbalancing:::targetgroup/${name}/${hex(counter, 16)}`, arnSuffix: `targetgroup/${name}/${hex(counter, 16)}` } };
+            return {
+                id: `${name}-id`,
+                state: {
+                    ...inputs,
+                    arn: `arn:aws:elasticloadbalancing:::targetgroup/${name}/${hex(counter, 16)}`,
+                    arnSuffix: `targetgroup/${name}/${hex(counter, 16)}`,
+                },
+            };
         case "tls:index/privateKey:PrivateKey":
-            return { id: `${name}-id`, state: { ...inputs, publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA${hex(counter, 12)} \n`, privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nmock-host-key-${name}-${hex(counter, 8)}\n-----END OPENSSH PRIVATE KEY-----\n` } };
+            return {
+                id: `${name}-id`,
+                state: {
+                    ...inputs,
+                    publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA${hex(counter, 12)} \n`,
+                    privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nmock-host-key-${name}-${hex(counter, 8)}\n-----END OPENSSH PRIVATE KEY-----\n`,
+                },
+            };
         case "random:index/randomId:RandomId":
-            return { id: `${name}-id`, state: { ...inputs, hex: hex(counter * 2654435761 % 4294967296, 8) } };
+            return { id: `${name}-id`, state: { ...inputs, hex: hex((counter * 2654435761) % 4294967296, 8) } };
         case "aws:s3/bucket:Bucket":
         case "aws:s3/bucketV2:BucketV2":
-            return { id: `${name}-bucket`, state: { ...inputs, bucket: `${name}-bucket`, arn: `arn:aws:s3:::${name}-bucket`, bucketRegionalDomainName: `${name}-bucket.s3.us-east-1.amazonaws.com` } };
+            return {
+                id: `${name}-bucket`,
+                state: {
+                    ...inputs,
+                    bucket: `${name}-bucket`,
+                    arn: `arn:aws:s3:::${name}-bucket`,
+                    bucketRegionalDomainName: `${name}-bucket.s3.us-east-1.amazonaws.com`,
+                },
+            };
         case "aws:ec2/vpcEndpoint:VpcEndpoint":
             return { id: `vpce-0${hex(counter, 16)}`, state: { ...inputs } };
         // Monitoring: the names and ARNs alarms, dashboards, backups and instances refer to.
         case "aws:sns/topic:Topic":
-            return { id: `arn:aws:sns:us-east-1:123456789012:${name}-${hex(counter, 7)}`, state: { ...inputs, arn: `arn:aws:sns:us-east-1:123456789012:${name}-${hex(counter, 7)}` } };
+            return {
+                id: `arn:aws:sns:us-east-1:123456789012:${name}-${hex(counter, 7)}`,
+                state: { ...inputs, arn: `arn:aws:sns:us-east-1:123456789012:${name}-${hex(counter, 7)}` },
+            };
         case "aws:iam/role:Role":
         case "aws:iam/instanceProfile:InstanceProfile": {
             const n = inputs.name ?? `${name}-${hex(counter, 7)}`;
@@ -154,11 +206,20 @@ function mockState(type: string, name: string, inputs: Record<string, any>): { i
             return { id: n, state: { ...inputs, name: n, arn: `arn:aws:iam::123456789012:${kind}/${n}` } };
         }
         case "aws:backup/vault:Vault":
-            return { id: inputs.name, state: { ...inputs, arn: `arn:aws:backup:us-east-1:123456789012:backup-vault:${inputs.name}` } };
+            return {
+                id: inputs.name,
+                state: { ...inputs, arn: `arn:aws:backup:us-east-1:123456789012:backup-vault:${inputs.name}` },
+            };
         case "aws:backup/plan:Plan":
-            return { id: `plan-${hex(counter, 12)}`, state: { ...inputs, arn: `arn:aws:backup:us-east-1:123456789012:backup-plan:plan-${hex(counter, 12)}` } };
+            return {
+                id: `plan-${hex(counter, 12)}`,
+                state: { ...inputs, arn: `arn:aws:backup:us-east-1:123456789012:backup-plan:plan-${hex(counter, 12)}` },
+            };
         case "aws:cloudwatch/metricAlarm:MetricAlarm":
-            return { id: inputs.name, state: { ...inputs, arn: `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${inputs.name}` } };
+            return {
+                id: inputs.name,
+                state: { ...inputs, arn: `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${inputs.name}` },
+            };
         default:
             return { id: `${name}-id`, state: { ...inputs } };
     }
@@ -177,38 +238,65 @@ export function pulumiRuntime(): Promise<Runtime> {
         for (const [k, v] of Object.entries(config)) all[`${PROJECT}:${k}`] = v;
         pulumi.runtime.setAllConfig(all, [`${PROJECT}:sshPrivateKey`]);
 
-        await pulumi.runtime.setMocks({
-            newResource(args: pulumi.runtime.MockResourceArgs) {
-                const { id, state } = mockState(args.type, args.name, args.inputs);
-                const meta = pending.get(`${args.type}::${args.name}`) ?? {};
-                resources.push({
-                    type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs,
-                    deps: meta.deps ?? [], parent: meta.parent ?? "", retainOnDelete: meta.retainOnDelete ?? false,
-                    protect: meta.protect ?? false, ignoreChanges: meta.ignoreChanges ?? [], id, state,
-                    deleteBeforeReplace: meta.deleteBeforeReplace ?? false,
-                    additionalSecretOutputs: meta.additionalSecretOutputs ?? [],
-                    aliasNoParent: meta.aliasNoParent ?? false,
-                });
-                return { id, state };
+        await pulumi.runtime.setMocks(
+            {
+                newResource(args: pulumi.runtime.MockResourceArgs) {
+                    const { id, state } = mockState(args.type, args.name, args.inputs);
+                    const meta = pending.get(`${args.type}::${args.name}`) ?? {};
+                    resources.push({
+                        type: args.type,
+                        name: args.name,
+                        custom: args.custom ?? true,
+                        inputs: args.inputs,
+                        deps: meta.deps ?? [],
+                        parent: meta.parent ?? "",
+                        retainOnDelete: meta.retainOnDelete ?? false,
+                        protect: meta.protect ?? false,
+                        ignoreChanges: meta.ignoreChanges ?? [],
+                        id,
+                        state,
+                        deleteBeforeReplace: meta.deleteBeforeReplace ?? false,
+                        additionalSecretOutputs: meta.additionalSecretOutputs ?? [],
+                        aliasNoParent: meta.aliasNoParent ?? false,
+                    });
+                    return { id, state };
+                },
+                call(args: pulumi.runtime.MockCallArgs) {
+                    calls.push({ token: args.token, inputs: args.inputs });
+                    if (args.token === "aws:ec2/getAmi:getAmi") {
+                        return {
+                            id: "ami-0d3b1a4e5c6f70812",
+                            name: "debian-12-amd64-20260101-0000",
+                            architecture: "x86_64",
+                        };
+                    }
+                    if (args.token === "aws:ec2/getRouteTables:getRouteTables")
+                        return { id: "rtbs", ids: ["rtb-0aaaaaaaaaaaaaaa1"] };
+                    if (args.token === "aws:ec2/getVpc:getVpc")
+                        return { id: args.inputs.id, cidrBlock: "10.99.0.0/16" };
+                    // An existing VPC: each subnet's route table; an S3 gateway endpoint only in the VPCs named "...5e...".
+                    if (args.token === "aws:ec2/getRouteTable:getRouteTable") {
+                        return {
+                            id: `rtb-of-${args.inputs.subnetId}`,
+                            routeTableId: `rtb-0${String(args.inputs.subnetId).slice(-16)}`,
+                        };
+                    }
+                    if (args.token === "aws:ec2/getVpcEndpoint:getVpcEndpoint") {
+                        if (String(args.inputs.vpcId).includes("5e"))
+                            return {
+                                id: "vpce-0existing00000001",
+                                vpcId: args.inputs.vpcId,
+                                serviceName: args.inputs.serviceName,
+                            };
+                        throw new Error("no matching EC2 VPC Endpoint found");
+                    }
+                    return {};
+                },
             },
-            call(args: pulumi.runtime.MockCallArgs) {
-                calls.push({ token: args.token, inputs: args.inputs });
-                if (args.token === "aws:ec2/getAmi:getAmi") {
-                    return { id: "ami-0d3b1a4e5c6f70812", name: "debian-12-amd64-20260101-0000", architecture: "x86_64" };
-                }
-                if (args.token === "aws:ec2/getRouteTables:getRouteTables") return { id: "rtbs", ids: ["rtb-0aaaaaaaaaaaaaaa1"] };
-                if (args.token === "aws:ec2/getVpc:getVpc") return { id: args.inputs.id, cidrBlock: "10.99.0.0/16" };
-                // An existing VPC: each subnet's route table; an S3 gateway endpoint only in the VPCs named "...5e...".
-                if (args.token === "aws:ec2/getRouteTable:getRouteTable") {
-                    return { id: `rtb-of-${args.inputs.subnetId}`, routeTableId: `rtb-0${String(args.inputs.subnetId).slice(-16)}` };
-                }
-                if (args.token === "aws:ec2/getVpcEndpoint:getVpcEndpoint") {
-                    if (String(args.inputs.vpcId).includes("5e")) return { id: "vpce-0existing00000001", vpcId: args.inputs.vpcId, serviceName: args.inputs.serviceName };
-                    throw new Error("no matching EC2 VPC Endpoint found");
-                }
-                return {};
-            },
-        }, PROJECT, STACK, false);
+            PROJECT,
+            STACK,
+            false,
+        );
 
         // Record what the engine would be told, dependencies included, before the mock monitor handles it.
         const monitor = pulumi.runtime.getMonitor() as any;
@@ -228,7 +316,8 @@ export function pulumiRuntime(): Promise<Runtime> {
         };
 
         return {
-            resources, calls,
+            resources,
+            calls,
             byType: (type: string) => resources.filter(r => r.type === type && !r.name.startsWith("t-")),
             byName: (name: string) => {
                 const r = resources.find(x => x.name === name);
@@ -247,11 +336,15 @@ function urnName(urn: string): string {
 /** Resolves when the number of recorded resources has stopped changing (all pending registrations done). */
 export async function settle(): Promise<void> {
     const rt = await pulumiRuntime();
-    let last = -1, stable = 0;
+    let last = -1,
+        stable = 0;
     while (stable < 10) {
         await new Promise(r => setTimeout(r, 10));
         if (rt.resources.length === last) stable++;
-        else { stable = 0; last = rt.resources.length; }
+        else {
+            stable = 0;
+            last = rt.resources.length;
+        }
     }
 }
 
@@ -270,5 +363,10 @@ export function loadProgram(): Promise<Record<string, any>> {
 
 /** The value of an Output (mocks run applies, so this resolves). */
 export function valueOf<T>(o: pulumi.Input<T>): Promise<T> {
-    return new Promise<T>(resolve => pulumi.output(o).apply(v => { resolve(v as T); return v; }));
+    return new Promise<T>(resolve =>
+        pulumi.output(o).apply(v => {
+            resolve(v as T);
+            return v;
+        }),
+    );
 }

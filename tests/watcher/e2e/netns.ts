@@ -14,7 +14,9 @@ const started: ChildProcess[] = [];
 
 /** A new net namespace (and, with `mount`, a private mount namespace), loopback up. */
 export function createNamespace(mount: boolean): Namespace {
-    const args = mount ? ["--net", "--mount", "--propagation", "private", "sleep", "infinity"] : ["--net", "sleep", "infinity"];
+    const args = mount
+        ? ["--net", "--mount", "--propagation", "private", "sleep", "infinity"]
+        : ["--net", "sleep", "infinity"];
     const child = spawn("unshare", args, { stdio: "ignore" });
     started.push(child);
     const ns = { pid: child.pid!, mount };
@@ -38,7 +40,11 @@ function enter(ns: Namespace): string[] {
 /** Runs a command inside; throws with its stderr on failure. */
 export function run(ns: Namespace, cmd: string[], input?: string): string {
     try {
-        return execFileSync("nsenter", [...enter(ns), ...cmd], { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
+        return execFileSync("nsenter", [...enter(ns), ...cmd], {
+            encoding: "utf8",
+            input,
+            stdio: ["pipe", "pipe", "pipe"],
+        });
     } catch (e) {
         const err = e as { stderr?: string; message: string };
         throw new Error(`${cmd.join(" ")}: ${err.stderr?.trim() || err.message}`);
@@ -46,7 +52,11 @@ export function run(ns: Namespace, cmd: string[], input?: string): string {
 }
 
 /** Runs a command inside and returns its exit status and output, never throwing. */
-export function tryRun(ns: Namespace, cmd: string[], timeoutMs = 20_000): { status: number; stdout: string; stderr: string } {
+export function tryRun(
+    ns: Namespace,
+    cmd: string[],
+    timeoutMs = 20_000,
+): { status: number; stdout: string; stderr: string } {
     const r = spawnSync("nsenter", [...enter(ns), ...cmd], { encoding: "utf8", timeout: timeoutMs });
     return { status: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
@@ -68,9 +78,13 @@ export function connect(server: Namespace, client: Namespace, ifname: string, ad
     run(client, ["ip", "link", "set", "eth0", "up"]);
 }
 
-export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM", graceMs = 10_000): Promise<void> {
+export async function stopProcess(
+    child: ChildProcess,
+    signal: NodeJS.Signals = "SIGTERM",
+    graceMs = 10_000,
+): Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-    const done = new Promise<void>((r) => child.once("exit", () => r()));
+    const done = new Promise<void>(r => child.once("exit", () => r()));
     child.kill(signal);
     const t = setTimeout(() => child.kill("SIGKILL"), graceMs);
     await done;
@@ -88,6 +102,6 @@ export async function waitFor<T>(what: string, fn: () => T | undefined | false, 
         const v = fn();
         if (v) return v;
         if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise(r => setTimeout(r, 50));
     }
 }

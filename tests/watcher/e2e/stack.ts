@@ -22,10 +22,15 @@ export function jailwatchCommand(): string[] {
 /** Private mounts of the server host: logs, web root, the health script's dir and /run are its own. */
 export function prepareServerFiles(ns: Namespace, work: string): void {
     // /usr/local/lib/ha-wordpress does not exist on this machine: its parent is covered (nothing there is needed).
-    for (const dir of ["/var/log/nginx", "/var/www", "/usr/local/lib", "/run"]) run(ns, ["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", dir]);
+    for (const dir of ["/var/log/nginx", "/var/www", "/usr/local/lib", "/run"])
+        run(ns, ["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", dir]);
     run(ns, ["mkdir", "-p", WEB_ROOT, "/run/sshd", "/usr/local/lib/ha-wordpress"]);
-    run(ns, ["sh", "-c", `cat > ${WEB_ROOT}/xmlrpc.php`], '<?php header("Content-Type: text/xml"); echo "<?xml version=\\"1.0\\"?><methodResponse/>\\n";\n');
-    run(ns, ["sh", "-c", `cat > ${WEB_ROOT}/index.php`], "<?php echo \"hello\\n\";\n");
+    run(
+        ns,
+        ["sh", "-c", `cat > ${WEB_ROOT}/xmlrpc.php`],
+        '<?php header("Content-Type: text/xml"); echo "<?xml version=\\"1.0\\"?><methodResponse/>\\n";\n',
+    );
+    run(ns, ["sh", "-c", `cat > ${WEB_ROOT}/index.php`], '<?php echo "hello\\n";\n');
     // healthz.php only checks that WordPress's config is on the volume.
     run(ns, ["sh", "-c", `cat > ${WEB_ROOT}/wp-config.php`], "<?php // test stand-in\n");
     run(ns, ["cp", path.join(WEB, "healthz.php"), "/usr/local/lib/ha-wordpress/healthz.php"]);
@@ -39,8 +44,12 @@ export function prepareServerFiles(ns: Namespace, work: string): void {
             `events { worker_connections 256; }\nhttp {\n  include /etc/nginx/mime.types;\n  default_type application/octet-stream;\n  include ${work}/site.conf;\n}\n`,
     );
     // The shipped pool with the sizes the php-fpm step would choose for a small host (it fills them from memory).
-    const pool = fs.readFileSync(path.join(WEB, "php-fpm-pool.conf"), "utf8")
-        .replace(/@@MAX_CHILDREN@@/g, "4").replace(/@@START_SERVERS@@/g, "2").replace(/@@MIN_SPARE@@/g, "2").replace(/@@MAX_SPARE@@/g, "2");
+    const pool = fs
+        .readFileSync(path.join(WEB, "php-fpm-pool.conf"), "utf8")
+        .replace(/@@MAX_CHILDREN@@/g, "4")
+        .replace(/@@START_SERVERS@@/g, "2")
+        .replace(/@@MIN_SPARE@@/g, "2")
+        .replace(/@@MAX_SPARE@@/g, "2");
     fs.writeFileSync(path.join(work, "php-fpm-pool.conf"), pool);
     fs.writeFileSync(
         path.join(work, "php-fpm.conf"),
@@ -64,17 +73,42 @@ export function startWebStack(ns: Namespace, work: string, addr: string): Servic
     const nginx = startService(ns, ["nginx", "-c", path.join(work, "nginx.conf"), "-g", "daemon off;"], log("nginx"));
     const varnish = startService(
         ns,
-        ["varnishd", "-F", "-a", `http=${addr}:80`, "-f", path.join(WEB, "varnish.vcl"), "-n", path.join(work, "varnish"), "-s", "malloc,32m"],
+        [
+            "varnishd",
+            "-F",
+            "-a",
+            `http=${addr}:80`,
+            "-f",
+            path.join(WEB, "varnish.vcl"),
+            "-n",
+            path.join(work, "varnish"),
+            "-s",
+            "malloc,32m",
+        ],
         log("varnish"),
     );
     const sshd = startService(
         ns,
         [
-            "/usr/sbin/sshd", "-D", "-e", "-f", "/dev/null",
-            "-o", `ListenAddress=${addr}:22`,
-            "-o", `HostKey=${path.join(work, "host_key")}`,
-            "-o", `AuthorizedKeysFile=${path.join(work, "authorized_keys")}`,
-            "-o", "StrictModes=no", "-o", "PidFile=none", "-o", "UsePAM=no", "-o", "PermitRootLogin=prohibit-password",
+            "/usr/sbin/sshd",
+            "-D",
+            "-e",
+            "-f",
+            "/dev/null",
+            "-o",
+            `ListenAddress=${addr}:22`,
+            "-o",
+            `HostKey=${path.join(work, "host_key")}`,
+            "-o",
+            `AuthorizedKeysFile=${path.join(work, "authorized_keys")}`,
+            "-o",
+            "StrictModes=no",
+            "-o",
+            "PidFile=none",
+            "-o",
+            "UsePAM=no",
+            "-o",
+            "PermitRootLogin=prohibit-password",
         ],
         log("sshd"),
     );
@@ -84,7 +118,19 @@ export function startWebStack(ns: Namespace, work: string, addr: string): Servic
 export function startJailwatch(ns: Namespace, work: string): ChildProcess {
     return startService(
         ns,
-        [...jailwatchCommand(), "server", "-f", "-c", path.join(REPO, "watcher/config"), "-s", path.join(work, "jw.sock"), "--state", path.join(work, "state"), "--loglevel", "debug"],
+        [
+            ...jailwatchCommand(),
+            "server",
+            "-f",
+            "-c",
+            path.join(REPO, "watcher/config"),
+            "-s",
+            path.join(work, "jw.sock"),
+            "--state",
+            path.join(work, "state"),
+            "--loglevel",
+            "debug",
+        ],
         path.join(work, "jailwatch.out"),
     );
 }

@@ -5,7 +5,15 @@ import * as os from "os";
 import { ConfigOrigin } from "../types";
 import { resolveStatic } from "./interpolate";
 
-export const COMMANDS = ["actionstart", "actionstop", "actioncheck", "actionban", "actionunban", "actionflush", "actionrepair"] as const;
+export const COMMANDS = [
+    "actionstart",
+    "actionstop",
+    "actioncheck",
+    "actionban",
+    "actionunban",
+    "actionflush",
+    "actionrepair",
+] as const;
 export type CommandName = (typeof COMMANDS)[number];
 export type Family = "inet4" | "inet6";
 
@@ -31,9 +39,18 @@ export interface ActionDefinition {
 }
 
 /** A command of `def` for `family` with its static tags resolved; "" when the action does not define it. */
-export function staticCommand(def: ActionDefinition, cmd: CommandName, family: Family | undefined, unresolved?: Set<string>): string {
+export function staticCommand(
+    def: ActionDefinition,
+    cmd: CommandName,
+    family: Family | undefined,
+    unresolved?: Set<string>,
+): string {
     const raw = (def.conditional && family ? def.props[`${cmd}?family=${family}`] : undefined) ?? def.props[cmd] ?? "";
-    return resolveStatic(raw, { props: def.props, conditional: def.conditional && family ? `family=${family}` : "", hostname: os.hostname }, unresolved ?? new Set()).trim();
+    return resolveStatic(
+        raw,
+        { props: def.props, conditional: def.conditional && family ? `family=${family}` : "", hostname: os.hostname },
+        unresolved ?? new Set(),
+    ).trim();
 }
 
 /**
@@ -42,18 +59,29 @@ export function staticCommand(def: ActionDefinition, cmd: CommandName, family: F
  */
 export function definitionProblems(def: ActionDefinition): Array<{ origin: Partial<ConfigOrigin>; message: string }> {
     const out: Array<{ origin: Partial<ConfigOrigin>; message: string }> = [];
-    if (!(def.props.actionban ?? "").trim()) out.push({ origin: { file: def.file, key: "actionban" }, message: `action "${def.name}" defines no actionban: it cannot ban` });
+    if (!(def.props.actionban ?? "").trim())
+        out.push({
+            origin: { file: def.file, key: "actionban" },
+            message: `action "${def.name}" defines no actionban: it cannot ban`,
+        });
     for (const cmd of COMMANDS) {
         const unresolved = new Set<string>();
         try {
-            for (const fam of def.conditional ? (["inet4", "inet6"] as const) : [undefined]) staticCommand(def, cmd, fam, unresolved);
+            for (const fam of def.conditional ? (["inet4", "inet6"] as const) : [undefined])
+                staticCommand(def, cmd, fam, unresolved);
         } catch (e) {
-            out.push({ origin: def.origins[cmd] ?? { file: def.file, key: cmd }, message: `action "${def.name}": ${(e as Error).message}` });
+            out.push({
+                origin: def.origins[cmd] ?? { file: def.file, key: cmd },
+                message: `action "${def.name}": ${(e as Error).message}`,
+            });
             continue;
         }
         if (unresolved.size) {
-            const list = [...unresolved].map((t) => `<${t}>`).join(", ");
-            out.push({ origin: def.origins[cmd] ?? { file: def.file, key: cmd }, message: `action "${def.name}": tag ${list} has no value (not an option of the action, not given as action[${[...unresolved][0]}=...])` });
+            const list = [...unresolved].map(t => `<${t}>`).join(", ");
+            out.push({
+                origin: def.origins[cmd] ?? { file: def.file, key: cmd },
+                message: `action "${def.name}": tag ${list} has no value (not an option of the action, not given as action[${[...unresolved][0]}=...])`,
+            });
         }
     }
     return out;

@@ -27,7 +27,9 @@ export class DummyAction implements BanAction {
     async ban(entries: ActionEntry[]): Promise<void> {
         for (const e of entries) {
             this.set(e.jail).set(e.ip, e.timeout);
-            this.log.info(`dummy action: [${e.jail}] ban ${e.ip}${e.timeout === undefined ? " (permanent)" : ` for ${Math.ceil(e.timeout)}s`}`);
+            this.log.info(
+                `dummy action: [${e.jail}] ban ${e.ip}${e.timeout === undefined ? " (permanent)" : ` for ${Math.ceil(e.timeout)}s`}`,
+            );
         }
         this.onBan?.(entries);
     }

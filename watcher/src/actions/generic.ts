@@ -28,27 +28,33 @@ export class GenericAction implements BanAction {
     private readonly jails = new Map<string, Running[]>();
     private stopped = false;
 
-    constructor(private readonly log: ActionLog & { error?(msg: string): void }, private readonly run: ShellRunner = runShell) {}
+    constructor(
+        private readonly log: ActionLog & { error?(msg: string): void },
+        private readonly run: ShellRunner = runShell,
+    ) {}
 
     async start(jails: ActionJail[], restore: ActionEntry[], replace: boolean): Promise<void> {
         this.stopped = false;
-        const wanted = new Map(jails.map((j) => [j.name, j.actions ?? []]));
+        const wanted = new Map(jails.map(j => [j.name, j.actions ?? []]));
         // A jail gone from the configuration (reload): stop its actions as fail2ban stops a removed jail.
         if (replace) {
             for (const [name, list] of this.jails) {
                 if (wanted.has(name) && sameActions(list, wanted.get(name)!)) continue;
-                await Promise.all(list.map((r) => this.stopOne(r, true)));
+                await Promise.all(list.map(r => this.stopOne(r, true)));
                 this.jails.delete(name);
             }
         }
         const fresh: string[] = [];
         for (const [name, defs] of wanted) {
             if (this.jails.has(name)) continue;
-            this.jails.set(name, defs.map((def) => ({ def, jail: name, started: new Set(), banned: new Set(), cache: new Map() })));
+            this.jails.set(
+                name,
+                defs.map(def => ({ def, jail: name, started: new Set(), banned: new Set(), cache: new Map() })),
+            );
             fresh.push(name);
         }
         await Promise.all(
-            fresh.map(async (name) => {
+            fresh.map(async name => {
                 const list = this.jails.get(name)!;
                 for (const r of list) if (!r.def.startOnDemand) await this.startOne(r, "");
                 // Bans restored at start are carried out again (norestored actions, such as mail, skip them).
@@ -66,7 +72,7 @@ export class GenericAction implements BanAction {
     }
 
     async unbanAll(jails: ActionJail[]): Promise<void> {
-        await Promise.all(jails.flatMap((j) => (this.jails.get(j.name) ?? []).map((r) => this.flushOne(r))));
+        await Promise.all(jails.flatMap(j => (this.jails.get(j.name) ?? []).map(r => this.flushOne(r))));
     }
 
     /** `stop --unban`: lift every ban and stop the actions. */
@@ -81,7 +87,7 @@ export class GenericAction implements BanAction {
     async shutdown(): Promise<void> {
         if (this.stopped) return;
         this.stopped = true;
-        await Promise.all([...this.jails.values()].flatMap((list) => list.map((r) => this.stopOne(r, true))));
+        await Promise.all([...this.jails.values()].flatMap(list => list.map(r => this.stopOne(r, true))));
         this.jails.clear();
     }
 
@@ -127,8 +133,8 @@ export class GenericAction implements BanAction {
     }
 
     private async flushOne(r: Running): Promise<void> {
-        const fams = new Set([...r.banned].map((ip) => this.family(r, ip)));
-        if (this.command(r, "actionflush", "") || [...fams].some((f) => this.command(r, "actionflush", f))) {
+        const fams = new Set([...r.banned].map(ip => this.family(r, ip)));
+        if (this.command(r, "actionflush", "") || [...fams].some(f => this.command(r, "actionflush", f))) {
             for (const fam of fams.size ? fams : new Set([""] as const)) await this.exec(r, "actionflush", fam, {});
         } else {
             for (const ip of [...r.banned]) await this.unbanOne(r, { jail: r.jail, ip });
@@ -152,7 +158,13 @@ export class GenericAction implements BanAction {
     }
 
     /** fail2ban's invariant check: after a failure, check, repair if broken, and try once more. */
-    private async withRepair(r: Running, cmd: CommandName, fam: Family | "", info: BanInfo, mayRepair: boolean): Promise<boolean> {
+    private async withRepair(
+        r: Running,
+        cmd: CommandName,
+        fam: Family | "",
+        info: BanInfo,
+        mayRepair: boolean,
+    ): Promise<boolean> {
         if (await this.exec(r, cmd, fam, info, true)) return true;
         const check = this.command(r, "actioncheck", fam);
         if (check) {
@@ -182,7 +194,10 @@ export class GenericAction implements BanAction {
         if (!quiet) {
             this.failures++;
             const why = res.timedOut ? `timed out after ${r.def.timeout}s` : `exit ${res.code}`;
-            this.error(r, `${cmd}${info.ip ? ` for ${info.ip}` : ""} failed (${why})${res.stderr.trim() ? `: ${res.stderr.trim().split("\n").slice(-3).join(" | ")}` : ""}`);
+            this.error(
+                r,
+                `${cmd}${info.ip ? ` for ${info.ip}` : ""} failed (${why})${res.stderr.trim() ? `: ${res.stderr.trim().split("\n").slice(-3).join(" | ")}` : ""}`,
+            );
         }
         return false;
     }

@@ -13,9 +13,26 @@ const MAX_DEPTH = 20;
 
 /** Tags whose value comes from the ban being carried out. */
 const DYNAMIC = new Set([
-    "ip", "family", "ip-rev", "ip-host", "fid", "failures", "time", "bantime", "bancount", "matches", "restored",
-    "ipmatches", "ipjailmatches", "ipfailures", "ipjailfailures", "raw-ticket",
-    "jail.banned", "jail.banned_total", "jail.found", "jail.found_total",
+    "ip",
+    "family",
+    "ip-rev",
+    "ip-host",
+    "fid",
+    "failures",
+    "time",
+    "bantime",
+    "bancount",
+    "matches",
+    "restored",
+    "ipmatches",
+    "ipjailmatches",
+    "ipfailures",
+    "ipjailfailures",
+    "raw-ticket",
+    "jail.banned",
+    "jail.banned_total",
+    "jail.found",
+    "jail.found_total",
 ]);
 
 export function isDynamicTag(tag: string): boolean {
@@ -111,7 +128,10 @@ export function reversedAddress(ip: string): string {
         const h = head ? head.split(":") : [];
         const t = tail ? tail.split(":") : [];
         const groups = ip.includes("::") ? [...h, ...Array(8 - h.length - t.length).fill("0"), ...t] : h;
-        const nibbles = groups.map((g) => g.padStart(4, "0")).join("").split("");
+        const nibbles = groups
+            .map(g => g.padStart(4, "0"))
+            .join("")
+            .split("");
         return nibbles.reverse().join(".") + ".";
     }
     return ip.split(".").reverse().join(".") + ".";

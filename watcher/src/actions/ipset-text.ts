@@ -33,7 +33,7 @@ export function ipsetStartBatch(jails: ActionJail[], restore: ActionEntry[], rep
         lines.push(`create ${ipsetName(j.name, 6)} hash:net family inet6 timeout 0 maxelem ${MAXELEM}`);
         if (replace) lines.push(`flush ${ipsetName(j.name, 4)}`, `flush ${ipsetName(j.name, 6)}`);
     }
-    const known = new Set(jails.map((j) => j.name));
+    const known = new Set(jails.map(j => j.name));
     for (const e of restore) if (known.has(e.jail)) lines.push(entryLine(e));
     return lines.join("\n") + "\n";
 }
@@ -44,13 +44,13 @@ export function ipsetBanBatch(entries: ActionEntry[]): string {
 }
 
 export function ipsetUnbanBatch(entries: ActionEntry[]): string {
-    return entries.map((e) => `del ${ipsetName(e.jail, isIPv6(e.ip) ? 6 : 4)} ${e.ip}`).join("\n") + "\n";
+    return entries.map(e => `del ${ipsetName(e.jail, isIPv6(e.ip) ? 6 : 4)} ${e.ip}`).join("\n") + "\n";
 }
 
 /** The iptables/ip6tables rule (without -A/-I/-C/-D) dropping the jail's ports for members of its set. */
 export function iptablesRuleArgs(jail: ActionJail, family: 4 | 6): string[] {
     const protos = parseProtocols(jail.protocol);
-    const ports = parsePorts(jail.port).map((p) => (Array.isArray(p) ? `${p[0]}:${p[1]}` : p));
+    const ports = parsePorts(jail.port).map(p => (Array.isArray(p) ? `${p[0]}:${p[1]}` : p));
     const args: string[] = [];
     if (protos.length > 1) throw new Error(`iptables-ipset: one protocol per jail (${jail.name} has ${jail.protocol})`);
     if (protos.length === 1) args.push("-p", protos[0]);

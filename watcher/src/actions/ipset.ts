@@ -9,9 +9,14 @@ import { ActionEntry, ActionJail, BanAction } from "./types";
 export class IpsetAction implements BanAction {
     readonly name = "iptables-ipset";
 
-    constructor(private readonly log: ActionLog, private readonly exec: Exec = spawnExec) {}
+    constructor(
+        private readonly log: ActionLog,
+        private readonly exec: Exec = spawnExec,
+    ) {}
 
-    private retry = (what: string) => ({ onRetry: (n: number, err: string) => this.log.warn(`${what} failed (attempt ${n}), retrying: ${err.trim()}`) });
+    private retry = (what: string) => ({
+        onRetry: (n: number, err: string) => this.log.warn(`${what} failed (attempt ${n}), retrying: ${err.trim()}`),
+    });
 
     private async restore(batch: string, what: string): Promise<void> {
         await runWithRetry(this.exec, "ipset", ["restore", "-exist"], batch, this.retry(`ipset ${what}`));
@@ -24,7 +29,8 @@ export class IpsetAction implements BanAction {
                 const tool = fam === 4 ? "iptables" : "ip6tables";
                 const rule = iptablesRuleArgs(j, fam);
                 const present = await this.exec(tool, ["-w", "-C", "INPUT", ...rule], "");
-                if (present.code !== 0) await runWithRetry(this.exec, tool, ["-w", "-I", "INPUT", "1", ...rule], "", this.retry(tool));
+                if (present.code !== 0)
+                    await runWithRetry(this.exec, tool, ["-w", "-I", "INPUT", "1", ...rule], "", this.retry(tool));
             }
         }
     }
@@ -38,7 +44,8 @@ export class IpsetAction implements BanAction {
     }
 
     unbanAll(jails: ActionJail[]): Promise<void> {
-        const batch = jails.flatMap((j) => [`flush ${ipsetName(j.name, 4)}`, `flush ${ipsetName(j.name, 6)}`]).join("\n") + "\n";
+        const batch =
+            jails.flatMap(j => [`flush ${ipsetName(j.name, 4)}`, `flush ${ipsetName(j.name, 6)}`]).join("\n") + "\n";
         return jails.length ? this.restore(batch, "unban all") : Promise.resolve();
     }
 

@@ -32,8 +32,8 @@ export class NftSession {
     run(batch: string): Promise<void> {
         const line = batch
             .split("\n")
-            .map((l) => l.trim())
-            .filter((l) => l.length > 0)
+            .map(l => l.trim())
+            .filter(l => l.length > 0)
             .join("; ");
         if (line.includes("\n")) throw new Error("batch must not contain newlines");
         return new Promise((resolve, reject) => {
@@ -61,8 +61,9 @@ export class NftSession {
         if (this.proc) return this.proc;
         const p = spawn(this.command[0], [...this.command.slice(1), "-e", "-i"], { stdio: ["pipe", "pipe", "pipe"] });
         // First the error listener (see exec.ts: EMFILE leaves stdio unset and emits 'error').
-        p.on("error", (e) => this.onExit(e.message));
-        if (!p.stdout || !p.stderr || !p.stdin) throw new Error(`cannot start ${this.command[0]}: no file descriptors left`);
+        p.on("error", e => this.onExit(e.message));
+        if (!p.stdout || !p.stderr || !p.stdin)
+            throw new Error(`cannot start ${this.command[0]}: no file descriptors left`);
         p.stdout.setEncoding("utf8");
         p.stderr.setEncoding("utf8");
         p.stdout.on("data", (d: string) => this.onStdout(d));

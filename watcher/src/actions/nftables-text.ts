@@ -18,7 +18,7 @@ export function nftSetName(jail: string, family: 4 | 6): string {
 
 function portMatch(jail: ActionJail): string {
     const protos = parseProtocols(jail.protocol);
-    const ports = parsePorts(jail.port).map((p) => (Array.isArray(p) ? `${p[0]}-${p[1]}` : p));
+    const ports = parsePorts(jail.port).map(p => (Array.isArray(p) ? `${p[0]}-${p[1]}` : p));
     let m = "";
     if (protos.length === 1) m += ` meta l4proto ${protos[0]}`;
     else if (protos.length > 1) m += ` meta l4proto { ${protos.join(", ")} }`;
@@ -82,7 +82,9 @@ export function nftStartBatch(jails: ActionJail[], restore: ActionEntry[], repla
     }
     lines.push(`flush chain ${T} input`);
     for (const j of jails) lines.push(...nftJailRules(j));
-    if (replace) for (const j of jails) lines.push(`flush set ${T} ${nftSetName(j.name, 4)}`, `flush set ${T} ${nftSetName(j.name, 6)}`);
+    if (replace)
+        for (const j of jails)
+            lines.push(`flush set ${T} ${nftSetName(j.name, 4)}`, `flush set ${T} ${nftSetName(j.name, 6)}`);
     // Restored entries come from the ban manager, one per address: group them without the dedupe bySet does
     // (this is the 100,000-ban path at start).
     const sets = new Map<string, string[]>();
@@ -91,7 +93,8 @@ export function nftStartBatch(jails: ActionJail[], restore: ActionEntry[], repla
         sets.set(`6${j.name}`, []);
     }
     for (const e of restore) sets.get(`${isIPv6(e.ip) ? 6 : 4}${e.jail}`)?.push(element(e, true));
-    for (const [key, items] of sets) if (items.length) addElements(lines, "add", nftSetName(key.slice(1), key[0] === "6" ? 6 : 4), items);
+    for (const [key, items] of sets)
+        if (items.length) addElements(lines, "add", nftSetName(key.slice(1), key[0] === "6" ? 6 : 4), items);
     return lines.join("\n") + "\n";
 }
 
@@ -102,10 +105,15 @@ export function nftStartBatch(jails: ActionJail[], restore: ActionEntry[], repla
 export function nftBanBatch(entries: ActionEntry[]): string {
     const lines: string[] = [];
     for (const [set, es] of bySet(entries)) {
-        const plain = es.map((e) => e.ip);
+        const plain = es.map(e => e.ip);
         addElements(lines, "add", set, plain);
         addElements(lines, "delete", set, plain);
-        addElements(lines, "add", set, es.map((e) => element(e, true)));
+        addElements(
+            lines,
+            "add",
+            set,
+            es.map(e => element(e, true)),
+        );
     }
     return lines.join("\n") + "\n";
 }
@@ -114,7 +122,7 @@ export function nftBanBatch(entries: ActionEntry[]): string {
 export function nftUnbanBatch(entries: ActionEntry[]): string {
     const lines: string[] = [];
     for (const [set, es] of bySet(entries)) {
-        const plain = es.map((e) => e.ip);
+        const plain = es.map(e => e.ip);
         addElements(lines, "add", set, plain);
         addElements(lines, "delete", set, plain);
     }
@@ -122,7 +130,11 @@ export function nftUnbanBatch(entries: ActionEntry[]): string {
 }
 
 export function nftFlushSetsBatch(jails: ActionJail[]): string {
-    return jails.flatMap((j) => [`flush set ${T} ${nftSetName(j.name, 4)}`, `flush set ${T} ${nftSetName(j.name, 6)}`]).join("\n") + "\n";
+    return (
+        jails
+            .flatMap(j => [`flush set ${T} ${nftSetName(j.name, 4)}`, `flush set ${T} ${nftSetName(j.name, 6)}`])
+            .join("\n") + "\n"
+    );
 }
 
 /** Deletes our table; `add` first so the delete cannot fail when the table is already gone. */

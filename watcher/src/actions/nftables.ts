@@ -6,7 +6,15 @@ import * as os from "os";
 import * as path from "path";
 import { Exec, runWithRetry, spawnExec } from "./exec";
 import { NftSession } from "./nft-session";
-import { NFT_FAMILY, NFT_TABLE, nftBanBatch, nftFlushSetsBatch, nftRemoveBatch, nftStartBatch, nftUnbanBatch } from "./nftables-text";
+import {
+    NFT_FAMILY,
+    NFT_TABLE,
+    nftBanBatch,
+    nftFlushSetsBatch,
+    nftRemoveBatch,
+    nftStartBatch,
+    nftUnbanBatch,
+} from "./nftables-text";
 import { ActionEntry, ActionJail, BanAction } from "./types";
 
 export interface ActionLog {
@@ -22,8 +30,17 @@ export class NftablesAction implements BanAction {
     private readonly session: NftSession | undefined;
 
     /** `sessionCommand`: how to run the persistent nft when `exec` is not the default (another netns, say). */
-    constructor(private readonly log: ActionLog, private readonly exec: Exec = spawnExec, private readonly nft = "nft", sessionCommand?: string[]) {
-        this.session = sessionCommand ? new NftSession(sessionCommand) : exec === spawnExec ? new NftSession([nft]) : undefined;
+    constructor(
+        private readonly log: ActionLog,
+        private readonly exec: Exec = spawnExec,
+        private readonly nft = "nft",
+        sessionCommand?: string[],
+    ) {
+        this.session = sessionCommand
+            ? new NftSession(sessionCommand)
+            : exec === spawnExec
+              ? new NftSession([nft])
+              : undefined;
     }
 
     /** Pid of the persistent nft, once running. */
@@ -38,7 +55,9 @@ export class NftablesAction implements BanAction {
                 await this.session.run(batch);
                 return;
             } catch (e) {
-                this.log.debug(`nft session: ${what} failed (${(e as Error).message.split("\n")[0]}); retrying with nft -f`);
+                this.log.debug(
+                    `nft session: ${what} failed (${(e as Error).message.split("\n")[0]}); retrying with nft -f`,
+                );
             }
         }
         await this.run(batch, what);
@@ -56,7 +75,9 @@ export class NftablesAction implements BanAction {
         // Have the ban path ready before the first failure arrives: starting nft at the first ban cost 70-90 ms.
         // A transaction that changes nothing gets no answer from nft: create and drop a scratch set (net no change).
         const T = `${NFT_FAMILY} ${NFT_TABLE}`;
-        await this.session?.warm(`add set ${T} warmup { type ipv4_addr; }\ndelete set ${T} warmup`).catch((e) => this.log.debug(`nft session warm-up: ${(e as Error).message}`));
+        await this.session
+            ?.warm(`add set ${T} warmup { type ipv4_addr; }\ndelete set ${T} warmup`)
+            .catch(e => this.log.debug(`nft session warm-up: ${(e as Error).message}`));
     }
 
     private async startBatch(jails: ActionJail[], restore: ActionEntry[], replace: boolean): Promise<void> {

@@ -8,8 +8,8 @@ export function parsePorts(port: string): Array<string | [string, string]> {
     if (v === "" || v === "all" || v === "any" || v === "0:65535" || v === "1:65535") return [];
     return v
         .split(/[\s,]+/)
-        .filter((p) => p.length > 0)
-        .map((p) => {
+        .filter(p => p.length > 0)
+        .map(p => {
             if (!/^[A-Za-z0-9_.:-]+$/.test(p)) throw new Error(`invalid port ${JSON.stringify(p)}`);
             const m = /^([^:]+):([^:]+)$/.exec(p);
             return m ? ([m[1], m[2]] as [string, string]) : p;
@@ -20,8 +20,10 @@ export function parsePorts(port: string): Array<string | [string, string]> {
 export function parseProtocols(protocol: string): string[] {
     const v = protocol.trim().toLowerCase();
     if (v === "" || v === "all") return [];
-    const list = v.split(/[\s,]+/).filter((p) => p.length > 0);
-    for (const p of list) if (!["tcp", "udp", "sctp", "udplite", "dccp"].includes(p)) throw new Error(`unsupported protocol ${JSON.stringify(p)}`);
+    const list = v.split(/[\s,]+/).filter(p => p.length > 0);
+    for (const p of list)
+        if (!["tcp", "udp", "sctp", "udplite", "dccp"].includes(p))
+            throw new Error(`unsupported protocol ${JSON.stringify(p)}`);
     return list;
 }
 
@@ -62,9 +64,10 @@ export function portProblem(port: string): string | undefined {
         return undefined;
     };
     for (const it of items) {
-        const bad = Array.isArray(it) ? one(it[0]) ?? one(it[1]) : one(it);
+        const bad = Array.isArray(it) ? (one(it[0]) ?? one(it[1])) : one(it);
         if (bad) return bad;
-        if (Array.isArray(it) && /^\d+$/.test(it[0]) && /^\d+$/.test(it[1]) && Number(it[0]) > Number(it[1])) return `port range ${it[0]}:${it[1]} is reversed`;
+        if (Array.isArray(it) && /^\d+$/.test(it[0]) && /^\d+$/.test(it[1]) && Number(it[0]) > Number(it[1]))
+            return `port range ${it[0]}:${it[1]} is reversed`;
     }
     return undefined;
 }

@@ -17,10 +17,14 @@ const KILL_GRACE_MS = 2000;
 const MAX_OUTPUT = 64 * 1024;
 
 export const runShell: ShellRunner = (cmd, env, timeoutSeconds) =>
-    new Promise((resolve) => {
+    new Promise(resolve => {
         let child;
         try {
-            child = spawn("/bin/sh", ["-c", cmd], { stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, ...env } });
+            child = spawn("/bin/sh", ["-c", cmd], {
+                stdio: ["ignore", "pipe", "pipe"],
+                detached: true,
+                env: { ...process.env, ...env },
+            });
         } catch (e) {
             resolve({ code: 127, stdout: "", stderr: (e as Error).message, timedOut: false });
             return;
@@ -38,13 +42,16 @@ export const runShell: ShellRunner = (cmd, env, timeoutSeconds) =>
                 // already gone
             }
         };
-        const timer = setTimeout(() => {
-            timedOut = true;
-            kill("SIGTERM");
-            setTimeout(() => !done && kill("SIGKILL"), KILL_GRACE_MS).unref();
-        }, Math.max(1, timeoutSeconds) * 1000);
+        const timer = setTimeout(
+            () => {
+                timedOut = true;
+                kill("SIGTERM");
+                setTimeout(() => !done && kill("SIGKILL"), KILL_GRACE_MS).unref();
+            },
+            Math.max(1, timeoutSeconds) * 1000,
+        );
         // First the error listener: without descriptors (EMFILE) Node emits 'error' and leaves stdio unset.
-        child.on("error", (e) => {
+        child.on("error", e => {
             done = true;
             clearTimeout(timer);
             resolve({ code: 127, stdout: "", stderr: e.message, timedOut });
@@ -61,6 +68,11 @@ export const runShell: ShellRunner = (cmd, env, timeoutSeconds) =>
             if (done) return;
             done = true;
             clearTimeout(timer);
-            resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), timedOut });
+            resolve({
+                code: code ?? (signal ? 128 : 1),
+                stdout: Buffer.concat(out).toString(),
+                stderr: Buffer.concat(err).toString(),
+                timedOut,
+            });
         });
     });

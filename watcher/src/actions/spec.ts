@@ -20,39 +20,40 @@ export function parseActionSpecs(text: string): ActionSpec[] {
         const args: Record<string, string> = {};
         // `name[a=1][b=2]`: later groups add to (and override) earlier ones, as an interpolated `%(action_)s[...]` does.
         for (;;) {
-        let j = i;
-        while (j < n && (text[j] === " " || text[j] === "\t")) j++;
-        if (text[j] !== "[") break;
-        {
-            i = j + 1;
-            for (;;) {
-                while (i < n && /[\s,]/.test(text[i])) i++;
-                if (i >= n) throw new Error(`action ${name}: "[" without "]"`);
-                if (text[i] === "]") {
+            let j = i;
+            while (j < n && (text[j] === " " || text[j] === "\t")) j++;
+            if (text[j] !== "[") break;
+            {
+                i = j + 1;
+                for (;;) {
+                    while (i < n && /[\s,]/.test(text[i])) i++;
+                    if (i >= n) throw new Error(`action ${name}: "[" without "]"`);
+                    if (text[i] === "]") {
+                        i++;
+                        break;
+                    }
+                    const k0 = i;
+                    while (i < n && !/[=\],]/.test(text[i])) i++;
+                    const key = text.slice(k0, i).trim();
+                    if (text[i] !== "=")
+                        throw new Error(`action ${name}: argument ${JSON.stringify(key)} has no value`);
                     i++;
-                    break;
+                    while (i < n && (text[i] === " " || text[i] === "\t")) i++;
+                    let value: string;
+                    const q = text[i];
+                    if (q === '"' || q === "'") {
+                        const end = text.indexOf(q, i + 1);
+                        if (end < 0) throw new Error(`action ${name}: unterminated quote in ${key}`);
+                        value = text.slice(i + 1, end);
+                        i = end + 1;
+                    } else {
+                        const v0 = i;
+                        while (i < n && text[i] !== "," && text[i] !== "]") i++;
+                        value = text.slice(v0, i).trim();
+                    }
+                    args[key] = value;
                 }
-                const k0 = i;
-                while (i < n && !/[=\],]/.test(text[i])) i++;
-                const key = text.slice(k0, i).trim();
-                if (text[i] !== "=") throw new Error(`action ${name}: argument ${JSON.stringify(key)} has no value`);
-                i++;
-                while (i < n && (text[i] === " " || text[i] === "\t")) i++;
-                let value: string;
-                const q = text[i];
-                if (q === '"' || q === "'") {
-                    const end = text.indexOf(q, i + 1);
-                    if (end < 0) throw new Error(`action ${name}: unterminated quote in ${key}`);
-                    value = text.slice(i + 1, end);
-                    i = end + 1;
-                } else {
-                    const v0 = i;
-                    while (i < n && text[i] !== "," && text[i] !== "]") i++;
-                    value = text.slice(v0, i).trim();
-                }
-                args[key] = value;
             }
-        }
         }
         out.push({ name, args });
     }

@@ -46,7 +46,11 @@ export interface BanAction {
 
 /** A firewall command that kept failing after its retries. */
 export class FirewallError extends Error {
-    constructor(readonly command: string, readonly stderr: string, readonly attempts: number) {
+    constructor(
+        readonly command: string,
+        readonly stderr: string,
+        readonly attempts: number,
+    ) {
         super(`${command} failed after ${attempts} attempt(s): ${stderr.trim() || "no error output"}`);
         this.name = "FirewallError";
     }

@@ -21,7 +21,7 @@ export class UsageError extends Error {
 }
 
 function keyOf(spec: OptionSpec): string {
-    return (spec.names.find((n) => n.startsWith("--")) ?? spec.names[0]).replace(/^-+/, "");
+    return (spec.names.find(n => n.startsWith("--")) ?? spec.names[0]).replace(/^-+/, "");
 }
 
 export function parseArgs(argv: string[], specs: OptionSpec[]): ParsedArgs {

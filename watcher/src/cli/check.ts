@@ -13,6 +13,8 @@ export function runCheck(dir: string, out: (s: string) => void, err: (s: string)
         return 1;
     }
     for (const w of backtrackingWarnings(jails)) err(`WARNING: ${w}`);
-    out(`OK: configuration test is successful (${jails.length} enabled jail(s): ${jails.map((j) => j.name).join(", ") || "none"})`);
+    out(
+        `OK: configuration test is successful (${jails.length} enabled jail(s): ${jails.map(j => j.name).join(", ") || "none"})`,
+    );
     return 0;
 }

@@ -17,7 +17,15 @@ import { VERSION } from "./version";
 export const CLIENT_ERROR = 255;
 
 /** fail2ban-client options that take a value and mean nothing to a client of jailwatch (accepted, ignored). */
-const IGNORED_WITH_VALUE = new Set(["-p", "--pidfile", "--pname", "--loglevel", "--logtarget", "--syslogsocket", "--timeout"]);
+const IGNORED_WITH_VALUE = new Set([
+    "-p",
+    "--pidfile",
+    "--pname",
+    "--loglevel",
+    "--logtarget",
+    "--syslogsocket",
+    "--timeout",
+]);
 const IGNORED_FLAGS = new Set(["-v", "-q", "-x", "-b", "-f", "--async"]);
 
 function out(s: string): void {
@@ -67,7 +75,8 @@ export async function runClient(argv: string[]): Promise<number> {
             }
             out(String(n));
             return 0;
-        } else if (a === "-i" || a === "--dp" || a === "--dump-pretty") throw new UsageError(`client: option ${a} is not supported`);
+        } else if (a === "-i" || a === "--dp" || a === "--dump-pretty")
+            throw new UsageError(`client: option ${a} is not supported`);
         else if (a.startsWith("-") && a !== "-" && !/^-\d/.test(a)) throw new UsageError(`client: unknown option ${a}`);
         else break;
     }

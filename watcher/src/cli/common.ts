@@ -25,7 +25,10 @@ export function defaultConfigDir(): string {
 }
 
 /** Reads a configuration directory and resolves its enabled jails, collecting every error. */
-export function loadJails(dir: string, opts: { includeDisabled?: boolean } = {}): { jails: ResolvedJail[]; errors: ConfigError[] } {
+export function loadJails(
+    dir: string,
+    opts: { includeDisabled?: boolean } = {},
+): { jails: ResolvedJail[]; errors: ConfigError[] } {
     let config;
     try {
         config = readJailConfig(dir);
@@ -36,7 +39,7 @@ export function loadJails(dir: string, opts: { includeDisabled?: boolean } = {})
         return checkJails(config, {
             includeDisabled: opts.includeDisabled,
             loadFilter: (spec, values) => loadFilter(dir, spec, values),
-            actionExists: (name) => actionExists(dir, name),
+            actionExists: name => actionExists(dir, name),
             loadAction: (name, args, jail, origin) => loadAction(dir, name, args, jail, origin),
         });
     } catch (e) {

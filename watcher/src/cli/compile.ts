@@ -27,7 +27,10 @@ export function backtrackingWarnings(jails: ResolvedJail[]): string[] {
             const list = j.filter[key];
             for (const i of catastrophicPatterns(list)) {
                 const origin = j.filter.origins?.[key] ?? { key };
-                const msg = new ConfigError(origin, `jail [${j.name}]: ${JSON.stringify(list[i])} has a nested quantifier (a repeated group that repeats inside): it can take exponential time on some lines; write it without the nesting`).message;
+                const msg = new ConfigError(
+                    origin,
+                    `jail [${j.name}]: ${JSON.stringify(list[i])} has a nested quantifier (a repeated group that repeats inside): it can take exponential time on some lines; write it without the nesting`,
+                ).message;
                 if (!seen.has(msg)) out.push(msg);
                 seen.add(msg);
             }

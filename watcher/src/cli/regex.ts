@@ -103,21 +103,29 @@ export async function runRegex(argv: string[]): Promise<number> {
         return 0;
     }
     const errors: string[] = [];
-    if (p.options.has("print-no-missed") && p.options.has("print-all-missed")) errors.push("ERROR: --print-no-missed and --print-all-missed are mutually exclusive.");
-    if (p.options.has("print-no-ignored") && p.options.has("print-all-ignored")) errors.push("ERROR: --print-no-ignored and --print-all-ignored are mutually exclusive.");
+    if (p.options.has("print-no-missed") && p.options.has("print-all-missed"))
+        errors.push("ERROR: --print-no-missed and --print-all-missed are mutually exclusive.");
+    if (p.options.has("print-no-ignored") && p.options.has("print-all-ignored"))
+        errors.push("ERROR: --print-no-ignored and --print-all-ignored are mutually exclusive.");
     if (p.positional.length !== 2 && p.positional.length !== 3) errors.push("ERROR: provide both <LOG> and <REGEX>.");
     const outFmt = optString(p, "out");
     const encoding = optString(p, "encoding") ?? "UTF-8";
     const decode = decoderFor(encoding);
-    if (decode === "unsupported") errors.push(`ERROR: encoding ${encoding} is not supported (its lines do not end in the byte 0x0A; ASCII-compatible encodings only)`);
+    if (decode === "unsupported")
+        errors.push(
+            `ERROR: encoding ${encoding} is not supported (its lines do not end in the byte 0x0A; ASCII-compatible encodings only)`,
+        );
     // Not done here: debuggex.com links (they would send log lines to a web site) and the date-pattern trace.
-    if (p.options.has("debuggex")) errors.push("ERROR: -D/--debuggex is not supported (it makes debuggex.com links of log lines)");
+    if (p.options.has("debuggex"))
+        errors.push("ERROR: -D/--debuggex is not supported (it makes debuggex.com links of log lines)");
     if (p.options.has("VD")) errors.push("ERROR: --VD/--verbose-date is not supported");
     const verbosity = optString(p, "verbosity");
-    if (verbosity !== undefined && !/^[0-4]$/.test(verbosity)) errors.push(`ERROR: --verbosity needs 0..4, got ${verbosity}`);
+    if (verbosity !== undefined && !/^[0-4]$/.test(verbosity))
+        errors.push(`ERROR: --verbosity needs 0..4, got ${verbosity}`);
     const maxlinesOpt = optString(p, "maxlines");
     const maxlinesN = maxlinesOpt === undefined ? 0 : Number(maxlinesOpt);
-    if (!Number.isInteger(maxlinesN) || maxlinesN < 0) errors.push(`ERROR: -L needs a whole number, got ${maxlinesOpt}`);
+    if (!Number.isInteger(maxlinesN) || maxlinesN < 0)
+        errors.push(`ERROR: -L needs a whole number, got ${maxlinesOpt}`);
     const jobsOpt = optString(p, "jobs");
     const jobs = jobsOpt === undefined ? Math.min(2, os.availableParallelism?.() ?? os.cpus().length) : Number(jobsOpt);
     if (!Number.isInteger(jobs) || jobs < 1) errors.push(`ERROR: -j needs a whole number >= 1, got ${jobsOpt}`);
@@ -136,11 +144,15 @@ export async function runRegex(argv: string[]): Promise<number> {
     // Header lines wait until the filter compiled: the date pattern line shows the compiled template's name.
     const header: Array<string | (() => string)> = [];
     if (maxlinesN > 0) header.push(report.useMaxLines(maxlinesN));
-    if (cmdDatePattern !== undefined) header.push(() => report.useDatePattern(cmdDatePattern, datePatternName(filter, cmdDatePattern)));
+    if (cmdDatePattern !== undefined)
+        header.push(() => report.useDatePattern(cmdDatePattern, datePatternName(filter, cmdDatePattern)));
 
     const usedns = optString(p, "usedns");
     const tz = optString(p, "timezone");
-    const compileOpts: CompileOptions = { ...(usedns !== undefined ? { useDns: usedns } : {}), ...(tz !== undefined ? { logTimeZone: tz } : {}) };
+    const compileOpts: CompileOptions = {
+        ...(usedns !== undefined ? { useDns: usedns } : {}),
+        ...(tz !== undefined ? { logTimeZone: tz } : {}),
+    };
     let filter: Filter | undefined;
     try {
         const src = resolveFailFilter(regexArg, configDir);
@@ -177,7 +189,10 @@ export async function runRegex(argv: string[]): Promise<number> {
     };
     if (!filter) return 255;
     const compiled: Filter = filter;
-    const fmtOut = outFmt === undefined ? undefined : outFormatter(outFmt, compiled.definition, usedns ?? compiled.definition.options.usedns ?? "warn");
+    const fmtOut =
+        outFmt === undefined
+            ? undefined
+            : outFormatter(outFmt, compiled.definition, usedns ?? compiled.definition.options.usedns ?? "warn");
     const run = new RegexRun(compiled, {
         ...po,
         onMatchOut: fmtOut === undefined ? undefined : (r, line) => out.line(fmtOut(r, line)),
@@ -212,11 +227,27 @@ export async function runRegex(argv: string[]): Promise<number> {
     if (isFile) {
         const progress = makeProgress(logArg, !p.options.has("no-progress"));
         const script = workerScript();
-        if (jobs > 1 && !decoder && script && canRunParallel(compiled.definition) && fs.statSync(logArg).size >= PARALLEL_MIN_BYTES) {
-            stats = await runParallel(script, logArg, compiled.definition, compileOpts, po, jobs, outFmt, (text) => {
-                out.flush();
-                writeAll(1, text);
-            }, progress?.update);
+        if (
+            jobs > 1 &&
+            !decoder &&
+            script &&
+            canRunParallel(compiled.definition) &&
+            fs.statSync(logArg).size >= PARALLEL_MIN_BYTES
+        ) {
+            stats = await runParallel(
+                script,
+                logArg,
+                compiled.definition,
+                compileOpts,
+                po,
+                jobs,
+                outFmt,
+                text => {
+                    out.flush();
+                    writeAll(1, text);
+                },
+                progress?.update,
+            );
         } else {
             forEachLine(logArg, feed, { onProgress: progress?.update, decode: decoder });
         }
@@ -232,7 +263,10 @@ export async function runRegex(argv: string[]): Promise<number> {
 }
 
 /** A one-line progress display on stderr, only when stderr is a terminal and the file is big enough to wait for. */
-function makeProgress(file: string, wanted: boolean): { update: (bytes: number) => void; done: () => void } | undefined {
+function makeProgress(
+    file: string,
+    wanted: boolean,
+): { update: (bytes: number) => void; done: () => void } | undefined {
     if (!wanted || !process.stderr.isTTY) return undefined;
     const total = fs.statSync(file).size;
     if (total < 32 * 1024 * 1024) return undefined;

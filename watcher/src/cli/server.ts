@@ -9,7 +9,15 @@ import { ControlServer } from "../control/server";
 import { createPeerLink } from "../peers";
 import { JailwatchServer } from "../server/daemon";
 import { createLogger, logTargetFile, parseLogLevel } from "../server/log";
-import { DEFAULT_CONFIG_DIR, DEFAULT_SOCKET, DEFAULT_STATE_DIR, metricsOptions, peerOptions, readServerSection, ServerOptions } from "../server/options";
+import {
+    DEFAULT_CONFIG_DIR,
+    DEFAULT_SOCKET,
+    DEFAULT_STATE_DIR,
+    metricsOptions,
+    peerOptions,
+    readServerSection,
+    ServerOptions,
+} from "../server/options";
 import { optString, parseArgs, UsageError } from "./args";
 
 export const SERVER_USAGE = `usage: jailwatch server [-c DIR] [-f] [-s SOCKET] [--state DIR] [--loglevel LEVEL] [--banaction NAME] [--polling]
@@ -70,7 +78,7 @@ export async function runServer(argv: string[]): Promise<number> {
     const log = createLogger(opts.loglevel, undefined, undefined, logTargetFile(configDir, section.logtarget?.value));
     const peers = createPeerLink(opts.peers, log);
     const server = new JailwatchServer(opts, log, { peers });
-    const control = new ControlServer(opts.socket, (a) => server.handle(a));
+    const control = new ControlServer(opts.socket, a => server.handle(a));
     try {
         await server.start();
         await control.listen();
@@ -81,7 +89,7 @@ export async function runServer(argv: string[]): Promise<number> {
         return 1;
     }
     log.info(`control socket ${opts.socket}; state ${opts.stateDir}`);
-    return new Promise<number>((resolve) => {
+    return new Promise<number>(resolve => {
         let stopping = false;
         const stop = (sig: string) => {
             if (stopping) return;
@@ -89,7 +97,7 @@ export async function runServer(argv: string[]): Promise<number> {
             log.info(`${sig}: stopping`);
             Promise.all([server.stop({ unban: server.unbanOnStop }), control.close()]).then(
                 () => resolve(0),
-                (e) => {
+                e => {
                     log.error(`stop failed: ${(e as Error).message}`);
                     resolve(1);
                 },
@@ -98,7 +106,9 @@ export async function runServer(argv: string[]): Promise<number> {
         process.on("SIGTERM", () => stop("SIGTERM"));
         process.on("SIGINT", () => stop("SIGINT"));
         process.on("SIGHUP", () => {
-            server.reload().catch((e) => log.error(`reload failed, keeping the running configuration: ${(e as Error).message}`));
+            server
+                .reload()
+                .catch(e => log.error(`reload failed, keeping the running configuration: ${(e as Error).message}`));
         });
     });
 }
@@ -127,7 +137,7 @@ async function daemonize(argv: string[], opts: ServerOptions): Promise<number> {
         } catch {
             // not up yet
         }
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise(r => setTimeout(r, 100));
     }
     process.stderr.write(`jailwatch: server did not answer on ${opts.socket} within 30s; see ${logFile}\n`);
     return 1;

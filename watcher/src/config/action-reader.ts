@@ -21,10 +21,21 @@ export function actionFile(dir: string, name: string): string | undefined {
 }
 
 /** Loads action `name` with arguments `args` for jail `jail`; throws ConfigError (file, line, key) when it cannot. */
-export function loadAction(dir: string, name: string, args: Record<string, string>, jail: string, origin?: Partial<ConfigOrigin>): ActionDefinition {
-    if (!/^[\w.@+-]+$/.test(name)) throw new ConfigError(origin ?? { key: "action" }, `bad action name ${JSON.stringify(name)} in jail [${jail}]`);
+export function loadAction(
+    dir: string,
+    name: string,
+    args: Record<string, string>,
+    jail: string,
+    origin?: Partial<ConfigOrigin>,
+): ActionDefinition {
+    if (!/^[\w.@+-]+$/.test(name))
+        throw new ConfigError(origin ?? { key: "action" }, `bad action name ${JSON.stringify(name)} in jail [${jail}]`);
     const file = actionFile(dir, name);
-    if (!file) throw new ConfigError(origin ?? { key: "action" }, `unknown action ${JSON.stringify(name)}: no action.d/${name}.conf in jail [${jail}]`);
+    if (!file)
+        throw new ConfigError(
+            origin ?? { key: "action" },
+            `unknown action ${JSON.stringify(name)}: no action.d/${name}.conf in jail [${jail}]`,
+        );
     const store = new ConfigStore();
     store.readFiles([file]);
     const lowerArgs: Record<string, string> = {};
@@ -63,17 +74,26 @@ export function loadAction(dir: string, name: string, args: Record<string, strin
             props[`${key}?${m[1]}`] = store.get(sec, key, vars)!.value;
         }
     }
-    if (Object.keys(props).some((k) => k.includes("?family="))) conditional = true;
+    if (Object.keys(props).some(k => k.includes("?family="))) conditional = true;
 
-    const at = (key: string): Partial<ConfigOrigin> => store.entry("Definition", key)?.origin ?? store.entry("Init", key)?.origin ?? { file, key };
+    const at = (key: string): Partial<ConfigOrigin> =>
+        store.entry("Definition", key)?.origin ?? store.entry("Init", key)?.origin ?? { file, key };
     const timeoutText = props.timeout ?? String(DEFAULT_TIMEOUT);
     const timeout = parseDuration(timeoutText);
-    if (timeout === undefined || timeout <= 0) throw new ConfigError(at("timeout"), `invalid timeout ${JSON.stringify(timeoutText)} of action "${name}" in jail [${jail}]: expected a positive time`);
+    if (timeout === undefined || timeout <= 0)
+        throw new ConfigError(
+            at("timeout"),
+            `invalid timeout ${JSON.stringify(timeoutText)} of action "${name}" in jail [${jail}]: expected a positive time`,
+        );
     const flag = (key: string, dflt: boolean): boolean => {
         const t = props[key];
         if (t === undefined || t.trim() === "") return dflt;
         const b = parseBool(t);
-        if (b === undefined) throw new ConfigError(at(key), `invalid value ${JSON.stringify(t)} of action "${name}" in jail [${jail}]: expected true or false`);
+        if (b === undefined)
+            throw new ConfigError(
+                at(key),
+                `invalid value ${JSON.stringify(t)} of action "${name}" in jail [${jail}]: expected true or false`,
+            );
         return b;
     };
     return {

@@ -102,7 +102,10 @@ export function parseIni(text: string, file: string, opts: IniOptions = {}): Ini
         }
         const om = OPTION_RE.exec(trimmed);
         if (!om) {
-            throw new ConfigError({ file, line: lineNo }, `cannot parse line ${JSON.stringify(trimmed)}: expected "[section]" or "key = value"`);
+            throw new ConfigError(
+                { file, line: lineNo },
+                `cannot parse line ${JSON.stringify(trimmed)}: expected "[section]" or "key = value"`,
+            );
         }
         const key = om[1].trim().toLowerCase();
         if (!section) {
@@ -110,7 +113,10 @@ export function parseIni(text: string, file: string, opts: IniOptions = {}): Ini
         }
         if (section.entries.has(key)) {
             const first = section.entries.get(key)!.origin.line;
-            throw new ConfigError({ file, line: lineNo, key }, `duplicate option in [${section.name}] (first set on line ${first})`);
+            throw new ConfigError(
+                { file, line: lineNo, key },
+                `duplicate option in [${section.name}] (first set on line ${first})`,
+            );
         }
         const hash = hashFor(section.name, key);
         const entry: IniEntry = { raw: "", origin: { file, line: lineNo, key } };

@@ -27,7 +27,13 @@ function jailFiles(dir: string, base: string): string[] {
     const files = [path.join(dir, `${base}.conf`)];
     const d = path.join(dir, `${base}.d`);
     const list = (ext: string) =>
-        fs.existsSync(d) ? fs.readdirSync(d).filter((f) => f.endsWith(ext)).sort().map((f) => path.join(d, f)) : [];
+        fs.existsSync(d)
+            ? fs
+                  .readdirSync(d)
+                  .filter(f => f.endsWith(ext))
+                  .sort()
+                  .map(f => path.join(d, f))
+            : [];
     files.push(...list(".conf"), path.join(dir, `${base}.local`), ...list(".local"));
     return files;
 }
@@ -47,8 +53,8 @@ export function readJailConfig(dir: string): JailConfig {
     return {
         dir,
         files: store.files,
-        jailNames: () => store.sectionOrder.filter((s) => s !== DEFAULT),
-        keys: (jail) => store.keys(jail),
+        jailNames: () => store.sectionOrder.filter(s => s !== DEFAULT),
+        keys: jail => store.keys(jail),
         get: (jail, key) => {
             if (!store.sections.has(jail)) return undefined;
             const v = store.get(jail, key, undefined, keep);
@@ -58,11 +64,15 @@ export function readJailConfig(dir: string): JailConfig {
 }
 
 /** Splits `name[key=value, key2="v, 2"]` into name and arguments. */
-export function parseFilterSpec(spec: string, origin: Partial<ConfigOrigin> = {}): { name: string; args: Record<string, string> } {
+export function parseFilterSpec(
+    spec: string,
+    origin: Partial<ConfigOrigin> = {},
+): { name: string; args: Record<string, string> } {
     const s = spec.trim();
     const open = s.indexOf("[");
     if (open < 0) return { name: s, args: {} };
-    if (!s.endsWith("]")) throw new ConfigError(origin, `bad filter specification ${JSON.stringify(spec)}: missing "]"`);
+    if (!s.endsWith("]"))
+        throw new ConfigError(origin, `bad filter specification ${JSON.stringify(spec)}: missing "]"`);
     const name = s.slice(0, open).trim();
     const body = s.slice(open + 1, -1);
     const args: Record<string, string> = {};
@@ -104,24 +114,37 @@ function filterFiles(file: string): string[] {
     const base = file.replace(/\.(conf|local)$/, "");
     const d = `${base}.d`;
     const list = (ext: string) =>
-        fs.existsSync(d) ? fs.readdirSync(d).filter((f) => f.endsWith(ext)).sort().map((f) => path.join(d, f)) : [];
+        fs.existsSync(d)
+            ? fs
+                  .readdirSync(d)
+                  .filter(f => f.endsWith(ext))
+                  .sort()
+                  .map(f => path.join(d, f))
+            : [];
     return [file, ...list(".conf"), `${base}.local`, ...list(".local")];
 }
 
-function buildFilter(name: string, files: string[], args: Record<string, string>, jailValues: Record<string, string> = {}): FilterDefinition {
+function buildFilter(
+    name: string,
+    files: string[],
+    args: Record<string, string>,
+    jailValues: Record<string, string> = {},
+): FilterDefinition {
     const store = new ConfigStore();
     store.readFiles(files);
     if (store.files.length === 0) throw new ConfigError({ file: files[0] }, `filter ${JSON.stringify(name)} not found`);
     const main = store.files[0];
     const def = "Definition";
-    const lower = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v]));
+    const lower = (o: Record<string, string>) =>
+        Object.fromEntries(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v]));
     // Interpolation variables: the jail's values, overridden by the `name[key=value]` arguments (fail2ban's pOpts).
     const vars: Record<string, string> = { ...lower(jailValues), ...lower(args) };
     // [Init] values count as tag sources unless an argument overrides them; `known/x` keeps the file's value.
     const init: Record<string, string> = { ...lower(args) };
     // fail2ban's auto option: a jail reading the systemd journal gets the journal flavour of the filter.
     const backend = (lower(jailValues).backend ?? "").trim();
-    if (backend.startsWith("systemd") && !("logtype" in init) && !store.sections.get(def)?.has("logtype")) init.logtype = "journal";
+    if (backend.startsWith("systemd") && !("logtype" in init) && !store.sections.get(def)?.has("logtype"))
+        init.logtype = "journal";
     if (store.sections.has("Init")) {
         for (const key of store.keys("Init", false)) {
             const v = store.get("Init", key)!.value;
@@ -130,8 +153,9 @@ function buildFilter(name: string, files: string[], args: Record<string, string>
         }
     }
     const originOf = (key: string): ConfigOrigin =>
-        key in vars ? { file: `${main} (value given by the jail or as filter argument)`, line: 0, key }
-            : store.entry(def, key)?.origin ?? { file: main, line: 0, key };
+        key in vars
+            ? { file: `${main} (value given by the jail or as filter argument)`, line: 0, key }
+            : (store.entry(def, key)?.origin ?? { file: main, line: 0, key });
     const combined = new Map<string, string>();
     for (const key of REGEX_KEYS) {
         const v = store.get(def, key, vars);
@@ -151,11 +175,20 @@ function buildFilter(name: string, files: string[], args: Record<string, string>
             if (sec.toLowerCase() === "known") {
                 // The value before the last override (a .local or a later include), else the current one.
                 const prev = store.entry(def, opt)?.previous;
-                v = prev !== undefined
-                    ? store.interpolate(prev.raw, { section: def, vars, origin: prev.origin, key: opt, entry: prev, depth: 0, opts: {} })
-                    : store.get(def, opt, vars)?.value;
-            }
-            else if (sec.toLowerCase() === "default") v = store.defaults.has(opt) ? store.get(DEFAULT, opt, vars)?.value : undefined;
+                v =
+                    prev !== undefined
+                        ? store.interpolate(prev.raw, {
+                              section: def,
+                              vars,
+                              origin: prev.origin,
+                              key: opt,
+                              entry: prev,
+                              depth: 0,
+                              opts: {},
+                          })
+                        : store.get(def, opt, vars)?.value;
+            } else if (sec.toLowerCase() === "default")
+                v = store.defaults.has(opt) ? store.get(DEFAULT, opt, vars)?.value : undefined;
             else if (store.sections.has(sec)) v = store.get(sec, opt, vars)?.value;
         } else if (/^[\w.-]+$/.test(tag) && !/^F-|^\/F-/.test(tag)) {
             v = store.get(def, tag.toLowerCase(), vars)?.value;
@@ -167,7 +200,11 @@ function buildFilter(name: string, files: string[], args: Record<string, string>
         const v = combined.get(key);
         return v === undefined ? undefined : substituteTags(v, lookup, originOf(key));
     };
-    const lines = (v: string | undefined) => (v ?? "").split("\n").map((l) => l.trim()).filter((l) => l !== "");
+    const lines = (v: string | undefined) =>
+        (v ?? "")
+            .split("\n")
+            .map(l => l.trim())
+            .filter(l => l !== "");
     const options: Record<string, string> = {};
     for (const key of new Set([...store.keys(def), ...store.keys("Init", false), ...Object.keys(args)])) {
         if (REGEX_KEYS.includes(key) || key.startsWith("known/")) continue;
@@ -182,7 +219,11 @@ function buildFilter(name: string, files: string[], args: Record<string, string>
     const ml = final("maxlines");
     if (ml !== undefined && ml.trim() !== "") {
         maxlines = Number(ml.trim());
-        if (!Number.isInteger(maxlines) || maxlines < 1) throw new ConfigError(originOf("maxlines"), `maxlines must be a positive integer, got ${JSON.stringify(ml)}`);
+        if (!Number.isInteger(maxlines) || maxlines < 1)
+            throw new ConfigError(
+                originOf("maxlines"),
+                `maxlines must be a positive integer, got ${JSON.stringify(ml)}`,
+            );
     }
     const pref = final("prefregex");
     const dp = final("datepattern");
@@ -201,7 +242,9 @@ function buildFilter(name: string, files: string[], args: Record<string, string>
         datepattern: dp && dp.trim() !== "" ? dp.trim() : undefined,
         maxlines,
         options,
-        origins: Object.fromEntries(["failregex", "ignoreregex", "prefregex", "datepattern", "maxlines"].map((k) => [k, originOf(k)])),
+        origins: Object.fromEntries(
+            ["failregex", "ignoreregex", "prefregex", "datepattern", "maxlines"].map(k => [k, originOf(k)]),
+        ),
     };
 }
 
@@ -213,7 +256,8 @@ function buildFilter(name: string, files: string[], args: Record<string, string>
  */
 export function loadFilter(dir: string, filterSpec: string, jailValues?: Record<string, string>): FilterDefinition {
     const { name, args } = parseFilterSpec(filterSpec);
-    if (!/^[\w.@+-]+$/.test(name)) throw new ConfigError({ file: dir, key: "filter" }, `bad filter name ${JSON.stringify(name)}`);
+    if (!/^[\w.@+-]+$/.test(name))
+        throw new ConfigError({ file: dir, key: "filter" }, `bad filter name ${JSON.stringify(name)}`);
     const file = path.join(dir, "filter.d", `${name}.conf`);
     const local = path.join(dir, "filter.d", `${name}.local`);
     if (!fs.existsSync(file) && !fs.existsSync(local)) {
@@ -231,5 +275,5 @@ export function loadFilterFile(file: string, args: Record<string, string> = {}):
 
 /** Whether action.d has NAME.conf or NAME.local (what fail2ban would load for `action = NAME[...]`). */
 export function actionExists(dir: string, name: string): boolean {
-    return ["conf", "local"].some((ext) => fs.existsSync(path.join(dir, "action.d", `${name}.${ext}`)));
+    return ["conf", "local"].some(ext => fs.existsSync(path.join(dir, "action.d", `${name}.${ext}`)));
 }

@@ -51,14 +51,20 @@ export class ConfigStore {
         for (const f of files) {
             if (!fs.existsSync(f)) continue;
             const ini = parseIni(fs.readFileSync(f, "utf8"), f, this.iniOptions);
-            const inc = ini.sections.find((s) => s.name === INCLUDES);
+            const inc = ini.sections.find(s => s.name === INCLUDES);
             const before: string[] = [];
             const after: string[] = [];
             if (inc) {
-                for (const [which, list] of [["before", before], ["after", after]] as const) {
+                for (const [which, list] of [
+                    ["before", before],
+                    ["after", after],
+                ] as const) {
                     const e = inc.entries.get(which);
                     if (!e) continue;
-                    for (const name of e.raw.split("\n").map((s) => s.trim()).filter(Boolean)) {
+                    for (const name of e.raw
+                        .split("\n")
+                        .map(s => s.trim())
+                        .filter(Boolean)) {
                         const p = path.isAbsolute(name) ? name : path.join(path.dirname(f), name);
                         if (seen.includes(p) || p === f) continue;
                         list.push(...this.expand(withLocal([p]), [...seen, f]));
@@ -108,15 +114,26 @@ export class ConfigStore {
      * Interpolated value of section/key. `vars` take precedence over the section (like configparser's `vars`),
      * both for the key itself and for `%(name)s` references.
      */
-    get(section: string, key: string, vars?: Record<string, string>, opts: InterpOptions = {}): { value: string; origin: ConfigOrigin } | undefined {
+    get(
+        section: string,
+        key: string,
+        vars?: Record<string, string>,
+        opts: InterpOptions = {},
+    ): { value: string; origin: ConfigOrigin } | undefined {
         key = key.toLowerCase();
         if (vars && Object.prototype.hasOwnProperty.call(vars, key)) {
             const origin = { file: "<arguments>", line: 0, key };
-            return { value: this.varValue(vars[key], { section, vars, origin, key, depth: 0, opts, fromVars: true }), origin };
+            return {
+                value: this.varValue(vars[key], { section, vars, origin, key, depth: 0, opts, fromVars: true }),
+                origin,
+            };
         }
         const e = this.entry(section, key);
         if (!e) return undefined;
-        return { value: this.interpolate(e.raw, { section, vars, origin: e.origin, key, entry: e, depth: 0, opts }), origin: e.origin };
+        return {
+            value: this.interpolate(e.raw, { section, vars, origin: e.origin, key, entry: e, depth: 0, opts }),
+            origin: e.origin,
+        };
     }
 
     interpolate(raw: string, ctx: InterpContext): string {
@@ -128,18 +145,32 @@ export class ConfigStore {
         let i = 0;
         while (i < raw.length) {
             const p = raw.indexOf("%", i);
-            if (p < 0) { out += raw.slice(i); break; }
+            if (p < 0) {
+                out += raw.slice(i);
+                break;
+            }
             out += raw.slice(i, p);
             const next = raw[p + 1];
-            if (next === "%") { out += "%"; i = p + 2; continue; }
+            if (next === "%") {
+                out += "%";
+                i = p + 2;
+                continue;
+            }
             const m = next === "(" ? /^%\(([^)]+)\)s/.exec(raw.slice(p)) : null;
             if (!m) {
-                throw new ConfigError(ctx.origin, `bad interpolation at ${JSON.stringify(raw.slice(p, p + 12))}: "%" must be followed by "%" or "(name)s"`);
+                throw new ConfigError(
+                    ctx.origin,
+                    `bad interpolation at ${JSON.stringify(raw.slice(p, p + 12))}: "%" must be followed by "%" or "(name)s"`,
+                );
             }
             const name = m[1].toLowerCase();
             const rep = this.lookup(name, ctx);
             if (rep === undefined) {
-                if (ctx.opts.keepUnresolved?.(name)) { out += m[0]; i = p + m[0].length; continue; }
+                if (ctx.opts.keepUnresolved?.(name)) {
+                    out += m[0];
+                    i = p + m[0].length;
+                    continue;
+                }
                 throw new ConfigError(ctx.origin, `unknown option ${m[0]} referenced in [${ctx.section}]`);
             }
             out += rep;
@@ -154,13 +185,25 @@ export class ConfigStore {
      */
     private varValue(v: string, ctx: InterpContext): string {
         if (v.indexOf("%(known/") < 0) return v;
-        return v.replace(/%\(known\/([^)]+)\)s/gi, (m, key: string) => this.lookup(`known/${key.toLowerCase()}`, ctx) ?? m);
+        return v.replace(
+            /%\(known\/([^)]+)\)s/gi,
+            (m, key: string) => this.lookup(`known/${key.toLowerCase()}`, ctx) ?? m,
+        );
     }
 
     private lookup(name: string, ctx: InterpContext): string | undefined {
         const sub = (e: StoreEntry | undefined, section: string, key: string): string | undefined =>
-            e === undefined ? undefined
-                : this.interpolate(e.raw, { ...ctx, section, key, entry: e, origin: e.origin, depth: ctx.depth + 1, fromVars: false });
+            e === undefined
+                ? undefined
+                : this.interpolate(e.raw, {
+                      ...ctx,
+                      section,
+                      key,
+                      entry: e,
+                      origin: e.origin,
+                      depth: ctx.depth + 1,
+                      fromVars: false,
+                  });
         if (name === "__name__") return ctx.section;
         const slash = name.indexOf("/");
         if (slash > 0) {
@@ -177,7 +220,7 @@ export class ConfigStore {
                 return sub(d === ctx.entry ? d?.previous : d, ctx.section, opt);
             }
             if (sec === "default") return sub(this.defaults.get(opt), ctx.section, opt);
-            const section = [...this.sections.keys()].find((s) => s.toLowerCase() === sec);
+            const section = [...this.sections.keys()].find(s => s.toLowerCase() === sec);
             if (section === undefined) return undefined;
             return sub(this.entry(section, opt), ctx.section, opt);
         }
@@ -186,7 +229,11 @@ export class ConfigStore {
         }
         if (name === ctx.key && ctx.entry) {
             // `x = %(x)s more` refers to the overridden value, never to itself.
-            return sub(ctx.entry.previous ?? (this.defaults.get(name) === ctx.entry ? undefined : this.defaults.get(name)), ctx.section, name);
+            return sub(
+                ctx.entry.previous ?? (this.defaults.get(name) === ctx.entry ? undefined : this.defaults.get(name)),
+                ctx.section,
+                name,
+            );
         }
         return sub(this.entry(ctx.section, name), ctx.section, name);
     }

@@ -9,7 +9,11 @@ import { ConfigError, ConfigOrigin } from "../types";
 const TAG_RE = /<([^ <>]+)>/g;
 const MAX_REPLACEMENTS = 50;
 
-export function substituteTags(value: string, lookup: (name: string) => string | undefined, origin: ConfigOrigin): string {
+export function substituteTags(
+    value: string,
+    lookup: (name: string) => string | undefined,
+    origin: ConfigOrigin,
+): string {
     const counts = new Map<string, number>();
     let pos = 0;
     for (;;) {
@@ -18,7 +22,10 @@ export function substituteTags(value: string, lookup: (name: string) => string |
         if (!m) return value;
         const name = m[1];
         const rep = lookup(name);
-        if (rep === undefined) { pos = m.index + 1; continue; }
+        if (rep === undefined) {
+            pos = m.index + 1;
+            continue;
+        }
         const n = (counts.get(name) ?? 0) + 1;
         if (n > MAX_REPLACEMENTS) {
             throw new ConfigError(origin, `tag <${name}> refers to itself (recursive definition cannot be resolved)`);

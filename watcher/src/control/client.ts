@@ -16,7 +16,12 @@ export function sendCommand(socketPath: string, argv: string[], timeoutMs = 30_0
         sock.on("data", (d: string) => (buf += d));
         sock.on("error", (e: NodeJS.ErrnoException) => {
             clearTimeout(timer);
-            const hint = e.code === "ENOENT" || e.code === "ECONNREFUSED" ? " (is the jailwatch server running?)" : e.code === "EACCES" ? " (the control socket is root-only)" : "";
+            const hint =
+                e.code === "ENOENT" || e.code === "ECONNREFUSED"
+                    ? " (is the jailwatch server running?)"
+                    : e.code === "EACCES"
+                      ? " (the control socket is root-only)"
+                      : "";
             reject(new Error(`cannot reach ${socketPath}: ${e.message}${hint}`));
         });
         sock.on("end", () => {

@@ -47,14 +47,14 @@ export function pyRepr(s: string): string {
 
 /** `banned IP...`: for each address, the jails that ban it: `[['sshd'], []]`. */
 export function formatBannedByIp(lists: string[][]): string {
-    return `[${lists.map((l) => `[${l.map(pyRepr).join(", ")}]`).join(", ")}]`;
+    return `[${lists.map(l => `[${l.map(pyRepr).join(", ")}]`).join(", ")}]`;
 }
 
 /** `get JAIL banned [IP...]`: the jail's bans as a list; 1 or 0 for one address; `[1, 0]` for several. */
 export function formatJailBanned(banned: string[], asked: string[]): string {
     if (asked.length === 0) return `[${banned.map(pyRepr).join(", ")}]`;
     const set = new Set(banned);
-    const flags = asked.map((ip) => (set.has(ip) ? 1 : 0));
+    const flags = asked.map(ip => (set.has(ip) ? 1 : 0));
     return flags.length === 1 ? String(flags[0]) : `[${flags.join(", ")}]`;
 }
 
@@ -68,7 +68,9 @@ export function formatLogpath(files: string[]): string {
 }
 
 export function formatIgnoreList(list: string[]): string {
-    return list.length === 0 ? "No IP address/network is ignored" : `These IP addresses/networks are ignored:\n${tree(list)}`;
+    return list.length === 0
+        ? "No IP address/network is ignored"
+        : `These IP addresses/networks are ignored:\n${tree(list)}`;
 }
 
 export function formatRegexList(list: string[]): string {
@@ -77,12 +79,16 @@ export function formatRegexList(list: string[]): string {
 }
 
 export function formatActions(jail: string, actions: string[]): string {
-    return actions.length === 0 ? `No actions for jail ${jail}` : `The jail ${jail} has the following actions:\n${actions.join(", ")}`;
+    return actions.length === 0
+        ? `No actions for jail ${jail}`
+        : `The jail ${jail} has the following actions:\n${actions.join(", ")}`;
 }
 
 /** journalmatch: groups joined by " + " (each group's words by spaces), as fail2ban-client prints them. */
 export function formatJournalMatch(groups: string[][]): string {
-    return groups.length === 0 ? "No journal match filter set" : `Current match filter:\n${groups.map((g) => g.join(" ")).join(" + ")}`;
+    return groups.length === 0
+        ? "No journal match filter set"
+        : `Current match filter:\n${groups.map(g => g.join(" ")).join(" + ")}`;
 }
 
 export function formatDatePattern(pattern: string | undefined, name: string | undefined): string {
@@ -108,7 +114,12 @@ export interface BanView {
 export function formatBanip(bans: BanView[], arg: string | undefined): string {
     const sorted = bans.slice().sort((a, b) => a.end - b.end);
     if (arg === "--with-time") {
-        return sorted.map((b) => `${b.ip} \t${time2str(b.start)} + ${Number.isFinite(b.end) ? Math.round(b.end - b.start) : -1} = ${time2str(b.end)}`).join("\n");
+        return sorted
+            .map(
+                b =>
+                    `${b.ip} \t${time2str(b.start)} + ${Number.isFinite(b.end) ? Math.round(b.end - b.start) : -1} = ${time2str(b.end)}`,
+            )
+            .join("\n");
     }
-    return sorted.map((b) => b.ip).join(arg ?? " ");
+    return sorted.map(b => b.ip).join(arg ?? " ");
 }

@@ -30,7 +30,10 @@ export type ControlResponse = { ok: true; text: string } | { ok: false; error: s
 
 export class UsageError extends Error {
     /** `quiet`: fail2ban-client only logs this one (stderr), stdout stays empty. */
-    constructor(message: string, readonly quiet = false) {
+    constructor(
+        message: string,
+        readonly quiet = false,
+    ) {
         super(message);
         this.name = "UsageError";
     }
@@ -42,8 +45,24 @@ export const INVALID_ARGUMENTS = "Sorry but the command is invalid";
 
 /** Jail settings `get <JAIL> KEY` answers (see server/commands.ts). */
 export const GET_KEYS = [
-    "banned", "banip", "logpath", "logencoding", "journalmatch", "ignoreself", "ignoreip", "ignorecommand", "failregex", "ignoreregex",
-    "prefregex", "findtime", "bantime", "datepattern", "usedns", "maxretry", "maxlines", "actions",
+    "banned",
+    "banip",
+    "logpath",
+    "logencoding",
+    "journalmatch",
+    "ignoreself",
+    "ignoreip",
+    "ignorecommand",
+    "failregex",
+    "ignoreregex",
+    "prefregex",
+    "findtime",
+    "bantime",
+    "datepattern",
+    "usedns",
+    "maxretry",
+    "maxlines",
+    "actions",
 ] as const;
 /** `get KEY` of the server itself (fail2ban-client's LOGGING and DATABASE sections). */
 export const SERVER_GET_KEYS = ["loglevel", "logtarget", "syslogsocket", "dbfile", "dbmaxmatches", "dbpurgeage"];
@@ -58,7 +77,7 @@ commands:
   banned [IP...]                    banned addresses by jail, or the jails that ban each IP
   get JAIL banip [SEP|--with-time]  a jail's banned addresses, ordered by end of ban
   get JAIL banned [IP...]           a jail's bans as a list, or 1/0 per IP
-  get JAIL KEY                      ${GET_KEYS.filter((k) => k !== "banip" && k !== "banned").join("|")}
+  get JAIL KEY                      ${GET_KEYS.filter(k => k !== "banip" && k !== "banned").join("|")}
   get loglevel                      the server's log level
   set JAIL banip IP...              ban addresses in JAIL now
   set JAIL unbanip [--report-absent] IP...
@@ -84,7 +103,8 @@ export function parseCommand(argv: string[]): ControlCommand {
             throw new UsageError("no command given");
         case "ping":
             // fail2ban takes an optional timeout here; it must be a number.
-            if (rest.length > 0 && !Number.isFinite(Number(rest[0]))) throw new UsageError(`could not convert string to float: '${rest[0]}'`, true);
+            if (rest.length > 0 && !Number.isFinite(Number(rest[0])))
+                throw new UsageError(`could not convert string to float: '${rest[0]}'`, true);
             return { cmd: "ping" };
         case "version":
             return { cmd: "version" };
@@ -96,7 +116,8 @@ export function parseCommand(argv: string[]): ControlCommand {
             return parseReload(rest);
         case "stop":
             if (rest.length === 1 && rest[0] === "--unban") return { cmd: "stop", unban: true };
-            if (rest.length > 0) throw new UsageError("stopping a single jail is not supported (stop [--unban] stops the server)");
+            if (rest.length > 0)
+                throw new UsageError("stopping a single jail is not supported (stop [--unban] stops the server)");
             return { cmd: "stop", unban: false };
         case "status":
             if (rest.length === 0) return { cmd: "status" };
@@ -114,7 +135,10 @@ export function parseCommand(argv: string[]): ControlCommand {
         case "set": {
             const [jail, key, ...args] = rest;
             if (jail === undefined || key === undefined) throw new UsageError(INVALID_ARGUMENTS);
-            if (SERVER_GET_KEYS.includes(jail)) throw new UsageError(`set ${jail} is not supported by jailwatch (set it in the [server] section of jailwatch.conf and restart)`);
+            if (SERVER_GET_KEYS.includes(jail))
+                throw new UsageError(
+                    `set ${jail} is not supported by jailwatch (set it in the [server] section of jailwatch.conf and restart)`,
+                );
             if (key === "banip") {
                 if (args.length === 0) throw new UsageError(INVALID_ARGUMENTS);
                 return { cmd: "banip", jail, ips: args };
@@ -130,9 +154,10 @@ export function parseCommand(argv: string[]): ControlCommand {
         case "unban":
             if (rest.length === 1 && rest[0] === "--all") return { cmd: "unban", all: true };
             if (rest.length === 0) throw new UsageError(INVALID_COMMAND);
-            return { cmd: "unban", all: false, ips: rest.filter((ip) => ip !== "--all") };
+            return { cmd: "unban", all: false, ips: rest.filter(ip => ip !== "--all") };
         default:
-            if (UNSUPPORTED_VERBS[verb]) throw new UsageError(`${verb} is not supported by jailwatch: ${UNSUPPORTED_VERBS[verb]}`);
+            if (UNSUPPORTED_VERBS[verb])
+                throw new UsageError(`${verb} is not supported by jailwatch: ${UNSUPPORTED_VERBS[verb]}`);
             throw new UsageError(INVALID_COMMAND);
     }
 }
@@ -148,7 +173,13 @@ const UNSUPPORTED_VERBS: Record<string, string> = {
 
 /** `reload [--restart] [--unban] [--all] [--if-exists] [JAIL]`, as fail2ban-client reads it. */
 function parseReload(rest: string[]): ControlCommand {
-    const r = { cmd: "reload" as const, unban: false, restart: false, ifExists: false, jail: undefined as string | undefined };
+    const r = {
+        cmd: "reload" as const,
+        unban: false,
+        restart: false,
+        ifExists: false,
+        jail: undefined as string | undefined,
+    };
     const names: string[] = [];
     for (const w of rest) {
         if (w === "--unban") r.unban = true;
@@ -157,7 +188,8 @@ function parseReload(rest: string[]): ControlCommand {
         else if (w === "--all") continue;
         else names.push(w);
     }
-    if (names.length > 1) throw new UsageError(`Unexpected argument(s) for reload: [${names.map((n) => `'${n}'`).join(", ")}]`, true);
+    if (names.length > 1)
+        throw new UsageError(`Unexpected argument(s) for reload: [${names.map(n => `'${n}'`).join(", ")}]`, true);
     if (names.length === 1) r.jail = names[0];
     return r;
 }
@@ -175,7 +207,8 @@ export function decodeRequest(line: string): ControlRequest {
         throw new UsageError("request is not JSON");
     }
     const argv = (v as { argv?: unknown })?.argv;
-    if (!Array.isArray(argv) || !argv.every((a) => typeof a === "string")) throw new UsageError("request must be {\"argv\": [strings]}");
+    if (!Array.isArray(argv) || !argv.every(a => typeof a === "string"))
+        throw new UsageError('request must be {"argv": [strings]}');
     return { argv };
 }
 
@@ -185,6 +218,7 @@ export function encodeResponse(r: ControlResponse): string {
 
 export function decodeResponse(line: string): ControlResponse {
     const v = JSON.parse(line) as ControlResponse;
-    if (typeof v !== "object" || v === null || typeof v.ok !== "boolean") throw new Error("malformed response from server");
+    if (typeof v !== "object" || v === null || typeof v.ok !== "boolean")
+        throw new Error("malformed response from server");
     return v;
 }

@@ -13,13 +13,16 @@ const MAX_REQUEST = 1024 * 1024;
 export class ControlServer {
     private server: net.Server | undefined;
 
-    constructor(readonly socketPath: string, private readonly handler: ControlHandler) {}
+    constructor(
+        readonly socketPath: string,
+        private readonly handler: ControlHandler,
+    ) {}
 
     async listen(): Promise<void> {
         const dir = path.dirname(this.socketPath);
         if (!fs.existsSync(dir)) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
         await this.removeStale();
-        const server = net.createServer((sock) => this.serve(sock));
+        const server = net.createServer(sock => this.serve(sock));
         // No window in which the socket exists with looser permissions.
         const oldMask = process.umask(0o177);
         try {
@@ -40,7 +43,7 @@ export class ControlServer {
     /** A socket file left by a crashed server is removed; one that still answers means another server runs. */
     private async removeStale(): Promise<void> {
         if (!fs.existsSync(this.socketPath)) return;
-        const alive = await new Promise<boolean>((resolve) => {
+        const alive = await new Promise<boolean>(resolve => {
             const c = net.connect(this.socketPath);
             c.once("connect", () => {
                 c.destroy();
@@ -54,26 +57,31 @@ export class ControlServer {
 
     private serve(sock: net.Socket): void {
         // One request per connection: answer the first line, then close.
-        readSocketLines(sock, MAX_REQUEST, (line) => {
-            let argv: string[];
-            try {
-                argv = decodeRequest(line).argv;
-            } catch (e) {
-                sock.end(encodeResponse({ ok: false, error: (e as Error).message }));
+        readSocketLines(
+            sock,
+            MAX_REQUEST,
+            line => {
+                let argv: string[];
+                try {
+                    argv = decodeRequest(line).argv;
+                } catch (e) {
+                    sock.end(encodeResponse({ ok: false, error: (e as Error).message }));
+                    return false;
+                }
+                this.handler(argv).then(
+                    r => sock.end(encodeResponse(r)),
+                    e => sock.end(encodeResponse({ ok: false, error: (e as Error).message })),
+                );
                 return false;
-            }
-            this.handler(argv).then(
-                (r) => sock.end(encodeResponse(r)),
-                (e) => sock.end(encodeResponse({ ok: false, error: (e as Error).message })),
-            );
-            return false;
-        }, () => sock.end(encodeResponse({ ok: false, error: "request too large" })));
+            },
+            () => sock.end(encodeResponse({ ok: false, error: "request too large" })),
+        );
     }
 
     async close(): Promise<void> {
         const s = this.server;
         this.server = undefined;
-        if (s) await new Promise<void>((r) => s.close(() => r()));
+        if (s) await new Promise<void>(r => s.close(() => r()));
         try {
             fs.unlinkSync(this.socketPath);
         } catch {

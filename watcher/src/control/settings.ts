@@ -8,7 +8,14 @@ import { parseDuration } from "../jail/time";
 import type { Filter } from "../types";
 import type { RuntimeJail } from "../server/daemon";
 import type { LogLevel } from "../server/log";
-import { formatActions, formatDatePattern, formatIgnoreList, formatJournalMatch, formatLogpath, formatRegexList } from "./format";
+import {
+    formatActions,
+    formatDatePattern,
+    formatIgnoreList,
+    formatJournalMatch,
+    formatLogpath,
+    formatRegexList,
+} from "./format";
 import type { ControlResponse } from "./protocol";
 
 const ok = (text: string): ControlResponse => ({ ok: true, text });
@@ -19,11 +26,39 @@ const NO_GET = "Invalid command (no get action or not yet implemented)";
 const NO_SET = "Invalid command (no set action or not yet implemented)";
 
 /** fail2ban keys jailwatch has no counterpart for: a clear refusal instead of fail2ban's "not implemented". */
-const UNSUPPORTED_GET = new Set(["ignorecommand", "ignorecache", "maxmatches", "logtimezone", "action", "actionproperties", "actionmethods"]);
+const UNSUPPORTED_GET = new Set([
+    "ignorecommand",
+    "ignorecache",
+    "maxmatches",
+    "logtimezone",
+    "action",
+    "actionproperties",
+    "actionmethods",
+]);
 const UNSUPPORTED_SET = new Set([
-    "idle", "ignoreself", "ignorecommand", "ignorecache", "addlogpath", "dellogpath", "logencoding", "addjournalmatch", "deljournalmatch",
-    "addfailregex", "delfailregex", "addignoreregex", "delignoreregex", "datepattern", "usedns", "attempt", "maxmatches", "maxlines",
-    "addaction", "delaction", "action", "prefregex", "logtimezone",
+    "idle",
+    "ignoreself",
+    "ignorecommand",
+    "ignorecache",
+    "addlogpath",
+    "dellogpath",
+    "logencoding",
+    "addjournalmatch",
+    "deljournalmatch",
+    "addfailregex",
+    "delfailregex",
+    "addignoreregex",
+    "delignoreregex",
+    "datepattern",
+    "usedns",
+    "attempt",
+    "maxmatches",
+    "maxlines",
+    "addaction",
+    "delaction",
+    "action",
+    "prefregex",
+    "logtimezone",
 ]);
 
 const LEVEL_NAMES: Record<LogLevel, string> = { error: "ERROR", warn: "WARNING", info: "INFO", debug: "DEBUG" };
@@ -31,7 +66,10 @@ const LEVEL_NAMES: Record<LogLevel, string> = { error: "ERROR", warn: "WARNING",
 /** `get KEY` without a jail: server settings. */
 export function serverGet(loglevel: LogLevel, key: string): ControlResponse {
     if (key === "loglevel") return ok(`Current logging level is '${LEVEL_NAMES[loglevel]}'`);
-    if (["logtarget", "syslogsocket", "dbfile", "dbmaxmatches", "dbpurgeage"].includes(key)) return fail(`get ${key} is not supported by jailwatch (it logs to stderr or the journal and keeps its state in --state DIR)`);
+    if (["logtarget", "syslogsocket", "dbfile", "dbmaxmatches", "dbpurgeage"].includes(key))
+        return fail(
+            `get ${key} is not supported by jailwatch (it logs to stderr or the journal and keeps its state in --state DIR)`,
+        );
     return fail(NO_GET);
 }
 
@@ -71,9 +109,9 @@ export function jailGet(rj: RuntimeJail, key: string): ControlResponse {
         case "ignoreip":
             return ok(formatIgnoreList(ignoreDisplay(s.ignoreip)));
         case "failregex":
-            return ok(formatRegexList(f.failregex.map((re) => shownRegex(re, dns))));
+            return ok(formatRegexList(f.failregex.map(re => shownRegex(re, dns))));
         case "ignoreregex":
-            return ok(formatRegexList(f.ignoreregex.map((re) => shownRegex(re, dns))));
+            return ok(formatRegexList(f.ignoreregex.map(re => shownRegex(re, dns))));
         case "prefregex":
             return ok(f.prefregex === undefined ? "" : shownRegex(f.prefregex, dns));
         case "datepattern": {
@@ -89,7 +127,8 @@ export function jailGet(rj: RuntimeJail, key: string): ControlResponse {
         case "actions":
             return ok(formatActions(s.name, s.banaction ? [s.banaction] : []));
         default:
-            if (UNSUPPORTED_GET.has(key) || key.startsWith("bantime.")) return fail(`get ${s.name} ${key} is not supported by jailwatch`);
+            if (UNSUPPORTED_GET.has(key) || key.startsWith("bantime."))
+                return fail(`get ${s.name} ${key} is not supported by jailwatch`);
             return fail(NO_GET);
     }
 }
@@ -152,7 +191,7 @@ export function jailSet(rj: RuntimeJail, key: string, args: string[]): ControlRe
         case "delignoreip": {
             const n = IPNetwork.parse(v);
             const norm = n ? n.text : v;
-            const at = s.ignoreip.findIndex((t) => (IPNetwork.parse(t)?.text ?? t) === norm);
+            const at = s.ignoreip.findIndex(t => (IPNetwork.parse(t)?.text ?? t) === norm);
             if (at < 0) return fail("list.remove(x): x not in list");
             const list = s.ignoreip.slice();
             list.splice(at, 1);
@@ -160,7 +199,8 @@ export function jailSet(rj: RuntimeJail, key: string, args: string[]): ControlRe
             return ok(formatIgnoreList(ignoreDisplay(list)));
         }
         default:
-            if (UNSUPPORTED_SET.has(key) || key.startsWith("bantime.")) return fail(`set ${s.name} ${key} is not supported by jailwatch (change the configuration and reload)`);
+            if (UNSUPPORTED_SET.has(key) || key.startsWith("bantime."))
+                return fail(`set ${s.name} ${key} is not supported by jailwatch (change the configuration and reload)`);
             return fail(NO_SET);
     }
 }
@@ -170,5 +210,13 @@ const SET_NEEDS_VALUE = new Set(["maxretry", "findtime", "bantime", "addignoreip
 /** `a=1 b=2 + c=3` -> [["a=1", "b=2"], ["c=3"]]. */
 function journalGroups(value: string | undefined): string[][] {
     if (!value) return [];
-    return value.split(/\s+\+\s+/).map((g) => g.trim().split(/\s+/).filter((x) => x)).filter((g) => g.length);
+    return value
+        .split(/\s+\+\s+/)
+        .map(g =>
+            g
+                .trim()
+                .split(/\s+/)
+                .filter(x => x),
+        )
+        .filter(g => g.length);
 }

@@ -32,7 +32,8 @@ export function hasNestedQuantifier(pattern: string): boolean {
         if (c === "\\") {
             i++;
             const next = pattern[i + 1];
-            if (!inClass && (next === "+" || next === "*" || (next === "{" && /^\{\d+,\}/.test(pattern.slice(i + 1))))) markUnbounded(stack);
+            if (!inClass && (next === "+" || next === "*" || (next === "{" && /^\{\d+,\}/.test(pattern.slice(i + 1)))))
+                markUnbounded(stack);
             continue;
         }
         if (inClass) {
@@ -43,7 +44,8 @@ export function hasNestedQuantifier(pattern: string): boolean {
             continue;
         } else if (c === "[") {
             inClass = true;
-            if (pattern[i + 1] === "]" || (pattern[i + 1] === "^" && pattern[i + 2] === "]")) i += pattern[i + 1] === "^" ? 2 : 1;
+            if (pattern[i + 1] === "]" || (pattern[i + 1] === "^" && pattern[i + 2] === "]"))
+                i += pattern[i + 1] === "^" ? 2 : 1;
             continue;
         } else if (c === "(") {
             stack.push(false);

@@ -24,7 +24,10 @@ function codeTable(): Map<string, [string, string]> {
         ["a", ["(?P<a>mon|tue|wed|thu|fri|sat|sun)", "DAY"]],
         ["A", ["(?P<A>monday|tuesday|wednesday|thursday|friday|saturday|sunday)", "DAYNAME"]],
         ["b", ["(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", "MON"]],
-        ["B", ["(?P<B>january|february|march|april|may|june|july|august|september|october|november|december)", "MONTH"]],
+        [
+            "B",
+            ["(?P<B>january|february|march|april|may|june|july|august|september|october|november|december)", "MONTH"],
+        ],
         ["d", ["(?P<d>[1-2]\\d|[0 ]?[1-9]|3[0-1])", "Day"]],
         ["f", ["(?P<f>[0-9]{1,6})", "Microseconds"]],
         ["H", ["(?P<H>[0-1]?\\d|2[0-3])", "24hour"]],
@@ -64,8 +67,11 @@ let CODE_RE: RegExp | undefined;
 function codes(): { table: Map<string, [string, string]>; re: RegExp } {
     if (!CODES) {
         CODES = codeTable();
-        const multi = [...CODES.keys()].filter((k) => k.length > 1).sort((a, b) => b.length - a.length);
-        const single = [...CODES.keys()].filter((k) => k.length === 1).map((k) => k.replace(/[\]\\^-]/g, "\\$&")).join("");
+        const multi = [...CODES.keys()].filter(k => k.length > 1).sort((a, b) => b.length - a.length);
+        const single = [...CODES.keys()]
+            .filter(k => k.length === 1)
+            .map(k => k.replace(/[\]\\^-]/g, "\\$&"))
+            .join("");
         CODE_RE = new RegExp(`%(${multi.join("|")}|[${single}])`, "g");
     }
     return { table: CODES, re: CODE_RE! };
@@ -97,8 +103,22 @@ export interface DateTemplate {
 }
 
 interface FieldGroups {
-    Y: number; y: number; m: number; b: number; B: number; d: number; H: number; I: number; p: number;
-    M: number; S: number; f: number; z: number; Z: number; j: number; epoch: number;
+    Y: number;
+    y: number;
+    m: number;
+    b: number;
+    B: number;
+    d: number;
+    H: number;
+    I: number;
+    p: number;
+    M: number;
+    S: number;
+    f: number;
+    z: number;
+    Z: number;
+    j: number;
+    epoch: number;
 }
 
 const EPOCH_RE = String.raw`\d{10,11}\b(?:\.\d{3,6})?`;
@@ -112,14 +132,21 @@ const LINE_BOUND_END = /(?<![\\|])(?:\$\)?)$/;
 const HAS_PLAIN_GROUP = /(?<!\(\?)(?<!\\)\((?!\?)/;
 const GLOBAL_FLAGS = /((?:^|(?!<\\))\(\?[a-z]+\))/;
 
-interface Built { name: string; regex: string; anchored: boolean }
+interface Built {
+    name: string;
+    regex: string;
+    anchored: boolean;
+}
 
 /** fail2ban's boundary decoration of a date regex. wordBegin: true, false or "start" (line begin). */
 function decorate(name: string, regex: string, wordBegin: boolean | "start", wordEnd: boolean): Built {
     regex = regex.trim();
     let gflags = "";
     const gf = GLOBAL_FLAGS.exec(regex);
-    if (gf) { gflags = gf[1]; regex = regex.replace(GLOBAL_FLAGS, ""); }
+    if (gf) {
+        gflags = gf[1];
+        regex = regex.replace(GLOBAL_FLAGS, "");
+    }
     const boundBegin = wordBegin !== false && !NO_WORD_BOUND_BEG.test(regex);
     const boundEnd = wordEnd && !NO_WORD_BOUND_END.test(regex);
     if (!HAS_PLAIN_GROUP.test(regex)) {
@@ -137,14 +164,16 @@ function decorate(name: string, regex: string, wordBegin: boolean | "start", wor
     }
     if (boundEnd) regex += String.raw`(?=\b|\W|$)`;
     if (LINE_BOUND_BEG.test(regex) || LINE_BOUND_END.test(regex)) anchored = true;
-    regex = regex.replace(/^\(*(?:\(\?\w+\))?\(*\*\*|(?<!\\)\*\*\)*$/g, (m) => m.replace("**", ""));
+    regex = regex.replace(/^\(*(?:\(\?\w+\))?\(*\*\*|(?<!\\)\*\*\)*$/g, m => m.replace("**", ""));
     return { name, regex: gflags + regex, anchored };
 }
 
 /** Pattern with %-codes -> template name and regex (before decoration). */
 function expandCodes(pattern: string): { name: string; regex: string; alpha: boolean } {
     const { table, re } = codes();
-    let name = "", regex = "", last = 0;
+    let name = "",
+        regex = "",
+        last = 0;
     re.lastIndex = 0;
     for (let m = re.exec(pattern); m; m = re.exec(pattern)) {
         name += pattern.slice(last, m.index) + table.get(m[1])![1];
@@ -160,7 +189,8 @@ function expandCodes(pattern: string): { name: string; regex: string; alpha: boo
 
 function compile(b: Built, kind: DateKind): DateTemplate {
     const tr = translatePyRegex(b.regex, { ascii: true });
-    if (tr.sources.length !== 1) throw new Error(`date pattern ${JSON.stringify(b.name)}: conditionals are not supported here`);
+    if (tr.sources.length !== 1)
+        throw new Error(`date pattern ${JSON.stringify(b.name)}: conditionals are not supported here`);
     const src = tr.sources[0];
     const names = tr.groupIndex[0];
     const gi = (n: string) => names.get(n) ?? 0;
@@ -172,30 +202,70 @@ function compile(b: Built, kind: DateKind): DateTemplate {
     const needIndices = !(span === 1 && tail.endsWith(")") && closesFirstGroup(tail));
     const fl = tr.flags + (needIndices ? "d" : "");
     // `]` and `"` never start an optional tail of a date pattern unless the pattern itself contains them.
-    const closedBy = kind === "pattern" && !needIndices && !b.anchored
-        ? [93, 34].filter((c) => !b.regex.includes(c === 93 ? "\\]" : '"') && /^\(\?=\^\|\\b\|\\W\)/.test(b.regex.replace(/^\(\?[a-z]+\)/, "")))
-        : [];
+    const closedBy =
+        kind === "pattern" && !needIndices && !b.anchored
+            ? [93, 34].filter(
+                  c =>
+                      !b.regex.includes(c === 93 ? "\\]" : '"') &&
+                      /^\(\?=\^\|\\b\|\\W\)/.test(b.regex.replace(/^\(\?[a-z]+\)/, "")),
+              )
+            : [];
     return {
-        name: b.name, kind, anchored: b.anchored, closedBy,
-        search: new RegExp(src, fl), sticky: new RegExp(src, fl + "y"), span, needIndices,
+        name: b.name,
+        kind,
+        anchored: b.anchored,
+        closedBy,
+        search: new RegExp(src, fl),
+        sticky: new RegExp(src, fl + "y"),
+        span,
+        needIndices,
         g: {
-            Y: gi("Y"), y: gi("y"), m: gi("m"), b: gi("b"), B: gi("B"), d: gi("d"), H: gi("H"), I: gi("I"), p: gi("p"),
-            M: gi("M"), S: gi("S"), f: gi("f"), z: gi("z"), Z: gi("Z"), j: gi("j"), epoch: epochGroup,
+            Y: gi("Y"),
+            y: gi("y"),
+            m: gi("m"),
+            b: gi("b"),
+            B: gi("B"),
+            d: gi("d"),
+            H: gi("H"),
+            I: gi("I"),
+            p: gi("p"),
+            M: gi("M"),
+            S: gi("S"),
+            f: gi("f"),
+            z: gi("z"),
+            Z: gi("Z"),
+            j: gi("j"),
+            epoch: epochGroup,
         },
     };
 }
 
 /** Whether the final `)` of src closes the first capturing group (so group 1 ends where the match ends). */
 function closesFirstGroup(src: string): boolean {
-    let depth = 0, inClass = false, firstOpen = -1, firstDepth = -1;
+    let depth = 0,
+        inClass = false,
+        firstOpen = -1,
+        firstDepth = -1;
     for (let i = 0; i < src.length; i++) {
         const c = src[i];
-        if (c === "\\") { i++; continue; }
-        if (inClass) { if (c === "]") inClass = false; continue; }
-        if (c === "[") { inClass = true; continue; }
+        if (c === "\\") {
+            i++;
+            continue;
+        }
+        if (inClass) {
+            if (c === "]") inClass = false;
+            continue;
+        }
+        if (c === "[") {
+            inClass = true;
+            continue;
+        }
         if (c === "(") {
             depth++;
-            if (firstOpen < 0 && src[i + 1] !== "?") { firstOpen = i; firstDepth = depth; }
+            if (firstOpen < 0 && src[i + 1] !== "?") {
+                firstOpen = i;
+                firstDepth = depth;
+            }
         } else if (c === ")") {
             if (depth === firstDepth && firstOpen >= 0) return i === src.length - 1;
             depth--;
@@ -230,14 +300,23 @@ export function patternTemplate(pattern: string): DateTemplate {
     const key = pattern.includes("%") ? pattern : pattern.toUpperCase();
     if (key.includes("EPOCH")) {
         if (/(?<!\\)\{L?EPOCH\}/i.test(pattern)) return epochTemplate(false, /\{LEPOCH\}/i.test(pattern), pattern);
-        if (key === "EPOCH" || key === "{^LN-BEG}EPOCH" || key === "^EPOCH") return epochTemplate(key !== "EPOCH", false);
-        if (key === "LEPOCH" || key === "{^LN-BEG}LEPOCH" || key === "^LEPOCH") return epochTemplate(key !== "LEPOCH", true);
+        if (key === "EPOCH" || key === "{^LN-BEG}EPOCH" || key === "^EPOCH")
+            return epochTemplate(key !== "EPOCH", false);
+        if (key === "LEPOCH" || key === "{^LN-BEG}LEPOCH" || key === "^LEPOCH")
+            return epochTemplate(key !== "LEPOCH", true);
     }
     if (key === "TAI64N" || key === "{^LN-BEG}TAI64N" || key === "^TAI64N") return tai64nTemplate(key !== "TAI64N");
     let p = pattern;
-    let wordBegin: boolean | "start" = true, wordEnd = true;
-    if (p.startsWith("{UNB}")) { p = p.slice(5); wordBegin = wordEnd = false; }
-    if (wordBegin && p.startsWith("{^LN-BEG}")) { p = p.slice(9); wordBegin = "start"; }
+    let wordBegin: boolean | "start" = true,
+        wordEnd = true;
+    if (p.startsWith("{UNB}")) {
+        p = p.slice(5);
+        wordBegin = wordEnd = false;
+    }
+    if (wordBegin && p.startsWith("{^LN-BEG}")) {
+        p = p.slice(9);
+        wordBegin = "start";
+    }
     const ex = expandCodes(p);
     return compile(decorate(ex.name, (ex.alpha ? "(?iu)" : "") + ex.regex, wordBegin, wordEnd), "pattern");
 }
@@ -281,7 +360,11 @@ function defaults(): { base: DateTemplate[]; anchoredCopies: DateTemplate[] } {
 
 /** Removes fail2ban's boundary markers from a pattern (what `{DATE}` is replaced with). */
 function unbound(p: string): string {
-    return p.replace(/^\{UNB\}/, "").replace(/^\{\^LN-BEG\}/, "").replace(/^\((?:\?:)?\^\|\\b\|\\W\)/, "").replace(/\(\?=\\b\|\\W\|\$\)$/, "");
+    return p
+        .replace(/^\{UNB\}/, "")
+        .replace(/^\{\^LN-BEG\}/, "")
+        .replace(/^\((?:\?:)?\^\|\\b\|\\W\)/, "")
+        .replace(/\(\?=\\b\|\\W\|\$\)$/, "");
 }
 
 /**
@@ -303,7 +386,10 @@ export function dateTemplates(datepattern?: string): DateTemplate[] {
         seen.add(t.name);
         out.push(t);
     };
-    for (const line of datepattern.split("\n").map((l) => l.trim()).filter(Boolean)) {
+    for (const line of datepattern
+        .split("\n")
+        .map(l => l.trim())
+        .filter(Boolean)) {
         const key = line.includes("%") ? line : line.toUpperCase();
         const dupOk = out.length > 0;
         if (key === "{^LN-BEG}" || key === "{DEFAULT}") {
@@ -343,24 +429,62 @@ function compileNone(): DateTemplate {
 // ----- converting the matched fields --------------------------------------------------------------------------
 
 const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-const FULL_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+const FULL_MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
 
 /** Fixed offsets (minutes) of zone abbreviations, as fail2ban knows them. */
 const TZ_OFFSETS: Record<string, number> = (() => {
     const table: Array<[number, string]> = [
-        [-12, "Y"], [-11, "X NUT SST"], [-10, "W CKT HAST HST TAHT TKT"], [-9, "V AKST GAMT GIT HADT HNY"],
-        [-8, "U AKDT CIST HAY HNP PST PT"], [-7, "T HAP HNR MST PDT"], [-6, "S CST EAST GALT HAR HNC MDT"],
-        [-5, "R CDT COT EASST ECT EST ET HAC HNE PET"], [-4, "Q AST BOT CLT COST EDT FKT GYT HAE HNA PYT"],
-        [-3, "P ADT ART BRT CLST FKST GFT HAA PMST PYST SRT UYT WGT"], [-2, "O BRST FNT PMDT UYST WGST"],
-        [-1, "N AZOT CVT EGT"], [0, "Z EGST GMT UTC WET WT"], [1, "A CET DFT WAT WEDT WEST"],
-        [2, "B CAT CEDT CEST EET SAST WAST"], [3, "C EAT EEDT EEST IDT MSK"],
-        [4, "D AMT AZT GET GST KUYT MSD MUT RET SAMT SCT"], [5, "E AMST AQTT AZST HMT MAWT MVT PKT TFT TJT TMT UZT YEKT"],
-        [6, "F ALMT BIOT BTT IOT KGT NOVT OMST YEKST"], [7, "G CXT DAVT HOVT ICT KRAT NOVST OMSST THA WIB"],
-        [8, "H ACT AWST BDT BNT CAST HKT IRKT KRAST MYT PHT SGT ULAT WITA WST"], [9, "I AWDT IRKST JST KST PWT TLT WDT WIT YAKT"],
-        [10, "K AEST ChST PGT VLAT YAKST YAPT"], [11, "L AEDT LHDT MAGT NCT PONT SBT VLAST VUT"],
-        [12, "M ANAST ANAT FJT GILT MAGST MHT NZST PETST PETT TVT WFT"], [13, "FJST NZDT"], [11.5, "NFT"],
-        [10.5, "ACDT LHST"], [9.5, "ACST"], [6.5, "CCT MMT"], [5.75, "NPT"], [5.5, "SLT"], [4.5, "AFT IRDT"],
-        [3.5, "IRST"], [-2.5, "HAT NDT"], [-3.5, "HNT NST NT"], [-4.5, "HLV VET"], [-9.5, "MART MIT"],
+        [-12, "Y"],
+        [-11, "X NUT SST"],
+        [-10, "W CKT HAST HST TAHT TKT"],
+        [-9, "V AKST GAMT GIT HADT HNY"],
+        [-8, "U AKDT CIST HAY HNP PST PT"],
+        [-7, "T HAP HNR MST PDT"],
+        [-6, "S CST EAST GALT HAR HNC MDT"],
+        [-5, "R CDT COT EASST ECT EST ET HAC HNE PET"],
+        [-4, "Q AST BOT CLT COST EDT FKT GYT HAE HNA PYT"],
+        [-3, "P ADT ART BRT CLST FKST GFT HAA PMST PYST SRT UYT WGT"],
+        [-2, "O BRST FNT PMDT UYST WGST"],
+        [-1, "N AZOT CVT EGT"],
+        [0, "Z EGST GMT UTC WET WT"],
+        [1, "A CET DFT WAT WEDT WEST"],
+        [2, "B CAT CEDT CEST EET SAST WAST"],
+        [3, "C EAT EEDT EEST IDT MSK"],
+        [4, "D AMT AZT GET GST KUYT MSD MUT RET SAMT SCT"],
+        [5, "E AMST AQTT AZST HMT MAWT MVT PKT TFT TJT TMT UZT YEKT"],
+        [6, "F ALMT BIOT BTT IOT KGT NOVT OMST YEKST"],
+        [7, "G CXT DAVT HOVT ICT KRAT NOVST OMSST THA WIB"],
+        [8, "H ACT AWST BDT BNT CAST HKT IRKT KRAST MYT PHT SGT ULAT WITA WST"],
+        [9, "I AWDT IRKST JST KST PWT TLT WDT WIT YAKT"],
+        [10, "K AEST ChST PGT VLAT YAKST YAPT"],
+        [11, "L AEDT LHDT MAGT NCT PONT SBT VLAST VUT"],
+        [12, "M ANAST ANAT FJT GILT MAGST MHT NZST PETST PETT TVT WFT"],
+        [13, "FJST NZDT"],
+        [11.5, "NFT"],
+        [10.5, "ACDT LHST"],
+        [9.5, "ACST"],
+        [6.5, "CCT MMT"],
+        [5.75, "NPT"],
+        [5.5, "SLT"],
+        [4.5, "AFT IRDT"],
+        [3.5, "IRST"],
+        [-2.5, "HAT NDT"],
+        [-3.5, "HNT NST NT"],
+        [-4.5, "HLV VET"],
+        [-9.5, "MART MIT"],
     ];
     const o: Record<string, number> = {};
     for (const [h, names] of table) for (const n of names.split(" ")) o[n] = Math.round(h * 60);
@@ -375,8 +499,21 @@ export function zoneOffset(z: string): number | undefined {
         const s = z.charCodeAt(0);
         if (s === 43 || s === 45) {
             const d = (i: number) => z.charCodeAt(i) - 48;
-            const h = d(1) * 10 + d(2), m = d(3) * 10 + d(4);
-            if (h >= 0 && h <= 19 && m >= 0 && m <= 99 && d(1) <= 1 && d(3) >= 0 && d(3) <= 9 && d(4) >= 0 && d(4) <= 9 && d(2) >= 0 && d(2) <= 9) {
+            const h = d(1) * 10 + d(2),
+                m = d(3) * 10 + d(4);
+            if (
+                h >= 0 &&
+                h <= 19 &&
+                m >= 0 &&
+                m <= 99 &&
+                d(1) <= 1 &&
+                d(3) >= 0 &&
+                d(3) <= 9 &&
+                d(4) >= 0 &&
+                d(4) <= 9 &&
+                d(2) >= 0 &&
+                d(2) <= 9
+            ) {
                 return (s === 45 ? -1 : 1) * (h * 60 + m);
             }
         }
@@ -413,19 +550,34 @@ function num(s: string): number {
  * Epoch seconds for a match of template t. `now` (epoch seconds) fills a missing year or date the way fail2ban
  * does (a date in the future means last year / yesterday). `tzOffset` (minutes) applies when the line has no zone.
  */
-export function dateOf(t: DateTemplate, m: RegExpExecArray, now: number, local: LocalTime, tzOffset?: number): number | undefined {
+export function dateOf(
+    t: DateTemplate,
+    m: RegExpExecArray,
+    now: number,
+    local: LocalTime,
+    tzOffset?: number,
+): number | undefined {
     const g = t.g;
     if (t.kind !== "pattern") {
         const v = m[g.epoch || t.span];
         if (v === undefined) return undefined;
         if (t.kind === "tai64n") return parseInt(v.slice(2, 17), 16);
-        if (t.kind === "lepoch" && v.length >= 13) return v.length >= 16 && !v.includes(".") ? Number(v) / 1e6 : Number(v) / 1e3;
+        if (t.kind === "lepoch" && v.length >= 13)
+            return v.length >= 16 && !v.includes(".") ? Number(v) / 1e6 : Number(v) / 1e3;
         return Number(v);
     }
-    let year = -1, month = -1, day = -1, hour = 0, minute = 0, second = 0;
+    let year = -1,
+        month = -1,
+        day = -1,
+        hour = 0,
+        minute = 0,
+        second = 0;
     let s: string | undefined;
     if (g.Y && (s = m[g.Y]) !== undefined) year = num(s);
-    else if (g.y && (s = m[g.y]) !== undefined) { year = num(s); if (year <= 2000) year += 2000; }
+    else if (g.y && (s = m[g.y]) !== undefined) {
+        year = num(s);
+        if (year <= 2000) year += 2000;
+    }
     if (g.m && (s = m[g.m]) !== undefined) month = num(s);
     else if (g.b && (s = m[g.b]) !== undefined) month = MONTHS.indexOf(s.toLowerCase()) + 1;
     else if (g.B && (s = m[g.B]) !== undefined) month = FULL_MONTHS.indexOf(s.toLowerCase()) + 1;
@@ -434,7 +586,9 @@ export function dateOf(t: DateTemplate, m: RegExpExecArray, now: number, local: 
     else if (g.I && (s = m[g.I]) !== undefined) {
         hour = num(s);
         const ampm = g.p ? (m[g.p] ?? "").toLowerCase() : "";
-        if (ampm === "pm") { if (hour !== 12) hour += 12; } else if (hour === 12) hour = 0;
+        if (ampm === "pm") {
+            if (hour !== 12) hour += 12;
+        } else if (hour === 12) hour = 0;
     }
     if (g.M && (s = m[g.M]) !== undefined) minute = num(s);
     if (g.S && (s = m[g.S]) !== undefined) second = num(s);
@@ -442,8 +596,11 @@ export function dateOf(t: DateTemplate, m: RegExpExecArray, now: number, local: 
     if (g.z && (s = m[g.z]) !== undefined) offset = zoneOffset(s);
     else if (g.Z && (s = m[g.Z]) !== undefined) offset = zoneOffset(s);
     const toEpoch = (y: number, mo: number, d: number) =>
-        offset !== undefined ? Date.UTC(y, mo - 1, d, hour, minute, second) / 1000 - offset * 60 : local(y, mo, d, hour, minute, second);
-    let assumeYear = false, assumeToday = false;
+        offset !== undefined
+            ? Date.UTC(y, mo - 1, d, hour, minute, second) / 1000 - offset * 60
+            : local(y, mo, d, hour, minute, second);
+    let assumeYear = false,
+        assumeToday = false;
     if (year < 0) {
         year = new Date(now * 1000).getFullYear();
         assumeYear = true;

@@ -38,7 +38,12 @@ class PyRe {
     readonly nofailIdx: number;
     /** No F-MLFID, no F-ALT_, one variant: results can be built straight from the match. */
     readonly simple: boolean;
-    constructor(readonly source: string, multiline: boolean, useDns: string, what: string) {
+    constructor(
+        readonly source: string,
+        multiline: boolean,
+        useDns: string,
+        what: string,
+    ) {
         const expanded = globalToLocalFlags(expandTags(source, useDns));
         let tr;
         try {
@@ -47,7 +52,7 @@ class PyRe {
             if (e instanceof PyRegexError) throw new Error(`${what} ${JSON.stringify(source)}: ${e.message}`);
             throw e;
         }
-        this.variants = tr.sources.map((s) => new RegExp(s, tr.flags));
+        this.variants = tr.sources.map(s => new RegExp(s, tr.flags));
         this.index = tr.groupIndex;
         this.names = tr.names;
         this.required = tr.required.length >= 3 ? tr.required : "";
@@ -58,9 +63,12 @@ class PyRe {
             if (m) this.alts.push([n, m[1] === "id" ? "fid" : m[1] === "port" ? "fport" : m[1]]);
         }
         this.alts.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-        for (const [n, i] of this.index[0]) { this.flatNames.push(n); this.flatIdx.push(i); }
+        for (const [n, i] of this.index[0]) {
+            this.flatNames.push(n);
+            this.flatIdx.push(i);
+        }
         const at = (n: string) => this.index[0].get(n) ?? 0;
-        this.hostIdx = ["ip4", "ip6", "dns"].map(at).filter((i) => i > 0);
+        this.hostIdx = ["ip4", "ip6", "dns"].map(at).filter(i => i > 0);
         this.fidIdx = at("fid");
         this.userIdx = at("user");
         this.nofailIdx = at("nofail");
@@ -70,7 +78,7 @@ class PyRe {
         // match on the line itself as on the line with its date cut out, when the match lies after the date.
         const lookbehinds = tr.sources[0].split("(?<=:)").join("");
         this.direct = this.simple && !multiline && !!this.fromRequired && !/\(\?<[=!]/.test(lookbehinds);
-        this.requiredChars = new Set([...this.required].map((c) => c.charCodeAt(0)));
+        this.requiredChars = new Set([...this.required].map(c => c.charCodeAt(0)));
     }
 
     readonly direct: boolean;
@@ -86,7 +94,12 @@ class PyRe {
         if (first >= 0 && first < ds) return undefined; // an earlier hit before the date
         const L = lit.length;
         // A hit formed across the cut would come first in the cut line.
-        if (ds > 0 && de < line.length && this.requiredChars.has(line.charCodeAt(ds - 1)) && this.requiredChars.has(line.charCodeAt(de))) {
+        if (
+            ds > 0 &&
+            de < line.length &&
+            this.requiredChars.has(line.charCodeAt(ds - 1)) &&
+            this.requiredChars.has(line.charCodeAt(de))
+        ) {
             const seam = line.slice(Math.max(0, ds - L + 1), ds) + line.slice(de, de + L - 1);
             if (seam.indexOf(lit) >= 0) return undefined;
         }
@@ -151,7 +164,10 @@ export function ignoreRegexDisplay(def: FilterDefinition): string[] {
     return def.ignoreregex.slice();
 }
 
-interface MlfidEntry { fail: Record<string, unknown>; time: number }
+interface MlfidEntry {
+    fail: Record<string, unknown>;
+    time: number;
+}
 
 const MLFID_MAX = 100;
 const MLFID_TTL = 300;
@@ -186,7 +202,10 @@ export class CompiledFilter implements Filter {
     private ds = -1;
     private de = -1;
 
-    constructor(readonly definition: FilterDefinition, opts: CompileOptions = {}) {
+    constructor(
+        readonly definition: FilterDefinition,
+        opts: CompileOptions = {},
+    ) {
         const def = definition;
         const useDns = opts.useDns ?? def.options.usedns ?? "warn";
         this.maxlines = def.maxlines ?? 1;
@@ -200,12 +219,15 @@ export class CompiledFilter implements Filter {
             }
         };
         this.pref = def.prefregex !== undefined ? compile(def.prefregex, "prefregex") : undefined;
-        this.fail = def.failregex.map((r) => compile(r, "failregex"));
-        this.ignore = def.ignoreregex.map((r) => compile(r, "ignoreregex"));
-        const prefIds = this.pref ? FAILURE_ID_GROUPS.some((g) => this.pref!.has(g)) : false;
+        this.fail = def.failregex.map(r => compile(r, "failregex"));
+        this.ignore = def.ignoreregex.map(r => compile(r, "ignoreregex"));
+        const prefIds = this.pref ? FAILURE_ID_GROUPS.some(g => this.pref!.has(g)) : false;
         this.fail.forEach((r, i) => {
-            if (!prefIds && !FAILURE_ID_GROUPS.some((g) => r.has(g))) {
-                throw new ConfigError(where("failregex"), `no failure-id group (<HOST>, <ADDR>, <F-ID>, ...) in ${JSON.stringify(def.failregex[i])}`);
+            if (!prefIds && !FAILURE_ID_GROUPS.some(g => r.has(g))) {
+                throw new ConfigError(
+                    where("failregex"),
+                    `no failure-id group (<HOST>, <ADDR>, <F-ID>, ...) in ${JSON.stringify(def.failregex[i])}`,
+                );
             }
         });
         try {
@@ -218,19 +240,28 @@ export class CompiledFilter implements Filter {
         const ltz = opts.logTimeZone ?? def.options.logtimezone;
         if (ltz !== undefined) {
             const off = zoneOffset(ltz.replace(/^(UTC|GMT)(?=[+-])/, ""));
-            if (off === undefined) throw new ConfigError({ file: `filter ${def.name}`, key: "logtimezone" }, `unknown or unsupported time zone ${JSON.stringify(ltz)} (use UTC, UTC+0200, CET, ...)`);
+            if (off === undefined)
+                throw new ConfigError(
+                    { file: `filter ${def.name}`, key: "logtimezone" },
+                    `unknown or unsupported time zone ${JSON.stringify(ltz)} (use UTC, UTC+0200, CET, ...)`,
+                );
             this.tzOffset = off;
         }
         this.failRegexDisplay = failRegexDisplay(def);
         // Multi-line buffers and prefregex change what the failregexes see; only plain single-line filters
         // whose every failregex needs some literal text can be rejected early.
-        this.quickReject = !multiline && !this.pref && this.fail.length > 0 && this.fail.every((r) => r.required !== "");
-        this.directMode = !multiline && !this.pref && this.ignore.length === 0 && this.fail.length > 0 && this.fail.every((r) => r.direct);
+        this.quickReject = !multiline && !this.pref && this.fail.length > 0 && this.fail.every(r => r.required !== "");
+        this.directMode =
+            !multiline &&
+            !this.pref &&
+            this.ignore.length === 0 &&
+            this.fail.length > 0 &&
+            this.fail.every(r => r.direct);
     }
 
     /** Names of the date templates in search order (for diagnostics). */
     get dateTemplateNames(): string[] {
-        return this.templates.map((t) => t.name);
+        return this.templates.map(t => t.name);
     }
 
     /** Finds the date: sets ds/de and returns the winning template's index and match, or null. */
@@ -311,7 +342,11 @@ export class CompiledFilter implements Filter {
             const m = this.stickyAt(t, line, at + 1);
             if (m) {
                 this.span(t, m);
-                if (line.charCodeAt(this.de) === this.lastAfter || (this.de === line.length && this.lastAfter !== this.lastAfter)) return m;
+                if (
+                    line.charCodeAt(this.de) === this.lastAfter ||
+                    (this.de === line.length && this.lastAfter !== this.lastAfter)
+                )
+                    return m;
             }
         }
         return null;
@@ -320,7 +355,12 @@ export class CompiledFilter implements Filter {
     private span(t: DateTemplate, m: RegExpExecArray): void {
         if (t.needIndices) {
             const ix = (m as RegExpExecArray & { indices?: Array<[number, number] | undefined> }).indices?.[t.span];
-            if (ix) { this.ds = ix[0]; this.de = ix[1]; } else { this.ds = this.de = m.index; }
+            if (ix) {
+                this.ds = ix[0];
+                this.de = ix[1];
+            } else {
+                this.ds = this.de = m.index;
+            }
         } else {
             this.de = m.index + m[0].length;
             this.ds = this.de - (m[t.span]?.length ?? 0);
@@ -367,7 +407,11 @@ export class CompiledFilter implements Filter {
                 // Many lines share one timestamp: convert each distinct date text once (only for dates that
                 // carry their year, whose value does not depend on "now").
                 const len = this.de - this.ds;
-                if (t === this.convTemplate && len === this.convText.length && line.startsWith(this.convText, this.ds)) {
+                if (
+                    t === this.convTemplate &&
+                    len === this.convText.length &&
+                    line.startsWith(this.convText, this.ds)
+                ) {
                     time = this.convTime;
                 } else {
                     time = dateOf(t, hit.m, now, this.local, this.tzOffset);
@@ -387,14 +431,23 @@ export class CompiledFilter implements Filter {
                 if (r !== undefined) return r;
             }
             if (this.de > this.ds && this.cannotMatch(line)) return { kind: "missed", time, dateTemplate };
-            text = this.ds === 0 ? line.slice(this.de) : this.de === line.length ? line.slice(0, this.ds) : line.slice(0, this.ds) + line.slice(this.de);
+            text =
+                this.ds === 0
+                    ? line.slice(this.de)
+                    : this.de === line.length
+                      ? line.slice(0, this.ds)
+                      : line.slice(0, this.ds) + line.slice(this.de);
         }
         if (time === undefined && this.lastDate !== undefined && this.lastDate > now - 60) time = this.lastDate;
         return this.findFailure(text, time, dateTemplate);
     }
 
     /** findFailure for directMode filters without building the cut line; undefined when it cannot decide. */
-    private findDirect(line: string, time: number | undefined, dateTemplate: string | undefined): LineResult | undefined {
+    private findDirect(
+        line: string,
+        time: number | undefined,
+        dateTemplate: string | undefined,
+    ): LineResult | undefined {
         const fails = this.fail;
         for (let i = 0; i < fails.length; i++) {
             const m = fails[i].execAfterCut(line, this.ds, this.de);
@@ -457,7 +510,13 @@ export class CompiledFilter implements Filter {
     }
 
     /** The failregex/ignoreregex stage, on the text the prefregex (if any) left, with its groups in `pre`. */
-    private findAfterPref(buf: string, multi: boolean, pre: Record<string, string> | undefined, time: number | undefined, dateTemplate: string | undefined): LineResult {
+    private findAfterPref(
+        buf: string,
+        multi: boolean,
+        pre: Record<string, string> | undefined,
+        time: number | undefined,
+        dateTemplate: string | undefined,
+    ): LineResult {
         const fails = this.fail;
         for (let i = 0; i < fails.length; i++) {
             const r = fails[i].exec(buf);
@@ -496,9 +555,16 @@ export class CompiledFilter implements Filter {
     }
 
     /** The common case (one line, no prefregex, no multi-line id): straight from the match. */
-    private simpleResult(re: PyRe, m: RegExpExecArray, i: number, time: number | undefined, dateTemplate: string | undefined): LineResult {
+    private simpleResult(
+        re: PyRe,
+        m: RegExpExecArray,
+        i: number,
+        time: number | undefined,
+        dateTemplate: string | undefined,
+    ): LineResult {
         const groups: Record<string, string> = {};
-        const names = re.flatNames, idx = re.flatIdx;
+        const names = re.flatNames,
+            idx = re.flatIdx;
         for (let k = 0; k < names.length; k++) {
             const v = m[idx[k]];
             if (v !== undefined) groups[names[k]] = v;
@@ -506,14 +572,28 @@ export class CompiledFilter implements Filter {
         let host: string | undefined;
         for (let k = 0; k < re.hostIdx.length && host === undefined; k++) host = m[re.hostIdx[k]];
         const fid = re.fidIdx ? m[re.fidIdx] : undefined;
-        const res: LineResult = { kind: "matched", failregexIndex: i, time, dateTemplate, groups, host: host ?? fid, attempts: 1 };
+        const res: LineResult = {
+            kind: "matched",
+            failregexIndex: i,
+            time,
+            dateTemplate,
+            groups,
+            host: host ?? fid,
+            attempts: 1,
+        };
         if (fid !== undefined) res.fid = fid;
         if (re.userIdx && m[re.userIdx] !== undefined) res.user = m[re.userIdx];
         if (res.host === undefined || (re.nofailIdx && m[re.nofailIdx])) res.noFail = true;
         return res;
     }
 
-    private result(fail: Record<string, unknown>, i: number, time: number | undefined, dateTemplate: string | undefined, noFail: boolean): LineResult {
+    private result(
+        fail: Record<string, unknown>,
+        i: number,
+        time: number | undefined,
+        dateTemplate: string | undefined,
+        noFail: boolean,
+    ): LineResult {
         const host = (fail.ip4 ?? fail.ip6 ?? fail.dns ?? fail.fid) as string | undefined;
         const groups: Record<string, string> = {};
         for (const [k, v] of Object.entries(fail)) if (typeof v === "string") groups[k] = v;
@@ -528,7 +608,11 @@ export class CompiledFilter implements Filter {
     }
 
     /** Lines of the buffer the match touched, and the rest (fail2ban keeps the rest for later matches). */
-    private matchedLines(buf: string, r: { m: RegExpExecArray; v: number }, re: PyRe): { matched: string[]; unmatched: string[] } {
+    private matchedLines(
+        buf: string,
+        r: { m: RegExpExecArray; v: number },
+        re: PyRe,
+    ): { matched: string[]; unmatched: string[] } {
         const m = r.m;
         const lines = this.buffer;
         const start = m.index;
@@ -536,7 +620,11 @@ export class CompiledFilter implements Filter {
         const lineStart = buf.lastIndexOf("\n", start) + 1; // start of the first matched line
         let lineEnd = buf.indexOf("\n", Math.max(end - 1, 0));
         lineEnd = lineEnd < 0 ? buf.length : lineEnd + 1;
-        const count = (upto: number) => { let n = 0; for (let p = buf.indexOf("\n"); p >= 0 && p < upto; p = buf.indexOf("\n", p + 1)) n++; return n; };
+        const count = (upto: number) => {
+            let n = 0;
+            for (let p = buf.indexOf("\n"); p >= 0 && p < upto; p = buf.indexOf("\n", p + 1)) n++;
+            return n;
+        };
         const l1 = count(lineStart);
         const l2 = count(lineEnd);
         let matched = lines.slice(l1, l2);
@@ -545,13 +633,16 @@ export class CompiledFilter implements Filter {
         const skipped: string[] = [];
         for (const [name, idx] of re.index[r.v]) {
             if (!name.startsWith("skiplines") || m[idx] === undefined) continue;
-            skipped.push(...m[idx].split("\n").filter((s) => s !== ""));
+            skipped.push(...m[idx].split("\n").filter(s => s !== ""));
         }
         if (skipped.length) {
             const rest: string[] = [];
             for (const l of matched) {
                 const at = skipped.indexOf(l);
-                if (at >= 0) { skipped.splice(at, 1); unmatched.push(l); } else rest.push(l);
+                if (at >= 0) {
+                    skipped.splice(at, 1);
+                    unmatched.push(l);
+                } else rest.push(l);
             }
             matched = rest;
         }
@@ -596,7 +687,10 @@ export class CompiledFilter implements Filter {
             fl &= ~(8 | 1);
         }
         if ((fl & 1) === 0) {
-            const m = [...((pop(fail, "nofail-matches") as string[] | undefined) ?? []), ...((fail.matches as string[] | undefined) ?? [])];
+            const m = [
+                ...((pop(fail, "nofail-matches") as string[] | undefined) ?? []),
+                ...((fail.matches as string[] | undefined) ?? []),
+            ];
             if ((fl & 8) === 0) m.push(...matched);
             fail.matches = m;
         } else if ((fl & 3) === 1) {

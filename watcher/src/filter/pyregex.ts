@@ -14,7 +14,11 @@
 // Anything else that JavaScript cannot express raises PyRegexError with the position.
 
 export class PyRegexError extends Error {
-    constructor(readonly pattern: string, readonly pos: number, reason: string) {
+    constructor(
+        readonly pattern: string,
+        readonly pos: number,
+        reason: string,
+    ) {
         super(`${reason} at position ${pos} in regex ${JSON.stringify(pattern)}`);
         this.name = "PyRegexError";
     }
@@ -23,7 +27,14 @@ export class PyRegexError extends Error {
 type Node =
     | { t: "seq"; items: Node[] }
     | { t: "alt"; alts: Node[] }
-    | { t: "group"; kind: "cap" | "nc" | "la" | "nla" | "lb" | "nlb" | "atomic"; name?: string; num?: number; flags?: LocalFlags; body: Node }
+    | {
+          t: "group";
+          kind: "cap" | "nc" | "la" | "nla" | "lb" | "nlb" | "atomic";
+          name?: string;
+          num?: number;
+          flags?: LocalFlags;
+          body: Node;
+      }
     | { t: "quant"; body: Node; min: number; max: number; lazy: boolean; poss: boolean }
     | { t: "lit"; ch: string }
     | { t: "esc"; js: string }
@@ -34,7 +45,10 @@ type Node =
     | { t: "cond"; ref: string | number; yes: Node; no: Node }
     | { t: "fail" };
 
-interface LocalFlags { on: string; off: string }
+interface LocalFlags {
+    on: string;
+    off: string;
+}
 
 export interface TranslatedRegex {
     /** JavaScript source, one per conditional variant (usually exactly one). */
@@ -56,9 +70,15 @@ export interface TranslatedRegex {
 /** Runs of plain literals in the top-level sequence: text a match cannot do without. */
 function requiredLiteral(tree: Node): { text: string; atStart: boolean } {
     if (tree.t !== "seq") return { text: "", atStart: false };
-    let best = "", bestAtStart = false, cur = "", curStart = 0;
+    let best = "",
+        bestAtStart = false,
+        cur = "",
+        curStart = 0;
     const flush = () => {
-        if (cur.length > best.length) { best = cur; bestAtStart = curStart === 0; }
+        if (cur.length > best.length) {
+            best = cur;
+            bestAtStart = curStart === 0;
+        }
         cur = "";
     };
     tree.items.forEach((n, i) => {
@@ -118,7 +138,10 @@ class Parser {
         const s = this.src;
         for (;;) {
             while (this.pos < s.length && /\s/.test(s[this.pos])) this.pos++;
-            if (s[this.pos] === "#") { while (this.pos < s.length && s[this.pos] !== "\n") this.pos++; continue; }
+            if (s[this.pos] === "#") {
+                while (this.pos < s.length && s[this.pos] !== "\n") this.pos++;
+                continue;
+            }
             return;
         }
     }
@@ -128,10 +151,19 @@ class Parser {
         this.skipVerbose();
         let min: number, max: number;
         const c = s[this.pos];
-        if (c === "*") { min = 0; max = Infinity; this.pos++; }
-        else if (c === "+") { min = 1; max = Infinity; this.pos++; }
-        else if (c === "?") { min = 0; max = 1; this.pos++; }
-        else if (c === "{") {
+        if (c === "*") {
+            min = 0;
+            max = Infinity;
+            this.pos++;
+        } else if (c === "+") {
+            min = 1;
+            max = Infinity;
+            this.pos++;
+        } else if (c === "?") {
+            min = 0;
+            max = 1;
+            this.pos++;
+        } else if (c === "{") {
             const m = /^\{(\d*)(,?)(\d*)\}/.exec(s.slice(this.pos));
             // `{}` / `{,}` / `{x}` are no quantifiers in Python: the brace is a literal that follows.
             if (!m || (m[1] === "" && m[3] === "")) return atom;
@@ -142,9 +174,15 @@ class Parser {
         } else return atom;
         if (atom.t === "anchor") this.fail("nothing to repeat", this.pos - 1);
         if (atom.t === "quant") this.fail("multiple repeat", this.pos - 1);
-        let lazy = false, poss = false;
-        if (s[this.pos] === "?") { lazy = true; this.pos++; }
-        else if (s[this.pos] === "+") { poss = true; this.pos++; }
+        let lazy = false,
+            poss = false;
+        if (s[this.pos] === "?") {
+            lazy = true;
+            this.pos++;
+        } else if (s[this.pos] === "+") {
+            poss = true;
+            this.pos++;
+        }
         return { t: "quant", body: atom, min, max, lazy, poss };
     }
 
@@ -154,13 +192,25 @@ class Parser {
         if (this.pos >= s.length || s[this.pos] === "|" || s[this.pos] === ")") return null;
         const c = s[this.pos];
         switch (c) {
-            case "(": return this.parseGroup();
-            case "[": return this.parseClass();
-            case ".": this.pos++; return { t: "dot" };
-            case "^": this.pos++; return { t: "anchor", kind: "^" };
-            case "$": this.pos++; return { t: "anchor", kind: "$" };
-            case "\\": return this.parseEscape();
-            case "*": case "+": case "?": this.fail("nothing to repeat");
+            case "(":
+                return this.parseGroup();
+            case "[":
+                return this.parseClass();
+            case ".":
+                this.pos++;
+                return { t: "dot" };
+            case "^":
+                this.pos++;
+                return { t: "anchor", kind: "^" };
+            case "$":
+                this.pos++;
+                return { t: "anchor", kind: "$" };
+            case "\\":
+                return this.parseEscape();
+            case "*":
+            case "+":
+            case "?":
+                this.fail("nothing to repeat");
             // eslint-disable-next-line no-fallthrough
             case "{": {
                 const m = /^\{(\d*),?(\d*)\}/.exec(s.slice(this.pos));
@@ -181,21 +231,36 @@ class Parser {
         const c = s[this.pos++];
         if (c === undefined) this.fail("bad escape (end of pattern)", start);
         switch (c) {
-            case "A": return { t: "anchor", kind: "A" };
-            case "Z": return { t: "anchor", kind: "Z" };
-            case "b": return { t: "anchor", kind: "b" };
-            case "B": return { t: "anchor", kind: "B" };
-            case "d": case "D": case "w": case "W": case "s": case "S":
-            case "n": case "t": case "r": case "f": case "v":
+            case "A":
+                return { t: "anchor", kind: "A" };
+            case "Z":
+                return { t: "anchor", kind: "Z" };
+            case "b":
+                return { t: "anchor", kind: "b" };
+            case "B":
+                return { t: "anchor", kind: "B" };
+            case "d":
+            case "D":
+            case "w":
+            case "W":
+            case "s":
+            case "S":
+            case "n":
+            case "t":
+            case "r":
+            case "f":
+            case "v":
                 return { t: "esc", js: "\\" + c };
-            case "a": return { t: "esc", js: "\\x07" };
+            case "a":
+                return { t: "esc", js: "\\x07" };
             case "x": {
                 const m = /^[0-9a-fA-F]{2}/.exec(s.slice(this.pos));
                 if (!m) this.fail("incomplete escape \\x", start);
                 this.pos += 2;
                 return { t: "esc", js: "\\x" + m[0] };
             }
-            case "u": case "U": {
+            case "u":
+            case "U": {
                 const n = c === "u" ? 4 : 8;
                 const m = new RegExp(`^[0-9a-fA-F]{${n}}`).exec(s.slice(this.pos));
                 if (!m) this.fail(`incomplete escape \\${c}`, start);
@@ -226,26 +291,44 @@ class Parser {
         const start = this.pos;
         this.pos++;
         let negate = false;
-        if (s[this.pos] === "^") { negate = true; this.pos++; }
+        if (s[this.pos] === "^") {
+            negate = true;
+            this.pos++;
+        }
         let items = "";
         let first = true;
         let letters = false;
         for (;;) {
             if (this.pos >= s.length) this.fail("unterminated character set", start);
             const c = s[this.pos];
-            if (c === "]" && !first) { this.pos++; break; }
+            if (c === "]" && !first) {
+                this.pos++;
+                break;
+            }
             first = false;
             if (c === "\\") {
                 const d = s[this.pos + 1];
                 if (d === undefined) this.fail("bad escape (end of pattern)", this.pos);
                 if (d === "A" || d === "Z") this.fail(`bad escape \\${d} in character set`, this.pos);
-                if (d === "x") { items += s.slice(this.pos, this.pos + 4); this.pos += 4; continue; }
-                if (d === "a") { items += "\\x07"; this.pos += 2; continue; }
+                if (d === "x") {
+                    items += s.slice(this.pos, this.pos + 4);
+                    this.pos += 4;
+                    continue;
+                }
+                if (d === "a") {
+                    items += "\\x07";
+                    this.pos += 2;
+                    continue;
+                }
                 items += "\\" + d;
                 this.pos += 2;
                 continue;
             }
-            if (c === "]" || c === "[") { items += "\\" + c; this.pos++; continue; }
+            if (c === "]" || c === "[") {
+                items += "\\" + c;
+                this.pos++;
+                continue;
+            }
             if (/[a-zA-Z]/.test(c)) letters = true;
             items += c;
             this.pos++;
@@ -283,7 +366,12 @@ class Parser {
             return { t: "seq", items: [] };
         }
         const simple: Array<[string, "nc" | "la" | "nla" | "lb" | "nlb" | "atomic"]> = [
-            [":", "nc"], ["=", "la"], ["!", "nla"], ["<=", "lb"], ["<!", "nlb"], [">", "atomic"],
+            [":", "nc"],
+            ["=", "la"],
+            ["!", "nla"],
+            ["<=", "lb"],
+            ["<!", "nlb"],
+            [">", "atomic"],
         ];
         for (const [p, kind] of simple) {
             if (rest.startsWith(p)) {
@@ -320,7 +408,15 @@ class Parser {
         this.fail("unknown extension (?" + (rest[0] ?? ""), start);
     }
 
-    finishGroup(g: { kind: "cap" | "nc" | "la" | "nla" | "lb" | "nlb" | "atomic"; num?: number; name?: string; flags?: LocalFlags }, start: number): Node {
+    finishGroup(
+        g: {
+            kind: "cap" | "nc" | "la" | "nla" | "lb" | "nlb" | "atomic";
+            num?: number;
+            name?: string;
+            flags?: LocalFlags;
+        },
+        start: number,
+    ): Node {
         const body = this.parseAlt();
         if (this.src[this.pos] !== ")") this.fail("missing ), unterminated subpattern", start);
         this.pos++;
@@ -332,27 +428,43 @@ class Parser {
 
 function collectCondRefs(n: Node, out: Array<string | number>): void {
     switch (n.t) {
-        case "seq": n.items.forEach((x) => collectCondRefs(x, out)); break;
-        case "alt": n.alts.forEach((x) => collectCondRefs(x, out)); break;
-        case "group": case "quant": collectCondRefs(n.body, out); break;
+        case "seq":
+            n.items.forEach(x => collectCondRefs(x, out));
+            break;
+        case "alt":
+            n.alts.forEach(x => collectCondRefs(x, out));
+            break;
+        case "group":
+        case "quant":
+            collectCondRefs(n.body, out);
+            break;
         case "cond":
             if (!out.includes(n.ref)) out.push(n.ref);
-            collectCondRefs(n.yes, out); collectCondRefs(n.no, out);
+            collectCondRefs(n.yes, out);
+            collectCondRefs(n.no, out);
             break;
-        default: break;
+        default:
+            break;
     }
 }
 
-const isRef = (n: Node, ref: string | number) => n.t === "group" && n.kind === "cap" && (n.name === ref || n.num === ref);
+const isRef = (n: Node, ref: string | number) =>
+    n.t === "group" && n.kind === "cap" && (n.name === ref || n.num === ref);
 
 function contains(n: Node, ref: string | number): boolean {
     if (isRef(n, ref)) return true;
     switch (n.t) {
-        case "seq": return n.items.some((x) => contains(x, ref));
-        case "alt": return n.alts.some((x) => contains(x, ref));
-        case "group": case "quant": return contains(n.body, ref);
-        case "cond": return contains(n.yes, ref) || contains(n.no, ref);
-        default: return false;
+        case "seq":
+            return n.items.some(x => contains(x, ref));
+        case "alt":
+            return n.alts.some(x => contains(x, ref));
+        case "group":
+        case "quant":
+            return contains(n.body, ref);
+        case "cond":
+            return contains(n.yes, ref) || contains(n.no, ref);
+        default:
+            return false;
     }
 }
 
@@ -360,13 +472,15 @@ function contains(n: Node, ref: string | number): boolean {
 function assume(n: Node, ref: string | number, on: boolean): Node {
     if (isRef(n, ref)) return on ? n : { t: "fail" };
     switch (n.t) {
-        case "seq": return { t: "seq", items: n.items.map((x) => assume(x, ref, on)) };
+        case "seq":
+            return { t: "seq", items: n.items.map(x => assume(x, ref, on)) };
         case "alt": {
-            const alts = on && n.alts.some((x) => contains(x, ref)) ? n.alts.filter((x) => contains(x, ref)) : n.alts;
-            const mapped = alts.map((x) => assume(x, ref, on));
+            const alts = on && n.alts.some(x => contains(x, ref)) ? n.alts.filter(x => contains(x, ref)) : n.alts;
+            const mapped = alts.map(x => assume(x, ref, on));
             return mapped.length === 1 ? mapped[0] : { t: "alt", alts: mapped };
         }
-        case "group": return { ...n, body: assume(n.body, ref, on) };
+        case "group":
+            return { ...n, body: assume(n.body, ref, on) };
         case "quant": {
             const body = assume(n.body, ref, on);
             if (on && contains(n.body, ref) && n.min === 0) return { ...n, body, min: 1, max: Math.max(1, n.max) };
@@ -375,7 +489,8 @@ function assume(n: Node, ref: string | number, on: boolean): Node {
         case "cond":
             if (n.ref === ref) return assume(on ? n.yes : n.no, ref, on);
             return { ...n, yes: assume(n.yes, ref, on), no: assume(n.no, ref, on) };
-        default: return n;
+        default:
+            return n;
     }
 }
 
@@ -384,9 +499,9 @@ function assume(n: Node, ref: string | number, on: boolean): Node {
 interface PrintCtx {
     /** ASCII-only \w \d \s \b (Python's (?a)); otherwise Unicode as Python 3 matches str patterns. */
     ascii: boolean;
-    ignoreCase: boolean;   // local (?i:) in effect while the regex is not globally case-insensitive
-    dotAll: boolean;       // local (?s:)
-    multiline: boolean;    // global
+    ignoreCase: boolean; // local (?i:) in effect while the regex is not globally case-insensitive
+    dotAll: boolean; // local (?s:)
+    multiline: boolean; // global
     globalI: boolean;
     nextGroup: number;
     pyToJs: Map<number, number>;
@@ -402,9 +517,13 @@ function caseClassItems(items: string): string {
     let extra = "";
     for (let i = 0; i < items.length; i++) {
         const c = items[i];
-        if (c === "\\") { i++; continue; }
+        if (c === "\\") {
+            i++;
+            continue;
+        }
         if (items[i + 1] === "-" && items[i + 2] !== undefined && items[i + 2] !== "\\") {
-            const a = c, b = items[i + 2];
+            const a = c,
+                b = items[i + 2];
             if (/[a-z]/.test(a) && /[a-z]/.test(b)) extra += a.toUpperCase() + "-" + b.toUpperCase();
             else if (/[A-Z]/.test(a) && /[A-Z]/.test(b)) extra += a.toLowerCase() + "-" + b.toLowerCase();
             i += 2;
@@ -419,7 +538,15 @@ function caseClassItems(items: string): string {
 // Python 3 matches str patterns with Unicode classes: \w is any letter or digit of any script (and _), \d any
 // decimal digit, \s includes \x1c-\x1f. JavaScript without the u flag knows ASCII only, so the classes are
 // spelled out as ranges (built once from the JavaScript engine's own Unicode tables, BMP only).
-interface UniClasses { w: string; W: string; d: string; D: string; s: string; S: string; wc: string }
+interface UniClasses {
+    w: string;
+    W: string;
+    d: string;
+    D: string;
+    s: string;
+    S: string;
+    wc: string;
+}
 let UNI: UniClasses | undefined;
 
 type Ranges = Array<[number, number]>;
@@ -462,21 +589,33 @@ function uni(): UniClasses {
     const space = rangesOf(/[\s\x1c-\x1f]+/gu, bmp);
     const w = classText(word);
     UNI = {
-        w, W: classText(complement(word)), d: classText(digit), D: classText(complement(digit)),
-        s: "\\s\\x1c-\\x1f", S: classText(complement(space)), wc: `[${w}]`,
+        w,
+        W: classText(complement(word)),
+        d: classText(digit),
+        D: classText(complement(digit)),
+        s: "\\s\\x1c-\\x1f",
+        S: classText(complement(space)),
+        wc: `[${w}]`,
     };
     return UNI;
 }
 
 function unicodeEscape(js: string): string {
     switch (js) {
-        case "\\w": return `[${uni().w}]`;
-        case "\\W": return `[^${uni().w}]`;
-        case "\\d": return `[${uni().d}]`;
-        case "\\D": return `[^${uni().d}]`;
-        case "\\s": return `[${uni().s}]`;
-        case "\\S": return `[^${uni().s}]`;
-        default: return js;
+        case "\\w":
+            return `[${uni().w}]`;
+        case "\\W":
+            return `[^${uni().w}]`;
+        case "\\d":
+            return `[${uni().d}]`;
+        case "\\D":
+            return `[^${uni().d}]`;
+        case "\\s":
+            return `[${uni().s}]`;
+        case "\\S":
+            return `[^${uni().s}]`;
+        default:
+            return js;
     }
 }
 
@@ -486,10 +625,26 @@ function unicodeClassItems(items: string): string {
     let out = "";
     for (let i = 0; i < items.length; i++) {
         const c = items[i];
-        if (c !== "\\") { out += c; continue; }
+        if (c !== "\\") {
+            out += c;
+            continue;
+        }
         const d = items[i + 1];
         const u = uni();
-        const rep = d === "w" ? u.w : d === "W" ? u.W : d === "d" ? u.d : d === "D" ? u.D : d === "s" ? u.s : d === "S" ? u.S : undefined;
+        const rep =
+            d === "w"
+                ? u.w
+                : d === "W"
+                  ? u.W
+                  : d === "d"
+                    ? u.d
+                    : d === "D"
+                      ? u.D
+                      : d === "s"
+                        ? u.s
+                        : d === "S"
+                          ? u.S
+                          : undefined;
         out += rep ?? c + d;
         i++;
     }
@@ -498,8 +653,10 @@ function unicodeClassItems(items: string): string {
 
 function print(n: Node, ctx: PrintCtx): string {
     switch (n.t) {
-        case "seq": return n.items.map((x) => print(x, ctx)).join("");
-        case "alt": return n.alts.map((x) => print(x, ctx)).join("|");
+        case "seq":
+            return n.items.map(x => print(x, ctx)).join("");
+        case "alt":
+            return n.alts.map(x => print(x, ctx)).join("|");
         case "lit": {
             const c = n.ch;
             if (ctx.ignoreCase && /[a-zA-Z]/.test(c)) return `[${c.toLowerCase()}${c.toUpperCase()}]`;
@@ -507,8 +664,10 @@ function print(n: Node, ctx: PrintCtx): string {
             if (c === "\n") return "\\n";
             return c;
         }
-        case "esc": return ctx.ascii ? n.js : unicodeEscape(n.js);
-        case "dot": return ctx.dotAll ? "[\\s\\S]" : ".";
+        case "esc":
+            return ctx.ascii ? n.js : unicodeEscape(n.js);
+        case "dot":
+            return ctx.dotAll ? "[\\s\\S]" : ".";
         case "class": {
             let items = ctx.ignoreCase && n.letters ? caseClassItems(n.items) : n.items;
             if (!ctx.ascii) items = unicodeClassItems(items);
@@ -516,21 +675,29 @@ function print(n: Node, ctx: PrintCtx): string {
         }
         case "anchor":
             switch (n.kind) {
-                case "^": return "^";
-                case "$": return "$";
-                case "A": return ctx.multiline ? "(?<![\\s\\S])" : "^";
-                case "Z": return ctx.multiline ? "(?![\\s\\S])" : "$";
-                case "b": return ctx.ascii ? "\\b" : `(?:(?<=${uni().wc})(?!${uni().wc})|(?<!${uni().wc})(?=${uni().wc}))`;
-                case "B": return ctx.ascii ? "\\B" : `(?:(?<=${uni().wc})(?=${uni().wc})|(?<!${uni().wc})(?!${uni().wc}))`;
+                case "^":
+                    return "^";
+                case "$":
+                    return "$";
+                case "A":
+                    return ctx.multiline ? "(?<![\\s\\S])" : "^";
+                case "Z":
+                    return ctx.multiline ? "(?![\\s\\S])" : "$";
+                case "b":
+                    return ctx.ascii ? "\\b" : `(?:(?<=${uni().wc})(?!${uni().wc})|(?<!${uni().wc})(?=${uni().wc}))`;
+                case "B":
+                    return ctx.ascii ? "\\B" : `(?:(?<=${uni().wc})(?=${uni().wc})|(?<!${uni().wc})(?!${uni().wc}))`;
             }
-            // eslint-disable-next-line no-fallthrough
+        // eslint-disable-next-line no-fallthrough
         case "backref": {
             const js = typeof n.ref === "number" ? ctx.pyToJs.get(n.ref) : ctx.names.get(n.ref);
             // A reference to a group removed for this variant can never match (as in Python).
             return js === undefined ? "(?!)" : `\\${js}(?:)`;
         }
-        case "fail": return "(?!)";
-        case "cond": throw new Error("internal: conditional left after variant expansion");
+        case "fail":
+            return "(?!)";
+        case "cond":
+            throw new Error("internal: conditional left after variant expansion");
         case "quant": {
             let q: string;
             if (n.min === 0 && n.max === Infinity) q = "*";
@@ -569,7 +736,8 @@ function print(n: Node, ctx: PrintCtx): string {
                 }
                 for (const f of n.flags.off) {
                     if (f === "i") {
-                        if (ctx.globalI) throw new Error("(?-i:...) inside a case-insensitive regex has no JavaScript equivalent");
+                        if (ctx.globalI)
+                            throw new Error("(?-i:...) inside a case-insensitive regex has no JavaScript equivalent");
                         sub.ignoreCase = false;
                     }
                     if (f === "s") sub.dotAll = false;
@@ -620,7 +788,7 @@ export function translatePyRegex(pattern: string, opts: TranslateOptions = {}): 
     if (refs.length > 4) throw new PyRegexError(pattern, 0, "too many conditional groups to translate (max 4)");
     // Variants in the order Python's backtracking would try them: referenced groups taking part first.
     let trees: Node[] = [tree];
-    for (const r of refs) trees = trees.flatMap((t) => [assume(t, r, true), assume(t, r, false)]);
+    for (const r of refs) trees = trees.flatMap(t => [assume(t, r, true), assume(t, r, false)]);
     const g = p.globalFlags;
     if (g.has("L")) throw new PyRegexError(pattern, 0, "locale-dependent matching (?L) has no JavaScript equivalent");
     const multiline = !!opts.multiline || g.has("m");
@@ -633,8 +801,15 @@ export function translatePyRegex(pattern: string, opts: TranslateOptions = {}): 
     for (const t of trees) {
         const ctx: PrintCtx = {
             ascii: !!opts.ascii || g.has("a"),
-            ignoreCase: false, dotAll: false, multiline, globalI: g.has("i"), nextGroup: 1,
-            pyToJs: new Map(), names: new Map(), numOfName: new Map(), atomic: 0,
+            ignoreCase: false,
+            dotAll: false,
+            multiline,
+            globalI: g.has("i"),
+            nextGroup: 1,
+            pyToJs: new Map(),
+            names: new Map(),
+            numOfName: new Map(),
+            atomic: 0,
         };
         let src: string;
         try {

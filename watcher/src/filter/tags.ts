@@ -20,12 +20,18 @@ const G_CIDR = String.raw`(?P<cidr>\d+)`;
 const G_SUBNET = String.raw`\[?(?:${G_IP4}|${G_IP6})(?:/${G_CIDR})?\]?`;
 
 const STATIC: Record<string, string> = {
-    "IP4": G_IP4, "F-IP4/": G_IP4,
-    "IP6": G_IP6, "F-IP6/": G_IP6,
-    "ADDR": G_ADDR, "F-ADDR/": G_ADDR,
-    "CIDR": G_CIDR, "F-CIDR/": G_CIDR,
-    "SUBNET": G_SUBNET, "F-SUBNET/": G_SUBNET,
-    "DNS": G_DNS, "F-DNS/": G_DNS,
+    IP4: G_IP4,
+    "F-IP4/": G_IP4,
+    IP6: G_IP6,
+    "F-IP6/": G_IP6,
+    ADDR: G_ADDR,
+    "F-ADDR/": G_ADDR,
+    CIDR: G_CIDR,
+    "F-CIDR/": G_CIDR,
+    SUBNET: G_SUBNET,
+    "F-SUBNET/": G_SUBNET,
+    DNS: G_DNS,
+    "F-DNS/": G_DNS,
     "F-ID/": String.raw`(?P<fid>\S+)`,
     "F-PORT/": String.raw`(?P<fport>\w+)`,
 };
@@ -46,7 +52,7 @@ const FCUST_RE = /^(\/?)F-([A-Z0-9_-]+)$/;
 export function expandTags(regex: string, useDns = "warn"): string {
     const open = new Set<string>();
     let skip = 0;
-    return regex.replace(FTAG_RE, (tag) => {
+    return regex.replace(FTAG_RE, tag => {
         const tn = tag.slice(1, -1);
         if (tn === "HOST") return useDns === "no" ? G_ADDR : `(?:${G_ADDR}|${G_DNS})`;
         if (tn === "SKIPLINES") return String.raw`\n(?P<skiplines${skip++}>(?:(?:.*\n)*?))`;

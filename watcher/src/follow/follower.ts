@@ -184,7 +184,14 @@ export class LogFollower {
         const first = this.opts.firstStart;
         if (d.kind === "from-end" && first) {
             const offset = seekSince(fd, ident.size, first.since, first.dateOf);
-            d = { kind: "from-end", offset, reason: offset < ident.size ? `new log, reading its lines since ${new Date(first.since * 1000).toISOString()} (findtime)` : "new log, nothing within findtime" };
+            d = {
+                kind: "from-end",
+                offset,
+                reason:
+                    offset < ident.size
+                        ? `new log, reading its lines since ${new Date(first.since * 1000).toISOString()} (findtime)`
+                        : "new log, nothing within findtime",
+            };
         }
         if (d.kind === "from-start" && saved && (saved.dev !== ident.dev || saved.ino !== ident.ino)) {
             this.recoverRotatedTail(saved);
@@ -226,7 +233,13 @@ export class LogFollower {
         const fd = this.tryOpen();
         if (fd === undefined) return;
         const st = fs.fstatSync(fd);
-        this.file = { fd, dev: st.dev, ino: st.ino, offset: st.ino === id.ino ? offset : 0, splitter: new LineSplitter() };
+        this.file = {
+            fd,
+            dev: st.dev,
+            ino: st.ino,
+            offset: st.ino === id.ino ? offset : 0,
+            splitter: new LineSplitter(),
+        };
         this.computeHead(this.file);
     }
 
@@ -256,7 +269,9 @@ export class LogFollower {
             f.offset += consumed;
             if (f.splitter.dropped > dropped) {
                 this.linesDropped += f.splitter.dropped - dropped;
-                this.opts.log.warn(`${name}: dropped a line longer than ${MAX_LINE_BYTES} bytes near offset ${f.offset} (${this.linesDropped} so far)`);
+                this.opts.log.warn(
+                    `${name}: dropped a line longer than ${MAX_LINE_BYTES} bytes near offset ${f.offset} (${this.linesDropped} so far)`,
+                );
             }
             if (lines.length > 0) {
                 this.linesRead += lines.length;
@@ -271,7 +286,7 @@ export class LogFollower {
     private drainRetired(): void {
         if (this.retired.length === 0) return;
         const now = Date.now();
-        this.retired = this.retired.filter((r) => {
+        this.retired = this.retired.filter(r => {
             this.readFrom(r, this.path);
             if (r.until > now) return true;
             fs.closeSync(r.fd);
@@ -293,9 +308,10 @@ export class LogFollower {
             try {
                 this.watcher = fs.watch(path.dirname(this.path), { persistent: true }, (_ev, name) => {
                     // Any change in the directory may matter (the rotated-away file keeps its old writer).
-                    if (!name || name === base || name.toString().startsWith(base) || this.retired.length > 0) this.schedule();
+                    if (!name || name === base || name.toString().startsWith(base) || this.retired.length > 0)
+                        this.schedule();
                 });
-                this.watcher.on("error", (e) => {
+                this.watcher.on("error", e => {
                     this.opts.log.warn(`inotify on ${path.dirname(this.path)} failed (${e.message}); polling instead`);
                     this.watcher?.close();
                     this.watcher = undefined;
@@ -310,10 +326,13 @@ export class LogFollower {
         const poll = this.opts.pollInterval ?? 1000;
         // With inotify a slow poll is a safety net (events can be lost, directories re-created); without it, the poll
         // is the only trigger.
-        this.timer = setInterval(() => {
-            if (!this.watcher) tryWatch();
-            this.check();
-        }, this.watcher ? Math.max(poll, 2000) : poll);
+        this.timer = setInterval(
+            () => {
+                if (!this.watcher) tryWatch();
+                this.check();
+            },
+            this.watcher ? Math.max(poll, 2000) : poll,
+        );
         this.timer.unref?.();
     }
 }

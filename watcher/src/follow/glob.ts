@@ -34,7 +34,7 @@ export function hasGlob(p: string): boolean {
 export function expandGlob(pattern: string): string[] {
     if (!hasGlob(pattern)) return [pattern];
     const abs = path.resolve(pattern);
-    const parts = abs.split("/").filter((p) => p.length > 0);
+    const parts = abs.split("/").filter(p => p.length > 0);
     let bases = ["/"];
     for (let i = 0; i < parts.length; i++) {
         const part = parts[i];
@@ -55,13 +55,14 @@ export function expandGlob(pattern: string): string[] {
             for (const n of names) if (re.test(n)) next.push(path.join(b, n));
         }
         bases = next;
-        if (last) bases = bases.filter((p) => {
-            try {
-                return fs.statSync(p).isFile();
-            } catch {
-                return false;
-            }
-        });
+        if (last)
+            bases = bases.filter(p => {
+                try {
+                    return fs.statSync(p).isFile();
+                } catch {
+                    return false;
+                }
+            });
     }
     return bases.sort();
 }

@@ -56,7 +56,10 @@ export type StepDecision =
     | { kind: "vanished" };
 
 /** What to do on a change notification, given the open file's identity and offset and the path's current stat. */
-export function decideStep(open: { dev: number; ino: number; offset: number; size: number }, path: FileIdentity | undefined): StepDecision {
+export function decideStep(
+    open: { dev: number; ino: number; offset: number; size: number },
+    path: FileIdentity | undefined,
+): StepDecision {
     if (!path) return { kind: "vanished" };
     if (path.dev !== open.dev || path.ino !== open.ino) return { kind: "replaced" };
     if (open.size < open.offset) return { kind: "truncated" };

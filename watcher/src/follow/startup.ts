@@ -47,19 +47,19 @@ function linesFrom(fd: number, from: number, size: number, dateOf: DateOf): Line
 export function seekSince(fd: number, size: number, since: number, dateOf: DateOf): number {
     if (size === 0) return 0;
     // No date near the end: nothing to go by (an undated log), keep the old start at the end.
-    const tail = linesFrom(fd, Math.max(0, size - WINDOW), size, dateOf).filter((l) => l.time !== undefined);
+    const tail = linesFrom(fd, Math.max(0, size - WINDOW), size, dateOf).filter(l => l.time !== undefined);
     if (tail.length === 0) return size;
     if (tail[tail.length - 1].time! < since) return size;
     let lo = 0;
     let hi = size;
     while (hi - lo > LINEAR) {
         const mid = Math.floor((lo + hi) / 2);
-        const dated = linesFrom(fd, mid, size, dateOf).find((l) => l.time !== undefined);
+        const dated = linesFrom(fd, mid, size, dateOf).find(l => l.time !== undefined);
         if (!dated || dated.start >= hi) hi = mid;
         else if (dated.time! < since) lo = dated.end;
         else hi = mid;
     }
-    for (let pos = lo; pos < size; ) {
+    for (let pos = lo; pos < size;) {
         const lines = linesFrom(fd, pos, size, dateOf);
         if (lines.length === 0) return size;
         for (const l of lines) if (l.time !== undefined && l.time >= since) return l.start;

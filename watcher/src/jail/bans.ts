@@ -55,7 +55,7 @@ export class BanHistory {
     }
 
     records(): BanRecord[] {
-        return [...this.byJail.values()].map((r) => ({ ...r }));
+        return [...this.byJail.values()].map(r => ({ ...r }));
     }
 
     restore(records: Iterable<BanRecord>): void {
@@ -84,7 +84,12 @@ export class BanHistory {
 }
 
 /** Ban length in seconds (Infinity for permanent) for a key banned `previous` times before. */
-export function banDuration(bantime: number, inc: BanIncrement, previous: number, random: () => number = Math.random): number {
+export function banDuration(
+    bantime: number,
+    inc: BanIncrement,
+    previous: number,
+    random: () => number = Math.random,
+): number {
     if (bantime < 0) return Infinity;
     if (!inc.enabled || previous <= 0) return bantime;
     let t: number;

@@ -11,9 +11,9 @@ const MAX_NAMES = 10_000;
 
 export type LookupAll = (name: string) => Promise<string[]>;
 
-export const systemLookup: LookupAll = async (name) => {
+export const systemLookup: LookupAll = async name => {
     try {
-        return [...new Set((await dns.promises.lookup(name, { all: true })).map((a) => a.address))];
+        return [...new Set((await dns.promises.lookup(name, { all: true })).map(a => a.address))];
     } catch {
         return [];
     }
@@ -23,7 +23,10 @@ export const systemLookup: LookupAll = async (name) => {
 export class HostResolver {
     private readonly cache = new Map<string, { ips: string[]; until: number } | Promise<string[]>>();
 
-    constructor(private readonly lookup: LookupAll = systemLookup, private readonly now: () => number = () => Date.now() / 1000) {}
+    constructor(
+        private readonly lookup: LookupAll = systemLookup,
+        private readonly now: () => number = () => Date.now() / 1000,
+    ) {}
 
     resolve(name: string): Promise<string[]> {
         const key = name.toLowerCase();
@@ -31,7 +34,7 @@ export class HostResolver {
         if (hit instanceof Promise) return hit;
         if (hit && hit.until > this.now()) return Promise.resolve(hit.ips);
         if (this.cache.size >= MAX_NAMES) this.cache.delete(this.cache.keys().next().value as string);
-        const p = this.lookup(name).then((ips) => {
+        const p = this.lookup(name).then(ips => {
             this.cache.set(key, { ips, until: this.now() + TTL_S });
             return ips;
         });
@@ -44,10 +47,22 @@ export class HostResolver {
 export function lookupSync(name: string): string[] {
     const r = spawnSync("getent", ["ahosts", name], { encoding: "utf8", timeout: 5000 });
     if (r.status !== 0 || !r.stdout) return [];
-    return [...new Set(r.stdout.split("\n").map((l) => l.split(/\s+/)[0]).filter((x) => x))];
+    return [
+        ...new Set(
+            r.stdout
+                .split("\n")
+                .map(l => l.split(/\s+/)[0])
+                .filter(x => x),
+        ),
+    ];
 }
 
 /** Whether `text` is written like a host name (RFC 1123 labels), as opposed to a typo in an address. */
 export function isHostName(text: string): boolean {
-    return text.length <= 253 && /^(?=.*[A-Za-z])[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/.test(text);
+    return (
+        text.length <= 253 &&
+        /^(?=.*[A-Za-z])[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/.test(
+            text,
+        )
+    );
 }

@@ -19,14 +19,22 @@ export class IPAddr {
     /** Parses `192.0.2.1`, `2001:db8::1`, `[2001:db8::1]`, `::ffff:192.0.2.1`; undefined if not an address. */
     static parse(input: string): IPAddr | undefined {
         let s = input;
-        if (s.length > 1 && s.charCodeAt(0) === 91 /* [ */ && s.charCodeAt(s.length - 1) === 93 /* ] */) s = s.slice(1, -1);
+        if (s.length > 1 && s.charCodeAt(0) === 91 /* [ */ && s.charCodeAt(s.length - 1) === 93 /* ] */)
+            s = s.slice(1, -1);
         if (s.indexOf(":") < 0) {
             const v4 = parseIPv4(s, 0, s.length);
             return v4 < 0 ? undefined : new IPAddr(4, [v4], formatIPv4(v4));
         }
         const groups = parseIPv6(s);
         if (!groups) return undefined;
-        if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
+        if (
+            groups[0] === 0 &&
+            groups[1] === 0 &&
+            groups[2] === 0 &&
+            groups[3] === 0 &&
+            groups[4] === 0 &&
+            groups[5] === 0xffff
+        ) {
             const v4 = ((groups[6] << 16) | groups[7]) >>> 0;
             return new IPAddr(4, [v4], formatIPv4(v4));
         }
@@ -65,7 +73,8 @@ export class IPNetwork {
 
     static of(family: IPFamily, words: readonly number[], prefix: number): IPNetwork {
         const bits = family === 4 ? 32 : 128;
-        if (!(prefix >= 0 && prefix <= bits && Number.isInteger(prefix))) throw new RangeError(`prefix /${prefix} out of range for IPv${family}`);
+        if (!(prefix >= 0 && prefix <= bits && Number.isInteger(prefix)))
+            throw new RangeError(`prefix /${prefix} out of range for IPv${family}`);
         const masked = maskWords(words, prefix);
         const addr = family === 4 ? formatIPv4(masked[0]) : formatIPv6(masked);
         return new IPNetwork(family, masked, prefix, prefix === bits ? addr : `${addr}/${prefix}`);
@@ -90,7 +99,7 @@ export class IPNetwork {
             const mask = parseIPv4(lenText, 0, lenText.length);
             if (mask < 0) return undefined;
             len = Math.clz32(~mask);
-            if (len < 32 && (mask << len) !== 0) return undefined; // not contiguous
+            if (len < 32 && mask << len !== 0) return undefined; // not contiguous
         } else return undefined;
         if (len < 0 || len > addr.bits) return undefined;
         return IPNetwork.of(addr.family, addr.words, len);
@@ -103,7 +112,7 @@ export class IPNetwork {
         for (let i = 0; left > 0; i++, left -= 32) {
             if (left >= 32) {
                 if (ip.words[i] !== w[i]) return false;
-            } else if (((ip.words[i] & (~0 << (32 - left))) >>> 0) !== w[i]) return false;
+            } else if ((ip.words[i] & (~0 << (32 - left))) >>> 0 !== w[i]) return false;
         }
         return true;
     }
@@ -159,7 +168,8 @@ export class IPSet {
 
     contains(ip: IPAddr): boolean {
         if (ip.family === 4) {
-            for (const [len, set] of this.byLen4) if (set.has(len === 0 ? 0 : (ip.words[0] & (~0 << (32 - len))) >>> 0)) return true;
+            for (const [len, set] of this.byLen4)
+                if (set.has(len === 0 ? 0 : (ip.words[0] & (~0 << (32 - len))) >>> 0)) return true;
             return false;
         }
         for (const [len, set] of this.byLen6) if (set.has(maskWords(ip.words, len).join(":"))) return true;
@@ -289,7 +299,7 @@ function formatIPv6(words: readonly number[]): string {
     }
     let bestStart = -1;
     let bestLen = 1;
-    for (let i = 0; i < 8; ) {
+    for (let i = 0; i < 8;) {
         if (g[i] !== 0) {
             i++;
             continue;
@@ -302,8 +312,14 @@ function formatIPv6(words: readonly number[]): string {
         }
         i = j;
     }
-    if (bestStart < 0) return g.map((x) => x.toString(16)).join(":");
-    const left = g.slice(0, bestStart).map((x) => x.toString(16)).join(":");
-    const right = g.slice(bestStart + bestLen).map((x) => x.toString(16)).join(":");
+    if (bestStart < 0) return g.map(x => x.toString(16)).join(":");
+    const left = g
+        .slice(0, bestStart)
+        .map(x => x.toString(16))
+        .join(":");
+    const right = g
+        .slice(bestStart + bestLen)
+        .map(x => x.toString(16))
+        .join(":");
     return `${left}::${right}`;
 }

@@ -151,13 +151,14 @@ export class Jail {
     private resolveLater(host: string, time: number): void {
         const dns = this.dns!;
         dns.resolve(host).then(
-            (ips) => {
+            ips => {
                 if (ips.length === 0) {
                     dns.warn?.(`[${this.name}] Unable to find a corresponding IP address for ${host}`);
                     return;
                 }
                 const usedns = ((this.settings as { usedns?: string }).usedns ?? "").trim().toLowerCase();
-                if (usedns === "warn") dns.warn?.(`[${this.name}] Determined IP using DNS Lookup: ${host} = ${JSON.stringify(ips)}`);
+                if (usedns === "warn")
+                    dns.warn?.(`[${this.name}] Determined IP using DNS Lookup: ${host} = ${JSON.stringify(ips)}`);
                 for (const ip of ips) {
                     if (!IPAddr.parse(ip)) continue;
                     const out = this.addFailure(ip, time, dns.now());
@@ -189,7 +190,11 @@ export class Jail {
         if (change.maxretry !== undefined || change.findtime !== undefined) {
             if (change.maxretry !== undefined) s.maxretry = change.maxretry;
             if (change.findtime !== undefined) s.findtime = change.findtime;
-            this.failures = new FailureCounter({ maxretry: s.maxretry, findtime: s.findtime, maxKeys: this.opts.maxTrackedKeys });
+            this.failures = new FailureCounter({
+                maxretry: s.maxretry,
+                findtime: s.findtime,
+                maxKeys: this.opts.maxTrackedKeys,
+            });
         }
     }
 
@@ -200,7 +205,8 @@ export class Jail {
     carryOver(prev: Jail): void {
         this.totalFailed = prev.totalFailed;
         this.bans.carryTotal(prev.bans.totalBanned);
-        if (prev.settings.maxretry === this.settings.maxretry && prev.settings.findtime === this.settings.findtime) this.failures = prev.failures;
+        if (prev.settings.maxretry === this.settings.maxretry && prev.settings.findtime === this.settings.findtime)
+            this.failures = prev.failures;
     }
 
     private ignoreSet(): IPSet {
@@ -221,7 +227,7 @@ export class Jail {
             totalFailed: this.totalFailed,
             currentlyBanned: active.length,
             totalBanned: this.bans.totalBanned,
-            bannedList: active.map((b) => b.ip),
+            bannedList: active.map(b => b.ip),
         };
     }
 }

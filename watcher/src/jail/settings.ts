@@ -34,7 +34,11 @@ export interface JailConfigSource {
 }
 
 /** Loads the filter a jail names: `spec` is the `filter` value (`sshd[mode=aggressive]`). */
-export type FilterLoader = (spec: string, jailValues: Record<string, string>, origin?: ConfigOrigin) => FilterDefinition;
+export type FilterLoader = (
+    spec: string,
+    jailValues: Record<string, string>,
+    origin?: ConfigOrigin,
+) => FilterDefinition;
 
 export interface ResolveOptions {
     /** Filter loader (the CLI passes config/reader.ts's loadFilter bound to the config dir). */
@@ -80,7 +84,10 @@ export function resolveJails(config: JailConfigSource, opts: ResolveOptions): Re
 }
 
 /** Resolves every enabled jail, collecting errors instead of stopping at the first. */
-export function checkJails(config: JailConfigSource, opts: ResolveOptions): { jails: ResolvedJail[]; errors: ConfigError[] } {
+export function checkJails(
+    config: JailConfigSource,
+    opts: ResolveOptions,
+): { jails: ResolvedJail[]; errors: ConfigError[] } {
     const jails: ResolvedJail[] = [];
     const errors: ConfigError[] = [];
     for (const name of config.jailNames()) {
@@ -100,59 +107,111 @@ export function checkJails(config: JailConfigSource, opts: ResolveOptions): { ja
 }
 
 function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): ResolvedJail | undefined {
-    const maxretry = r.value("maxretry", "5", (v) => {
-        const n = Number(v);
-        return Number.isInteger(n) && n >= 1 ? n : undefined;
-    }, "an integer >= 1");
-    const findtime = r.value("findtime", "600", (v) => {
-        const n = parseDuration(v);
-        return n !== undefined && n > 0 ? n : undefined;
-    }, "a positive time (600, 10m, 1h30m)");
-    const bantime = r.value("bantime", "600", (v) => {
-        const n = parseDuration(v);
-        return n !== undefined && n !== 0 ? n : undefined;
-    }, "a time (600, 10m, 12h; negative = permanent)");
+    const maxretry = r.value(
+        "maxretry",
+        "5",
+        v => {
+            const n = Number(v);
+            return Number.isInteger(n) && n >= 1 ? n : undefined;
+        },
+        "an integer >= 1",
+    );
+    const findtime = r.value(
+        "findtime",
+        "600",
+        v => {
+            const n = parseDuration(v);
+            return n !== undefined && n > 0 ? n : undefined;
+        },
+        "a positive time (600, 10m, 1h30m)",
+    );
+    const bantime = r.value(
+        "bantime",
+        "600",
+        v => {
+            const n = parseDuration(v);
+            return n !== undefined && n !== 0 ? n : undefined;
+        },
+        "a time (600, 10m, 12h; negative = permanent)",
+    );
     const increment = r.bool("bantime.increment", false);
     const factor = r.value("bantime.factor", "1", parseFactor, "a positive number or quotient (2, 2.0 / 2.885385)");
-    const multipliers = r.value("bantime.multipliers", "", (v) => {
-        const parts = v.trim() === "" ? [] : v.trim().split(/\s+/);
-        const nums = parts.map(Number);
-        return nums.every((n) => Number.isInteger(n) && n > 0) ? nums : undefined;
-    }, "space-separated positive integers (1 2 4 8 16)");
-    const maxtime = r.value("bantime.maxtime", "", (v) => (v.trim() === "" ? 0 : positive(parseDuration(v))), "a positive time (1w, 5d)");
-    const rndtime = r.value("bantime.rndtime", "", (v) => (v.trim() === "" ? 0 : nonNegative(parseDuration(v))), "a time >= 0");
+    const multipliers = r.value(
+        "bantime.multipliers",
+        "",
+        v => {
+            const parts = v.trim() === "" ? [] : v.trim().split(/\s+/);
+            const nums = parts.map(Number);
+            return nums.every(n => Number.isInteger(n) && n > 0) ? nums : undefined;
+        },
+        "space-separated positive integers (1 2 4 8 16)",
+    );
+    const maxtime = r.value(
+        "bantime.maxtime",
+        "",
+        v => (v.trim() === "" ? 0 : positive(parseDuration(v))),
+        "a positive time (1w, 5d)",
+    );
+    const rndtime = r.value(
+        "bantime.rndtime",
+        "",
+        v => (v.trim() === "" ? 0 : nonNegative(parseDuration(v))),
+        "a time >= 0",
+    );
     const overalljails = r.bool("bantime.overalljails", false);
-    r.value("bantime.formula", "", (v) => {
-        const norm = v.replace(/\s+/g, "");
-        return norm === "" || norm === DEFAULT_FORMULA ? true : undefined;
-    }, "fail2ban's default formula (custom formulas are not evaluated; use bantime.multipliers)");
-    const ignoreip = r.value("ignoreip", "", (v) => {
-        const out: string[] = [];
-        for (const item of v.split(/[\s,]+/)) {
-            if (item === "") continue;
-            const net = IPNetwork.parse(item);
-            if (net) out.push(net.text);
-            else if (isHostName(item)) out.push(item);
-            else return undefined;
-        }
-        return out;
-    }, "addresses, CIDRs or host names (127.0.0.1/8 ::1 192.0.2.0/24 gw.example.org)");
+    r.value(
+        "bantime.formula",
+        "",
+        v => {
+            const norm = v.replace(/\s+/g, "");
+            return norm === "" || norm === DEFAULT_FORMULA ? true : undefined;
+        },
+        "fail2ban's default formula (custom formulas are not evaluated; use bantime.multipliers)",
+    );
+    const ignoreip = r.value(
+        "ignoreip",
+        "",
+        v => {
+            const out: string[] = [];
+            for (const item of v.split(/[\s,]+/)) {
+                if (item === "") continue;
+                const net = IPNetwork.parse(item);
+                if (net) out.push(net.text);
+                else if (isHostName(item)) out.push(item);
+                else return undefined;
+            }
+            return out;
+        },
+        "addresses, CIDRs or host names (127.0.0.1/8 ::1 192.0.2.0/24 gw.example.org)",
+    );
     // Host names in ignoreip are looked up now (start and reload), as fail2ban does; -t does not look them up.
-    const ignoreipResolved = opts.resolveName ? ignoreip.filter((x) => !IPNetwork.parse(x)).flatMap((n) => opts.resolveName!(n)) : [];
+    const ignoreipResolved = opts.resolveName
+        ? ignoreip.filter(x => !IPNetwork.parse(x)).flatMap(n => opts.resolveName!(n))
+        : [];
     const ignoreself = r.bool("ignoreself", true);
     const shareFailures = r.bool("sharefailures", false);
-    const ipv6Prefix = r.value("ipv6prefix", "128", (v) => {
-        const n = Number(v);
-        return Number.isInteger(n) && n >= 1 && n <= 128 ? n : undefined;
-    }, "a prefix length 1..128 (64 bans IPv6 /64 networks)");
-    const logpath = r.value("logpath", "", (v) => {
-        const out: string[] = [];
-        for (const line of v.split("\n")) {
-            const t = line.trim().replace(/\s+(tail|head)$/i, "");
-            if (t !== "") out.push(...t.split(/\s+/));
-        }
-        return out;
-    }, "file paths or globs");
+    const ipv6Prefix = r.value(
+        "ipv6prefix",
+        "128",
+        v => {
+            const n = Number(v);
+            return Number.isInteger(n) && n >= 1 && n <= 128 ? n : undefined;
+        },
+        "a prefix length 1..128 (64 bans IPv6 /64 networks)",
+    );
+    const logpath = r.value(
+        "logpath",
+        "",
+        v => {
+            const out: string[] = [];
+            for (const line of v.split("\n")) {
+                const t = line.trim().replace(/\s+(tail|head)$/i, "");
+                if (t !== "") out.push(...t.split(/\s+/));
+            }
+            return out;
+        },
+        "file paths or globs",
+    );
     let port = r.string("port", "0:65535");
     let protocol = r.string("protocol", "tcp");
     let banaction = r.string("banaction", "nftables");
@@ -165,13 +224,25 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
     }
     r.check(chosen?.key ?? "port", portProblem(port));
     r.check(chosen?.key ?? "protocol", protocolProblem(protocol));
-    if ((chosen || plain) && backendFor(banaction) === "iptables-ipset" && protocol.split(/[\s,]+/).filter((x) => x).length > 1) {
-        r.check(chosen?.key ?? "protocol", `iptables-ipset: one protocol per jail (${protocol}); use nftables or one jail per protocol`);
+    if (
+        (chosen || plain) &&
+        backendFor(banaction) === "iptables-ipset" &&
+        protocol.split(/[\s,]+/).filter(x => x).length > 1
+    ) {
+        r.check(
+            chosen?.key ?? "protocol",
+            `iptables-ipset: one protocol per jail (${protocol}); use nftables or one jail per protocol`,
+        );
     }
     const backend = r.string("backend", "auto");
     // The journal is not read yet: following some file instead would silently watch the wrong thing.
     if (/^systemd\b/i.test(backend)) r.check("backend", systemdBackendRefused(backend));
-    const usedns = r.value("usedns", "warn", (v) => (/^(yes|warn|no|raw)$/i.test(v.trim()) ? v.trim().toLowerCase() : undefined), "yes, warn, no or raw");
+    const usedns = r.value(
+        "usedns",
+        "warn",
+        v => (/^(yes|warn|no|raw)$/i.test(v.trim()) ? v.trim().toLowerCase() : undefined),
+        "yes, warn, no or raw",
+    );
     const filterSpec = r.string("filter", r.name).trim();
 
     let filter: FilterDefinition | undefined;
@@ -216,7 +287,11 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
  * dummy) on the native backends (one per jail: restore and bans are batched there), every other action.d action
  * through its commands (actions/generic.ts). An action that cannot run is an error naming the line.
  */
-function chooseAction(r: JailReader, banaction: string, opts: ResolveOptions): { native?: ActionSpec & { key: string }; generic: ActionDefinition[]; plain?: boolean } {
+function chooseAction(
+    r: JailReader,
+    banaction: string,
+    opts: ResolveOptions,
+): { native?: ActionSpec & { key: string }; generic: ActionDefinition[]; plain?: boolean } {
     const generic: ActionDefinition[] = [];
     let text: string | undefined;
     try {
@@ -242,10 +317,15 @@ function chooseAction(r: JailReader, banaction: string, opts: ResolveOptions): {
         if (backendFor(a.name)) {
             if (!native) native = { name: a.name, args: { ...a.args } };
             else if ((a.args.port ?? "") !== (native.args.port ?? "")) {
-                r.check("action", `ban actions ${native.name} and ${a.name} with different ports in one jail are not supported (use one jail per port list)`);
+                r.check(
+                    "action",
+                    `ban actions ${native.name} and ${a.name} with different ports in one jail are not supported (use one jail per port list)`,
+                );
             } else if ((a.args.protocol ?? "") !== (native.args.protocol ?? "")) {
                 // The stock tcp + udp pair (e.g. [named-refused]): one rule matching both protocols.
-                native.args.protocol = [...new Set(`${native.args.protocol ?? ""},${a.args.protocol ?? ""}`.split(/[\s,]+/).filter((x) => x))].join(",");
+                native.args.protocol = [
+                    ...new Set(`${native.args.protocol ?? ""},${a.args.protocol ?? ""}`.split(/[\s,]+/).filter(x => x)),
+                ].join(",");
             }
         } else if (opts.actionExists && !opts.actionExists(a.name)) {
             r.check(at, `unknown action ${JSON.stringify(a.name)}: no action.d/${a.name}.conf`);
@@ -295,7 +375,10 @@ class JailReader {
     readonly errors: ConfigError[] = [];
     readonly origins: Record<string, ConfigOrigin> = {};
 
-    constructor(private readonly config: JailConfigSource, readonly name: string) {}
+    constructor(
+        private readonly config: JailConfigSource,
+        readonly name: string,
+    ) {}
 
     origin(key: string): ConfigOrigin | undefined {
         return this.config.get(this.name, key)?.origin;
@@ -344,7 +427,10 @@ class JailReader {
         if (out !== undefined) return out;
         const origin = v?.origin ?? { key };
         const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
-        const err = new ConfigError(origin, `invalid value ${JSON.stringify(shown)} in jail [${this.name}]: expected ${expected}`);
+        const err = new ConfigError(
+            origin,
+            `invalid value ${JSON.stringify(shown)} in jail [${this.name}]: expected ${expected}`,
+        );
         this.errors.push(err);
         // A placeholder keeps the remaining checks going; the jail is dropped because errors is non-empty.
         return parse(dflt) as T;

@@ -77,7 +77,12 @@ export function formatDuration(seconds: number): string {
     if (seconds === 0) return "0s";
     let s = Math.round(seconds);
     let out = "";
-    for (const [name, size] of [["w", 604800], ["d", 86400], ["h", 3600], ["m", 60]] as const) {
+    for (const [name, size] of [
+        ["w", 604800],
+        ["d", 86400],
+        ["h", 3600],
+        ["m", 60],
+    ] as const) {
         if (s >= size) {
             out += `${Math.floor(s / size)}${name}`;
             s %= size;

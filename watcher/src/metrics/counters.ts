@@ -16,7 +16,16 @@ export const PEER_TYPES = ["ban", "unban", "sync-request", "sync", "failures", "
 export type PeerType = (typeof PEER_TYPES)[number];
 
 /** Why a peer frame was refused (the `reason` label). */
-export const REJECT_REASONS = ["not_json", "no_mac", "bad_mac", "stale", "replay", "malformed", "before_start", "too_large"] as const;
+export const REJECT_REASONS = [
+    "not_json",
+    "no_mac",
+    "bad_mac",
+    "stale",
+    "replay",
+    "malformed",
+    "before_start",
+    "too_large",
+] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 function zeros<K extends string>(keys: readonly K[]): Record<K, number> {

@@ -22,7 +22,11 @@ export class MetricsServer {
     /** Bound address once listening (tests use port 0). */
     address: net.AddressInfo | undefined;
 
-    constructor(private readonly opts: MetricsOptions, private readonly render: () => string, private readonly log: Logger) {}
+    constructor(
+        private readonly opts: MetricsOptions,
+        private readonly render: () => string,
+        private readonly log: Logger,
+    ) {}
 
     async start(): Promise<void> {
         const server = http.createServer((req, res) => this.answer(req, res));
@@ -30,7 +34,7 @@ export class MetricsServer {
         server.requestTimeout = REQUEST_TIMEOUT_MS;
         server.headersTimeout = REQUEST_TIMEOUT_MS;
         server.keepAliveTimeout = 5_000;
-        server.setTimeout(this.opts.idleTimeoutMs ?? METRICS_IDLE_TIMEOUT_MS, (sock) => sock.destroy());
+        server.setTimeout(this.opts.idleTimeoutMs ?? METRICS_IDLE_TIMEOUT_MS, sock => sock.destroy());
         server.on("connection", (sock: net.Socket) => {
             this.open.add(sock);
             sock.on("close", () => this.open.delete(sock));
@@ -41,17 +45,19 @@ export class MetricsServer {
             server.listen(this.opts.port, this.opts.host, () => resolve());
         });
         server.removeAllListeners("error");
-        server.on("error", (e) => this.log.error(`metrics: listener: ${e.message}`));
+        server.on("error", e => this.log.error(`metrics: listener: ${e.message}`));
         this.server = server;
         this.address = server.address() as net.AddressInfo;
-        this.log.info(`metrics: serving http://${this.address.family === "IPv6" ? `[${this.address.address}]` : this.address.address}:${this.address.port}/metrics`);
+        this.log.info(
+            `metrics: serving http://${this.address.family === "IPv6" ? `[${this.address.address}]` : this.address.address}:${this.address.port}/metrics`,
+        );
     }
 
     async stop(): Promise<void> {
         const s = this.server;
         this.server = undefined;
         for (const sock of this.open) sock.destroy();
-        if (s) await new Promise<void>((r) => s.close(() => r()));
+        if (s) await new Promise<void>(r => s.close(() => r()));
     }
 
     private answer(req: http.IncomingMessage, res: http.ServerResponse): void {

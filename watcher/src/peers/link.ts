@@ -16,7 +16,17 @@ import type { PeerOptions } from "../server/options";
 import type { Ban } from "../types";
 import { PeerCounters } from "../metrics/counters";
 import { FailureBatch } from "./failureBatch";
-import { decodeFrame, encodeFrame, MIN_SECRET_BYTES, newNonce, parsePeer, PeerAuthError, PeerPayload, ReplayGuard, WireBan } from "./message";
+import {
+    decodeFrame,
+    encodeFrame,
+    MIN_SECRET_BYTES,
+    newNonce,
+    parsePeer,
+    PeerAuthError,
+    PeerPayload,
+    ReplayGuard,
+    WireBan,
+} from "./message";
 
 const CONNECT_TIMEOUT_MS = 3000;
 const MAX_FRAME = 64 * 1024 * 1024;
@@ -40,9 +50,11 @@ const URGENT_MIN_MS = 20;
 
 export function readSecret(file: string): Buffer {
     const st = fs.statSync(file);
-    if ((st.mode & 0o077) !== 0) throw new Error(`${file}: peer secret must not be readable by group or others (chmod 600)`);
+    if ((st.mode & 0o077) !== 0)
+        throw new Error(`${file}: peer secret must not be readable by group or others (chmod 600)`);
     const secret = Buffer.from(fs.readFileSync(file, "utf8").trim(), "utf8");
-    if (secret.length < MIN_SECRET_BYTES) throw new Error(`${file}: peer secret is shorter than ${MIN_SECRET_BYTES} bytes`);
+    if (secret.length < MIN_SECRET_BYTES)
+        throw new Error(`${file}: peer secret is shorter than ${MIN_SECRET_BYTES} bytes`);
     return secret;
 }
 
@@ -70,8 +82,12 @@ export class PeerLink implements PeerHooks {
     /** Listening port once started (tests use port 0). */
     port = 0;
 
-    constructor(private readonly opts: PeerOptions, private readonly secret: Buffer, private readonly log: Logger) {
-        this.peers = opts.peers.map((p) => parsePeer(p, opts.port));
+    constructor(
+        private readonly opts: PeerOptions,
+        private readonly secret: Buffer,
+        private readonly log: Logger,
+    ) {
+        this.peers = opts.peers.map(p => parsePeer(p, opts.port));
     }
 
     private now(): number {
@@ -81,19 +97,19 @@ export class PeerLink implements PeerHooks {
     async start(server: JailwatchServer): Promise<void> {
         this.server = server;
         this.startedAt = this.now();
-        const listener = net.createServer((sock) => this.serve(sock));
+        const listener = net.createServer(sock => this.serve(sock));
         listener.maxConnections = this.opts.maxConnections ?? PEER_MAX_CONNECTIONS;
         await new Promise<void>((resolve, reject) => {
             listener.once("error", reject);
             listener.listen(this.opts.port, this.opts.listen, () => resolve());
         });
         // After listen, an error (EMFILE on accept, say) is logged: never an unhandled 'error' event.
-        listener.on("error", (e) => this.log.error(`peers: listener: ${e.message}`));
+        listener.on("error", e => this.log.error(`peers: listener: ${e.message}`));
         this.listener = listener;
         this.port = (listener.address() as net.AddressInfo).port;
         this.log.info(`peers: listening on ${this.opts.listen}:${this.port}, ${this.peers.length} peer(s)`);
         // Catch up on bans decided while we were down; a peer that is down too is not an error.
-        await Promise.all(this.peers.map((p) => this.syncFrom(p.host, p.port)));
+        await Promise.all(this.peers.map(p => this.syncFrom(p.host, p.port)));
     }
 
     async stop(): Promise<void> {
@@ -102,7 +118,7 @@ export class PeerLink implements PeerHooks {
         const l = this.listener;
         this.listener = undefined;
         for (const s of this.open) s.destroy();
-        if (l) await new Promise<void>((r) => l.close(() => r()));
+        if (l) await new Promise<void>(r => l.close(() => r()));
     }
 
     broadcast(ban: Ban): void {
@@ -142,12 +158,21 @@ export class PeerLink implements PeerHooks {
         let entries = 0;
         for (const b of batches) entries += b.length;
         for (const p of this.peers) {
-            const frames = batches.map((failures) => encodeFrame({ type: "failures", node: this.node, ts: this.now(), nonce: newNonce(), failures }, this.secret)).join("");
+            const frames = batches
+                .map(failures =>
+                    encodeFrame(
+                        { type: "failures", node: this.node, ts: this.now(), nonce: newNonce(), failures },
+                        this.secret,
+                    ),
+                )
+                .join("");
             this.counters.sent.failures += batches.length;
             this.counters.failuresSent += entries;
-            this.send(p.host, p.port, frames).catch((e) => {
+            this.send(p.host, p.port, frames).catch(e => {
                 this.counters.sendErrors++;
-                this.log.debug(`peers: cannot send ${entries} failure(s) to ${p.host}:${p.port}: ${(e as Error).message}`);
+                this.log.debug(
+                    `peers: cannot send ${entries} failure(s) to ${p.host}:${p.port}: ${(e as Error).message}`,
+                );
             });
         }
     }
@@ -164,16 +189,24 @@ export class PeerLink implements PeerHooks {
 
     private flush(): void {
         this.scheduled = false;
-        for (const [type, list] of [["ban", this.pending], ["unban", this.pendingUnbans]] as const) {
+        for (const [type, list] of [
+            ["ban", this.pending],
+            ["unban", this.pendingUnbans],
+        ] as const) {
             if (list.length === 0) continue;
             if (type === "ban") this.pending = [];
             else this.pendingUnbans = [];
             for (const p of this.peers) {
-                const frame = encodeFrame({ type, node: this.node, ts: this.now(), nonce: newNonce(), bans: list }, this.secret);
+                const frame = encodeFrame(
+                    { type, node: this.node, ts: this.now(), nonce: newNonce(), bans: list },
+                    this.secret,
+                );
                 this.counters.sent[type]++;
-                this.send(p.host, p.port, frame).catch((e) => {
+                this.send(p.host, p.port, frame).catch(e => {
                     this.counters.sendErrors++;
-                    this.log.warn(`peers: cannot send ${list.length} ${type}(s) to ${p.host}:${p.port}: ${(e as Error).message}`);
+                    this.log.warn(
+                        `peers: cannot send ${list.length} ${type}(s) to ${p.host}:${p.port}: ${(e as Error).message}`,
+                    );
                 });
             }
         }
@@ -196,7 +229,7 @@ export class PeerLink implements PeerHooks {
                 buf += d;
                 if (buf.length > MAX_FRAME) sock.destroy(new Error("reply too large"));
             });
-            sock.on("error", (e) => {
+            sock.on("error", e => {
                 clearTimeout(timer);
                 reject(e);
             });
@@ -211,7 +244,12 @@ export class PeerLink implements PeerHooks {
         try {
             const nonce = newNonce();
             this.counters.sent["sync-request"]++;
-            const reply = await this.send(host, port, encodeFrame({ type: "sync-request", node: this.node, ts: this.now(), nonce }, this.secret), true);
+            const reply = await this.send(
+                host,
+                port,
+                encodeFrame({ type: "sync-request", node: this.node, ts: this.now(), nonce }, this.secret),
+                true,
+            );
             const line = reply.split("\n")[0];
             if (!line) throw new Error("no reply");
             let p: PeerPayload;
@@ -223,7 +261,8 @@ export class PeerLink implements PeerHooks {
             }
             this.counters.received[PeerCounters.typeOf(p.type)]++;
             if (p.type !== "sync") throw new PeerAuthError(`expected sync, got ${p.type}`);
-            if (p.reply !== undefined && p.reply !== nonce) throw new PeerAuthError("sync reply answers another request");
+            if (p.reply !== undefined && p.reply !== nonce)
+                throw new PeerAuthError("sync reply answers another request");
             // Lifted bans first, so a peer that was down during an unban drops it instead of keeping it.
             for (const u of p.unbans ?? []) this.server?.unbanFromPeer(u.jail, u.ip, u.end === null ? Infinity : u.end);
             const n = this.apply(p.bans);
@@ -251,10 +290,15 @@ export class PeerLink implements PeerHooks {
         this.open.add(sock);
         sock.on("close", () => this.open.delete(sock));
         sock.setTimeout(this.opts.idleTimeoutMs ?? PEER_IDLE_TIMEOUT_MS, () => sock.destroy());
-        readSocketLines(sock, MAX_FRAME, (line) => this.onFrame(sock, line), () => {
-            this.counters.rejected.too_large++;
-            sock.destroy();
-        });
+        readSocketLines(
+            sock,
+            MAX_FRAME,
+            line => this.onFrame(sock, line),
+            () => {
+                this.counters.rejected.too_large++;
+                sock.destroy();
+            },
+        );
     }
 
     /** Refusals are logged at most a few times a minute: one 64 KB read can hold 32,768 bad frames. */
@@ -280,7 +324,8 @@ export class PeerLink implements PeerHooks {
         try {
             p = decodeFrame(line, this.secret, this.now(), this.guard);
             // Nonces live in memory only: a frame signed before we started could be one we accepted before a restart.
-            if (p.ts < this.startedAt) throw new PeerAuthError("signed before this server started (possible replay)", "before_start");
+            if (p.ts < this.startedAt)
+                throw new PeerAuthError("signed before this server started (possible replay)", "before_start");
         } catch (e) {
             this.counters.rejected[e instanceof PeerAuthError ? e.reason : "malformed"]++;
             this.logRefused(sock.remoteAddress, (e as Error).message);
@@ -293,7 +338,9 @@ export class PeerLink implements PeerHooks {
             const server = this.server;
             if (server) for (const f of p.failures) server.addPeerFailures(f.jail, f.ip, f.n, f.t);
         } else if (p.type === "unknown") {
-            this.log.debug(`peers: ignored a frame of unknown type ${JSON.stringify(p.name)} from ${p.node} (newer peer?)`);
+            this.log.debug(
+                `peers: ignored a frame of unknown type ${JSON.stringify(p.name)} from ${p.node} (newer peer?)`,
+            );
         } else if (p.type === "ban") {
             const n = this.apply(p.bans);
             this.log.debug(`peers: ${n} of ${p.bans.length} ban(s) from ${p.node} applied`);
@@ -301,11 +348,20 @@ export class PeerLink implements PeerHooks {
             for (const u of p.bans) this.server?.unbanFromPeer(u.jail, u.ip, u.end === null ? Infinity : u.end);
         } else if (p.type === "sync-request") {
             const now = this.now();
-            const wire = (b: { jail: string; ip: string; end: number }) => ({ jail: b.jail, ip: b.ip, end: Number.isFinite(b.end) ? b.end : null });
-            const bans = (this.server?.activeBans() ?? []).filter((b) => b.end > now).map(wire);
+            const wire = (b: { jail: string; ip: string; end: number }) => ({
+                jail: b.jail,
+                ip: b.ip,
+                end: Number.isFinite(b.end) ? b.end : null,
+            });
+            const bans = (this.server?.activeBans() ?? []).filter(b => b.end > now).map(wire);
             const unbans = (this.server?.liftedBans() ?? []).map(wire);
             this.counters.sent.sync++;
-            sock.end(encodeFrame({ type: "sync", node: this.node, ts: now, nonce: newNonce(), bans, unbans, reply: p.nonce }, this.secret));
+            sock.end(
+                encodeFrame(
+                    { type: "sync", node: this.node, ts: now, nonce: newNonce(), bans, unbans, reply: p.nonce },
+                    this.secret,
+                ),
+            );
             return false;
         }
         return true;

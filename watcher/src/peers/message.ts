@@ -85,7 +85,10 @@ export class ReplayGuard {
 }
 
 export class PeerAuthError extends Error {
-    constructor(message: string, readonly reason: RejectReason = "malformed") {
+    constructor(
+        message: string,
+        readonly reason: RejectReason = "malformed",
+    ) {
         super(message);
         this.name = "PeerAuthError";
     }
@@ -93,13 +96,29 @@ export class PeerAuthError extends Error {
 
 function isWireFailure(f: unknown): f is WireFailure {
     const o = f as WireFailure;
-    return typeof o === "object" && o !== null && typeof o.jail === "string" && typeof o.ip === "string" && o.ip.length <= 64 &&
-        Number.isInteger(o.n) && o.n >= 1 && o.n <= 1_000_000 && typeof o.t === "number" && Number.isFinite(o.t);
+    return (
+        typeof o === "object" &&
+        o !== null &&
+        typeof o.jail === "string" &&
+        typeof o.ip === "string" &&
+        o.ip.length <= 64 &&
+        Number.isInteger(o.n) &&
+        o.n >= 1 &&
+        o.n <= 1_000_000 &&
+        typeof o.t === "number" &&
+        Number.isFinite(o.t)
+    );
 }
 
 function isWireBan(b: unknown): b is WireBan {
     const o = b as WireBan;
-    return typeof o === "object" && o !== null && typeof o.jail === "string" && typeof o.ip === "string" && (o.end === null || typeof o.end === "number");
+    return (
+        typeof o === "object" &&
+        o !== null &&
+        typeof o.jail === "string" &&
+        typeof o.ip === "string" &&
+        (o.end === null || typeof o.end === "number")
+    );
 }
 
 /** Verifies and decodes one frame; throws PeerAuthError for anything not authentic, fresh and well formed. */
@@ -110,24 +129,49 @@ export function decodeFrame(line: string, secret: Buffer, now: number, guard: Re
     } catch {
         throw new PeerAuthError("frame is not JSON", "not_json");
     }
-    if (typeof outer !== "object" || outer === null || typeof outer.p !== "string" || typeof outer.mac !== "string" || !/^[0-9a-f]{64}$/.test(outer.mac)) {
+    if (
+        typeof outer !== "object" ||
+        outer === null ||
+        typeof outer.p !== "string" ||
+        typeof outer.mac !== "string" ||
+        !/^[0-9a-f]{64}$/.test(outer.mac)
+    ) {
         throw new PeerAuthError("frame lacks payload or MAC", "no_mac");
     }
     const want = Buffer.from(mac(secret, outer.p), "hex");
-    if (!crypto.timingSafeEqual(want, Buffer.from(outer.mac, "hex"))) throw new PeerAuthError("bad MAC (wrong secret or altered frame)", "bad_mac");
+    if (!crypto.timingSafeEqual(want, Buffer.from(outer.mac, "hex")))
+        throw new PeerAuthError("bad MAC (wrong secret or altered frame)", "bad_mac");
     const p = JSON.parse(outer.p) as PeerPayload;
     if (typeof p !== "object" || p === null) throw new PeerAuthError("payload is not an object");
-    if (typeof p.ts !== "number" || Math.abs(p.ts - now) > WINDOW_SECONDS) throw new PeerAuthError(`stale or future timestamp (${p.ts}, now ${Math.round(now)})`, "stale");
-    if (typeof p.nonce !== "string" || !guard.check(p.nonce, now)) throw new PeerAuthError("replayed frame (nonce seen before)", "replay");
+    if (typeof p.ts !== "number" || Math.abs(p.ts - now) > WINDOW_SECONDS)
+        throw new PeerAuthError(`stale or future timestamp (${p.ts}, now ${Math.round(now)})`, "stale");
+    if (typeof p.nonce !== "string" || !guard.check(p.nonce, now))
+        throw new PeerAuthError("replayed frame (nonce seen before)", "replay");
     if (typeof p.node !== "string") throw new PeerAuthError("frame lacks node id");
-    if ((p.type === "ban" || p.type === "sync" || p.type === "unban") && !(Array.isArray(p.bans) && p.bans.every(isWireBan))) throw new PeerAuthError("malformed bans");
-    if (p.type === "sync" && p.unbans !== undefined && !(Array.isArray(p.unbans) && p.unbans.every(isWireBan))) throw new PeerAuthError("malformed unbans");
+    if (
+        (p.type === "ban" || p.type === "sync" || p.type === "unban") &&
+        !(Array.isArray(p.bans) && p.bans.every(isWireBan))
+    )
+        throw new PeerAuthError("malformed bans");
+    if (p.type === "sync" && p.unbans !== undefined && !(Array.isArray(p.unbans) && p.unbans.every(isWireBan)))
+        throw new PeerAuthError("malformed unbans");
     if (p.type === "failures") {
-        if (!Array.isArray(p.failures) || p.failures.length > MAX_FAILURES_PER_FRAME || !p.failures.every(isWireFailure)) throw new PeerAuthError("malformed failures");
+        if (
+            !Array.isArray(p.failures) ||
+            p.failures.length > MAX_FAILURES_PER_FRAME ||
+            !p.failures.every(isWireFailure)
+        )
+            throw new PeerAuthError("malformed failures");
     }
     if (!["ban", "sync", "sync-request", "unban", "failures"].includes(p.type)) {
         const name = (p as { type: unknown }).type;
-        return { type: "unknown", node: p.node, ts: p.ts, nonce: p.nonce, name: typeof name === "string" ? name.slice(0, 40) : JSON.stringify(name)?.slice(0, 40) ?? "?" };
+        return {
+            type: "unknown",
+            node: p.node,
+            ts: p.ts,
+            nonce: p.nonce,
+            name: typeof name === "string" ? name.slice(0, 40) : (JSON.stringify(name)?.slice(0, 40) ?? "?"),
+        };
     }
     return p;
 }

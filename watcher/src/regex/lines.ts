@@ -7,7 +7,8 @@ import * as fs from "fs";
 
 // An all-ASCII chunk decodes as latin1: a plain byte copy into a one-byte string, several times faster than
 // UTF-8 decoding, same text. Chunks with other bytes take the UTF-8 path (invalid bytes become U+FFFD).
-const isAscii: (b: Uint8Array) => boolean = (buffer as unknown as { isAscii?: (b: Uint8Array) => boolean }).isAscii ?? (() => false);
+const isAscii: (b: Uint8Array) => boolean =
+    (buffer as unknown as { isAscii?: (b: Uint8Array) => boolean }).isAscii ?? (() => false);
 
 export interface LineStreamOptions {
     /**
@@ -40,7 +41,8 @@ export type Decoder = (buf: Buffer, start: number, end: number) => string;
 export function decoderFor(name: string): Decoder | undefined | "unknown" | "unsupported" {
     const n = name.toLowerCase().replace(/[-_ ]/g, "");
     if (n === "utf8" || n === "u8" || n === "utf") return undefined;
-    if (["latin1", "iso88591", "l1", "8859", "cp819", "iso8859", "latin"].includes(n)) return (b, s, e) => b.toString("latin1", s, e);
+    if (["latin1", "iso88591", "l1", "8859", "cp819", "iso8859", "latin"].includes(n))
+        return (b, s, e) => b.toString("latin1", s, e);
     if (["ascii", "usascii", "646"].includes(n)) {
         // Python's strict ASCII fails on bytes over 0x7F; fail2ban then decodes with replacement characters.
         return (b, s, e) => b.toString("latin1", s, e).replace(/[-ÿ]/g, "�");
@@ -55,7 +57,9 @@ export function decoderFor(name: string): Decoder | undefined | "unknown" | "uns
     if (/^utf-?16/.test(td.encoding)) return "unsupported";
     if (td.encoding === "utf-8") return undefined;
     // Node decodes windows-1252 as latin-1 (0x80-0x9F become control characters); Python's cp1252 has its table.
-    if (td.encoding === "windows-1252") return (b, s, e) => b.toString("latin1", s, e).replace(/[\u0080-\u009f]/g, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80]);
+    if (td.encoding === "windows-1252")
+        return (b, s, e) =>
+            b.toString("latin1", s, e).replace(/[\u0080-\u009f]/g, c => CP1252_HIGH[c.charCodeAt(0) - 0x80]);
     return (b, s, e) => td.decode(b.subarray(s, e));
 }
 
@@ -101,7 +105,9 @@ export function forEachLine(path: string, onLine: (line: string) => void, opts: 
                 const cut = buf.indexOf(10, Math.max(0, stop - pos - 1));
                 end = cut < 0 || cut >= filled ? end : cut + 1;
             }
-            const text = opts.decode ? opts.decode(buf, 0, end) : buf.toString(isAscii(buf.subarray(0, end)) ? "latin1" : "utf8", 0, end);
+            const text = opts.decode
+                ? opts.decode(buf, 0, end)
+                : buf.toString(isAscii(buf.subarray(0, end)) ? "latin1" : "utf8", 0, end);
             emitLines(text, onLine);
             consumed += end;
             pos += end;
@@ -130,4 +136,6 @@ export function emitLines(text: string, onLine: (line: string) => void): void {
 }
 
 /** cp1252's 0x80-0x9F; U+FFFD where Python's codec has no character (it fails, fail2ban then replaces). */
-const CP1252_HIGH = Array.from("\u20ac\ufffd\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\ufffd\u017d\ufffd\ufffd\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\ufffd\u017e\u0178");
+const CP1252_HIGH = Array.from(
+    "\u20ac\ufffd\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\ufffd\u017d\ufffd\ufffd\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\ufffd\u017e\u0178",
+);

@@ -36,17 +36,25 @@ function idOf(r: LineResult): string {
 }
 
 export function outFormatter(fmt: string, def: FilterDefinition, usedns: string): OutFormatter {
-    if (fmt === "id" || fmt === "fid") return (r) => idOf(r);
-    if (fmt === "ip") return (r) => r.groups?.ip ?? r.host ?? idOf(r);
+    if (fmt === "id" || fmt === "fid") return r => idOf(r);
+    if (fmt === "ip") return r => r.groups?.ip ?? r.host ?? idOf(r);
     if (fmt === "msg") return (_r, line) => line;
     if (fmt === "row") {
-        const pref = def.prefregex === undefined ? [] : groupNames(expandTags(def.prefregex, usedns)).filter((g) => g !== "content");
-        const perRegex = def.failregex.map((re) => [...pref, ...groupNames(expandTags(re, usedns)).filter((g) => !pref.includes(g))]);
-        const mlf = pref.includes("mlfid") || perRegex.some((g) => g.includes("mlfid"));
-        return (r) => {
+        const pref =
+            def.prefregex === undefined
+                ? []
+                : groupNames(expandTags(def.prefregex, usedns)).filter(g => g !== "content");
+        const perRegex = def.failregex.map(re => [
+            ...pref,
+            ...groupNames(expandTags(re, usedns)).filter(g => !pref.includes(g)),
+        ]);
+        const mlf = pref.includes("mlfid") || perRegex.some(g => g.includes("mlfid"));
+        return r => {
             const g = r.groups ?? {};
             const names = (r.failregexIndex !== undefined ? perRegex[r.failregexIndex] : undefined) ?? Object.keys(g);
-            const items = names.filter((n) => !n.startsWith("mlf") || n === "mlfid").map((n) => `${pyStr(n)}: ${g[n] === undefined ? "None" : pyStr(g[n])}`);
+            const items = names
+                .filter(n => !n.startsWith("mlf") || n === "mlfid")
+                .map(n => `${pyStr(n)}: ${g[n] === undefined ? "None" : pyStr(g[n])}`);
             // With an F-ID, fail2ban also records the address under `ip`.
             if (r.fid !== undefined && r.host !== undefined && r.host !== r.fid) items.push(`'ip': ${pyStr(r.host)}`);
             if (mlf && g.user !== undefined) items.push(`'users': {${(r.users ?? [g.user]).map(pyStr).join(", ")}}`);
@@ -64,7 +72,7 @@ export function outFormatter(fmt: string, def: FilterDefinition, usedns: string)
                 return whole;
             });
     }
-    return (r) => {
+    return r => {
         const v = r.groups?.[fmt];
         return v === undefined ? "None" : v;
     };

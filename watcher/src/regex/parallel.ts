@@ -83,11 +83,17 @@ export async function runParallel(
     for (let s = 0; s < size; s += RANGE) ranges.push([s, Math.min(size, s + RANGE)]);
     const init: WorkerInit = { tag: WORKER_TAG, file, definition, compileOpts, opts, outFmt };
     const keepsAll = opts.printAllMatched || opts.printAllMissed || opts.printAllIgnored;
-    const limits = { maxYoungGenerationSizeMb: YOUNG_GEN_MB, ...(keepsAll ? {} : { maxOldGenerationSizeMb: OLD_GEN_MB }) };
+    const limits = {
+        maxYoungGenerationSizeMb: YOUNG_GEN_MB,
+        ...(keepsAll ? {} : { maxOldGenerationSizeMb: OLD_GEN_MB }),
+    };
     // Workers only: this thread just merges. Running the filter here too saves starting one worker, but measured
     // no faster, and this thread's heap cannot be capped like a worker's (5M lines: 107 MB peak RSS instead of 89).
     const threads = Math.min(jobs, ranges.length);
-    const workers = Array.from({ length: threads }, () => new Worker(script, { workerData: init, resourceLimits: limits }));
+    const workers = Array.from(
+        { length: threads },
+        () => new Worker(script, { workerData: init, resourceLimits: limits }),
+    );
     const done = new Map<number, RangeResult>();
     let nextToSend = 0;
     let nextToMerge = 0;
@@ -161,7 +167,7 @@ export async function runParallel(
             }
         });
     } finally {
-        await Promise.all(workers.map((w) => w.terminate()));
+        await Promise.all(workers.map(w => w.terminate()));
     }
     if (!merged) throw new Error("no range was processed");
     return merged;
@@ -170,12 +176,19 @@ export async function runParallel(
 /** One range through a filter, collecting statistics (or -o output). */
 function processRange(filter: Filter, init: WorkerInit, id: number, start: number, end: number): RangeResult {
     const out: string[] = [];
-    const fmt = init.outFmt === undefined ? undefined : outFormatter(init.outFmt, init.definition, init.compileOpts.useDns ?? init.definition.options.usedns ?? "warn");
+    const fmt =
+        init.outFmt === undefined
+            ? undefined
+            : outFormatter(
+                  init.outFmt,
+                  init.definition,
+                  init.compileOpts.useDns ?? init.definition.options.usedns ?? "warn",
+              );
     const run = new RegexRun(filter, {
         ...init.opts,
         onMatchOut: fmt === undefined ? undefined : (r, line) => out.push(fmt(r, line), "\n"),
     });
-    forEachLine(init.file, (l) => run.line(l), { start, end });
+    forEachLine(init.file, l => run.line(l), { start, end });
     return { id, stats: run.finish(0), out: out.join("") };
 }
 

@@ -38,7 +38,11 @@ export function useMultiLine(lines: string[]): string[] {
             out.push("| ...");
             break;
         }
-        out.push(`| ${String(i + 1).slice(0, 2).padStart(2)}: ${shortstr(lines[i])}`);
+        out.push(
+            `| ${String(i + 1)
+                .slice(0, 2)
+                .padStart(2)}: ${shortstr(lines[i])}`,
+        );
     }
     out.push("`-");
     return out;
@@ -52,15 +56,18 @@ export function useDatePattern(pattern: string, name: string): string {
 
 /** Python repr of a str -> str dict, as fail2ban prints filter options. */
 export function pyDictRepr(d: Record<string, string>): string {
-    const repr = (s: string) => (s.includes("'") && !s.includes('"') ? `"${s}"` : `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`);
-    return `{${Object.entries(d).map(([k, v]) => `${repr(k)}: ${repr(v)}`).join(", ")}}`;
+    const repr = (s: string) =>
+        s.includes("'") && !s.includes('"') ? `"${s}"` : `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+    return `{${Object.entries(d)
+        .map(([k, v]) => `${repr(k)}: ${repr(v)}`)
+        .join(", ")}}`;
 }
 
 /** fail2ban's list printer: optional "|- header", then "|  item" lines, then "`-". Nothing for an empty list. */
 export function pprintList(items: string[], header?: string): string[] {
     if (items.length === 0) return [];
     const out: string[] = [];
-    const body = items.map((x) => `|  ${x}`);
+    const body = items.map(x => `|  ${x}`);
     if (header) out.push(`|- ${header}`);
     out.push(...body, "`-");
     return out;
@@ -121,7 +128,12 @@ export function resultsSection(st: RegexStats, po: PrintOptions): string[] {
     out.push("", "Date template hits:");
     // In order of first hit. fail2ban lists its templates in its search order, which it reshuffles as they hit
     // (weighted by hits and match position); with one date format per log, as usual, both orders agree.
-    out.push(...pprintList(st.dateHits.filter(([, n]) => n > 0).map(([name, n]) => `[${n}] ${name}`), "[# of hits] date format"));
+    out.push(
+        ...pprintList(
+            st.dateHits.filter(([, n]) => n > 0).map(([name, n]) => `[${n}] ${name}`),
+            "[# of hits] date format",
+        ),
+    );
     out.push("", `Lines: ${st.tested} lines, ${st.ignored} ignored, ${st.matched} matched, ${st.missed} missed`);
     out.push(`[processed in ${st.seconds.toFixed(2)} sec]`);
     out.push("");

@@ -38,7 +38,10 @@ export class RegexRun {
     private readonly window: Array<{ line: string; missed: boolean }> = [];
     private readonly maxlines: number;
 
-    constructor(private readonly filter: Filter, private readonly opts: RunOptions) {
+    constructor(
+        private readonly filter: Filter,
+        private readonly opts: RunOptions,
+    ) {
         const def = filter.definition;
         this.stats = {
             failregex: def.failregex.slice(),
@@ -46,7 +49,8 @@ export class RegexRun {
             ignoreregex: def.ignoreregex.slice(),
             ignoreHits: def.ignoreregex.map(() => 0),
             // Shown as fail2ban-regex shows it: with the tags expanded.
-            prefregex: def.prefregex === undefined ? undefined : expandTags(def.prefregex, def.options.usedns ?? "warn"),
+            prefregex:
+                def.prefregex === undefined ? undefined : expandTags(def.prefregex, def.options.usedns ?? "warn"),
             prefHits: 0,
             dateHits: [],
             tested: 0,
@@ -74,7 +78,14 @@ export class RegexRun {
         }
         if (r.kind === "matched" && !this.opts.rawHosts) {
             const g = r.groups;
-            if (g && g.dns !== undefined && g.ip4 === undefined && g.ip6 === undefined && g.fid === undefined && !localName(g.dns)) {
+            if (
+                g &&
+                g.dns !== undefined &&
+                g.ip4 === undefined &&
+                g.ip6 === undefined &&
+                g.fid === undefined &&
+                !localName(g.dns)
+            ) {
                 r = { kind: "missed", time: r.time, dateTemplate: r.dateTemplate };
             }
         }
@@ -97,14 +108,16 @@ export class RegexRun {
         if (r.kind === "ignored" || (r.kind === "matched" && r.noFail)) {
             if (r.ignoreregexIndex !== undefined) st.ignoreHits[r.ignoreregexIndex]++;
             st.ignored++;
-            if (this.keepIgnored && (this.opts.printAllIgnored || st.ignored <= this.limit)) st.ignoredLines.push(detach(line));
+            if (this.keepIgnored && (this.opts.printAllIgnored || st.ignored <= this.limit))
+                st.ignoredLines.push(detach(line));
         } else if (r.kind === "matched") {
             if (this.maxlines > 1 && (r.attempts ?? 1) > 1) this.reclaim(r.attempts! - 1, skippedLines(r));
             st.matched++;
             if (this.opts.printAllMatched) st.matchedLines.push(detach(line));
         } else {
             st.missed++;
-            if (this.keepMissed && (this.opts.printAllMissed || st.missed <= this.limit)) st.missedLines.push(detach(line));
+            if (this.keepMissed && (this.opts.printAllMissed || st.missed <= this.limit))
+                st.missedLines.push(detach(line));
         }
         st.tested++;
         if (this.maxlines > 1) {
@@ -123,7 +136,7 @@ export class RegexRun {
         for (let k = this.window.length - 1; k >= 0 && n > 0; k--) {
             const w = this.window[k];
             // Lines a <SKIPLINES> jumped over stay in the filter's buffer: they are not part of the failure.
-            const sk = skipped.findIndex((t) => isLineWithoutDate(w.line, t));
+            const sk = skipped.findIndex(t => isLineWithoutDate(w.line, t));
             if (sk >= 0) {
                 skipped.splice(sk, 1);
                 continue;
@@ -137,7 +150,8 @@ export class RegexRun {
             if (at >= 0) st.missedLines.splice(at, 1);
             taken.push(w.line);
         }
-        if (this.opts.printAllMatched) for (let i = taken.length - 1; i >= 0; i--) st.matchedLines.push(detach(taken[i]));
+        if (this.opts.printAllMatched)
+            for (let i = taken.length - 1; i >= 0; i--) st.matchedLines.push(detach(taken[i]));
     }
 
     finish(seconds: number): RegexStats {

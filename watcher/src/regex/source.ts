@@ -39,7 +39,9 @@ export function resolveFailFilter(value: string, configDir: string): FilterSourc
         const tries = tail.includes(".") ? [name] : [name, `${name}.conf`, `${name}.local`];
         for (const t of tries) {
             let candidate = t;
-            if (!t.includes("/")) candidate = path.basename(basedir) === "filter.d" ? path.join(basedir, t) : path.join(basedir, "filter.d", t);
+            if (!t.includes("/"))
+                candidate =
+                    path.basename(basedir) === "filter.d" ? path.join(basedir, t) : path.join(basedir, "filter.d", t);
             else basedir = path.dirname(t);
             if (isFile(candidate)) {
                 fltFile = candidate;
@@ -48,12 +50,19 @@ export function resolveFailFilter(value: string, configDir: string): FilterSourc
         }
     }
     if (fltFile === undefined) {
-        return { definition: { name: "", failregex: [value], ignoreregex: [], options: {} }, header: [useLine("failregex", value)] };
+        return {
+            definition: { name: "", failregex: [value], ignoreregex: [], options: {} },
+            header: [useLine("failregex", value)],
+        };
     }
     const header: string[] = [];
     let definition: FilterDefinition;
     const opts = Object.keys(args).length > 0 ? [useFilterOptions(args)] : [];
-    if (basedir === configDir || path.basename(basedir) === "filter.d" || (!name.slice(-6).includes(".") && !name.includes("/"))) {
+    if (
+        basedir === configDir ||
+        path.basename(basedir) === "filter.d" ||
+        (!name.slice(-6).includes(".") && !name.includes("/"))
+    ) {
         if (path.basename(basedir) === "filter.d") basedir = path.dirname(basedir);
         const shortName = path.basename(name).replace(/\.[^.]*$/, "");
         header.push(useFilterFile("failregex", shortName, basedir), ...opts);

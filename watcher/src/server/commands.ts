@@ -2,7 +2,15 @@
 // control/format.ts), so scripts written against fail2ban-client read the same text.
 
 import { VERSION } from "../cli/version";
-import { formatBanip, formatBanned, formatBannedByIp, formatJailBanned, formatJailStatus, formatStatus, noSuchJail } from "../control/format";
+import {
+    formatBanip,
+    formatBanned,
+    formatBannedByIp,
+    formatJailBanned,
+    formatJailStatus,
+    formatStatus,
+    noSuchJail,
+} from "../control/format";
 import { ControlCommand, ControlResponse, parseCommand, UsageError } from "../control/protocol";
 import { jailGet, jailSet, serverGet } from "../control/settings";
 import type { JailwatchServer, RuntimeJail } from "./daemon";
@@ -27,22 +35,39 @@ export async function handleControl(server: JailwatchServer, argv: string[]): Pr
             if (cmd.jail === undefined) {
                 let text = formatStatus([...server.jails.keys()]);
                 const problems = [...server.problems];
-                if (server.stateProblem) problems.push(`cannot save state: ${server.stateProblem}; bans and log positions are not durable until it can`);
-                if (server.firewallErrors > 0) problems.push(`${server.firewallErrors} firewall command(s) failed; failed bans are retried every 10 s (see the log)`);
-                if (problems.length) text += `\n${problems.map((p) => `! ${p}`).join("\n")}`;
+                if (server.stateProblem)
+                    problems.push(
+                        `cannot save state: ${server.stateProblem}; bans and log positions are not durable until it can`,
+                    );
+                if (server.firewallErrors > 0)
+                    problems.push(
+                        `${server.firewallErrors} firewall command(s) failed; failed bans are retried every 10 s (see the log)`,
+                    );
+                if (problems.length) text += `\n${problems.map(p => `! ${p}`).join("\n")}`;
                 return { ok: true, text };
             }
             const rj = jail(cmd.jail);
             if (!rj) return { ok: false, error: noSuchJail(cmd.jail) };
             // fail2ban 1.0.2 shows the basic status for any flavor but "cymru" (whois lookups: not done here).
-            if (cmd.flavor === "cymru") return { ok: false, error: "status flavor 'cymru' (whois lookups of banned addresses) is not supported by jailwatch" };
+            if (cmd.flavor === "cymru")
+                return {
+                    ok: false,
+                    error: "status flavor 'cymru' (whois lookups of banned addresses) is not supported by jailwatch",
+                };
             const st = rj.jail.status();
             return { ok: true, text: formatJailStatus({ name: rj.settings.name, fileList: rj.files, ...st }) };
         }
         case "banned": {
             const all = [...server.jails.values()];
-            if (cmd.ips.length === 0) return { ok: true, text: formatBanned(all.map((r) => [r.settings.name, r.jail.bans.activeBans().map((b) => b.ip)])) };
-            return { ok: true, text: formatBannedByIp(cmd.ips.map((ip) => all.filter((r) => isBanned(r, ip)).map((r) => r.settings.name))) };
+            if (cmd.ips.length === 0)
+                return {
+                    ok: true,
+                    text: formatBanned(all.map(r => [r.settings.name, r.jail.bans.activeBans().map(b => b.ip)])),
+                };
+            return {
+                ok: true,
+                text: formatBannedByIp(cmd.ips.map(ip => all.filter(r => isBanned(r, ip)).map(r => r.settings.name))),
+            };
         }
         case "banip": {
             if (!jail(cmd.jail)) return { ok: false, error: noSuchJail(cmd.jail) };
@@ -61,9 +86,12 @@ export async function handleControl(server: JailwatchServer, argv: string[]): Pr
             const rj = jail(cmd.jail);
             if (!rj) return { ok: false, error: noSuchJail(cmd.jail) };
             // As fail2ban: what is not banned (or not an address) counts 0, unless --report-absent asks.
-            const absent = cmd.ips.filter((ip) => !isBanned(rj, ip));
-            if (cmd.reportAbsent && absent.length) return { ok: false, error: `not banned: [${absent.map((ip) => `'${ip}'`).join(", ")}]` };
-            const n = cmd.ips.filter((ip) => /^[0-9A-Fa-f:.]+(\/\d+)?$/.test(ip) && server.unbanAddress(cmd.jail, ip)).length;
+            const absent = cmd.ips.filter(ip => !isBanned(rj, ip));
+            if (cmd.reportAbsent && absent.length)
+                return { ok: false, error: `not banned: [${absent.map(ip => `'${ip}'`).join(", ")}]` };
+            const n = cmd.ips.filter(
+                ip => /^[0-9A-Fa-f:.]+(\/\d+)?$/.test(ip) && server.unbanAddress(cmd.jail, ip),
+            ).length;
             await server.settle();
             return { ok: true, text: String(n) };
         }
@@ -102,7 +130,14 @@ export async function handleControl(server: JailwatchServer, argv: string[]): Pr
             const rj = jail(cmd.jail);
             if (!rj) return { ok: false, error: noSuchJail(cmd.jail) };
             if (cmd.key === "banip") return { ok: true, text: formatBanip(rj.jail.bans.activeBans(), cmd.args[0]) };
-            if (cmd.key === "banned") return { ok: true, text: formatJailBanned(rj.jail.bans.activeBans().map((b) => b.ip), cmd.args) };
+            if (cmd.key === "banned")
+                return {
+                    ok: true,
+                    text: formatJailBanned(
+                        rj.jail.bans.activeBans().map(b => b.ip),
+                        cmd.args,
+                    ),
+                };
             return jailGet(rj, cmd.key);
         }
         case "set": {
@@ -114,5 +149,5 @@ export async function handleControl(server: JailwatchServer, argv: string[]): Pr
 }
 
 function isBanned(rj: RuntimeJail, ip: string): boolean {
-    return rj.jail.bans.activeBans().some((b) => b.ip === ip);
+    return rj.jail.bans.activeBans().some(b => b.ip === ip);
 }

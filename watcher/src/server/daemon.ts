@@ -108,7 +108,11 @@ export class JailwatchServer {
     readonly metrics = new Metrics();
     metricsServer: MetricsServer | undefined;
 
-    constructor(readonly opts: ServerOptions, readonly log: Logger, private readonly deps: ServerDeps = {}) {
+    constructor(
+        readonly opts: ServerOptions,
+        readonly log: Logger,
+        private readonly deps: ServerDeps = {},
+    ) {
         this.store = new StateStore(opts.stateDir);
         this.now = deps.now ?? (() => Date.now() / 1000);
     }
@@ -124,21 +128,22 @@ export class JailwatchServer {
         this.positions = posLoad.value.positions;
         const now = this.now();
         const restored = this.validRows(bansLoad.value.bans.map(toBan), jails);
-        for (const b of bansLoad.value.lifted ?? []) if (b.end === null || b.end > now) this.lifted.set(`${b.jail}\u0000${b.ip}`, toBan(b));
+        for (const b of bansLoad.value.lifted ?? [])
+            if (b.end === null || b.end > now) this.lifted.set(`${b.jail}\u0000${b.ip}`, toBan(b));
         // The firewall restore starts first and runs in nft while we build the jails (100,000 bans: both take a while).
         // Merge, never replace: the kernel may hold bans the state file missed (a crash just after a ban, a corrupt
         // file), and whatever we unbanned was already removed from the kernel at the time.
-        const known = new Set(jails.map((s) => s.name));
+        const known = new Set(jails.map(s => s.name));
         const firewall = this.startActions(
             this.actionJailList(jails),
-            restored.filter((b) => known.has(b.jail) && b.end > now),
+            restored.filter(b => known.has(b.jail) && b.end > now),
             false,
         );
         this.history.restore(historyRecords(bansLoad.value));
         // A ban too long for a kernel timeout was installed without one: if it ended while we were down, lift it now.
         for (const b of restored) {
             if (known.has(b.jail) && b.end <= now && b.end - b.start > KERNEL_MAX_TIMEOUT) {
-                const s = jails.find((j) => j.name === b.jail)!;
+                const s = jails.find(j => j.name === b.jail)!;
                 this.queue(this.pendingUnban, this.backendOf(s), { jail: b.jail, ip: b.ip });
             }
         }
@@ -151,7 +156,9 @@ export class JailwatchServer {
         await this.startMetrics();
         await this.settle(); // bans taken over from peers are in the firewall before we call ourselves started
         const total = [...this.jails.values()].reduce((n, j) => n + j.jail.bans.activeBans().length, 0);
-        this.log.info(`started: ${this.jails.size} jail(s) [${[...this.jails.keys()].join(", ")}], ${total} ban(s) in force`);
+        this.log.info(
+            `started: ${this.jails.size} jail(s) [${[...this.jails.keys()].join(", ")}], ${total} ban(s) in force`,
+        );
     }
 
     /** Stops following and saves state. Bans stay in the firewall (their timeouts run on) unless `unban`. */
@@ -179,17 +186,19 @@ export class JailwatchServer {
         let jails = this.loadJails();
         if (only !== undefined) {
             // `reload JAIL`: only that jail is re-read; the others keep their running settings.
-            const fresh = jails.find((s) => s.name === only);
+            const fresh = jails.find(s => s.name === only);
             if (!fresh) throw new Error(`Failed during configuration: No section: '${only}'`);
-            const running = [...this.jails.values()].map((r) => r.settings);
-            jails = running.some((s) => s.name === only) ? running.map((s) => (s.name === only ? fresh : s)) : [...running, fresh];
+            const running = [...this.jails.values()].map(r => r.settings);
+            jails = running.some(s => s.name === only)
+                ? running.map(s => (s.name === only ? fresh : s))
+                : [...running, fresh];
         }
         const now = this.now();
-        const carried = [...this.jails.values()].flatMap((r) => r.jail.bans.activeBans());
+        const carried = [...this.jails.values()].flatMap(r => r.jail.bans.activeBans());
         this.stopFollowers();
         this.install(jails, carried, now);
         await this.startActions(
-            this.actionJailList([...this.jails.values()].map((r) => r.settings)),
+            this.actionJailList([...this.jails.values()].map(r => r.settings)),
             this.activeBans(),
             true,
         );
@@ -209,13 +218,20 @@ export class JailwatchServer {
     }
 
     /** Installs a ban decided elsewhere (control socket or a peer). Returns false if ignored or already banned. */
-    banAddress(jailName: string, ip: string, source: BanSource, until?: number): { ok: boolean; reason?: string; ban?: Ban } {
+    banAddress(
+        jailName: string,
+        ip: string,
+        source: BanSource,
+        until?: number,
+    ): { ok: boolean; reason?: string; ban?: Ban } {
         const rj = this.jails.get(jailName);
         if (!rj) return { ok: false, reason: `no jail ${jailName}` };
         const addr = banTarget(rj, ip);
         if (typeof addr === "string") return { ok: false, reason: addr };
-        if (rj.jail.bans.isIgnored(addr)) return { ok: false, reason: `${ip} is in ignoreip of ${jailName}; not banned` };
-        if (rj.settings.ignoreself && this.isSelf(addr)) return { ok: false, reason: `${ip} is this host's own address (ignoreself); not banned` };
+        if (rj.jail.bans.isIgnored(addr))
+            return { ok: false, reason: `${ip} is in ignoreip of ${jailName}; not banned` };
+        if (rj.settings.ignoreself && this.isSelf(addr))
+            return { ok: false, reason: `${ip} is this host's own address (ignoreself); not banned` };
         const now = this.now();
         let ban: Ban | undefined;
         if (source === "peer" && until !== undefined) {
@@ -247,7 +263,14 @@ export class JailwatchServer {
         // Also when we did not know the ban: the kernel may still hold it (e.g. from before a crash).
         this.queue(this.pendingUnban, rj.backend, { jail: jailName, ip: b?.ip ?? key });
         const end = b?.end ?? peerEnd;
-        if (end !== undefined) this.lifted.set(`${jailName}\u0000${b?.ip ?? key}`, { jail: jailName, ip: b?.ip ?? key, start: b?.start ?? this.now(), end, banCount: 0 });
+        if (end !== undefined)
+            this.lifted.set(`${jailName}\u0000${b?.ip ?? key}`, {
+                jail: jailName,
+                ip: b?.ip ?? key,
+                start: b?.start ?? this.now(),
+                end,
+                banCount: 0,
+            });
         if (source === "control" && b) this.deps.peers?.broadcastUnban?.(jailName, b.ip, b.end);
         this.markBansDirty();
         if (!b) return false;
@@ -287,7 +310,7 @@ export class JailwatchServer {
 
     /** Every active ban (what a restarted peer asks for). */
     activeBans(): Ban[] {
-        return [...this.jails.values()].flatMap((r) => r.jail.bans.activeBans());
+        return [...this.jails.values()].flatMap(r => r.jail.bans.activeBans());
     }
 
     /** Waits until queued firewall work is done (tests, benchmarks). */
@@ -303,7 +326,7 @@ export class JailwatchServer {
         const config = readJailConfig(dir);
         return resolveJails(config, {
             loadFilter: (spec, values) => loadFilter(dir, spec, values),
-            actionExists: (name) => actionExists(dir, name),
+            actionExists: name => actionExists(dir, name),
             loadAction: (name, args, jail, origin) => loadAction(dir, name, args, jail, origin),
             resolveName: lookupSync,
         });
@@ -318,10 +341,18 @@ export class JailwatchServer {
                 filter: compileFilter(s.filter),
                 history: this.history,
                 selfAddresses: s.ignoreself ? self : [],
-                isSelf: s.ignoreself ? (ip) => this.isSelf(ip) : undefined,
-                dns: { resolve: (n) => this.hosts.resolve(n), warn: (m) => this.log.warn(m), onBan: (b) => this.jails.get(s.name) && this.onBan(this.jails.get(s.name)!, b, "log"), now: this.now },
+                isSelf: s.ignoreself ? ip => this.isSelf(ip) : undefined,
+                dns: {
+                    resolve: n => this.hosts.resolve(n),
+                    warn: m => this.log.warn(m),
+                    onBan: b => this.jails.get(s.name) && this.onBan(this.jails.get(s.name)!, b, "log"),
+                    now: this.now,
+                },
             });
-            jail.bans.restore(bans.filter((b) => b.jail === s.name), now);
+            jail.bans.restore(
+                bans.filter(b => b.jail === s.name),
+                now,
+            );
             const prev = this.jails.get(s.name);
             if (prev) jail.carryOver(prev.jail);
             const files = [...new Set(s.logpath.flatMap(expandGlob))];
@@ -339,8 +370,8 @@ export class JailwatchServer {
     }
 
     private actionJails(backend: BackendName): ActionJail[] {
-        return this.actionJailList([...this.jails.values()].map((r) => r.settings))
-            .filter((j) => j.backend === backend)
+        return this.actionJailList([...this.jails.values()].map(r => r.settings))
+            .filter(j => j.backend === backend)
             .map(({ name, port, protocol, actions }) => ({ name, port, protocol, actions }));
     }
 
@@ -350,7 +381,8 @@ export class JailwatchServer {
         for (const s of jails) {
             const backend = this.backendOf(s);
             out.push({ name: s.name, port: s.port, protocol: s.protocol, actions: s.actions, backend });
-            if (backend !== "generic" && s.actions.length) out.push({ name: s.name, port: s.port, protocol: s.protocol, actions: s.actions, backend: "generic" });
+            if (backend !== "generic" && s.actions.length)
+                out.push({ name: s.name, port: s.port, protocol: s.protocol, actions: s.actions, backend: "generic" });
         }
         return out;
     }
@@ -364,25 +396,41 @@ export class JailwatchServer {
     }
 
     /** Sets up every backend for its jails and installs `bans` (all backends in parallel). */
-    private async startActions(jails: Array<ActionJail & { backend: BackendName }>, bans: Ban[], replace: boolean): Promise<void> {
+    private async startActions(
+        jails: Array<ActionJail & { backend: BackendName }>,
+        bans: Ban[],
+        replace: boolean,
+    ): Promise<void> {
         const now = this.now();
-        const uses = new Set(jails.map((j) => `${j.backend}\u0000${j.name}`));
+        const uses = new Set(jails.map(j => `${j.backend}\u0000${j.name}`));
         const work: Promise<void>[] = [];
-        for (const backend of new Set(jails.map((j) => j.backend))) {
+        for (const backend of new Set(jails.map(j => j.backend))) {
             let action = this.actions.get(backend);
             if (!action) {
-                action = this.deps.createAction ? this.deps.createAction(backend) : createAction(backend, this.log, this.deps.exec);
+                action = this.deps.createAction
+                    ? this.deps.createAction(backend)
+                    : createAction(backend, this.log, this.deps.exec);
                 this.actions.set(backend, action);
             }
             const entries: ActionEntry[] = [];
-            for (const b of bans) if (uses.has(`${backend}\u0000${b.jail}`)) entries.push({ jail: b.jail, ip: b.ip, timeout: secondsLeft(b.end, now), start: b.start, banCount: b.banCount });
-            const ajails = jails.filter((j) => j.backend === backend).map(({ name, port, protocol, actions }) => ({ name, port, protocol, actions }));
+            for (const b of bans)
+                if (uses.has(`${backend}\u0000${b.jail}`))
+                    entries.push({
+                        jail: b.jail,
+                        ip: b.ip,
+                        timeout: secondsLeft(b.end, now),
+                        start: b.start,
+                        banCount: b.banCount,
+                    });
+            const ajails = jails
+                .filter(j => j.backend === backend)
+                .map(({ name, port, protocol, actions }) => ({ name, port, protocol, actions }));
             const t0 = Date.now();
             const a = action;
             work.push(
                 a.start(ajails, entries, replace).then(
                     () => this.log.info(`${backend}: ${entries.length} ban(s) installed in ${Date.now() - t0} ms`),
-                    (e) => this.startJailByJail(backend, a, ajails, entries, replace, e as Error),
+                    e => this.startJailByJail(backend, a, ajails, entries, replace, e as Error),
                 ),
             );
         }
@@ -393,7 +441,14 @@ export class JailwatchServer {
      * The one-batch start failed: set the jails up one at a time so a jail the firewall refuses cannot take the
      * others down, then restore the bans of those that worked (failed bans are retried later).
      */
-    private async startJailByJail(backend: BackendName, a: BanAction, jails: ActionJail[], entries: ActionEntry[], replace: boolean, first: Error): Promise<void> {
+    private async startJailByJail(
+        backend: BackendName,
+        a: BanAction,
+        jails: ActionJail[],
+        entries: ActionEntry[],
+        replace: boolean,
+        first: Error,
+    ): Promise<void> {
         this.log.error(`${backend}: cannot set up the firewall in one batch (${first.message}); trying jail by jail`);
         const good: ActionJail[] = [];
         for (const j of jails) {
@@ -407,8 +462,8 @@ export class JailwatchServer {
                 this.log.error(msg);
             }
         }
-        const names = new Set(good.map((j) => j.name));
-        const mine = entries.filter((e) => names.has(e.jail));
+        const names = new Set(good.map(j => j.name));
+        const mine = entries.filter(e => names.has(e.jail));
         try {
             if (good.length) await a.start(good, mine, replace);
         } catch (e) {
@@ -423,7 +478,7 @@ export class JailwatchServer {
             const f = new LogFollower({
                 path: file,
                 start: this.positions[file],
-                onLines: (lines) => this.onLines(file, lines),
+                onLines: lines => this.onLines(file, lines),
                 log: this.log,
                 watch: !this.opts.polling,
                 firstStart: this.firstStart(file),
@@ -439,7 +494,10 @@ export class JailwatchServer {
         if (jails.length === 0 || this.positions[file]) return undefined;
         const now = this.now();
         const dater = compileFilter(jails[0].settings.filter);
-        return { since: now - Math.max(...jails.map((r) => r.settings.findtime)), dateOf: (line) => dater.processLine(line, now).time };
+        return {
+            since: now - Math.max(...jails.map(r => r.settings.findtime)),
+            dateOf: line => dater.processLine(line, now).time,
+        };
     }
 
     private stopFollowers(): void {
@@ -467,7 +525,14 @@ export class JailwatchServer {
                 const out = r.outcome;
                 if (out === undefined) continue;
                 if (out.kind === "ban") this.onBan(rj, out.ban, "log");
-                else if (out.kind === "failure" && share) share.shareFailure?.(rj.settings.name, out.key, r.result.time ?? now, out.count, rj.settings.maxretry);
+                else if (out.kind === "failure" && share)
+                    share.shareFailure?.(
+                        rj.settings.name,
+                        out.key,
+                        r.result.time ?? now,
+                        out.count,
+                        rj.settings.maxretry,
+                    );
             }
             counters.linesRead += lines.length;
             counters.linesMatched += matched;
@@ -487,7 +552,9 @@ export class JailwatchServer {
             failures: rj.settings.maxretry,
         });
         const len = Number.isFinite(ban.end) ? `${Math.round(ban.end - ban.start)}s` : "permanent";
-        this.log.info(`[${ban.jail}] Ban ${ban.ip} (${len}${ban.banCount ? `, ban #${ban.banCount + 1}` : ""}${source === "log" ? "" : `, from ${source}`})`);
+        this.log.info(
+            `[${ban.jail}] Ban ${ban.ip} (${len}${ban.banCount ? `, ban #${ban.banCount + 1}` : ""}${source === "log" ? "" : `, from ${source}`})`,
+        );
         this.markBansDirty();
         if (source !== "peer" && source !== "restore") this.deps.peers?.broadcast(ban);
     }
@@ -507,7 +574,10 @@ export class JailwatchServer {
     /** Hands queued bans/unbans to the backends, one batch per backend, in order. */
     private flushActions(): void {
         this.flushScheduled = false;
-        for (const [kind, map] of [["ban", this.pendingBan], ["unban", this.pendingUnban]] as const) {
+        for (const [kind, map] of [
+            ["ban", this.pendingBan],
+            ["unban", this.pendingUnban],
+        ] as const) {
             for (const [backend, entries] of map) {
                 map.delete(backend);
                 this.runAction(backend, kind, entries);
@@ -523,10 +593,17 @@ export class JailwatchServer {
             try {
                 await (kind === "ban" ? action.ban(entries) : action.unban(entries));
                 // Benchmarks time "line written -> address in the set" from this line.
-                this.log.debug(`${backend}: ${kind} done: ${entries.slice(0, 20).map((e) => e.ip).join(" ")}${entries.length > 20 ? ` (+${entries.length - 20})` : ""}`);
+                this.log.debug(
+                    `${backend}: ${kind} done: ${entries
+                        .slice(0, 20)
+                        .map(e => e.ip)
+                        .join(" ")}${entries.length > 20 ? ` (+${entries.length - 20})` : ""}`,
+                );
             } catch (e) {
                 this.firewallErrors++;
-                this.log.error(`${backend} ${kind} of ${entries.length} address(es) failed, will retry: ${(e as Error).message}`);
+                this.log.error(
+                    `${backend} ${kind} of ${entries.length} address(es) failed, will retry: ${(e as Error).message}`,
+                );
                 this.failed.push({ backend, kind, entries });
             }
         });
@@ -553,7 +630,10 @@ export class JailwatchServer {
             this.failed = [];
             for (const f of failed) {
                 // Re-compute timeouts: time has passed since the first attempt.
-                const entries = f.kind === "ban" ? f.entries.map((e) => this.refreshTimeout(e, now)).filter((e): e is ActionEntry => !!e) : f.entries;
+                const entries =
+                    f.kind === "ban"
+                        ? f.entries.map(e => this.refreshTimeout(e, now)).filter((e): e is ActionEntry => !!e)
+                        : f.entries;
                 this.runAction(f.backend, f.kind, entries);
             }
         }
@@ -561,7 +641,10 @@ export class JailwatchServer {
     }
 
     private refreshTimeout(e: ActionEntry, now: number): ActionEntry | undefined {
-        const b = this.jails.get(e.jail)?.jail.bans.activeBans().find((x) => x.ip === e.ip);
+        const b = this.jails
+            .get(e.jail)
+            ?.jail.bans.activeBans()
+            .find(x => x.ip === e.ip);
         if (!b || b.end <= now) return undefined;
         return { ...e, timeout: secondsLeft(b.end, now) };
     }
@@ -615,13 +698,30 @@ export class JailwatchServer {
     bansState(): BansState {
         const bans: PersistedBan[] = [];
         for (const rj of this.jails.values()) {
-            for (const b of rj.jail.bans.activeBans()) bans.push({ jail: b.jail, ip: b.ip, start: b.start, end: Number.isFinite(b.end) ? b.end : null, banCount: b.banCount });
+            for (const b of rj.jail.bans.activeBans())
+                bans.push({
+                    jail: b.jail,
+                    ip: b.ip,
+                    start: b.start,
+                    end: Number.isFinite(b.end) ? b.end : null,
+                    banCount: b.banCount,
+                });
         }
         const history: BansState["history"] = {};
         for (const r of this.history.records()) {
-            (history[r.jail] ??= {})[r.ip] = { count: r.count, lastStart: r.lastStart, lastEnd: Number.isFinite(r.lastEnd) ? r.lastEnd : null };
+            (history[r.jail] ??= {})[r.ip] = {
+                count: r.count,
+                lastStart: r.lastStart,
+                lastEnd: Number.isFinite(r.lastEnd) ? r.lastEnd : null,
+            };
         }
-        const lifted: PersistedBan[] = this.liftedBans().map((b) => ({ jail: b.jail, ip: b.ip, start: b.start, end: Number.isFinite(b.end) ? b.end : null, banCount: 0 }));
+        const lifted: PersistedBan[] = this.liftedBans().map(b => ({
+            jail: b.jail,
+            ip: b.ip,
+            start: b.start,
+            end: Number.isFinite(b.end) ? b.end : null,
+            banCount: 0,
+        }));
         return { bans, history, lifted };
     }
 
@@ -634,7 +734,7 @@ export class JailwatchServer {
 
     /** Drops persisted rows that cannot be bans (not an address, a network the jail would not ban); says so. */
     private validRows(rows: Ban[], jails: ResolvedJail[]): Ban[] {
-        const byName = new Map(jails.map((j) => [j.name, j]));
+        const byName = new Map(jails.map(j => [j.name, j]));
         const bad: string[] = [];
         const ok: Ban[] = [];
         for (const b of rows) {
@@ -646,7 +746,8 @@ export class JailwatchServer {
             const net = IPNetwork.parse(b.ip);
             const single = net && net.prefix === (net.family === 4 ? 32 : 128);
             const key6 = net && net.family === 6 && net.prefix === j.ipv6Prefix;
-            if (!net || !(single || key6) || net.text !== b.ip || (b.end !== Infinity && !(b.end > b.start))) bad.push(JSON.stringify(b.ip));
+            if (!net || !(single || key6) || net.text !== b.ip || (b.end !== Infinity && !(b.end > b.start)))
+                bad.push(JSON.stringify(b.ip));
             else ok.push(b);
         }
         if (bad.length) {
@@ -682,7 +783,8 @@ export class JailwatchServer {
         const now = this.now();
         // A peer's clock a little ahead must not make its failures outlive ours.
         const out = rj.jail.addPeerFailures(key, n, Math.min(time, now), now);
-        if (out.kind === "failure" || out.kind === "ban") this.metrics.jail(jailName).peerFailures += Math.max(1, Math.floor(n));
+        if (out.kind === "failure" || out.kind === "ban")
+            this.metrics.jail(jailName).peerFailures += Math.max(1, Math.floor(n));
         if (out.kind === "ban") this.onBan(rj, out.ban, "shared");
     }
 
@@ -697,10 +799,13 @@ export class JailwatchServer {
             } catch {
                 size = undefined;
             }
-            files.push({ path: file, lagBytes: size === undefined || !pos ? undefined : Math.max(0, size - pos.offset) });
+            files.push({
+                path: file,
+                lagBytes: size === undefined || !pos ? undefined : Math.max(0, size - pos.offset),
+            });
         }
         return renderMetrics({
-            jails: [...this.jails.values()].map((rj) => ({
+            jails: [...this.jails.values()].map(rj => ({
                 name: rj.settings.name,
                 counters: this.metrics.jail(rj.settings.name),
                 failures: rj.jail.failedTotal,
@@ -737,7 +842,14 @@ function toBan(b: PersistedBan): Ban {
 function historyRecords(s: BansState): BanRecord[] {
     const out: BanRecord[] = [];
     for (const [jail, ips] of Object.entries(s.history)) {
-        for (const [ip, r] of Object.entries(ips)) out.push({ jail, ip, count: r.count, lastStart: r.lastStart, lastEnd: r.lastEnd === null ? Infinity : r.lastEnd });
+        for (const [ip, r] of Object.entries(ips))
+            out.push({
+                jail,
+                ip,
+                count: r.count,
+                lastStart: r.lastStart,
+                lastEnd: r.lastEnd === null ? Infinity : r.lastEnd,
+            });
     }
     return out;
 }
@@ -745,7 +857,8 @@ function historyRecords(s: BansState): BanRecord[] {
 /** This host's own addresses (fail2ban's ignoreself). */
 function selfAddresses(): string[] {
     const out: string[] = [];
-    for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) out.push(a.address.replace(/%.*$/, ""));
+    for (const list of Object.values(os.networkInterfaces()))
+        for (const a of list ?? []) out.push(a.address.replace(/%.*$/, ""));
     return out;
 }
 
@@ -759,6 +872,7 @@ function banTarget(rj: RuntimeJail, text: string): IPAddr | string {
     const net = IPNetwork.parse(text);
     if (!net) return `not an IP address: ${text}`;
     const full = net.family === 4 ? 32 : 128;
-    if (net.prefix === full || (net.family === 6 && net.prefix === rj.settings.ipv6Prefix)) return IPAddr.fromWords(net.family, net.words);
+    if (net.prefix === full || (net.family === 6 && net.prefix === rj.settings.ipv6Prefix))
+        return IPAddr.fromWords(net.family, net.words);
     return `${text}: banning a network is not supported (only single addresses${rj.settings.ipv6Prefix < 128 ? ` and IPv6 /${rj.settings.ipv6Prefix} prefixes` : ""}); nothing banned`;
 }

@@ -33,7 +33,7 @@ export interface Logger {
 
 export function createLogger(
     level: LogLevel,
-    write: (line: string) => void = (l) => process.stderr.write(l),
+    write: (line: string) => void = l => process.stderr.write(l),
     journald = !!process.env.JOURNAL_STREAM,
     /** A file to write fail2ban-format lines to as well (see logTargetFile). */
     logFile?: string,
@@ -44,25 +44,37 @@ export function createLogger(
     const emit = (lv: LogLevel, msg: string) => {
         if (ORDER[lv] > max) return;
         const text = msg.replace(/\n/g, " | ");
-        write(journald ? `<${PRIORITY[lv]}>${text}\n` : `${new Date().toISOString()} ${lv.toUpperCase().padEnd(5)} ${text}\n`);
+        write(
+            journald
+                ? `<${PRIORITY[lv]}>${text}\n`
+                : `${new Date().toISOString()} ${lv.toUpperCase().padEnd(5)} ${text}\n`,
+        );
         if (file === undefined) return;
         try {
             file.write(fail2banLine(lv, text, new Date(), process.pid));
             fileFailed = false;
         } catch (e) {
-            if (!fileFailed) write(`${journald ? "<3>" : `${new Date().toISOString()} ERROR `}cannot write ${logFile}: ${(e as Error).message}\n`);
+            if (!fileFailed)
+                write(
+                    `${journald ? "<3>" : `${new Date().toISOString()} ERROR `}cannot write ${logFile}: ${(e as Error).message}\n`,
+                );
             fileFailed = true;
         }
     };
     return {
-        error: (m) => emit("error", m),
-        warn: (m) => emit("warn", m),
-        info: (m) => emit("info", m),
-        debug: (m) => emit("debug", m),
+        error: m => emit("error", m),
+        warn: m => emit("warn", m),
+        info: m => emit("info", m),
+        debug: m => emit("debug", m),
     };
 }
 
-export const silentLogger: Logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+export const silentLogger: Logger = {
+    error: () => undefined,
+    warn: () => undefined,
+    info: () => undefined,
+    debug: () => undefined,
+};
 
 /**
  * An append-only log file that follows rotation: at most once a second it checks whether the path still names the
@@ -132,13 +144,25 @@ export function logTargetFile(configDir: string, serverValue?: string): string |
         // configparser's merge: a [Definition] value from any file, else [DEFAULT]'s (where Debian's file has it).
         let fallback: string | undefined;
         const d = path.join(configDir, "fail2ban.d");
-        const list = (ext: string) => (fs.existsSync(d) ? fs.readdirSync(d).filter((f) => f.endsWith(ext)).sort().map((f) => path.join(d, f)) : []);
-        for (const file of [path.join(configDir, "fail2ban.conf"), ...list(".conf"), path.join(configDir, "fail2ban.local"), ...list(".local")]) {
+        const list = (ext: string) =>
+            fs.existsSync(d)
+                ? fs
+                      .readdirSync(d)
+                      .filter(f => f.endsWith(ext))
+                      .sort()
+                      .map(f => path.join(d, f))
+                : [];
+        for (const file of [
+            path.join(configDir, "fail2ban.conf"),
+            ...list(".conf"),
+            path.join(configDir, "fail2ban.local"),
+            ...list(".local"),
+        ]) {
             if (!fs.existsSync(file)) continue;
             const ini = parseIni(fs.readFileSync(file, "utf8"), file);
-            const v = ini.sections.find((x) => x.name === "Definition")?.entries.get("logtarget");
+            const v = ini.sections.find(x => x.name === "Definition")?.entries.get("logtarget");
             if (v) target = v.raw.trim();
-            const dv = ini.sections.find((x) => x.name === "DEFAULT")?.entries.get("logtarget");
+            const dv = ini.sections.find(x => x.name === "DEFAULT")?.entries.get("logtarget");
             if (dv) fallback = dv.raw.trim();
         }
         target ??= fallback;

@@ -74,13 +74,17 @@ export function peerOptions(section: ReturnType<typeof readServerSection>): Peer
     let p = DEFAULT_PEER_PORT;
     if (port) {
         p = Number(port.value);
-        if (!Number.isInteger(p) || p < 1 || p > 65535) throw new ConfigError({ file: port.file, line: port.line, key: "peerport" }, `not a port: ${port.value}`);
+        if (!Number.isInteger(p) || p < 1 || p > 65535)
+            throw new ConfigError({ file: port.file, line: port.line, key: "peerport" }, `not a port: ${port.value}`);
     }
-    const peers = section.peers ? section.peers.value.split(/[\s,]+/).filter((x) => x) : [];
+    const peers = section.peers ? section.peers.value.split(/[\s,]+/).filter(x => x) : [];
     const secretFile = section.peersecretfile?.value;
     if (peers.length > 0 && !secretFile) {
         const o = section.peers;
-        throw new ConfigError({ file: o.file, line: o.line, key: "peers" }, "peers need peersecretfile (a shared secret authenticates ban messages)");
+        throw new ConfigError(
+            { file: o.file, line: o.line, key: "peers" },
+            "peers need peersecretfile (a shared secret authenticates ban messages)",
+        );
     }
     return { peers, port: p, listen: section.peerlisten?.value ?? "0.0.0.0", secretFile };
 }
@@ -94,8 +98,12 @@ export function metricsOptions(section: ReturnType<typeof readServerSection>): M
     if (!o) return undefined;
     const v = o.value.trim();
     if (v === "" || /^(off|no|false|none)$/i.test(v)) return undefined;
-    const m = /^(?:\[([0-9A-Fa-f:.]+)\]:|([^:\s\[\]]+):)?(\d{1,5})$/.exec(v);
+    const m = /^(?:\[([0-9A-Fa-f:.]+)\]:|([^:\s[\]]+):)?(\d{1,5})$/.exec(v);
     const port = m ? Number(m[3]) : NaN;
-    if (!m || port > 65535) throw new ConfigError({ file: o.file, line: o.line, key: "metricslisten" }, `expected PORT, HOST:PORT or [IPv6]:PORT, got ${JSON.stringify(v)}`);
+    if (!m || port > 65535)
+        throw new ConfigError(
+            { file: o.file, line: o.line, key: "metricslisten" },
+            `expected PORT, HOST:PORT or [IPv6]:PORT, got ${JSON.stringify(v)}`,
+        );
     return { host: m[1] ?? m[2] ?? "127.0.0.1", port };
 }

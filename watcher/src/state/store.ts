@@ -41,7 +41,10 @@ export interface PositionsState {
 }
 
 export class StateError extends Error {
-    constructor(readonly file: string, message: string) {
+    constructor(
+        readonly file: string,
+        message: string,
+    ) {
         super(`${file}: ${message}`);
         this.name = "StateError";
     }
@@ -71,14 +74,23 @@ export function encodeBans(state: BansState): string {
     }
     const lifted: Record<string, BanRow[]> = {};
     for (const b of state.lifted ?? []) (lifted[b.jail] ??= []).push([b.ip, b.start, b.end, b.banCount]);
-    return JSON.stringify({ version: STATE_VERSION, bans, history, ...(state.lifted?.length ? { lifted } : {}) } satisfies BansFile);
+    return JSON.stringify({
+        version: STATE_VERSION,
+        bans,
+        history,
+        ...(state.lifted?.length ? { lifted } : {}),
+    } satisfies BansFile);
 }
 
 const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function checkVersion(file: string, v: Record<string, unknown>): void {
-    if (v.version !== STATE_VERSION) throw new StateError(file, `unsupported state version ${JSON.stringify(v.version)} (expected ${STATE_VERSION})`);
+    if (v.version !== STATE_VERSION)
+        throw new StateError(
+            file,
+            `unsupported state version ${JSON.stringify(v.version)} (expected ${STATE_VERSION})`,
+        );
 }
 
 function parseJson(file: string, text: string): Record<string, unknown> {
@@ -101,7 +113,13 @@ export function decodeBans(text: string, file = "bans.json"): BansState {
     for (const [jail, rows] of Object.entries(v.bans)) {
         if (!Array.isArray(rows)) throw new StateError(file, `bans of jail ${jail} must be an array`);
         rows.forEach((r: unknown, i) => {
-            if (!Array.isArray(r) || typeof r[0] !== "string" || !isNum(r[1]) || !(r[2] === null || isNum(r[2])) || !isNum(r[3])) {
+            if (
+                !Array.isArray(r) ||
+                typeof r[0] !== "string" ||
+                !isNum(r[1]) ||
+                !(r[2] === null || isNum(r[2])) ||
+                !isNum(r[3])
+            ) {
                 throw new StateError(file, `ban #${i + 1} of jail ${jail} is malformed: ${JSON.stringify(r)}`);
             }
             bans.push({ jail, ip: r[0], start: r[1], end: r[2] as number | null, banCount: r[3] });
@@ -123,7 +141,9 @@ export function decodeBans(text: string, file = "bans.json"): BansState {
     if (isObj(v.lifted)) {
         for (const [jail, rows] of Object.entries(v.lifted)) {
             if (!Array.isArray(rows)) continue;
-            for (const r of rows) if (Array.isArray(r) && typeof r[0] === "string" && isNum(r[1]) && (r[2] === null || isNum(r[2]))) lifted.push({ jail, ip: r[0], start: r[1], end: r[2] as number | null, banCount: 0 });
+            for (const r of rows)
+                if (Array.isArray(r) && typeof r[0] === "string" && isNum(r[1]) && (r[2] === null || isNum(r[2])))
+                    lifted.push({ jail, ip: r[0], start: r[1], end: r[2] as number | null, banCount: 0 });
         }
     }
     return { bans, history, ...(lifted.length ? { lifted } : {}) };
