@@ -317,6 +317,9 @@ describe("lab: brick.sh and mount.sh on a booted host (over SSH, real mkfs.xfs a
             SERVER: "node-gfs2",
             BACKUP_SERVERS: "node-gfs3:node-gfs1",
             NODE_NAME: "node-gfs1",
+            BRICK_PATH: BRICK,
+            // The mount step also installs the health script (one copy: the file the plan sends).
+            HEALTH_SCRIPT: fs.readFileSync(path.join(__dirname, "../../scripts/gluster/health.sh"), "utf8"),
         });
         assert.notStrictEqual(r.code, 0, out(r));
         assert.match(r.stderr, /\/mnt\/www is already a tmpfs mount; unmount it first/);
