@@ -66,7 +66,18 @@ else
   wait_until 120 "every peer connected" all_peers
   # `start` takes the (dead) brick out of service; `commit force` accepts the same path, now empty, as its brick.
   g volume reset-brick "$VOLUME_NAME" "$brick" start >/dev/null 2>&1 || true
-  if out=$(g volume reset-brick "$VOLUME_NAME" "$brick" "$brick" commit force 2>&1); then
+  # Right after the restart the other nodes may not see this one connected yet ("Host ... not connected" in their
+  # pre-validation), though this node sees them: that is retried, anything else is an answer.
+  commit_reset() { g volume reset-brick "$VOLUME_NAME" "$brick" "$brick" commit force 2>&1; }
+  deadline=$(($(date +%s) + 120))
+  while :; do
+    rc=0
+    out=$(commit_reset) || rc=$?
+    if [ "$rc" -eq 0 ] || [[ $out != *"not connected"* ]] || [ "$(date +%s)" -ge "$deadline" ]; then break; fi
+    log "reset-brick $brick: $out (retrying)"
+    sleep 3
+  done
+  if [ "$rc" -eq 0 ]; then
     log "reset-brick $brick: $out"
   else
     case $out in
