@@ -65,18 +65,21 @@ else
   wait_until 60 "glusterd to answer" g pool list
   wait_until 120 "every peer connected" all_peers
   # `start` takes the (dead) brick out of service; `commit force` accepts the same path, now empty, as its brick.
-  g volume reset-brick "$VOLUME_NAME" "$brick" start >/dev/null 2>&1 || true
   # Right after the restart the other nodes may not see this one connected yet ("Host ... not connected" in their
-  # pre-validation), though this node sees them: that is retried, anything else is an answer.
-  commit_reset() { g volume reset-brick "$VOLUME_NAME" "$brick" "$brick" commit force 2>&1; }
-  deadline=$(($(date +%s) + 120))
-  while :; do
-    rc=0
-    out=$(commit_reset) || rc=$?
-    if [ "$rc" -eq 0 ] || [[ $out != *"not connected"* ]] || [ "$(date +%s)" -ge "$deadline" ]; then break; fi
-    log "reset-brick $brick: $out (retrying)"
-    sleep 3
-  done
+  # pre-validation), though this node sees them: that is retried, anything else is an answer (sets out and rc).
+  retry_connected() {
+    local deadline=$(($(date +%s) + 120))
+    while :; do
+      rc=0
+      out=$(g "$@" 2>&1) || rc=$?
+      if [ "$rc" -eq 0 ] || [[ $out != *"not connected"* ]] || [ "$(date +%s)" -ge "$deadline" ]; then return 0; fi
+      log "gluster $*: $out (retrying)"
+      sleep 3
+    done
+  }
+  retry_connected volume reset-brick "$VOLUME_NAME" "$brick" start
+  log "reset-brick $brick start: $out"
+  retry_connected volume reset-brick "$VOLUME_NAME" "$brick" "$brick" commit force
   if [ "$rc" -eq 0 ]; then
     log "reset-brick $brick: $out"
   else
