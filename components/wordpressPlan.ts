@@ -59,7 +59,7 @@ export interface WordPressPlanArgs<V> {
     cacheSize?: string;
     /** PHP version of the FPM packages. Default 8.2 (Debian 12). */
     phpVersion?: string;
-    /** More Debian packages for every node (e.g. php8.2-curl php8.2-mbstring php8.2-xml php8.2-zip). */
+    /** More Debian packages for every node (e.g. php8.2-imagick, php8.2-redis). */
     extraPackages?: string[];
     /**
      * PHP-FPM pool size, computed on each node from its memory (scripts/web/php-fpm.sh):
@@ -88,6 +88,14 @@ export function webPackages(phpVersion: string, source: WordPressSource, extra: 
         `php${phpVersion}-mysql`,
         `php${phpVersion}-gd`,
         `php${phpVersion}-opcache`,
+        // What WordPress's Site Health asks for beyond the core: without ext/xml every XML-RPC call (the mobile app,
+        // Jetpack, pingbacks) fails to parse, and feeds break; mbstring, curl, zip and intl for text, the HTTP API,
+        // plugin and theme updates, and translations.
+        `php${phpVersion}-xml`,
+        `php${phpVersion}-mbstring`,
+        `php${phpVersion}-curl`,
+        `php${phpVersion}-zip`,
+        `php${phpVersion}-intl`,
         "mariadb-client",
         "curl",
         ...extra,

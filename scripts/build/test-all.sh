@@ -4,8 +4,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-stage() { echo; echo "=== npm test: $1"; }
+current=""
+# On a failure the last lines printed are the list of what failed, each with its first error line: mocha's own
+# report of a long stage (lab logs, stack traces) scrolls the early failures out of a CI log's tail.
+finish() {
+  local rc=$?
+  if [ "$rc" -ne 0 ]; then
+    echo
+    echo "=== npm test: FAILED in stage ${current:-?} (exit $rc)"
+    sed 's/\x1b\[[0-9;]*m//g' "$out" | awk '
+      /^ +[0-9]+ passing/ { epilogue = 0; next }
+      /^ +[0-9]+ failing/ { epilogue = 1; next }
+      epilogue && /^ +[0-9]+\) / { if (title != "") print title; title = $0; sub(/^ +/, "", title); want = 1; next }
+      epilogue && want && /(Error|error|expected|Timeout)/ { line = $0; sub(/^ +/, "", line); title = title " -- " substr(line, 1, 240); want = 0; next }
+      epilogue && want && NF { line = $0; sub(/^ +/, "", line); title = title " / " line }
+      END { if (title != "") print title }' | sed 's/^/npm test: failed: /'
+  fi
+  rm -f "$out"
+}
+trap finish EXIT
+stage() { current=$1; echo; echo "=== npm test: $1"; }
 # Runs a mocha stage, showing its output and keeping it for the summary.
 suite() { stage "$1"; npm run -s "$2" 2>&1 | tee -a "$out"; }
 stage lint;      npm run -s lint

@@ -51,6 +51,7 @@ fi
 wait_until 120 "volume $VOLUME_NAME known to this node (synced from $PEER)" knows_volume
 
 brick="$NODE_NAME:$BRICK_PATH"
+brick_online() { g volume status "$VOLUME_NAME" "$brick" detail 2>/dev/null | grep -qE '^Online +: Y'; }
 vol_id=$(g volume info "$VOLUME_NAME" | sed -n 's/^Volume ID: //p' | tr -d -)
 have=$({ getfattr --absolute-names -n trusted.glusterfs.volume-id -e hex "$BRICK_PATH" 2>/dev/null || true; } |
   sed -n 's/^trusted.glusterfs.volume-id=0x//p')
@@ -79,6 +80,9 @@ else
   }
   retry_connected volume reset-brick "$VOLUME_NAME" "$brick" start
   log "reset-brick $brick start: $out"
+  # A refused start is fatal unless the brick is down anyway (a second run after a failed commit): commit would only
+  # answer "Source brick must be stopped" and hide the reason start gave.
+  if [ "$rc" -ne 0 ] && brick_online; then die "reset-brick $brick start failed: $out"; fi
   retry_connected volume reset-brick "$VOLUME_NAME" "$brick" "$brick" commit force
   if [ "$rc" -eq 0 ]; then
     log "reset-brick $brick: $out"
@@ -97,7 +101,6 @@ else
     esac
   fi
 fi
-brick_online() { g volume status "$VOLUME_NAME" "$brick" detail 2>/dev/null | grep -qE '^Online +: Y'; }
 wait_until 120 "brick $brick online" brick_online
 # Index heal only knows what changed while a brick was away; an empty brick needs every file: a full crawl.
 out=$(g volume heal "$VOLUME_NAME" full 2>&1) || die "heal full failed: $out"

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Host step: PHP-FPM pool for WordPress on 127.0.0.1:9000 (the only pool: Debian's `www` is disabled), PHP's opcache
-# and realpath settings, started (systemd or, without it, directly) and reloaded only when a file changed.
+# Host step: PHP-FPM pools for WordPress, the site's on 127.0.0.1:9000 and xmlrpc.php's on 127.0.0.1:9001 (Debian's
+# `www` is disabled), PHP's opcache and realpath settings, started (systemd or, without it, directly) and reloaded only when a file changed.
 # Params: POOL_CONF (content of scripts/web/php-fpm-pool.conf, with @@...@@ placeholders for the pool size),
 #   PHP_VERSION (e.g. 8.2), PHP_INI (optional: scripts/web/php-tuning.ini), FPM_RESERVE_MIB (memory left to
 #   everything but PHP), FPM_CHILD_MIB (memory one WordPress worker is budgeted).
@@ -72,4 +72,5 @@ else
 fi
 
 wait_until 30 "php-fpm listening on 127.0.0.1:9000" port_open 9000
-log "php-fpm ready on 127.0.0.1:9000 (pool changed: $changed)"
+wait_until 30 "php-fpm's xmlrpc pool listening on 127.0.0.1:9001" port_open 9001
+log "php-fpm ready on 127.0.0.1:9000 and :9001 (pool changed: $changed)"

@@ -1,6 +1,6 @@
 // The performance tuning the host steps install is in effect on the booted stack: Gluster's volume options, PHP's
-// opcache/realpath settings as PHP-FPM serves them, one FPM pool sized from the node's memory, Varnish's grace, and a
-// re-run changes nothing.
+// opcache/realpath settings as PHP-FPM serves them, the site's FPM pool sized from the node's memory and xmlrpc.php's
+// own small one, Varnish's grace, and a re-run changes nothing.
 import * as assert from "assert";
 import { control, destroyLab } from "../../lab/hosts";
 import { NODE_NAMES, labStackPlan, publishBinary, stackSecrets, stackUp } from "../../lab/stack";
@@ -14,11 +14,11 @@ const [N1] = NODE_NAMES;
 const WEB_ROOT = webRootOf(LAB_GLUSTER.mountPoint);
 const POOL = "/etc/php/8.2/fpm/pool.d/ha-wordpress.conf";
 
-/** pm.* of the pool file as written on a node. */
+/** pm.* of the site's pool (the file's [ha-wordpress] section) as written on a node. */
 async function poolSize(node: string): Promise<Record<string, number>> {
     const out = await onHost(
         node,
-        `grep -E '^pm\\.(max_children|start_servers|min_spare_servers|max_spare_servers) ' ${POOL}`,
+        `awk '/^\\[/ { s = $0 } s == "[ha-wordpress]" && /^pm\\.(max_children|start_servers|min_spare_servers|max_spare_servers) /' ${POOL}`,
     );
     return Object.fromEntries(
         out
@@ -109,7 +109,7 @@ PHP`,
         }
     });
 
-    it("only our pool runs (Debian's www disabled), sized from the node's memory by the documented formula", async () => {
+    it("only our pools run (Debian's www disabled), the site's, sized from the node's memory by the documented formula", async () => {
         for (const n of NODE_NAMES) {
             assert.strictEqual(
                 (await onHost(n, "ls /etc/php/8.2/fpm/pool.d/"))
@@ -119,8 +119,13 @@ PHP`,
                     .join(" "),
                 "ha-wordpress.conf",
             );
-            const pools = (await onHost(n, "ps -eo args | grep -oE '^php-fpm: pool [^ ]+' | sort -u")).trim();
-            assert.strictEqual(pools, "php-fpm: pool ha-wordpress", `${n}: ${pools}`);
+            // Ours and xmlrpc.php's (two workers), never Debian's www.
+            const pools = (await onHost(n, "ps -eo args | grep -oE '^php-fpm: pool [^ ]+' | sort | uniq -c")).trim();
+            assert.match(
+                pools,
+                /^\d+ php-fpm: pool ha-wordpress\n\s*2 php-fpm: pool ha-wordpress-xmlrpc$/,
+                `${n}: ${pools}`,
+            );
             const facts = (
                 await onHost(
                     n,
@@ -152,6 +157,43 @@ PHP`,
                 JSON.stringify(size),
             );
         }
+    });
+
+    it("xmlrpc.php has a pool of its own: with it saturated, xmlrpc.php is answered 504 within seconds and logged, pages still served", async () => {
+        // Both of its workers held and its queue filled by connections that never send a request (what a flood of
+        // slow PHP does to it), then one request of each kind through Nginx on the node.
+        const out = await onHost(
+            N1,
+            `pids=""
+for i in $(seq 1 10); do (exec 3<>/dev/tcp/127.0.0.1/9001 && exec sleep 60) 2>/dev/null & pids="$pids $!"; done
+sleep 3
+busy=$(ps -eo args | grep -c '^php-fpm: pool ha-wordpress-xmlrpc')
+x=$(curl -s -o /dev/null -m 20 -w '%{http_code} %{time_total}' -X POST -H 'Content-Type: text/xml' --data '<methodCall><methodName>demo.sayHello</methodName></methodCall>' http://127.0.0.1:8080/xmlrpc.php)
+p=$(curl -s -o /dev/null -m 20 -w '%{http_code}' 'http://127.0.0.1:8080/?s=pool-check')
+for p2 in $pids; do kill "$p2" 2>/dev/null; done
+echo "$busy|$x|$p|$(tail -n 3 /var/log/nginx/access.log | grep -c 'POST /xmlrpc.php HTTP/1.1" 504')"`,
+            60_000,
+        );
+        const [busy, xmlrpc, page, logged] = out.trim().split("|");
+        const [code, seconds] = xmlrpc.split(" ");
+        assert.strictEqual(busy, "2", `xmlrpc workers running: ${out}`);
+        assert.strictEqual(code, "504", `xmlrpc.php with its pool full: ${out}`);
+        assert.ok(Number(seconds) < 10, `answered after ${seconds} s, not at the connect timeout: ${out}`);
+        assert.strictEqual(page, "200", `a page while xmlrpc's pool is full: ${out}`);
+        assert.strictEqual(logged, "1", `the 504 in the access log the jail reads: ${out}`);
+        // Free again: a real XML-RPC call is answered by WordPress.
+        await waitFor(
+            "xmlrpc.php answered by WordPress again",
+            async () =>
+                (
+                    await tryOnHost(
+                        N1,
+                        `curl -s -m 10 -X POST -H 'Content-Type: text/xml' --data '<methodCall><methodName>demo.sayHello</methodName></methodCall>' http://127.0.0.1:8080/xmlrpc.php`,
+                    )
+                ).stdout.includes("Hello!"),
+            60_000,
+            1_000,
+        );
     });
 
     it("re-running the Gluster and web steps changes nothing: no volume option set, no FPM or Varnish restart", async () => {
