@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import { backendFor, BackendName, createAction } from "../actions";
 import type { Exec } from "../actions/exec";
+import { FirewallQueue } from "../actions/queue";
 import { ActionEntry, ActionJail, BanAction, KERNEL_MAX_TIMEOUT, secondsLeft } from "../actions/types";
 import { actionExists, loadFilter, readJailConfig } from "../config/reader";
 import { loadAction } from "../config/action-reader";
@@ -71,7 +72,6 @@ const POSITION_SAVE_MS = 2000;
 // state file; the kernel keeps those bans anyway (start merges into the sets, it never flushes them).
 const BAN_SAVE_DEBOUNCE_MS = 1000;
 const TICK_MS = 1000;
-const RETRY_MS = 10_000;
 
 export class JailwatchServer {
     jails = new Map<string, RuntimeJail>();
@@ -92,16 +92,12 @@ export class JailwatchServer {
     private readonly hosts = new HostResolver();
     private byFile = new Map<string, RuntimeJail[]>();
     private positions: Record<string, FilePosition> = {};
-    private pendingBan = new Map<BackendName, ActionEntry[]>();
-    private pendingUnban = new Map<BackendName, ActionEntry[]>();
-    private failed: Array<{ backend: BackendName; kind: "ban" | "unban"; entries: ActionEntry[] }> = [];
-    private flushScheduled = false;
-    private actionChain = new Map<BackendName, Promise<void>>();
+    /** Bans and unbans on their way to the backends (batched, chained per backend, retried: actions/queue.ts). */
+    private readonly firewall: FirewallQueue;
     private bansDirty = false;
     private banSaveTimer: NodeJS.Timeout | undefined;
     private tickTimer: NodeJS.Timeout | undefined;
     private lastPositionSave = 0;
-    private lastRetry = 0;
     private running = false;
     readonly now: () => number;
     /** Counters for the metrics endpoint (and status); the endpoint itself only when `opts.metrics` asks. */
@@ -115,6 +111,14 @@ export class JailwatchServer {
     ) {
         this.store = new StateStore(opts.stateDir);
         this.now = deps.now ?? (() => Date.now() / 1000);
+        this.firewall = new FirewallQueue({
+            action: backend => this.actions.get(backend),
+            alsoGeneric: jail => !!this.jails.get(jail)?.settings.actions.length,
+            onError: () => this.firewallErrors++,
+            refresh: (e, now) => this.refreshTimeout(e, now),
+            debug: m => this.log.debug(m),
+            error: m => this.log.error(m),
+        });
     }
 
     /** Reads config and state, installs the firewall state, starts following logs. Throws on config errors. */
@@ -144,7 +148,7 @@ export class JailwatchServer {
         for (const b of restored) {
             if (known.has(b.jail) && b.end <= now && b.end - b.start > KERNEL_MAX_TIMEOUT) {
                 const s = jails.find(j => j.name === b.jail)!;
-                this.queue(this.pendingUnban, this.backendOf(s), { jail: b.jail, ip: b.ip });
+                this.firewall.add("unban", this.backendOf(s), { jail: b.jail, ip: b.ip });
             }
         }
         this.install(jails, restored, now);
@@ -169,8 +173,7 @@ export class JailwatchServer {
         await this.metricsServer?.stop();
         await this.deps.peers?.stop();
         this.stopFollowers();
-        this.flushActions();
-        await Promise.all(this.actionChain.values());
+        await this.firewall.settle();
         if (opts.unban) {
             for (const [name, action] of this.actions) await action.remove(this.actionJails(name));
         }
@@ -261,7 +264,7 @@ export class JailwatchServer {
         if (source === "peer" && current && peerEnd !== undefined && current.end > peerEnd + 1) return false;
         const b = current ? rj.jail.bans.unban(current.ip) : undefined;
         // Also when we did not know the ban: the kernel may still hold it (e.g. from before a crash).
-        this.queue(this.pendingUnban, rj.backend, { jail: jailName, ip: b?.ip ?? key });
+        this.firewall.add("unban", rj.backend, { jail: jailName, ip: b?.ip ?? key });
         const end = b?.end ?? peerEnd;
         if (end !== undefined)
             this.lifted.set(`${jailName}\u0000${b?.ip ?? key}`, {
@@ -299,9 +302,8 @@ export class JailwatchServer {
                 n++;
             }
         }
-        this.pendingBan.clear();
-        this.pendingUnban.clear();
-        await Promise.all(this.actionChain.values());
+        this.firewall.drop();
+        await this.firewall.idle();
         for (const [name, action] of this.actions) await action.unbanAll(this.actionJails(name));
         this.markBansDirty();
         this.log.info(`unbanned all (${n})`);
@@ -315,8 +317,7 @@ export class JailwatchServer {
 
     /** Waits until queued firewall work is done (tests, benchmarks). */
     async settle(): Promise<void> {
-        this.flushActions();
-        await Promise.all(this.actionChain.values());
+        await this.firewall.settle();
     }
 
     // ---- internals ----
@@ -469,7 +470,7 @@ export class JailwatchServer {
         } catch (e) {
             this.firewallErrors++;
             this.problems.push(`${backend}: restoring ${mine.length} ban(s) failed: ${(e as Error).message}`);
-            this.failed.push({ backend, kind: "ban", entries: mine });
+            this.firewall.addFailed(backend, "ban", mine);
         }
     }
 
@@ -542,7 +543,7 @@ export class JailwatchServer {
     private onBan(rj: RuntimeJail, ban: Ban, source: BanSource): void {
         const now = this.now();
         if (ban.end < rj.nextExpiry) rj.nextExpiry = ban.end;
-        this.queue(this.pendingBan, rj.backend, {
+        this.firewall.add("ban", rj.backend, {
             jail: ban.jail,
             ip: ban.ip,
             timeout: secondsLeft(ban.end, now),
@@ -559,57 +560,6 @@ export class JailwatchServer {
         if (source !== "peer" && source !== "restore") this.deps.peers?.broadcast(ban);
     }
 
-    private queue(map: Map<BackendName, ActionEntry[]>, backend: BackendName, e: ActionEntry): void {
-        // A jail whose `action` also names action.d commands (a mail, say) hands each ban to them as well.
-        if (backend !== "generic" && this.jails.get(e.jail)?.settings.actions.length) this.queue(map, "generic", e);
-        const l = map.get(backend);
-        if (l) l.push(e);
-        else map.set(backend, [e]);
-        if (!this.flushScheduled) {
-            this.flushScheduled = true;
-            setImmediate(() => this.flushActions());
-        }
-    }
-
-    /** Hands queued bans/unbans to the backends, one batch per backend, in order. */
-    private flushActions(): void {
-        this.flushScheduled = false;
-        for (const [kind, map] of [
-            ["ban", this.pendingBan],
-            ["unban", this.pendingUnban],
-        ] as const) {
-            for (const [backend, entries] of map) {
-                map.delete(backend);
-                this.runAction(backend, kind, entries);
-            }
-        }
-    }
-
-    private runAction(backend: BackendName, kind: "ban" | "unban", entries: ActionEntry[]): void {
-        const action = this.actions.get(backend);
-        if (!action) return;
-        const prev = this.actionChain.get(backend) ?? Promise.resolve();
-        const next = prev.then(async () => {
-            try {
-                await (kind === "ban" ? action.ban(entries) : action.unban(entries));
-                // Benchmarks time "line written -> address in the set" from this line.
-                this.log.debug(
-                    `${backend}: ${kind} done: ${entries
-                        .slice(0, 20)
-                        .map(e => e.ip)
-                        .join(" ")}${entries.length > 20 ? ` (+${entries.length - 20})` : ""}`,
-                );
-            } catch (e) {
-                this.firewallErrors++;
-                this.log.error(
-                    `${backend} ${kind} of ${entries.length} address(es) failed, will retry: ${(e as Error).message}`,
-                );
-                this.failed.push({ backend, kind, entries });
-            }
-        });
-        this.actionChain.set(backend, next);
-    }
-
     private tick(): void {
         const now = this.now();
         for (const rj of this.jails.values()) {
@@ -618,25 +568,13 @@ export class JailwatchServer {
             const ended = rj.jail.expire(now);
             rj.nextExpiry = rj.jail.bans.nextExpiry();
             for (const b of ended) {
-                this.queue(this.pendingUnban, rj.backend, { jail: b.jail, ip: b.ip });
+                this.firewall.add("unban", rj.backend, { jail: b.jail, ip: b.ip });
                 this.log.info(`[${b.jail}] Unban ${b.ip} (expired)`);
                 this.markBansDirty();
             }
         }
         const ms = Date.now();
-        if (this.failed.length > 0 && ms - this.lastRetry >= RETRY_MS) {
-            this.lastRetry = ms;
-            const failed = this.failed;
-            this.failed = [];
-            for (const f of failed) {
-                // Re-compute timeouts: time has passed since the first attempt.
-                const entries =
-                    f.kind === "ban"
-                        ? f.entries.map(e => this.refreshTimeout(e, now)).filter((e): e is ActionEntry => !!e)
-                        : f.entries;
-                this.runAction(f.backend, f.kind, entries);
-            }
-        }
+        this.firewall.retry(now, ms);
         if (ms - this.lastPositionSave >= POSITION_SAVE_MS) this.savePositionsNow();
     }
 
