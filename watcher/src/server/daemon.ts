@@ -18,9 +18,10 @@ import type { FilePosition } from "../follow/rotation";
 import { BanHistory, IPAddr, Jail, resolveJails } from "../jail";
 import { IPNetwork } from "../jail/ipaddr";
 import { HostResolver, lookupSync } from "../jail/dns";
-import type { BanRecord } from "../jail";
 import { ResolvedJail, unsupportedBanaction } from "../jail/settings";
-import { BansState, PersistedBan, StateStore } from "../state/store";
+import { DebouncedSave } from "../state/debounce";
+import { bansSnapshot, historyRecords, toBan } from "../state/snapshot";
+import { BansState, StateStore } from "../state/store";
 import { Metrics, MetricsServer, PeerCounters, renderMetrics } from "../metrics";
 import type { Ban } from "../types";
 import { handleControl } from "./commands";
@@ -94,8 +95,8 @@ export class JailwatchServer {
     private positions: Record<string, FilePosition> = {};
     /** Bans and unbans on their way to the backends (batched, chained per backend, retried: actions/queue.ts). */
     private readonly firewall: FirewallQueue;
-    private bansDirty = false;
-    private banSaveTimer: NodeJS.Timeout | undefined;
+    /** The bans file, saved at most once per BAN_SAVE_DEBOUNCE_MS (state/debounce.ts). */
+    private readonly bansSave: DebouncedSave;
     private tickTimer: NodeJS.Timeout | undefined;
     private lastPositionSave = 0;
     private running = false;
@@ -119,6 +120,10 @@ export class JailwatchServer {
             debug: m => this.log.debug(m),
             error: m => this.log.error(m),
         });
+        this.bansSave = new DebouncedSave(
+            { write: () => this.writeBans(), active: () => this.running },
+            BAN_SAVE_DEBOUNCE_MS,
+        );
     }
 
     /** Reads config and state, installs the firewall state, starts following logs. Throws on config errors. */
@@ -275,7 +280,7 @@ export class JailwatchServer {
                 banCount: 0,
             });
         if (source === "control" && b) this.deps.peers?.broadcastUnban?.(jailName, b.ip, b.end);
-        this.markBansDirty();
+        this.bansSave.mark();
         if (!b) return false;
         this.log.info(`[${jailName}] Unban ${b.ip}${source === "peer" ? " (from peer)" : ""}`);
         return true;
@@ -305,7 +310,7 @@ export class JailwatchServer {
         this.firewall.drop();
         await this.firewall.idle();
         for (const [name, action] of this.actions) await action.unbanAll(this.actionJails(name));
-        this.markBansDirty();
+        this.bansSave.mark();
         this.log.info(`unbanned all (${n})`);
         return n;
     }
@@ -556,7 +561,7 @@ export class JailwatchServer {
         this.log.info(
             `[${ban.jail}] Ban ${ban.ip} (${len}${ban.banCount ? `, ban #${ban.banCount + 1}` : ""}${source === "log" ? "" : `, from ${source}`})`,
         );
-        this.markBansDirty();
+        this.bansSave.mark();
         if (source !== "peer" && source !== "restore") this.deps.peers?.broadcast(ban);
     }
 
@@ -570,7 +575,7 @@ export class JailwatchServer {
             for (const b of ended) {
                 this.firewall.add("unban", rj.backend, { jail: b.jail, ip: b.ip });
                 this.log.info(`[${b.jail}] Unban ${b.ip} (expired)`);
-                this.markBansDirty();
+                this.bansSave.mark();
             }
         }
         const ms = Date.now();
@@ -587,24 +592,19 @@ export class JailwatchServer {
         return { ...e, timeout: secondsLeft(b.end, now) };
     }
 
-    private markBansDirty(): void {
-        this.bansDirty = true;
-        if (this.banSaveTimer || !this.running) return;
-        this.banSaveTimer = setTimeout(() => {
-            this.banSaveTimer = undefined;
-            this.saveBansNow();
-        }, BAN_SAVE_DEBOUNCE_MS);
+    /** Saves the bans file now (stop, reload, tests); a failure is reported in `status` and the metrics. */
+    saveBansNow(): void {
+        this.bansSave.flush();
     }
 
-    saveBansNow(): void {
-        if (this.banSaveTimer) clearTimeout(this.banSaveTimer);
-        this.banSaveTimer = undefined;
+    private writeBans(): boolean {
         try {
             this.store.saveBans(this.bansState());
-            this.bansDirty = false;
             this.stateProblem = undefined;
+            return true;
         } catch (e) {
             this.stateFailed(`${this.store.bansFile}: ${(e as Error).message}`);
+            return false;
         }
     }
 
@@ -612,9 +612,9 @@ export class JailwatchServer {
         this.lastPositionSave = Date.now();
         // A position may only pass lines whose bans are durable: the bans go to disk first (kill -9 between the two
         // writes then re-reads a few lines, and re-deciding a known ban is a no-op).
-        if (this.bansDirty) {
+        if (this.bansSave.dirty) {
             this.saveBansNow();
-            if (this.bansDirty) return; // could not save: keep the old position, so the lines are read again
+            if (this.bansSave.dirty) return; // could not save: keep the old position, so the lines are read again
         }
         let changed = false;
         for (const [file, f] of this.followers) {
@@ -634,33 +634,8 @@ export class JailwatchServer {
     }
 
     bansState(): BansState {
-        const bans: PersistedBan[] = [];
-        for (const rj of this.jails.values()) {
-            for (const b of rj.jail.bans.activeBans())
-                bans.push({
-                    jail: b.jail,
-                    ip: b.ip,
-                    start: b.start,
-                    end: Number.isFinite(b.end) ? b.end : null,
-                    banCount: b.banCount,
-                });
-        }
-        const history: BansState["history"] = {};
-        for (const r of this.history.records()) {
-            (history[r.jail] ??= {})[r.ip] = {
-                count: r.count,
-                lastStart: r.lastStart,
-                lastEnd: Number.isFinite(r.lastEnd) ? r.lastEnd : null,
-            };
-        }
-        const lifted: PersistedBan[] = this.liftedBans().map(b => ({
-            jail: b.jail,
-            ip: b.ip,
-            start: b.start,
-            end: Number.isFinite(b.end) ? b.end : null,
-            banCount: 0,
-        }));
-        return { bans, history, lifted };
+        const active = [...this.jails.values()].flatMap(rj => rj.jail.bans.activeBans());
+        return bansSnapshot(active, this.history.records(), this.liftedBans());
     }
 
     private stateFailed(msg: string): void {
@@ -771,25 +746,6 @@ export class JailwatchServer {
         this.problems.push(msg);
         this.log.error(msg);
     }
-}
-
-function toBan(b: PersistedBan): Ban {
-    return { jail: b.jail, ip: b.ip, start: b.start, end: b.end === null ? Infinity : b.end, banCount: b.banCount };
-}
-
-function historyRecords(s: BansState): BanRecord[] {
-    const out: BanRecord[] = [];
-    for (const [jail, ips] of Object.entries(s.history)) {
-        for (const [ip, r] of Object.entries(ips))
-            out.push({
-                jail,
-                ip,
-                count: r.count,
-                lastStart: r.lastStart,
-                lastEnd: r.lastEnd === null ? Infinity : r.lastEnd,
-            });
-    }
-    return out;
 }
 
 /** This host's own addresses (fail2ban's ignoreself). */
