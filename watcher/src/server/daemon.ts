@@ -22,39 +22,14 @@ import { ResolvedJail, unsupportedBanaction } from "../jail/settings";
 import { DebouncedSave } from "../state/debounce";
 import { bansSnapshot, historyRecords, toBan } from "../state/snapshot";
 import { BansState, StateStore } from "../state/store";
-import { Metrics, MetricsServer, PeerCounters, renderMetrics } from "../metrics";
+import { Metrics, MetricsServer, renderMetrics } from "../metrics";
 import type { Ban } from "../types";
 import { handleControl } from "./commands";
+import type { BanOutcome, BanSource, ControlTarget, PeerHooks, PeerTarget, RuntimeJail } from "./interfaces";
 import type { Logger } from "./log";
 import type { ServerOptions } from "./options";
 
-/** A jail as the server runs it. */
-export interface RuntimeJail {
-    settings: ResolvedJail;
-    jail: Jail;
-    /** Log files after glob expansion. */
-    files: string[];
-    backend: BackendName;
-    /** Earliest ban end (epoch s) among this jail's bans; Infinity when none can end. */
-    nextExpiry: number;
-}
-
-/** Where bans come from: the log, the control socket, or a peer (peer bans are not sent on again). */
-export type BanSource = "log" | "control" | "peer" | "restore" | "shared";
-
-/** What the peer link needs from the server and offers to it (see peers/). */
-export interface PeerHooks {
-    /** Called for every ban this server decided itself. */
-    broadcast(ban: Ban): void;
-    /** Called for every ban an operator lifted here (peers lift it too). */
-    broadcastUnban?(jail: string, ip: string, end: number): void;
-    start(server: JailwatchServer): Promise<void>;
-    stop(): Promise<void>;
-    /** One failure from our log in a jail with `sharefailures` (batched by the link, see peers/failureBatch.ts). */
-    shareFailure?(jail: string, key: string, time: number, count: number, maxretry: number): void;
-    /** Frames sent/received/refused, for the metrics endpoint. */
-    readonly counters?: PeerCounters;
-}
+export type { BanSource, PeerHooks, RuntimeJail } from "./interfaces";
 
 export interface ServerDeps {
     /** Runs firewall tools; tests and benchmarks inject their own. */
@@ -66,6 +41,8 @@ export interface ServerDeps {
     peers?: PeerHooks;
     /** The host's addresses right now (ignoreself); read again before each ban, since addresses come and go. */
     selfAddresses?: () => string[];
+    /** How the process stops on the control command `stop` (the CLI's signal path); default: it does not. */
+    requestStop?: () => void;
 }
 
 const POSITION_SAVE_MS = 2000;
@@ -74,7 +51,7 @@ const POSITION_SAVE_MS = 2000;
 const BAN_SAVE_DEBOUNCE_MS = 1000;
 const TICK_MS = 1000;
 
-export class JailwatchServer {
+export class JailwatchServer implements ControlTarget, PeerTarget {
     jails = new Map<string, RuntimeJail>();
     readonly actions = new Map<BackendName, BanAction>();
     readonly history = new BanHistory();
@@ -226,12 +203,7 @@ export class JailwatchServer {
     }
 
     /** Installs a ban decided elsewhere (control socket or a peer). Returns false if ignored or already banned. */
-    banAddress(
-        jailName: string,
-        ip: string,
-        source: BanSource,
-        until?: number,
-    ): { ok: boolean; reason?: string; ban?: Ban } {
+    banAddress(jailName: string, ip: string, source: BanSource, until?: number): BanOutcome {
         const rj = this.jails.get(jailName);
         if (!rj) return { ok: false, reason: `no jail ${jailName}` };
         const addr = banTarget(rj, ip);
@@ -296,6 +268,13 @@ export class JailwatchServer {
         const now = this.now();
         for (const [k, b] of this.lifted) if (b.end <= now) this.lifted.delete(k);
         return [...this.lifted.values()];
+    }
+
+    /** `stop [--unban]` from the control socket: answered first, then the process stops the way the CLI set up. */
+    requestStop(unban: boolean): void {
+        this.unbanOnStop = unban;
+        const stop = this.deps.requestStop;
+        if (stop) setImmediate(stop);
     }
 
     /** Lifts every ban in every jail; returns how many. */
