@@ -19,7 +19,8 @@ function sources(dir: string): string[] {
 function importsOf(file: string): string[] {
     const text = fs.readFileSync(file, "utf8");
     const out: string[] = [];
-    const re = /(?:^|\n)\s*(?:import|export)\b[^"';]*?from\s*["'](\.[^"']+)["']|(?:^|\n)\s*import\s*["'](\.[^"']+)["']|import\(["'](\.[^"']+)["']\)/g;
+    const re =
+        /(?:^|\n)\s*(?:import|export)\b[^"';]*?from\s*["'](\.[^"']+)["']|(?:^|\n)\s*import\s*["'](\.[^"']+)["']|import\(["'](\.[^"']+)["']\)/g;
     for (let m = re.exec(text); m; m = re.exec(text)) {
         const spec = m[1] ?? m[2] ?? m[3];
         const base = path.resolve(path.dirname(file), spec);
