@@ -1,5 +1,6 @@
 // The running server: config -> jails; followers feed lines to the jails following each file; bans go to the
-// firewall backends in batches and into the state dir; the control socket and peers act on the same jails.
+// firewall backends in batches (actions/queue.ts) and into the state dir (state/debounce.ts); the control socket
+// and peers act on the same jails through the narrow interfaces of server/interfaces.ts.
 // Everything time-related takes `now` from one injectable clock.
 
 import * as fs from "fs";
