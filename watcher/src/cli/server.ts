@@ -77,7 +77,9 @@ export async function runServer(argv: string[]): Promise<number> {
 
     const log = createLogger(opts.loglevel, undefined, undefined, logTargetFile(configDir, section.logtarget?.value));
     const peers = createPeerLink(opts.peers, log);
-    const server = new JailwatchServer(opts, log, { peers });
+    // The control command `stop` takes the same path as SIGTERM (and logs the same line), once the loop below is set.
+    let requestStop: (() => void) | undefined;
+    const server = new JailwatchServer(opts, log, { peers, requestStop: () => requestStop?.() });
     const control = new ControlServer(opts.socket, a => server.handle(a));
     try {
         await server.start();
@@ -103,6 +105,7 @@ export async function runServer(argv: string[]): Promise<number> {
                 },
             );
         };
+        requestStop = () => stop("SIGTERM");
         process.on("SIGTERM", () => stop("SIGTERM"));
         process.on("SIGINT", () => stop("SIGINT"));
         process.on("SIGHUP", () => {

@@ -6,7 +6,7 @@ import { compileFilter } from "../filter/filter";
 import { IPNetwork } from "../jail/ipaddr";
 import { parseDuration } from "../jail/time";
 import type { Filter } from "../types";
-import type { RuntimeJail } from "../server/daemon";
+import type { RuntimeJail } from "../server/interfaces";
 import type { LogLevel } from "../server/log";
 import {
     formatActions,

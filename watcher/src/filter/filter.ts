@@ -1,9 +1,11 @@
-// The compiled filter: date detection, date removal, prefregex, failregex/ignoreregex, multi-line buffering and
-// fail2ban's multi-line failure ids (F-MLFID). Feed it lines in log order.
+// The compiled filter: date removal, prefregex, failregex/ignoreregex, multi-line buffering and fail2ban's
+// multi-line failure ids (F-MLFID), around the date its DateDetector finds (datedetector.ts). Feed it lines in log
+// order.
 
 import { ConfigError, Filter, FilterDefinition, LineResult } from "../types";
 import "./backtracking"; // bounds catastrophic backtracking before any filter regex is compiled
-import { dateOf, dateTemplates, DateTemplate, LocalTime, systemLocalTime, zoneOffset } from "./dates";
+import { DateDetector } from "./datedetector";
+import { dateTemplates, DateTemplate, LocalTime, systemLocalTime, zoneOffset } from "./dates";
 import { globalToLocalFlags, PyRegexError, translatePyRegex } from "./pyregex";
 import { expandTags } from "./tags";
 
@@ -177,30 +179,15 @@ export class CompiledFilter implements Filter {
     private readonly fail: PyRe[];
     private readonly ignore: PyRe[];
     private readonly pref?: PyRe;
-    private readonly templates: DateTemplate[];
+    /** The date of each line (template search and its state between lines: datedetector.ts). */
+    private readonly dates: DateDetector;
     private readonly quickReject: boolean;
     /** Plain single-line filter whose failregexes can run on the line itself around the date (see PyRe.direct). */
     private readonly directMode: boolean;
     private readonly maxlines: number;
-    private readonly local: LocalTime;
-    private readonly tzOffset?: number;
-    // date detection state
-    private lastIdx = -1;
-    private lastPos = 1;
-    private lastBefore = -1;
-    private lastAfter = -1;
-    private readonly distance: number[];
-    private lastDate?: number;
-    // last converted date text
-    private convTemplate?: DateTemplate;
-    private convText = "";
-    private convTime?: number;
     // multi-line state
     private buffer: string[] = [];
     private readonly mlfid = new Map<string, MlfidEntry>();
-    // scratch for the date span of the current line
-    private ds = -1;
-    private de = -1;
 
     constructor(
         readonly definition: FilterDefinition,
@@ -230,13 +217,13 @@ export class CompiledFilter implements Filter {
                 );
             }
         });
+        let templates: DateTemplate[];
         try {
-            this.templates = dateTemplates(def.datepattern);
+            templates = dateTemplates(def.datepattern);
         } catch (e) {
             throw new ConfigError(where("datepattern"), (e as Error).message);
         }
-        this.distance = this.templates.map(() => Infinity);
-        this.local = opts.localTime ?? systemLocalTime;
+        let tzOffset: number | undefined;
         const ltz = opts.logTimeZone ?? def.options.logtimezone;
         if (ltz !== undefined) {
             const off = zoneOffset(ltz.replace(/^(UTC|GMT)(?=[+-])/, ""));
@@ -245,8 +232,9 @@ export class CompiledFilter implements Filter {
                     { file: `filter ${def.name}`, key: "logtimezone" },
                     `unknown or unsupported time zone ${JSON.stringify(ltz)} (use UTC, UTC+0200, CET, ...)`,
                 );
-            this.tzOffset = off;
+            tzOffset = off;
         }
+        this.dates = new DateDetector(templates, opts.localTime ?? systemLocalTime, tzOffset);
         this.failRegexDisplay = failRegexDisplay(def);
         // Multi-line buffers and prefregex change what the failregexes see; only plain single-line filters
         // whose every failregex needs some literal text can be rejected early.
@@ -261,185 +249,31 @@ export class CompiledFilter implements Filter {
 
     /** Names of the date templates in search order (for diagnostics). */
     get dateTemplateNames(): string[] {
-        return this.templates.map(t => t.name);
-    }
-
-    /** Finds the date: sets ds/de and returns the winning template's index and match, or null. */
-    private matchTime(line: string): { i: number; m: RegExpExecArray } | null {
-        const T = this.templates;
-        const last = this.lastIdx;
-        let reserve: { i: number; m: RegExpExecArray } | null = null;
-        if (last >= 0) {
-            const t = T[last];
-            if (!t.anchored && !t.needIndices) {
-                // Fast path: the same template at the same place, or right after the same boundary character
-                // (the date moves when the address before it is longer); checked with a sticky regex, no scan.
-                const m = this.stickyAt(t, line, this.lastPos) ?? this.stickyAfterBoundary(t, line);
-                if (m) return this.accept(last, m, line);
-            }
-            const m = t.search.exec(line);
-            if (m) {
-                if (t.anchored || T.length === 1) return this.accept(last, m, line);
-                this.span(t, m);
-                if (m.index === this.lastPos) return this.accept(last, m, line);
-                reserve = { i: last, m };
-            }
-        }
-        for (let i = 0; i < T.length; i++) {
-            if (i === last) continue;
-            const t = T[i];
-            const m = t.search.exec(line);
-            if (!m) continue;
-            if (i + 1 >= T.length || t.anchored) return this.accept(i, m, line);
-            const d = m.index;
-            if (d > this.distance[i] || d > this.lastPos) {
-                if (!reserve || d < reserve.m.index) reserve = { i, m };
-                continue;
-            }
-            return this.accept(i, m, line);
-        }
-        if (reserve) return this.accept(reserve.i, reserve.m, line);
-        this.ds = this.de = -1;
-        return null;
-    }
-
-    /**
-     * Where the last converted date text appears again at the same spot (right after the same opening
-     * character, before the same closing one), or -1. Only for closing characters no date template can
-     * continue with (`]`, `"`), so the regex could not have matched more text there.
-     */
-    private sameDateAsLast(line: string): number {
-        const t = this.convTemplate;
-        if (t === undefined || !t.closedBy.includes(this.lastAfter) || this.templates[this.lastIdx] !== t) return -1;
-        const text = this.convText;
-        let at = this.lastPos;
-        if (!(line.startsWith(text, at) && line.charCodeAt(at - 1) === this.lastBefore)) {
-            if (this.lastBefore !== this.lastBefore) return -1;
-            at = line.indexOf(String.fromCharCode(this.lastBefore)) + 1;
-            if (at <= 0 || !line.startsWith(text, at)) return -1;
-        }
-        if (line.charCodeAt(at + text.length) !== this.lastAfter) return -1;
-        // The template's left boundary: a non-word character before (or line start) - the opening char is one.
-        return at;
-    }
-
-    private stickyAt(t: DateTemplate, line: string, pos: number): RegExpExecArray | null {
-        if (pos < 0 || pos >= line.length) return null;
-        t.sticky.lastIndex = pos;
-        return t.sticky.exec(line);
-    }
-
-    private stickyAfterBoundary(t: DateTemplate, line: string): RegExpExecArray | null {
-        const before = this.lastBefore;
-        if (before < 0 || before !== before) return null;
-        const ch = String.fromCharCode(before);
-        let from = 0;
-        for (let tries = 0; tries < 4; tries++) {
-            const at = line.indexOf(ch, from);
-            if (at < 0) return null;
-            from = at + 1;
-            if (at + 1 === this.lastPos) continue;
-            const m = this.stickyAt(t, line, at + 1);
-            if (m) {
-                this.span(t, m);
-                if (
-                    line.charCodeAt(this.de) === this.lastAfter ||
-                    (this.de === line.length && this.lastAfter !== this.lastAfter)
-                )
-                    return m;
-            }
-        }
-        return null;
-    }
-
-    private span(t: DateTemplate, m: RegExpExecArray): void {
-        if (t.needIndices) {
-            const ix = (m as RegExpExecArray & { indices?: Array<[number, number] | undefined> }).indices?.[t.span];
-            if (ix) {
-                this.ds = ix[0];
-                this.de = ix[1];
-            } else {
-                this.ds = this.de = m.index;
-            }
-        } else {
-            this.de = m.index + m[0].length;
-            this.ds = this.de - (m[t.span]?.length ?? 0);
-        }
-    }
-
-    private accept(i: number, m: RegExpExecArray, line: string): { i: number; m: RegExpExecArray } {
-        this.span(this.templates[i], m);
-        this.lastIdx = i;
-        this.lastPos = m.index;
-        this.distance[i] = m.index;
-        this.lastBefore = line.charCodeAt(this.ds - 1);
-        this.lastAfter = line.charCodeAt(this.de);
-        return { i, m };
+        return this.dates.templateNames;
     }
 
     processLine(line: string, now?: number): LineResult {
         if (now === undefined) now = Date.now() / 1000;
-        let time: number | undefined;
-        let dateTemplate: string | undefined;
+        const d = this.dates;
         let text = line;
-        const same = this.sameDateAsLast(line);
-        if (same >= 0) {
-            // Exactly the last converted date text, between the same closing delimiters: no regex needed.
-            const t = this.convTemplate!;
-            this.ds = same;
-            this.de = same + this.convText.length;
-            this.lastPos = same;
-            this.distance[this.lastIdx] = same;
-            time = this.convTime;
-            if (time !== undefined) this.lastDate = time;
-            if (this.directMode) {
-                const r = this.findDirect(line, time, t.name);
-                if (r !== undefined) return r;
-            }
-            if (this.cannotMatch(line)) return { kind: "missed", time, dateTemplate: t.name };
-            return this.findFailure(line.slice(0, this.ds) + line.slice(this.de), time, t.name);
-        }
-        const hit = this.matchTime(line);
-        if (hit) {
-            const t = this.templates[hit.i];
-            dateTemplate = t.name;
-            if (this.de > this.ds) {
-                // Many lines share one timestamp: convert each distinct date text once (only for dates that
-                // carry their year, whose value does not depend on "now").
-                const len = this.de - this.ds;
-                if (
-                    t === this.convTemplate &&
-                    len === this.convText.length &&
-                    line.startsWith(this.convText, this.ds)
-                ) {
-                    time = this.convTime;
-                } else {
-                    time = dateOf(t, hit.m, now, this.local, this.tzOffset);
-                    if (t.g.Y || t.g.y) {
-                        this.convTemplate = t;
-                        this.convText = line.slice(this.ds, this.de);
-                        this.convTime = time;
-                    } else this.convTemplate = undefined;
+        if (d.detect(line, now)) {
+            const ds = d.ds,
+                de = d.de;
+            if (de > ds) {
+                if (this.directMode) {
+                    const r = this.findDirect(line, d.time, d.template);
+                    if (r !== undefined) return r;
                 }
-                if (time !== undefined) this.lastDate = time;
-            } else {
-                // The template matched nothing: the date is optional here; use the last one if recent, else now.
-                time = this.lastDate !== undefined && this.lastDate > now - 60 ? this.lastDate : now;
+                if (this.cannotMatch(line)) return { kind: "missed", time: d.time, dateTemplate: d.template };
+                text =
+                    ds === 0
+                        ? line.slice(de)
+                        : de === line.length
+                          ? line.slice(0, ds)
+                          : line.slice(0, ds) + line.slice(de);
             }
-            if (this.directMode && this.de > this.ds) {
-                const r = this.findDirect(line, time, dateTemplate);
-                if (r !== undefined) return r;
-            }
-            if (this.de > this.ds && this.cannotMatch(line)) return { kind: "missed", time, dateTemplate };
-            text =
-                this.ds === 0
-                    ? line.slice(this.de)
-                    : this.de === line.length
-                      ? line.slice(0, this.ds)
-                      : line.slice(0, this.ds) + line.slice(this.de);
         }
-        if (time === undefined && this.lastDate !== undefined && this.lastDate > now - 60) time = this.lastDate;
-        return this.findFailure(text, time, dateTemplate);
+        return this.findFailure(text, d.timeFor(now), d.template);
     }
 
     /** findFailure for directMode filters without building the cut line; undefined when it cannot decide. */
@@ -449,8 +283,10 @@ export class CompiledFilter implements Filter {
         dateTemplate: string | undefined,
     ): LineResult | undefined {
         const fails = this.fail;
+        const ds = this.dates.ds,
+            de = this.dates.de;
         for (let i = 0; i < fails.length; i++) {
-            const m = fails[i].execAfterCut(line, this.ds, this.de);
+            const m = fails[i].execAfterCut(line, ds, de);
             if (m === undefined) return undefined;
             if (m !== null) return this.simpleResult(fails[i], m, i, time, dateTemplate);
         }
@@ -464,12 +300,14 @@ export class CompiledFilter implements Filter {
     private cannotMatch(line: string): boolean {
         if (!this.quickReject) return false;
         const fails = this.fail;
+        const ds = this.dates.ds,
+            de = this.dates.de;
         for (let i = 0; i < fails.length; i++) {
             const lit = fails[i].required;
             if (line.indexOf(lit) >= 0) return false;
             // Could the cut join two pieces into the literal? Look at the seam only.
-            const a = Math.max(0, this.ds - lit.length + 1);
-            const seam = line.slice(a, this.ds) + line.slice(this.de, this.de + lit.length - 1);
+            const a = Math.max(0, ds - lit.length + 1);
+            const seam = line.slice(a, ds) + line.slice(de, de + lit.length - 1);
             if (seam.indexOf(lit) >= 0) return false;
         }
         return true;
@@ -479,7 +317,7 @@ export class CompiledFilter implements Filter {
      * A line whose time is already known (journal entries): no date detection, nothing cut out.
      */
     processLineAt(line: string, time: number): LineResult {
-        this.lastDate = time;
+        this.dates.setLastDate(time);
         return this.findFailure(line, time, undefined);
     }
 

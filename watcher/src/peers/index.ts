@@ -1,6 +1,6 @@
 // Builds the peer link from the server options, or nothing when no peers are configured.
 
-import type { PeerHooks } from "../server/daemon";
+import type { PeerHooks } from "../server/interfaces";
 import type { Logger } from "../server/log";
 import type { PeerOptions } from "../server/options";
 import { PeerLink, readSecret } from "./link";

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import { readSocketLines } from "../socketLines";
-import type { JailwatchServer, PeerHooks } from "../server/daemon";
+import type { PeerHooks, PeerTarget } from "../server/interfaces";
 import type { Logger } from "../server/log";
 import type { PeerOptions } from "../server/options";
 import type { Ban } from "../types";
@@ -60,7 +60,7 @@ export function readSecret(file: string): Buffer {
 
 export class PeerLink implements PeerHooks {
     readonly node = `${os.hostname()}-${crypto.randomBytes(4).toString("hex")}`;
-    private server: JailwatchServer | undefined;
+    private server: PeerTarget | undefined;
     private listener: net.Server | undefined;
     private readonly guard = new ReplayGuard();
     /** Our clock at start: a frame signed before it may be a replay of one we accepted before a restart. */
@@ -94,7 +94,7 @@ export class PeerLink implements PeerHooks {
         return this.server ? this.server.now() : Date.now() / 1000;
     }
 
-    async start(server: JailwatchServer): Promise<void> {
+    async start(server: PeerTarget): Promise<void> {
         this.server = server;
         this.startedAt = this.now();
         const listener = net.createServer(sock => this.serve(sock));

@@ -13,9 +13,9 @@ import {
 } from "../control/format";
 import { ControlCommand, ControlResponse, parseCommand, UsageError } from "../control/protocol";
 import { jailGet, jailSet, serverGet } from "../control/settings";
-import type { JailwatchServer, RuntimeJail } from "./daemon";
+import type { ControlTarget, RuntimeJail } from "./interfaces";
 
-export async function handleControl(server: JailwatchServer, argv: string[]): Promise<ControlResponse> {
+export async function handleControl(server: ControlTarget, argv: string[]): Promise<ControlResponse> {
     let cmd: ControlCommand;
     try {
         cmd = parseCommand(argv);
@@ -121,9 +121,8 @@ export async function handleControl(server: JailwatchServer, argv: string[]): Pr
             return { ok: true, text: "OK" };
         }
         case "stop":
-            // Answer first; the CLI's signal handler stops the process after the reply went out.
-            server.unbanOnStop = cmd.unban;
-            setImmediate(() => process.emit("SIGTERM"));
+            // Answer first; the server stops the process after the reply went out.
+            server.requestStop(cmd.unban);
             return { ok: true, text: "Shutdown successful" };
         case "get": {
             if (cmd.jail === undefined) return serverGet(server.opts.loglevel, cmd.key);

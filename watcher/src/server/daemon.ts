@@ -1,11 +1,13 @@
 // The running server: config -> jails; followers feed lines to the jails following each file; bans go to the
-// firewall backends in batches and into the state dir; the control socket and peers act on the same jails.
+// firewall backends in batches (actions/queue.ts) and into the state dir (state/debounce.ts); the control socket
+// and peers act on the same jails through the narrow interfaces of server/interfaces.ts.
 // Everything time-related takes `now` from one injectable clock.
 
 import * as fs from "fs";
 import * as os from "os";
 import { backendFor, BackendName, createAction } from "../actions";
 import type { Exec } from "../actions/exec";
+import { FirewallQueue } from "../actions/queue";
 import { ActionEntry, ActionJail, BanAction, KERNEL_MAX_TIMEOUT, secondsLeft } from "../actions/types";
 import { actionExists, loadFilter, readJailConfig } from "../config/reader";
 import { loadAction } from "../config/action-reader";
@@ -17,42 +19,18 @@ import type { FilePosition } from "../follow/rotation";
 import { BanHistory, IPAddr, Jail, resolveJails } from "../jail";
 import { IPNetwork } from "../jail/ipaddr";
 import { HostResolver, lookupSync } from "../jail/dns";
-import type { BanRecord } from "../jail";
 import { ResolvedJail, unsupportedBanaction } from "../jail/settings";
-import { BansState, PersistedBan, StateStore } from "../state/store";
-import { Metrics, MetricsServer, PeerCounters, renderMetrics } from "../metrics";
+import { DebouncedSave } from "../state/debounce";
+import { bansSnapshot, historyRecords, toBan } from "../state/snapshot";
+import { BansState, StateStore } from "../state/store";
+import { Metrics, MetricsServer, renderMetrics } from "../metrics";
 import type { Ban } from "../types";
 import { handleControl } from "./commands";
+import type { BanOutcome, BanSource, ControlTarget, PeerHooks, PeerTarget, RuntimeJail } from "./interfaces";
 import type { Logger } from "./log";
 import type { ServerOptions } from "./options";
 
-/** A jail as the server runs it. */
-export interface RuntimeJail {
-    settings: ResolvedJail;
-    jail: Jail;
-    /** Log files after glob expansion. */
-    files: string[];
-    backend: BackendName;
-    /** Earliest ban end (epoch s) among this jail's bans; Infinity when none can end. */
-    nextExpiry: number;
-}
-
-/** Where bans come from: the log, the control socket, or a peer (peer bans are not sent on again). */
-export type BanSource = "log" | "control" | "peer" | "restore" | "shared";
-
-/** What the peer link needs from the server and offers to it (see peers/). */
-export interface PeerHooks {
-    /** Called for every ban this server decided itself. */
-    broadcast(ban: Ban): void;
-    /** Called for every ban an operator lifted here (peers lift it too). */
-    broadcastUnban?(jail: string, ip: string, end: number): void;
-    start(server: JailwatchServer): Promise<void>;
-    stop(): Promise<void>;
-    /** One failure from our log in a jail with `sharefailures` (batched by the link, see peers/failureBatch.ts). */
-    shareFailure?(jail: string, key: string, time: number, count: number, maxretry: number): void;
-    /** Frames sent/received/refused, for the metrics endpoint. */
-    readonly counters?: PeerCounters;
-}
+export type { BanSource, PeerHooks, RuntimeJail } from "./interfaces";
 
 export interface ServerDeps {
     /** Runs firewall tools; tests and benchmarks inject their own. */
@@ -64,6 +42,8 @@ export interface ServerDeps {
     peers?: PeerHooks;
     /** The host's addresses right now (ignoreself); read again before each ban, since addresses come and go. */
     selfAddresses?: () => string[];
+    /** How the process stops on the control command `stop` (the CLI's signal path); default: it does not. */
+    requestStop?: () => void;
 }
 
 const POSITION_SAVE_MS = 2000;
@@ -71,9 +51,8 @@ const POSITION_SAVE_MS = 2000;
 // state file; the kernel keeps those bans anyway (start merges into the sets, it never flushes them).
 const BAN_SAVE_DEBOUNCE_MS = 1000;
 const TICK_MS = 1000;
-const RETRY_MS = 10_000;
 
-export class JailwatchServer {
+export class JailwatchServer implements ControlTarget, PeerTarget {
     jails = new Map<string, RuntimeJail>();
     readonly actions = new Map<BackendName, BanAction>();
     readonly history = new BanHistory();
@@ -92,16 +71,12 @@ export class JailwatchServer {
     private readonly hosts = new HostResolver();
     private byFile = new Map<string, RuntimeJail[]>();
     private positions: Record<string, FilePosition> = {};
-    private pendingBan = new Map<BackendName, ActionEntry[]>();
-    private pendingUnban = new Map<BackendName, ActionEntry[]>();
-    private failed: Array<{ backend: BackendName; kind: "ban" | "unban"; entries: ActionEntry[] }> = [];
-    private flushScheduled = false;
-    private actionChain = new Map<BackendName, Promise<void>>();
-    private bansDirty = false;
-    private banSaveTimer: NodeJS.Timeout | undefined;
+    /** Bans and unbans on their way to the backends (batched, chained per backend, retried: actions/queue.ts). */
+    private readonly firewall: FirewallQueue;
+    /** The bans file, saved at most once per BAN_SAVE_DEBOUNCE_MS (state/debounce.ts). */
+    private readonly bansSave: DebouncedSave;
     private tickTimer: NodeJS.Timeout | undefined;
     private lastPositionSave = 0;
-    private lastRetry = 0;
     private running = false;
     readonly now: () => number;
     /** Counters for the metrics endpoint (and status); the endpoint itself only when `opts.metrics` asks. */
@@ -115,6 +90,18 @@ export class JailwatchServer {
     ) {
         this.store = new StateStore(opts.stateDir);
         this.now = deps.now ?? (() => Date.now() / 1000);
+        this.firewall = new FirewallQueue({
+            action: backend => this.actions.get(backend),
+            alsoGeneric: jail => !!this.jails.get(jail)?.settings.actions.length,
+            onError: () => this.firewallErrors++,
+            refresh: (e, now) => this.refreshTimeout(e, now),
+            debug: m => this.log.debug(m),
+            error: m => this.log.error(m),
+        });
+        this.bansSave = new DebouncedSave(
+            { write: () => this.writeBans(), active: () => this.running },
+            BAN_SAVE_DEBOUNCE_MS,
+        );
     }
 
     /** Reads config and state, installs the firewall state, starts following logs. Throws on config errors. */
@@ -144,7 +131,7 @@ export class JailwatchServer {
         for (const b of restored) {
             if (known.has(b.jail) && b.end <= now && b.end - b.start > KERNEL_MAX_TIMEOUT) {
                 const s = jails.find(j => j.name === b.jail)!;
-                this.queue(this.pendingUnban, this.backendOf(s), { jail: b.jail, ip: b.ip });
+                this.firewall.add("unban", this.backendOf(s), { jail: b.jail, ip: b.ip });
             }
         }
         this.install(jails, restored, now);
@@ -169,8 +156,7 @@ export class JailwatchServer {
         await this.metricsServer?.stop();
         await this.deps.peers?.stop();
         this.stopFollowers();
-        this.flushActions();
-        await Promise.all(this.actionChain.values());
+        await this.firewall.settle();
         if (opts.unban) {
             for (const [name, action] of this.actions) await action.remove(this.actionJails(name));
         }
@@ -218,12 +204,7 @@ export class JailwatchServer {
     }
 
     /** Installs a ban decided elsewhere (control socket or a peer). Returns false if ignored or already banned. */
-    banAddress(
-        jailName: string,
-        ip: string,
-        source: BanSource,
-        until?: number,
-    ): { ok: boolean; reason?: string; ban?: Ban } {
+    banAddress(jailName: string, ip: string, source: BanSource, until?: number): BanOutcome {
         const rj = this.jails.get(jailName);
         if (!rj) return { ok: false, reason: `no jail ${jailName}` };
         const addr = banTarget(rj, ip);
@@ -261,7 +242,7 @@ export class JailwatchServer {
         if (source === "peer" && current && peerEnd !== undefined && current.end > peerEnd + 1) return false;
         const b = current ? rj.jail.bans.unban(current.ip) : undefined;
         // Also when we did not know the ban: the kernel may still hold it (e.g. from before a crash).
-        this.queue(this.pendingUnban, rj.backend, { jail: jailName, ip: b?.ip ?? key });
+        this.firewall.add("unban", rj.backend, { jail: jailName, ip: b?.ip ?? key });
         const end = b?.end ?? peerEnd;
         if (end !== undefined)
             this.lifted.set(`${jailName}\u0000${b?.ip ?? key}`, {
@@ -272,7 +253,7 @@ export class JailwatchServer {
                 banCount: 0,
             });
         if (source === "control" && b) this.deps.peers?.broadcastUnban?.(jailName, b.ip, b.end);
-        this.markBansDirty();
+        this.bansSave.mark();
         if (!b) return false;
         this.log.info(`[${jailName}] Unban ${b.ip}${source === "peer" ? " (from peer)" : ""}`);
         return true;
@@ -290,6 +271,13 @@ export class JailwatchServer {
         return [...this.lifted.values()];
     }
 
+    /** `stop [--unban]` from the control socket: answered first, then the process stops the way the CLI set up. */
+    requestStop(unban: boolean): void {
+        this.unbanOnStop = unban;
+        const stop = this.deps.requestStop;
+        if (stop) setImmediate(stop);
+    }
+
     /** Lifts every ban in every jail; returns how many. */
     async unbanAll(): Promise<number> {
         let n = 0;
@@ -299,11 +287,10 @@ export class JailwatchServer {
                 n++;
             }
         }
-        this.pendingBan.clear();
-        this.pendingUnban.clear();
-        await Promise.all(this.actionChain.values());
+        this.firewall.drop();
+        await this.firewall.idle();
         for (const [name, action] of this.actions) await action.unbanAll(this.actionJails(name));
-        this.markBansDirty();
+        this.bansSave.mark();
         this.log.info(`unbanned all (${n})`);
         return n;
     }
@@ -315,8 +302,7 @@ export class JailwatchServer {
 
     /** Waits until queued firewall work is done (tests, benchmarks). */
     async settle(): Promise<void> {
-        this.flushActions();
-        await Promise.all(this.actionChain.values());
+        await this.firewall.settle();
     }
 
     // ---- internals ----
@@ -469,7 +455,7 @@ export class JailwatchServer {
         } catch (e) {
             this.firewallErrors++;
             this.problems.push(`${backend}: restoring ${mine.length} ban(s) failed: ${(e as Error).message}`);
-            this.failed.push({ backend, kind: "ban", entries: mine });
+            this.firewall.addFailed(backend, "ban", mine);
         }
     }
 
@@ -542,7 +528,7 @@ export class JailwatchServer {
     private onBan(rj: RuntimeJail, ban: Ban, source: BanSource): void {
         const now = this.now();
         if (ban.end < rj.nextExpiry) rj.nextExpiry = ban.end;
-        this.queue(this.pendingBan, rj.backend, {
+        this.firewall.add("ban", rj.backend, {
             jail: ban.jail,
             ip: ban.ip,
             timeout: secondsLeft(ban.end, now),
@@ -555,59 +541,8 @@ export class JailwatchServer {
         this.log.info(
             `[${ban.jail}] Ban ${ban.ip} (${len}${ban.banCount ? `, ban #${ban.banCount + 1}` : ""}${source === "log" ? "" : `, from ${source}`})`,
         );
-        this.markBansDirty();
+        this.bansSave.mark();
         if (source !== "peer" && source !== "restore") this.deps.peers?.broadcast(ban);
-    }
-
-    private queue(map: Map<BackendName, ActionEntry[]>, backend: BackendName, e: ActionEntry): void {
-        // A jail whose `action` also names action.d commands (a mail, say) hands each ban to them as well.
-        if (backend !== "generic" && this.jails.get(e.jail)?.settings.actions.length) this.queue(map, "generic", e);
-        const l = map.get(backend);
-        if (l) l.push(e);
-        else map.set(backend, [e]);
-        if (!this.flushScheduled) {
-            this.flushScheduled = true;
-            setImmediate(() => this.flushActions());
-        }
-    }
-
-    /** Hands queued bans/unbans to the backends, one batch per backend, in order. */
-    private flushActions(): void {
-        this.flushScheduled = false;
-        for (const [kind, map] of [
-            ["ban", this.pendingBan],
-            ["unban", this.pendingUnban],
-        ] as const) {
-            for (const [backend, entries] of map) {
-                map.delete(backend);
-                this.runAction(backend, kind, entries);
-            }
-        }
-    }
-
-    private runAction(backend: BackendName, kind: "ban" | "unban", entries: ActionEntry[]): void {
-        const action = this.actions.get(backend);
-        if (!action) return;
-        const prev = this.actionChain.get(backend) ?? Promise.resolve();
-        const next = prev.then(async () => {
-            try {
-                await (kind === "ban" ? action.ban(entries) : action.unban(entries));
-                // Benchmarks time "line written -> address in the set" from this line.
-                this.log.debug(
-                    `${backend}: ${kind} done: ${entries
-                        .slice(0, 20)
-                        .map(e => e.ip)
-                        .join(" ")}${entries.length > 20 ? ` (+${entries.length - 20})` : ""}`,
-                );
-            } catch (e) {
-                this.firewallErrors++;
-                this.log.error(
-                    `${backend} ${kind} of ${entries.length} address(es) failed, will retry: ${(e as Error).message}`,
-                );
-                this.failed.push({ backend, kind, entries });
-            }
-        });
-        this.actionChain.set(backend, next);
     }
 
     private tick(): void {
@@ -618,25 +553,13 @@ export class JailwatchServer {
             const ended = rj.jail.expire(now);
             rj.nextExpiry = rj.jail.bans.nextExpiry();
             for (const b of ended) {
-                this.queue(this.pendingUnban, rj.backend, { jail: b.jail, ip: b.ip });
+                this.firewall.add("unban", rj.backend, { jail: b.jail, ip: b.ip });
                 this.log.info(`[${b.jail}] Unban ${b.ip} (expired)`);
-                this.markBansDirty();
+                this.bansSave.mark();
             }
         }
         const ms = Date.now();
-        if (this.failed.length > 0 && ms - this.lastRetry >= RETRY_MS) {
-            this.lastRetry = ms;
-            const failed = this.failed;
-            this.failed = [];
-            for (const f of failed) {
-                // Re-compute timeouts: time has passed since the first attempt.
-                const entries =
-                    f.kind === "ban"
-                        ? f.entries.map(e => this.refreshTimeout(e, now)).filter((e): e is ActionEntry => !!e)
-                        : f.entries;
-                this.runAction(f.backend, f.kind, entries);
-            }
-        }
+        this.firewall.retry(now, ms);
         if (ms - this.lastPositionSave >= POSITION_SAVE_MS) this.savePositionsNow();
     }
 
@@ -649,24 +572,19 @@ export class JailwatchServer {
         return { ...e, timeout: secondsLeft(b.end, now) };
     }
 
-    private markBansDirty(): void {
-        this.bansDirty = true;
-        if (this.banSaveTimer || !this.running) return;
-        this.banSaveTimer = setTimeout(() => {
-            this.banSaveTimer = undefined;
-            this.saveBansNow();
-        }, BAN_SAVE_DEBOUNCE_MS);
+    /** Saves the bans file now (stop, reload, tests); a failure is reported in `status` and the metrics. */
+    saveBansNow(): void {
+        this.bansSave.flush();
     }
 
-    saveBansNow(): void {
-        if (this.banSaveTimer) clearTimeout(this.banSaveTimer);
-        this.banSaveTimer = undefined;
+    private writeBans(): boolean {
         try {
             this.store.saveBans(this.bansState());
-            this.bansDirty = false;
             this.stateProblem = undefined;
+            return true;
         } catch (e) {
             this.stateFailed(`${this.store.bansFile}: ${(e as Error).message}`);
+            return false;
         }
     }
 
@@ -674,9 +592,9 @@ export class JailwatchServer {
         this.lastPositionSave = Date.now();
         // A position may only pass lines whose bans are durable: the bans go to disk first (kill -9 between the two
         // writes then re-reads a few lines, and re-deciding a known ban is a no-op).
-        if (this.bansDirty) {
+        if (this.bansSave.dirty) {
             this.saveBansNow();
-            if (this.bansDirty) return; // could not save: keep the old position, so the lines are read again
+            if (this.bansSave.dirty) return; // could not save: keep the old position, so the lines are read again
         }
         let changed = false;
         for (const [file, f] of this.followers) {
@@ -696,33 +614,8 @@ export class JailwatchServer {
     }
 
     bansState(): BansState {
-        const bans: PersistedBan[] = [];
-        for (const rj of this.jails.values()) {
-            for (const b of rj.jail.bans.activeBans())
-                bans.push({
-                    jail: b.jail,
-                    ip: b.ip,
-                    start: b.start,
-                    end: Number.isFinite(b.end) ? b.end : null,
-                    banCount: b.banCount,
-                });
-        }
-        const history: BansState["history"] = {};
-        for (const r of this.history.records()) {
-            (history[r.jail] ??= {})[r.ip] = {
-                count: r.count,
-                lastStart: r.lastStart,
-                lastEnd: Number.isFinite(r.lastEnd) ? r.lastEnd : null,
-            };
-        }
-        const lifted: PersistedBan[] = this.liftedBans().map(b => ({
-            jail: b.jail,
-            ip: b.ip,
-            start: b.start,
-            end: Number.isFinite(b.end) ? b.end : null,
-            banCount: 0,
-        }));
-        return { bans, history, lifted };
+        const active = [...this.jails.values()].flatMap(rj => rj.jail.bans.activeBans());
+        return bansSnapshot(active, this.history.records(), this.liftedBans());
     }
 
     private stateFailed(msg: string): void {
@@ -833,25 +726,6 @@ export class JailwatchServer {
         this.problems.push(msg);
         this.log.error(msg);
     }
-}
-
-function toBan(b: PersistedBan): Ban {
-    return { jail: b.jail, ip: b.ip, start: b.start, end: b.end === null ? Infinity : b.end, banCount: b.banCount };
-}
-
-function historyRecords(s: BansState): BanRecord[] {
-    const out: BanRecord[] = [];
-    for (const [jail, ips] of Object.entries(s.history)) {
-        for (const [ip, r] of Object.entries(ips))
-            out.push({
-                jail,
-                ip,
-                count: r.count,
-                lastStart: r.lastStart,
-                lastEnd: r.lastEnd === null ? Infinity : r.lastEnd,
-            });
-    }
-    return out;
 }
 
 /** This host's own addresses (fail2ban's ignoreself). */
