@@ -11,9 +11,8 @@ import { actionExists, loadFilter, readJailConfig } from "../config/reader";
 import { loadAction } from "../config/action-reader";
 import { ControlResponse } from "../control/protocol";
 import { compileFilter } from "../filter/filter";
-import { expandGlob } from "../follow/glob";
-import { FollowerOptions, LogFollower } from "../follow/follower";
-import type { FilePosition } from "../follow/rotation";
+import { createSource, sourceKeys } from "../follow/registry";
+import { isJournalPosition, LineSource, SourceOptions, SourcePosition } from "../follow/source";
 import { BanHistory, IPAddr, Jail, resolveJails } from "../jail";
 import { IPNetwork } from "../jail/ipaddr";
 import { HostResolver, lookupSync } from "../jail/dns";
@@ -30,8 +29,10 @@ import type { ServerOptions } from "./options";
 export interface RuntimeJail {
     settings: ResolvedJail;
     jail: Jail;
-    /** Log files after glob expansion. */
+    /** Log files after glob expansion (none for a journal jail). */
     files: string[];
+    /** What the jail reads: its files, or its journal's key (follow/registry.ts). */
+    sources: string[];
     backend: BackendName;
     /** Earliest ban end (epoch s) among this jail's bans; Infinity when none can end. */
     nextExpiry: number;
@@ -87,11 +88,11 @@ export class JailwatchServer {
     private lifted = new Map<string, Ban>();
     /** Set by `stop --unban`: remove our firewall state on the way out. */
     unbanOnStop = false;
-    private followers = new Map<string, LogFollower>();
+    private followers = new Map<string, LineSource>();
     /** usedns lookups, cached across jails. */
     private readonly hosts = new HostResolver();
     private byFile = new Map<string, RuntimeJail[]>();
-    private positions: Record<string, FilePosition> = {};
+    private positions: Record<string, SourcePosition> = {};
     private pendingBan = new Map<BackendName, ActionEntry[]>();
     private pendingUnban = new Map<BackendName, ActionEntry[]>();
     private failed: Array<{ backend: BackendName; kind: "ban" | "unban"; entries: ActionEntry[] }> = [];
@@ -355,13 +356,14 @@ export class JailwatchServer {
             );
             const prev = this.jails.get(s.name);
             if (prev) jail.carryOver(prev.jail);
-            const files = [...new Set(s.logpath.flatMap(expandGlob))];
-            jails.set(s.name, { settings: s, jail, files, backend, nextExpiry: jail.bans.nextExpiry() });
+            const sources = sourceKeys(s);
+            const files = s.journal ? [] : sources;
+            jails.set(s.name, { settings: s, jail, files, sources, backend, nextExpiry: jail.bans.nextExpiry() });
         }
         this.jails = jails;
         this.byFile = new Map();
         for (const rj of jails.values()) {
-            for (const f of rj.files) {
+            for (const f of rj.sources) {
                 const l = this.byFile.get(f) ?? [];
                 l.push(rj);
                 this.byFile.set(f, l);
@@ -475,10 +477,9 @@ export class JailwatchServer {
 
     private startFollowers(): void {
         for (const file of this.byFile.keys()) {
-            const f = new LogFollower({
-                path: file,
+            const f = createSource(file, this.byFile.get(file)![0].settings, {
                 start: this.positions[file],
-                onLines: lines => this.onLines(file, lines),
+                onLines: (lines, _key, times) => this.onLines(file, lines, times),
                 log: this.log,
                 watch: !this.opts.polling,
                 firstStart: this.firstStart(file),
@@ -489,7 +490,7 @@ export class JailwatchServer {
     }
 
     /** A log never read before: its lines within findtime (the longest of its jails') are read, as fail2ban does. */
-    private firstStart(file: string): FollowerOptions["firstStart"] {
+    private firstStart(file: string): SourceOptions["firstStart"] {
         const jails = this.byFile.get(file) ?? [];
         if (jails.length === 0 || this.positions[file]) return undefined;
         const now = this.now();
@@ -510,7 +511,7 @@ export class JailwatchServer {
     }
 
     /** The hot path: one batch of lines from one file through every jail following it. */
-    private onLines(file: string, lines: string[]): void {
+    private onLines(file: string, lines: string[], times?: number[]): void {
         const jails = this.byFile.get(file);
         if (!jails) return;
         const now = this.now();
@@ -520,7 +521,7 @@ export class JailwatchServer {
             const share = rj.settings.shareFailures ? this.deps.peers : undefined;
             let matched = 0;
             for (let i = 0; i < lines.length; i++) {
-                const r = jail.processLine(lines[i], now);
+                const r = times ? jail.processLineAt(lines[i], times[i], now) : jail.processLine(lines[i], now);
                 if (r.result.kind === "matched") matched++;
                 const out = r.outcome;
                 if (out === undefined) continue;
@@ -682,7 +683,7 @@ export class JailwatchServer {
         for (const [file, f] of this.followers) {
             const p = f.position();
             const old = this.positions[file];
-            if (p && (!old || old.offset !== p.offset || old.ino !== p.ino || old.head !== p.head)) {
+            if (p && !samePosition(old, p)) {
                 this.positions[file] = p;
                 changed = true;
             }
@@ -767,6 +768,11 @@ export class JailwatchServer {
         return false;
     }
 
+    /** The running readers (files and journals) by source key: counters for status and tests. */
+    sources(): ReadonlyMap<string, LineSource> {
+        return this.followers;
+    }
+
     /** Lines read per followed file (status, benchmarks). */
     linesRead(): number {
         let n = 0;
@@ -791,19 +797,7 @@ export class JailwatchServer {
     /** The Prometheus text of every counter (what a scrape answers). */
     metricsText(): string {
         const files: Array<{ path: string; lagBytes: number | undefined }> = [];
-        for (const [file, f] of this.followers) {
-            const pos = f.position();
-            let size: number | undefined;
-            try {
-                size = fs.statSync(file).size;
-            } catch {
-                size = undefined;
-            }
-            files.push({
-                path: file,
-                lagBytes: size === undefined || !pos ? undefined : Math.max(0, size - pos.offset),
-            });
-        }
+        for (const [file, f] of this.followers) files.push({ path: file, lagBytes: f.lagBytes() });
         return renderMetrics({
             jails: [...this.jails.values()].map(rj => ({
                 name: rj.settings.name,
@@ -875,4 +869,11 @@ function banTarget(rj: RuntimeJail, text: string): IPAddr | string {
     if (net.prefix === full || (net.family === 6 && net.prefix === rj.settings.ipv6Prefix))
         return IPAddr.fromWords(net.family, net.words);
     return `${text}: banning a network is not supported (only single addresses${rj.settings.ipv6Prefix < 128 ? ` and IPv6 /${rj.settings.ipv6Prefix} prefixes` : ""}); nothing banned`;
+}
+
+function samePosition(a: SourcePosition | undefined, b: SourcePosition): boolean {
+    if (!a) return false;
+    if (isJournalPosition(a) || isJournalPosition(b))
+        return isJournalPosition(a) && isJournalPosition(b) && a.cursor === b.cursor;
+    return a.offset === b.offset && a.ino === b.ino && a.head === b.head;
 }
