@@ -136,7 +136,10 @@ describe("backend = systemd: the journal through journalctl", function () {
         process.kill(first, "SIGKILL");
         await until("journalctl started again", () => reader(s).pid !== undefined && reader(s).pid !== first);
         assert.equal(reader(s).restarts, 1);
-        assert.ok(logged.some(l => /^E journal .*journalctl exited \(SIGKILL\).*starting it again/.test(l)), logged.join("\n"));
+        assert.ok(
+            logged.some(l => /^E journal .*journalctl exited \(SIGKILL\).*starting it again/.test(l)),
+            logged.join("\n"),
+        );
         appendJournal(journal, fails("203.0.113.1", 1));
         await until("the third failure", () => banned(s, "203.0.113.1"));
         await new Promise(r => setTimeout(r, 500));
@@ -144,7 +147,10 @@ describe("backend = systemd: the journal through journalctl", function () {
     });
 
     it("first start reads the entries within findtime, not older ones", async () => {
-        appendJournal(journal, [...fails("192.0.2.50", 3, "app.service", 7200), ...fails("192.0.2.51", 3, "app.service", 60)]);
+        appendJournal(journal, [
+            ...fails("192.0.2.50", 3, "app.service", 7200),
+            ...fails("192.0.2.51", 3, "app.service", 60),
+        ]);
         const s = await start();
         await until("the ban from recent entries", () => banned(s, "192.0.2.51"));
         await new Promise(r => setTimeout(r, 300));

@@ -19,9 +19,7 @@ function exportFormat(entries: TestEntry[]): Buffer {
     const parts: Buffer[] = [];
     for (const e of entries) {
         const us = BigInt(Math.round((Date.now() - (e.ago ?? 0) * 1000) * 1000));
-        parts.push(
-            Buffer.from(`__REALTIME_TIMESTAMP=${us}\n__MONOTONIC_TIMESTAMP=${monotonic++}\n_BOOT_ID=${BOOT}\n`),
-        );
+        parts.push(Buffer.from(`__REALTIME_TIMESTAMP=${us}\n__MONOTONIC_TIMESTAMP=${monotonic++}\n_BOOT_ID=${BOOT}\n`));
         for (const [k, v] of Object.entries(e.fields)) {
             const data = typeof v === "string" ? Buffer.from(v) : v;
             if (typeof v === "string" && !v.includes("\n")) {

@@ -41,11 +41,14 @@ function text(v: Field | undefined, note: { binary: boolean }): string | undefin
     return parts.join(" ");
 }
 
-/** `[PID]` as fail2ban prints it: a number in Python's int(v, 0) sense as decimal, anything else as it is. */
+/**
+ * `[PID]` as fail2ban prints it: decimal digits (leading zeros too) or a 0x/0o/0b number as its decimal value,
+ * anything else as it is (fail2ban shows such a value as Python bytes, `[b'abc']`; journald never writes one).
+ */
 function pidText(v: string): string {
     const t = v.trim();
     let n: number | undefined;
-    if (/^[+-]?(0|[1-9][0-9_]*)$/.test(t)) n = Number(t.replace(/_/g, ""));
+    if (/^[+-]?\d+$/.test(t)) n = Number(t);
     else if (/^[+-]?0[xX][0-9a-fA-F]+$/.test(t)) n = Number.parseInt(t, 16);
     else if (/^[+-]?0[oO][0-7]+$/.test(t)) n = Number.parseInt(t.replace(/0[oO]/, ""), 8);
     else if (/^[+-]?0[bB][01]+$/.test(t)) n = Number.parseInt(t.replace(/0[bB]/, ""), 2);

@@ -108,7 +108,9 @@ export function journalSpec(args: Record<string, string>, journalmatch: string |
                 `journalflags ${n}: flag(s) ${unsupported} (RUNTIME_ONLY 2, OS_ROOT 16, ...) cannot be read through journalctl; jailwatch supports 0, 1 (local only), 4 (system), 8 (current user) and their sums`,
             );
         if ((spec.directory || spec.files) && n & (FLAG_SYSTEM | FLAG_USER))
-            throw new Error(`journalflags ${n} (system/user journals) with journalpath or journalfiles: give one or the other`);
+            throw new Error(
+                `journalflags ${n} (system/user journals) with journalpath or journalfiles: give one or the other`,
+            );
         spec.flags = n;
     }
     if (args.namespace !== undefined && args.namespace.trim() !== "") {

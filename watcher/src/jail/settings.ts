@@ -247,7 +247,10 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
         try {
             backendArgs = parseFilterSpec(backend).args;
         } catch {
-            r.check("backend", `cannot read the options of backend ${JSON.stringify(backend)}: expected systemd[key=value, ...]`);
+            r.check(
+                "backend",
+                `cannot read the options of backend ${JSON.stringify(backend)}: expected systemd[key=value, ...]`,
+            );
         }
     }
     const usedns = r.value(

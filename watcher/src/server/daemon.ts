@@ -2,7 +2,6 @@
 // firewall backends in batches and into the state dir; the control socket and peers act on the same jails.
 // Everything time-related takes `now` from one injectable clock.
 
-import * as fs from "fs";
 import * as os from "os";
 import { backendFor, BackendName, createAction } from "../actions";
 import type { Exec } from "../actions/exec";
