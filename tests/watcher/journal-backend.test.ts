@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { runCheck } from "../../watcher/src/cli/check";
 import { JournalFollower } from "../../watcher/src/follow/journal";
+import { handleControl } from "../../watcher/src/server/commands";
 import { JailwatchServer } from "../../watcher/src/server/daemon";
 import type { Logger } from "../../watcher/src/server/log";
 import { ServerOptions } from "../../watcher/src/server/options";
@@ -210,12 +211,23 @@ describe("backend = systemd: the journal through journalctl", function () {
             { ago: 20, fields: { _HOSTNAME: "lab1", _COMM: "app", _PID: "9", MESSAGE: "fail from 192.0.2.5" } },
         ]);
         const conf = path.join(dir, "conf");
-        const theirs = await withFail2ban(conf, dir, client => fail2banBanned(client, "app", 2));
+        let theirStatus = "";
+        const theirs = await withFail2ban(conf, dir, async client => {
+            const list = await fail2banBanned(client, "app", 2);
+            theirStatus = client("status", "app").stdout;
+            return list;
+        });
         const s = await start();
         await until("jailwatch's bans", () => banned(s, "192.0.2.2") && banned(s, "192.0.2.5"));
         await new Promise(r => setTimeout(r, 300));
         const ours = ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5"].filter(ip => banned(s, ip));
         assert.deepEqual(theirs, ["192.0.2.2", "192.0.2.5"]);
         assert.deepEqual(ours, theirs);
+        // `status` shows the journal matches where a file jail shows its files, in fail2ban's words.
+        const r = await handleControl(s, ["status", "app"]);
+        const matchLine = (t: string) => t.split("\n").find(l => l.includes("Journal matches"));
+        assert.ok(r.ok && r.text);
+        assert.equal(matchLine(r.text!), matchLine(theirStatus), theirStatus);
+        assert.ok(matchLine(theirStatus));
     });
 });
