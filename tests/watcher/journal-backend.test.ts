@@ -129,6 +129,32 @@ describe("backend = systemd: the journal through journalctl", function () {
         assert.ok(!banned(s2, "198.51.100.1"));
     });
 
+    it("the saved cursor never passes an entry whose ban is not durable (bans.json cannot be written)", async () => {
+        appendJournal(journal, [entry("app.service", "hello")]);
+        const s1 = await start();
+        await caughtUp(s1, 1);
+        await s1.stop();
+        const positions = path.join(dir, "state/positions.json");
+        const before = fs.readFileSync(positions, "utf8");
+        const s2 = await start();
+        await until("journalctl running", () => reader(s2).pid !== undefined);
+        // The ban cannot reach the disk: a directory where bans.json goes makes every save fail.
+        fs.rmSync(path.join(dir, "state/bans.json"), { force: true });
+        fs.mkdirSync(path.join(dir, "state/bans.json"));
+        appendJournal(journal, fails("192.0.2.66", 3));
+        await until("the ban in memory", () => banned(s2, "192.0.2.66"));
+        (s2 as unknown as { savePositionsNow(): void }).savePositionsNow();
+        assert.equal(fs.readFileSync(positions, "utf8"), before, "the cursor moved past a ban that is on no disk");
+        await s2.stop();
+        assert.equal(fs.readFileSync(positions, "utf8"), before, "stop saved a cursor past a ban that is on no disk");
+        server = undefined;
+        fs.rmdirSync(path.join(dir, "state/bans.json"));
+        // As after a crash: the entries are read again and the ban is decided again.
+        const s3 = await start();
+        await until("the ban decided again", () => banned(s3, "192.0.2.66"));
+        assert.equal(s3.linesRead(), 3);
+    });
+
     it("journalctl killed: started again from the last cursor and reported; nothing lost, nothing repeated", async () => {
         appendJournal(journal, fails("203.0.113.1", 2));
         const s = await start();
@@ -212,9 +238,11 @@ describe("backend = systemd: the journal through journalctl", function () {
         ]);
         const conf = path.join(dir, "conf");
         let theirStatus = "";
+        let theirMatch = "";
         const theirs = await withFail2ban(conf, dir, async client => {
             const list = await fail2banBanned(client, "app", 2);
             theirStatus = client("status", "app").stdout;
+            theirMatch = client("get", "app", "journalmatch").stdout;
             return list;
         });
         const s = await start();
@@ -229,5 +257,7 @@ describe("backend = systemd: the journal through journalctl", function () {
         assert.ok(r.ok && r.text);
         assert.equal(matchLine(r.text!), matchLine(theirStatus), theirStatus);
         assert.ok(matchLine(theirStatus));
+        const get = await handleControl(s, ["get", "app", "journalmatch"]);
+        assert.equal(get.ok && get.text, theirMatch.trimEnd());
     });
 });
