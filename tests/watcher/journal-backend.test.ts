@@ -260,4 +260,51 @@ describe("backend = systemd: the journal through journalctl", function () {
         const get = await handleControl(s, ["get", "app", "journalmatch"]);
         assert.equal(get.ok && get.text, theirMatch.trimEnd());
     });
+
+    it("the stock sshd filter on sshd's journal entries: the same bans as fail2ban (Debian 12's default jail)", async () => {
+        fs.cpSync("/etc/fail2ban/filter.d", path.join(dir, "conf/filter.d"), { recursive: true });
+        fs.writeFileSync(
+            path.join(dir, "conf/jail.conf"),
+            `[sshd]\nenabled = true\nfilter = sshd\nbackend = systemd[journalfiles=${journal}]\nmaxretry = 3\nfindtime = 600\n` +
+                "bantime = 600\nbanaction = dummy\naction = dummy\nignoreself = false\n",
+        );
+        const ssh = (msg: string, pid: number, ago: number) => ({
+            ago,
+            fields: {
+                _HOSTNAME: "node1",
+                _SYSTEMD_UNIT: "ssh.service",
+                _COMM: "sshd",
+                SYSLOG_IDENTIFIER: "sshd",
+                _PID: String(pid),
+                MESSAGE: msg,
+            },
+        });
+        const entries = [];
+        for (let i = 0; i < 3; i++) {
+            entries.push(ssh(`Failed password for root from 192.0.2.10 port ${40000 + i} ssh2`, 100 + i, 50 - i));
+            entries.push(ssh(`Invalid user admin${i} from 192.0.2.11 port ${41000 + i}`, 200 + i, 40 - i));
+            entries.push(ssh(`Accepted publickey for deploy from 192.0.2.12 port ${42000 + i} ssh2`, 300 + i, 30 - i));
+        }
+        // The same failure text from a process that is not sshd: outside the journalmatch.
+        for (let i = 0; i < 3; i++)
+            entries.push({
+                ago: 20,
+                fields: {
+                    _HOSTNAME: "node1",
+                    _COMM: "evil",
+                    SYSLOG_IDENTIFIER: "sshd",
+                    _PID: "9",
+                    MESSAGE: "Failed password for root from 192.0.2.13 port 1 ssh2",
+                },
+            });
+        appendJournal(journal, entries);
+        const theirs = await withFail2ban(path.join(dir, "conf"), dir, client => fail2banBanned(client, "sshd", 2));
+        const s = await start();
+        const jailBanned = (ip: string) => s.jails.get("sshd")!.jail.bans.isBanned(ip, s.now());
+        await until("jailwatch's bans", () => jailBanned("192.0.2.10") && jailBanned("192.0.2.11"));
+        await new Promise(r => setTimeout(r, 300));
+        const ours = ["192.0.2.10", "192.0.2.11", "192.0.2.12", "192.0.2.13"].filter(jailBanned);
+        assert.deepEqual(theirs, ["192.0.2.10", "192.0.2.11"], fs.readFileSync(path.join(dir, "f2b.log"), "utf8"));
+        assert.deepEqual(ours, theirs);
+    });
 });
