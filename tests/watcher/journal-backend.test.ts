@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { runCheck } from "../../watcher/src/cli/check";
+import { runDump } from "../../watcher/src/cli/dump";
 import { JournalFollower } from "../../watcher/src/follow/journal";
 import { handleControl } from "../../watcher/src/server/commands";
 import { JailwatchServer } from "../../watcher/src/server/daemon";
@@ -210,6 +211,16 @@ describe("backend = systemd: the journal through journalctl", function () {
             return { code, err: err.join("\n") };
         };
         assert.equal(check().code, 0, check().err);
+        const dumped: string[] = [];
+        runDump(
+            path.join(dir, "conf"),
+            l => dumped.push(l),
+            () => undefined,
+        );
+        assert.ok(
+            dumped.some(l => l.startsWith("[app] journalmatch = _SYSTEMD_UNIT=app.service + _COMM=app")),
+            dumped.join("\n"),
+        );
         const file = path.join(dir, "conf/jail.conf");
         for (const [backend, why] of [
             ["systemd[journalflags=2]", /journalflags 2: flag\(s\) 2/],
