@@ -71,7 +71,16 @@ describe("lab: backend = systemd reads the host's journal", function () {
         // Same text under another identifier: outside the journalmatch.
         await onHost(NODE, `for i in 1 2 3; do logger -t other "auth failure from 192.0.2.8"; done`);
         await fail("192.0.2.7", 3);
-        await waitFor("the ban", async () => (await status()).banned.includes("192.0.2.7"), 60_000, 500);
+        await waitFor("the ban", async () => (await status()).banned.includes("192.0.2.7"), 60_000, 500).catch(
+            async (e: Error) => {
+                // What jailwatch said and what the journal holds, for the failure message.
+                const diag = await onHost(
+                    NODE,
+                    `journalctl -u jailwatch --no-pager -n 40; journalctl -t ${JAIL} -o json --no-pager -n 1; jailwatch client status ${JAIL}`,
+                );
+                throw new Error(`${e.message}\n${diag}`);
+            },
+        );
         assert.ok(!(await status()).banned.includes("192.0.2.8"));
         assert.strictEqual((await status()).failed, 3);
         assert.match(await onHost(NODE, "nft list ruleset"), /192\.0\.2\.7/);

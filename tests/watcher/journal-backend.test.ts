@@ -174,6 +174,40 @@ describe("backend = systemd: the journal through journalctl", function () {
         assert.equal(s.linesRead(), 3, "entries were read twice or lost across the journalctl restart");
     });
 
+    it("a journalctl whose --follow stays silent (inotify never fires) is replaced from the cursor: no entry lost or doubled", async () => {
+        // journalctl as it behaved in a sandboxed unit on an overlay root: it prints what is there, then never again.
+        const silent = path.join(dir, "silent-journalctl");
+        fs.writeFileSync(
+            silent,
+            '#!/bin/sh\nfor a in "$@"; do shift; [ "$a" = --follow ] || set -- "$@" "$a"; done\njournalctl "$@"\nexec sleep 600\n',
+            { mode: 0o755 },
+        );
+        const got: string[] = [];
+        const f = new JournalFollower({
+            key: "j",
+            spec: { files: [journal], matches: [["_SYSTEMD_UNIT=app.service"]] },
+            journalctl: silent,
+            refresh: 300,
+            onLines: lines => got.push(...lines),
+            log: logger,
+            firstStart: { since: Date.now() / 1000 - 600, dateOf: () => undefined },
+        });
+        appendJournal(journal, [entry("app.service", "one")]);
+        f.start();
+        try {
+            await until("the first entry", () => got.length === 1);
+            appendJournal(journal, [entry("app.service", "two"), entry("app.service", "three")]);
+            await until("the entries written after start", () => got.length >= 3);
+            await new Promise(r => setTimeout(r, 1000));
+            assert.deepEqual(got, ["lab1 app[1234]: one", "lab1 app[1234]: two", "lab1 app[1234]: three"]);
+            assert.ok(f.refreshes >= 1);
+            assert.equal(f.restarts, 0, "a refresh is no failure");
+            assert.ok(!logged.some(l => l.startsWith("E ")), logged.join("\n"));
+        } finally {
+            f.stop();
+        }
+    });
+
     it("first start reads the entries within findtime, not older ones", async () => {
         appendJournal(journal, [
             ...fails("192.0.2.50", 3, "app.service", 7200),

@@ -3,6 +3,10 @@
 // entry handed over, so a restart resumes right after it (nothing lost, nothing read twice); without one, reading
 // starts at now - findtime, as fail2ban starts. A journalctl that exits is started again after a growing pause
 // (1 s doubling to 60 s, back to 1 s once it has run a while), from the last cursor, and each exit is logged.
+// journalctl --follow waits on inotify only; where that stays silent (seen in a sandboxed unit on an overlay root)
+// it would never print again. So a journalctl that printed nothing for `refresh` ms is replaced by a fresh one
+// from the cursor, which reads what was missed: like the file follower's safety poll (fail2ban's own reader also
+// wakes up every second). The old one is gone before the new one starts, so nothing is read twice.
 
 import { ChildProcess, spawn } from "child_process";
 import { parseJournalLine } from "./journal-entry";
@@ -18,6 +22,8 @@ export interface JournalOptions extends SourceOptions {
     backoff?: number;
     /** Longest restart pause in ms (default 60 s). */
     maxBackoff?: number;
+    /** A journalctl silent this long (ms) is replaced by a fresh one from the cursor (default 5000; 0: never). */
+    refresh?: number;
     /** Epoch seconds (default: the system clock); only used for the first start's `since`. */
     now?: () => number;
 }
@@ -33,8 +39,10 @@ export class JournalFollower implements LineSource {
     linesDropped = 0;
     /** Entries whose MESSAGE was not UTF-8 (matched after decoding with U+FFFD, as fail2ban does). */
     binaryMessages = 0;
-    /** How often journalctl had to be started again. */
+    /** How often journalctl had to be started again after it exited. */
     restarts = 0;
+    /** How often a silent journalctl was replaced (see `refresh`). */
+    refreshes = 0;
     /** Why journalctl last exited, until it runs again. */
     problem: string | undefined;
     private readonly opts: JournalOptions;
@@ -45,6 +53,10 @@ export class JournalFollower implements LineSource {
     private pause: number;
     private startedAt = 0;
     private stderrTail = "";
+    private lastOutput = 0;
+    private refreshTimer: NodeJS.Timeout | undefined;
+    /** Set while a silent journalctl is being replaced (its exit is expected, not an error). */
+    private refreshing = false;
     private cursorFailed = false;
 
     constructor(opts: JournalOptions) {
@@ -57,10 +69,24 @@ export class JournalFollower implements LineSource {
     start(): void {
         this.stopped = false;
         this.spawn();
+        const refresh = this.opts.refresh ?? 5000;
+        if (refresh > 0) {
+            this.refreshTimer = setInterval(() => this.refreshIfSilent(refresh), Math.max(100, refresh / 2));
+            this.refreshTimer.unref?.();
+        }
+    }
+
+    private refreshIfSilent(refresh: number): void {
+        const c = this.child;
+        if (!c || this.refreshing || Date.now() - this.lastOutput < refresh) return;
+        this.refreshing = true;
+        c.kill("SIGTERM");
     }
 
     stop(): void {
         this.stopped = true;
+        if (this.refreshTimer) clearInterval(this.refreshTimer);
+        this.refreshTimer = undefined;
         if (this.timer) clearTimeout(this.timer);
         this.timer = undefined;
         const c = this.child;
@@ -97,6 +123,7 @@ export class JournalFollower implements LineSource {
         const bin = this.opts.journalctl ?? "journalctl";
         this.stderrTail = "";
         this.startedAt = Date.now();
+        this.lastOutput = Date.now();
         let child: ChildProcess;
         try {
             child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -105,12 +132,14 @@ export class JournalFollower implements LineSource {
             return;
         }
         this.child = child;
-        this.opts.log.info(
+        (this.refreshes > 0 ? this.opts.log.debug : this.opts.log.info).call(
+            this.opts.log,
             `following the journal (${this.describe()}) ${"cursor" in from ? "after the saved cursor" : `since ${new Date(from.since * 1000).toISOString()}`}`,
         );
         const splitter = new LineSplitter(MAX_JSON_BYTES);
         child.stdout!.on("data", (chunk: Buffer) => {
             if (this.child !== child) return;
+            this.lastOutput = Date.now();
             const dropped = splitter.dropped;
             const { lines } = splitter.push(chunk);
             if (splitter.dropped > dropped) {
@@ -133,6 +162,12 @@ export class JournalFollower implements LineSource {
         child.on("close", (code, signal) => {
             if (this.child !== child) return;
             this.child = undefined;
+            if (this.refreshing) {
+                this.refreshing = false;
+                this.refreshes++;
+                this.spawn();
+                return;
+            }
             const why = this.stderrTail.trim().split("\n").slice(-3).join("; ");
             if ("cursor" in from && /cursor/i.test(why)) this.cursorFailed = true;
             this.exited(`journalctl exited (${signal ?? `code ${code}`})${why ? `: ${why}` : ""}`);
