@@ -3,8 +3,7 @@
 // entry handed over, so a restart resumes right after it (nothing lost, nothing read twice); without one, reading
 // starts at now - findtime, as fail2ban starts. A journalctl that exits is started again after a growing pause
 // (1 s doubling to 60 s, back to 1 s once it has run a while), from the last cursor, and each exit is logged.
-// journalctl --follow waits on inotify only; where that stays silent (seen in a sandboxed unit on an overlay root)
-// it would never print again. So a journalctl that printed nothing for `refresh` ms is replaced by a fresh one
+// journalctl --follow waits on inotify only; where that stays silent it would never print again. So a journalctl that printed nothing for `refresh` ms is replaced by a fresh one
 // from the cursor, which reads what was missed: like the file follower's safety poll (fail2ban's own reader also
 // wakes up every second). The old one is gone before the new one starts, so nothing is read twice.
 
