@@ -1,7 +1,8 @@
 // Issue 14, point 3: `-t` means it will start. What the server refuses, -t refuses with the same words (file,
 // line, key), and what now runs (`banaction = ufw` as action.d commands) is no longer refused. Each case is also
 // given to the real `fail2ban-client -t`, which must agree where fail2ban checks the same thing.
-// Before: `backend = systemd` passed -t and the server followed a file instead of the journal.
+// Before: `backend = systemd` passed -t and the server followed a file instead of the journal; now it reads the
+// journal (journal-backend.test.ts) and an unknown backend is what gets refused.
 
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
@@ -65,15 +66,21 @@ describe("-t refuses what the server would refuse", function () {
         return msg;
     }
 
-    it("backend = systemd: refused by -t and by the server with the same message naming file, line and key", async () => {
-        const { dir, file } = config("backend = systemd\n");
+    it("an unknown backend: refused by -t and by the server with the same message naming file, line and key", async () => {
+        const { dir, file } = config("backend = inotifyx\n");
         const r = ours(dir);
         assert.equal(r.code, 1);
-        const want = `${file}:7: backend: backend "systemd" (the systemd journal) is not supported by jailwatch yet`;
+        const want = `${file}:7: backend: unknown backend "inotifyx"`;
         assert.ok(r.err.includes(want), r.err);
         const msg = await serverRefuses(dir);
         assert.ok(msg.startsWith(want), msg);
         assert.ok(r.err.includes(msg), "-t and the server say the same");
+    });
+
+    it("backend = systemd (the journal, issue 14 point 2) is accepted by -t, as by fail2ban-client -t", () => {
+        const { dir } = config("backend = systemd\n");
+        assert.equal(ours(dir).code, 0, ours(dir).err);
+        assert.equal(theirs(dir).code, 0, theirs(dir).out);
     });
 
     it("an action whose file is missing: refused by -t and the server, as fail2ban-client -t refuses it", async () => {

@@ -81,6 +81,8 @@ export interface Filter {
     readonly definition: FilterDefinition;
     /** `now` (epoch seconds) fills in a missing year/date, as fail2ban does. */
     processLine(line: string, now?: number): LineResult;
+    /** A line whose time is known from its source (a journal entry): no date is looked for in the text. */
+    processLineAt?(line: string, time: number): LineResult;
 }
 
 /** A jail's effective settings (what `jailwatch -d` prints). Durations are seconds; bantime < 0 is permanent. */

@@ -45,6 +45,8 @@ export function dumpLines(jail: ResolvedJail, dir: string): string[] {
     line("protocol", jail.protocol);
     line("banaction", jail.banaction);
     line("backend", jail.backend);
+    if (jail.journal)
+        line("journalmatch", jail.journal.matches.map(g => g.join(" ")).join(" + ") || "(none: every entry)", "filter");
     line("usedns", jail.usedns);
     return out;
 }

@@ -6,6 +6,8 @@ export interface JailStatusView {
     currentlyFailed: number;
     totalFailed: number;
     fileList: string[];
+    /** A journal jail's match groups: shown instead of the file list, as fail2ban shows them. */
+    journalMatches?: string[][];
     currentlyBanned: number;
     totalBanned: number;
     bannedList: string[];
@@ -21,7 +23,9 @@ export function formatJailStatus(s: JailStatusView): string {
         "|- Filter",
         `|  |- Currently failed:\t${s.currentlyFailed}`,
         `|  |- Total failed:\t${s.totalFailed}`,
-        `|  \`- File list:\t${s.fileList.join(" ")}`,
+        s.journalMatches
+            ? `|  \`- Journal matches:\t${s.journalMatches.map(g => g.join(" ")).join(" + ")}`
+            : `|  \`- File list:\t${s.fileList.join(" ")}`,
         "`- Actions",
         `   |- Currently banned:\t${s.currentlyBanned}`,
         `   |- Total banned:\t${s.totalBanned}`,

@@ -103,7 +103,7 @@ export function jailGet(rj: RuntimeJail, key: string): ControlResponse {
             return ok("Current log encoding is set to:\nUTF-8");
         case "journalmatch":
             // Only a journal-reading jail has a match filter (fail2ban's file backends show none either).
-            return ok(formatJournalMatch(s.backend === "systemd" ? journalGroups(f.options.journalmatch) : []));
+            return ok(formatJournalMatch(s.journal ? s.journal.matches : []));
         case "ignoreself":
             return ok(s.ignoreself ? "True" : "False");
         case "ignoreip":
@@ -206,17 +206,3 @@ export function jailSet(rj: RuntimeJail, key: string, args: string[]): ControlRe
 }
 
 const SET_NEEDS_VALUE = new Set(["maxretry", "findtime", "bantime", "addignoreip", "delignoreip"]);
-
-/** `a=1 b=2 + c=3` -> [["a=1", "b=2"], ["c=3"]]. */
-function journalGroups(value: string | undefined): string[][] {
-    if (!value) return [];
-    return value
-        .split(/\s+\+\s+/)
-        .map(g =>
-            g
-                .trim()
-                .split(/\s+/)
-                .filter(x => x),
-        )
-        .filter(g => g.length);
-}

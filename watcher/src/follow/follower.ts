@@ -8,6 +8,7 @@ import * as path from "path";
 import { LineSplitter, MAX_LINE_BYTES } from "./lines";
 import { decideStart, decideStep, FileIdentity, FilePosition } from "./rotation";
 import { DateOf, seekSince } from "./startup";
+import type { LineSource } from "./source";
 
 export interface FollowerLog {
     info(msg: string): void;
@@ -72,7 +73,7 @@ function headHash(fd: number, len: number): string | undefined {
     return crypto.createHash("sha1").update(buf).digest("hex");
 }
 
-export class LogFollower {
+export class LogFollower implements LineSource {
     readonly path: string;
     private readonly opts: FollowerOptions;
     private file: OpenFile | undefined;
@@ -112,6 +113,22 @@ export class LogFollower {
         this.retired = [];
         if (this.file) fs.closeSync(this.file.fd);
         this.file = undefined;
+    }
+
+    get key(): string {
+        return this.path;
+    }
+
+    /** Bytes of the log not read yet (metrics). */
+    lagBytes(): number | undefined {
+        const pos = this.position();
+        let size: number;
+        try {
+            size = fs.statSync(this.path).size;
+        } catch {
+            return undefined;
+        }
+        return pos ? Math.max(0, size - pos.offset) : undefined;
     }
 
     /** The position to persist, or the remembered one while the log does not exist. */

@@ -99,6 +99,15 @@ export class Jail {
         return { result, outcome: this.addFailure(result.host, result.time ?? now, now) };
     }
 
+    /** Like processLine for a line whose time its source gave (a journal entry's own time). */
+    processLineAt(line: string, time: number, now: number): { result: LineResult; outcome?: FailureOutcome } {
+        const f = this.filter;
+        if (!f?.processLineAt) return this.processLine(line, now);
+        const result = f.processLineAt(line, time);
+        if (result.kind !== "matched" || result.noFail || result.host === undefined) return { result };
+        return { result, outcome: this.addFailure(result.host, result.time ?? time, now) };
+    }
+
     /** Counts one failure of `host` at log time `time`. */
     addFailure(host: string, time: number, now?: number): FailureOutcome {
         return this.countFailures(host, time, now, 0);

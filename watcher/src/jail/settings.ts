@@ -22,6 +22,9 @@ import { backendFor } from "../actions/backend";
 import { portProblem, protocolProblem } from "../actions/ports";
 import { ActionSpec, parseActionSpecs } from "../actions/spec";
 import { ActionDefinition, definitionProblems } from "../actions/definition";
+import { parseFilterSpec } from "../config/reader";
+import { journalSpec, JournalSpec } from "../follow/journal-spec";
+import { backendFor as sourceBackendFor, backendName } from "../follow/registry";
 import { isHostName } from "./dns";
 import { IPNetwork } from "./ipaddr";
 import { parseBool, parseDuration } from "./time";
@@ -59,8 +62,10 @@ export interface ResolvedJail extends JailSettings {
     ignoreself: boolean;
     /** The `filter` value as written (`sshd[mode=normal]`). */
     filterSpec: string;
-    /** fail2ban backend (auto, polling, pyinotify, systemd); jailwatch follows files whatever it says. */
+    /** fail2ban backend as written (auto, polling, pyinotify, gamin: logpath files; systemd[...]: the journal). */
     backend: string;
+    /** The journal to read (`backend = systemd[...]` with the filter's or jail's journalmatch); unset for files. */
+    journal?: JournalSpec;
     /** `usedns` as written (yes, warn, no, raw). */
     usedns: string;
     /** Share failures with the peers and count theirs (`sharefailures`, default false). */
@@ -235,8 +240,19 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
         );
     }
     const backend = r.string("backend", "auto");
-    // The journal is not read yet: following some file instead would silently watch the wrong thing.
-    if (/^systemd\b/i.test(backend)) r.check("backend", systemdBackendRefused(backend));
+    // A backend we do not know must not quietly become "follow the files".
+    r.check("backend", backendProblem(backend));
+    let backendArgs: Record<string, string> = {};
+    if (backendName(backend) === "systemd") {
+        try {
+            backendArgs = parseFilterSpec(backend).args;
+        } catch {
+            r.check(
+                "backend",
+                `cannot read the options of backend ${JSON.stringify(backend)}: expected systemd[key=value, ...]`,
+            );
+        }
+    }
     const usedns = r.value(
         "usedns",
         "warn",
@@ -256,6 +272,16 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
         }
     }
     if (r.errors.length > 0 || !filter) return undefined;
+    let journal: JournalSpec | undefined;
+    if (backendName(backend) === "systemd") {
+        try {
+            journal = journalSpec(backendArgs, filter.options.journalmatch);
+        } catch (e) {
+            const msg = (e as Error).message;
+            r.check(/^journalmatch/.test(msg) && r.origin("journalmatch") ? "journalmatch" : "backend", msg);
+            return undefined;
+        }
+    }
     return {
         name: r.name,
         enabled,
@@ -274,6 +300,7 @@ function resolveOne(r: JailReader, enabled: boolean, opts: ResolveOptions): Reso
         ignoreself,
         filterSpec,
         backend,
+        journal,
         usedns,
         shareFailures,
         actions: generic,
@@ -347,9 +374,10 @@ function chooseAction(
     return { native: native ? { ...native, key: "action" } : undefined, generic };
 }
 
-/** Why `backend = systemd` is refused (by -t and the server alike). */
-export function systemdBackendRefused(value: string): string {
-    return `backend ${JSON.stringify(value)} (the systemd journal) is not supported by jailwatch yet; use backend = auto with the logpath of a file the journal is forwarded to (e.g. rsyslog's /var/log/auth.log)`;
+/** Why a `backend` value cannot run (by -t and the server alike), or undefined. */
+export function backendProblem(value: string): string | undefined {
+    if (sourceBackendFor(value)) return undefined;
+    return `unknown backend ${JSON.stringify(backendName(value))}: jailwatch reads auto, polling, pyinotify, gamin (logpath files) and systemd (the journal)`;
 }
 
 /** The same words for -t and the server (a unit that runs -t before starting must never loop on this). */

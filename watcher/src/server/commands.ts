@@ -55,7 +55,11 @@ export async function handleControl(server: ControlTarget, argv: string[]): Prom
                     error: "status flavor 'cymru' (whois lookups of banned addresses) is not supported by jailwatch",
                 };
             const st = rj.jail.status();
-            return { ok: true, text: formatJailStatus({ name: rj.settings.name, fileList: rj.files, ...st }) };
+            const journalMatches = rj.settings.journal?.matches;
+            return {
+                ok: true,
+                text: formatJailStatus({ name: rj.settings.name, fileList: rj.files, journalMatches, ...st }),
+            };
         }
         case "banned": {
             const all = [...server.jails.values()];

@@ -3,7 +3,6 @@
 // and peers act on the same jails through the narrow interfaces of server/interfaces.ts.
 // Everything time-related takes `now` from one injectable clock.
 
-import * as fs from "fs";
 import * as os from "os";
 import { backendFor, BackendName, createAction } from "../actions";
 import type { Exec } from "../actions/exec";
@@ -13,9 +12,8 @@ import { actionExists, loadFilter, readJailConfig } from "../config/reader";
 import { loadAction } from "../config/action-reader";
 import { ControlResponse } from "../control/protocol";
 import { compileFilter } from "../filter/filter";
-import { expandGlob } from "../follow/glob";
-import { FollowerOptions, LogFollower } from "../follow/follower";
-import type { FilePosition } from "../follow/rotation";
+import { createSource, sourceKeys } from "../follow/registry";
+import { isJournalPosition, LineSource, SourceOptions, SourcePosition } from "../follow/source";
 import { BanHistory, IPAddr, Jail, resolveJails } from "../jail";
 import { IPNetwork } from "../jail/ipaddr";
 import { HostResolver, lookupSync } from "../jail/dns";
@@ -66,11 +64,11 @@ export class JailwatchServer implements ControlTarget, PeerTarget {
     private lifted = new Map<string, Ban>();
     /** Set by `stop --unban`: remove our firewall state on the way out. */
     unbanOnStop = false;
-    private followers = new Map<string, LogFollower>();
+    private followers = new Map<string, LineSource>();
     /** usedns lookups, cached across jails. */
     private readonly hosts = new HostResolver();
     private byFile = new Map<string, RuntimeJail[]>();
-    private positions: Record<string, FilePosition> = {};
+    private positions: Record<string, SourcePosition> = {};
     /** Bans and unbans on their way to the backends (batched, chained per backend, retried: actions/queue.ts). */
     private readonly firewall: FirewallQueue;
     /** The bans file, saved at most once per BAN_SAVE_DEBOUNCE_MS (state/debounce.ts). */
@@ -341,13 +339,14 @@ export class JailwatchServer implements ControlTarget, PeerTarget {
             );
             const prev = this.jails.get(s.name);
             if (prev) jail.carryOver(prev.jail);
-            const files = [...new Set(s.logpath.flatMap(expandGlob))];
-            jails.set(s.name, { settings: s, jail, files, backend, nextExpiry: jail.bans.nextExpiry() });
+            const sources = sourceKeys(s);
+            const files = s.journal ? [] : sources;
+            jails.set(s.name, { settings: s, jail, files, sources, backend, nextExpiry: jail.bans.nextExpiry() });
         }
         this.jails = jails;
         this.byFile = new Map();
         for (const rj of jails.values()) {
-            for (const f of rj.files) {
+            for (const f of rj.sources) {
                 const l = this.byFile.get(f) ?? [];
                 l.push(rj);
                 this.byFile.set(f, l);
@@ -461,10 +460,9 @@ export class JailwatchServer implements ControlTarget, PeerTarget {
 
     private startFollowers(): void {
         for (const file of this.byFile.keys()) {
-            const f = new LogFollower({
-                path: file,
+            const f = createSource(file, this.byFile.get(file)![0].settings, {
                 start: this.positions[file],
-                onLines: lines => this.onLines(file, lines),
+                onLines: (lines, _key, times) => this.onLines(file, lines, times),
                 log: this.log,
                 watch: !this.opts.polling,
                 firstStart: this.firstStart(file),
@@ -475,7 +473,7 @@ export class JailwatchServer implements ControlTarget, PeerTarget {
     }
 
     /** A log never read before: its lines within findtime (the longest of its jails') are read, as fail2ban does. */
-    private firstStart(file: string): FollowerOptions["firstStart"] {
+    private firstStart(file: string): SourceOptions["firstStart"] {
         const jails = this.byFile.get(file) ?? [];
         if (jails.length === 0 || this.positions[file]) return undefined;
         const now = this.now();
@@ -496,7 +494,7 @@ export class JailwatchServer implements ControlTarget, PeerTarget {
     }
 
     /** The hot path: one batch of lines from one file through every jail following it. */
-    private onLines(file: string, lines: string[]): void {
+    private onLines(file: string, lines: string[], times?: number[]): void {
         const jails = this.byFile.get(file);
         if (!jails) return;
         const now = this.now();
@@ -506,7 +504,7 @@ export class JailwatchServer implements ControlTarget, PeerTarget {
             const share = rj.settings.shareFailures ? this.deps.peers : undefined;
             let matched = 0;
             for (let i = 0; i < lines.length; i++) {
-                const r = jail.processLine(lines[i], now);
+                const r = times ? jail.processLineAt(lines[i], times[i], now) : jail.processLine(lines[i], now);
                 if (r.result.kind === "matched") matched++;
                 const out = r.outcome;
                 if (out === undefined) continue;
@@ -600,7 +598,7 @@ export class JailwatchServer implements ControlTarget, PeerTarget {
         for (const [file, f] of this.followers) {
             const p = f.position();
             const old = this.positions[file];
-            if (p && (!old || old.offset !== p.offset || old.ino !== p.ino || old.head !== p.head)) {
+            if (p && !samePosition(old, p)) {
                 this.positions[file] = p;
                 changed = true;
             }
@@ -660,6 +658,11 @@ export class JailwatchServer implements ControlTarget, PeerTarget {
         return false;
     }
 
+    /** The running readers (files and journals) by source key: counters for status and tests. */
+    sources(): ReadonlyMap<string, LineSource> {
+        return this.followers;
+    }
+
     /** Lines read per followed file (status, benchmarks). */
     linesRead(): number {
         let n = 0;
@@ -684,19 +687,7 @@ export class JailwatchServer implements ControlTarget, PeerTarget {
     /** The Prometheus text of every counter (what a scrape answers). */
     metricsText(): string {
         const files: Array<{ path: string; lagBytes: number | undefined }> = [];
-        for (const [file, f] of this.followers) {
-            const pos = f.position();
-            let size: number | undefined;
-            try {
-                size = fs.statSync(file).size;
-            } catch {
-                size = undefined;
-            }
-            files.push({
-                path: file,
-                lagBytes: size === undefined || !pos ? undefined : Math.max(0, size - pos.offset),
-            });
-        }
+        for (const [file, f] of this.followers) files.push({ path: file, lagBytes: f.lagBytes() });
         return renderMetrics({
             jails: [...this.jails.values()].map(rj => ({
                 name: rj.settings.name,
@@ -749,4 +740,11 @@ function banTarget(rj: RuntimeJail, text: string): IPAddr | string {
     if (net.prefix === full || (net.family === 6 && net.prefix === rj.settings.ipv6Prefix))
         return IPAddr.fromWords(net.family, net.words);
     return `${text}: banning a network is not supported (only single addresses${rj.settings.ipv6Prefix < 128 ? ` and IPv6 /${rj.settings.ipv6Prefix} prefixes` : ""}); nothing banned`;
+}
+
+function samePosition(a: SourcePosition | undefined, b: SourcePosition): boolean {
+    if (!a) return false;
+    if (isJournalPosition(a) || isJournalPosition(b))
+        return isJournalPosition(a) && isJournalPosition(b) && a.cursor === b.cursor;
+    return a.offset === b.offset && a.ino === b.ino && a.head === b.head;
 }

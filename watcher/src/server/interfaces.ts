@@ -13,8 +13,10 @@ import type { LogLevel } from "./log";
 export interface RuntimeJail {
     settings: ResolvedJail;
     jail: Jail;
-    /** Log files after glob expansion. */
+    /** Log files after glob expansion (none for a journal jail). */
     files: string[];
+    /** What the jail reads: its files, or its journal's key (follow/registry.ts). */
+    sources: string[];
     backend: BackendName;
     /** Earliest ban end (epoch s) among this jail's bans; Infinity when none can end. */
     nextExpiry: number;

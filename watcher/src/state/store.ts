@@ -5,7 +5,7 @@
 
 import * as fs from "fs";
 import * as path from "path";
-import type { FilePosition } from "../follow/rotation";
+import type { SourcePosition } from "../follow/source";
 import { writeFileAtomic } from "./atomic";
 
 export const STATE_VERSION = 1;
@@ -36,8 +36,8 @@ export interface BansState {
 }
 
 export interface PositionsState {
-    /** log path -> position */
-    positions: Record<string, FilePosition>;
+    /** log path (or journal key) -> position: an offset in a file, or the journal's cursor */
+    positions: Record<string, SourcePosition>;
 }
 
 export class StateError extends Error {
@@ -61,7 +61,7 @@ interface BansFile {
 }
 interface PositionsFile {
     version: number;
-    positions: Record<string, FilePosition>;
+    positions: Record<string, SourcePosition>;
 }
 
 export function encodeBans(state: BansState): string {
@@ -156,8 +156,13 @@ export function encodePositions(state: PositionsState): string {
 export function decodePositions(text: string, file = "positions.json"): PositionsState {
     const v = parseJson(file, text);
     if (!isObj(v.positions)) throw new StateError(file, "`positions` must be an object of path -> position");
-    const positions: Record<string, FilePosition> = {};
+    const positions: Record<string, SourcePosition> = {};
     for (const [p, pos] of Object.entries(v.positions)) {
+        if (isObj(pos) && typeof pos.cursor === "string") {
+            if (pos.cursor === "" || !isNum(pos.time)) throw new StateError(file, `position of ${p} is malformed`);
+            positions[p] = { cursor: pos.cursor, time: pos.time };
+            continue;
+        }
         if (!isObj(pos) || !isNum(pos.dev) || !isNum(pos.ino) || !isNum(pos.offset) || pos.offset < 0) {
             throw new StateError(file, `position of ${p} is malformed`);
         }
