@@ -11,6 +11,7 @@ import { actionExists, loadFilter, readJailConfig } from "../config/reader";
 import { loadAction } from "../config/action-reader";
 import { ControlResponse } from "../control/protocol";
 import { compileFilter } from "../filter/filter";
+import { lineGuard, reportTimedOut } from "../filter/guard";
 import { expandGlob } from "../follow/glob";
 import { FollowerOptions, LogFollower } from "../follow/follower";
 import type { FilePosition } from "../follow/rotation";
@@ -519,11 +520,12 @@ export class JailwatchServer {
             const counters = this.metrics.jail(rj.settings.name);
             const share = rj.settings.shareFailures ? this.deps.peers : undefined;
             let matched = 0;
-            for (let i = 0; i < lines.length; i++) {
+            // Bounded per line, so one jail's catastrophic regex cannot stall the others (filter/guard.ts).
+            const abandoned = lineGuard().forEach(lines.length, i => {
                 const r = jail.processLine(lines[i], now);
                 if (r.result.kind === "matched") matched++;
                 const out = r.outcome;
-                if (out === undefined) continue;
+                if (out === undefined) return;
                 if (out.kind === "ban") this.onBan(rj, out.ban, "log");
                 else if (out.kind === "failure" && share)
                     share.shareFailure?.(
@@ -533,9 +535,11 @@ export class JailwatchServer {
                         out.count,
                         rj.settings.maxretry,
                     );
-            }
+            });
             counters.linesRead += lines.length;
             counters.linesMatched += matched;
+            if (abandoned.length)
+                reportTimedOut(rj.settings.name, abandoned.map(i => lines[i]), counters, this.problems, this.log);
         }
     }
 
