@@ -539,7 +539,13 @@ export class JailwatchServer {
             counters.linesRead += lines.length;
             counters.linesMatched += matched;
             if (abandoned.length)
-                reportTimedOut(rj.settings.name, abandoned.map(i => lines[i]), counters, this.problems, this.log);
+                reportTimedOut(
+                    rj.settings.name,
+                    abandoned.map(i => lines[i]),
+                    counters,
+                    this.problems,
+                    this.log,
+                );
         }
     }
 
