@@ -6,8 +6,8 @@
 // same thread, but V8 can: `vm`'s `timeout` arms a watchdog thread that terminates the running script, regex
 // included, and the isolate carries on. So a batch of lines runs as one guarded call; when the watchdog fires, the
 // line being matched is abandoned (if it had a whole budget to itself) or run again in a fresh budget (if the
-// lines before it used part of that budget, or the process got too little CPU during it). Arming the watchdog costs one thread start per call (tens of
-// microseconds), paid per batch, not per line.
+// lines before it used part of that budget, or the process got too little CPU during it). Arming the watchdog
+// costs one thread start per call (tens of microseconds), paid per batch and jail, not per line.
 //
 // Why not a worker thread per jail: each jail's filter, failure counts and ban decisions would have to live in the
 // worker, the hot path would become asynchronous (and the saved log positions with it), and a single executable
