@@ -13,6 +13,10 @@
 // worker, the hot path would become asynchronous (and the saved log positions with it), and a single executable
 // cannot start a worker from a file. The watchdog keeps the pipeline synchronous and needs nothing but node.
 //
+// With one fixed bound, a flood of such lines would cost that bound each. So each jail has its own budget (LineBudget): every line
+// it abandons halves it, down to MIN_BUDGET_MS, and every batch without one doubles it back up to LINE_BUDGET_MS. A
+// jail whose regex keeps exploding then costs the others milliseconds per line, not a tenth of a second.
+//
 // An abandoned line was stopped somewhere inside the filter: a multi-line filter may keep it in its buffer. That
 // is the price of not matching it; the line is counted (JailCounters.linesTimedOut) and named in `status`.
 
@@ -21,8 +25,30 @@ import * as vm from "vm";
 /** Default bound on matching one line in one jail, in milliseconds (a normal line takes microseconds). */
 export const LINE_BUDGET_MS = 100;
 
+/** The lowest budget a jail that keeps abandoning lines comes down to, in ms. */
+export const MIN_BUDGET_MS = 5;
+
 /** Runs again, at most this many times per batch, a call the watchdog stopped while the process was starved. */
 const MAX_STARVED = 3;
+
+/** One jail's bound on a line: halved for each line it abandons, doubled back after each batch without one. */
+export class LineBudget {
+    /** @param maxMs the bound of a jail in good standing (default LINE_BUDGET_MS); minMs its floor (MIN_BUDGET_MS). */
+    constructor(
+        readonly maxMs = LINE_BUDGET_MS,
+        readonly minMs = Math.min(MIN_BUDGET_MS, maxMs),
+    ) {
+        this.ms = maxMs;
+    }
+    /** The bound now, in ms. */
+    ms: number;
+    strike(): void {
+        this.ms = Math.max(this.minMs, Math.floor(this.ms / 2));
+    }
+    recover(): void {
+        this.ms = Math.min(this.maxMs, this.ms * 2);
+    }
+}
 
 /** Runs a batch of per-line calls with a bound on each. One instance per thread; calls must not nest. */
 export class LineGuard {
@@ -32,8 +58,7 @@ export class LineGuard {
     private next = 0;
     private end = 0;
 
-    /** @param budgetMs bound on one line, in ms (default LINE_BUDGET_MS). */
-    constructor(readonly budgetMs = LINE_BUDGET_MS) {
+    constructor() {
         this.context = vm.createContext({ run: () => this.loop() });
     }
 
@@ -47,10 +72,10 @@ export class LineGuard {
     }
 
     /**
-     * Calls `each(i)` for i = 0 .. n-1 in order. A call that runs out of its budget is stopped and skipped; the
+     * Calls `each(i)` for i = 0 .. n-1 in order. A call that runs out of `budget` is stopped and skipped; the
      * indexes skipped are returned (in order). Errors thrown by `each` propagate as they would without the guard.
      */
-    forEach(n: number, each: (i: number) => void): number[] {
+    forEach(n: number, budget: LineBudget, each: (i: number) => void): number[] {
         const abandoned: number[] = [];
         if (this.each) {
             // Nested use (a line handler feeding lines): the outer call's watchdog already bounds it.
@@ -66,14 +91,14 @@ export class LineGuard {
                 const first = this.next;
                 const cpu = process.cpuUsage();
                 try {
-                    this.script.runInContext(this.context, { timeout: this.budgetMs });
+                    this.script.runInContext(this.context, { timeout: budget.ms });
                 } catch (e) {
                     if ((e as { code?: string } | null)?.code !== "ERR_SCRIPT_EXECUTION_TIMEOUT") throw e;
                     // The watchdog counts wall-clock time: on a loaded machine the process may have waited for a
                     // CPU most of it. A call that got less than half its budget of CPU is run again (a few times
                     // at most, so the bound holds).
                     const used = process.cpuUsage(cpu);
-                    if ((used.user + used.system) / 1000 < this.budgetMs / 2 && starved < MAX_STARVED) {
+                    if ((used.user + used.system) / 1000 < budget.ms / 2 && starved < MAX_STARVED) {
                         starved++;
                         continue;
                     }
@@ -82,21 +107,31 @@ export class LineGuard {
                     if (this.next === first) {
                         abandoned.push(first);
                         this.next = first + 1;
+                        budget.strike();
                     }
                 }
             }
         } finally {
             this.each = undefined;
         }
+        if (abandoned.length === 0) budget.recover();
         return abandoned;
     }
 }
 
 let shared: LineGuard | undefined;
+const budgets = new Map<string, LineBudget>();
 
 /** The guard the server's line path uses (created on first use). */
 export function lineGuard(): LineGuard {
     return (shared ??= new LineGuard());
+}
+
+/** The budget of the jail named `jail` (kept across reloads, like its counters). */
+export function jailBudget(jail: string): LineBudget {
+    let b = budgets.get(jail);
+    if (!b) budgets.set(jail, (b = new LineBudget()));
+    return b;
 }
 
 /**
@@ -109,7 +144,6 @@ export function reportTimedOut(
     counters: { linesTimedOut: number },
     problems: string[],
     log: { warn(msg: string): void },
-    budgetMs = lineGuard().budgetMs,
 ): void {
     if (lines.length === 0) return;
     const before = counters.linesTimedOut;
@@ -119,11 +153,11 @@ export function reportTimedOut(
     if (Math.floor(Math.log2(total)) > (before === 0 ? -1 : Math.floor(Math.log2(before)))) {
         const shown = lines[0].length > 120 ? `${lines[0].slice(0, 120)}...` : lines[0];
         log.warn(
-            `[${jail}] matching a line took over ${budgetMs} ms and was abandoned (${total} so far; a catastrophic failregex?): ${JSON.stringify(shown)}`,
+            `[${jail}] matching a line ran out of its time bound and was abandoned (${total} so far; a catastrophic failregex?): ${JSON.stringify(shown)}`,
         );
     }
     const prefix = `jail [${jail}]: `;
-    const text = `${prefix}${total} line(s) abandoned: matching one took over ${budgetMs} ms (a failregex that backtracks catastrophically? see jailwatch -t)`;
+    const text = `${prefix}${total} line(s) abandoned: matching one took over ${LINE_BUDGET_MS} ms (${MIN_BUDGET_MS} ms while the jail keeps doing so; a failregex that backtracks catastrophically? see jailwatch -t)`;
     const at = problems.findIndex(p => p.startsWith(prefix) && p.includes(" line(s) abandoned: "));
     if (at >= 0) problems[at] = text;
     else problems.push(text);

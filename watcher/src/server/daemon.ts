@@ -11,7 +11,7 @@ import { actionExists, loadFilter, readJailConfig } from "../config/reader";
 import { loadAction } from "../config/action-reader";
 import { ControlResponse } from "../control/protocol";
 import { compileFilter } from "../filter/filter";
-import { lineGuard, reportTimedOut } from "../filter/guard";
+import { jailBudget, lineGuard, reportTimedOut } from "../filter/guard";
 import { expandGlob } from "../follow/glob";
 import { FollowerOptions, LogFollower } from "../follow/follower";
 import type { FilePosition } from "../follow/rotation";
@@ -521,7 +521,7 @@ export class JailwatchServer {
             const share = rj.settings.shareFailures ? this.deps.peers : undefined;
             let matched = 0;
             // Bounded per line, so one jail's catastrophic regex cannot stall the others (filter/guard.ts).
-            const abandoned = lineGuard().forEach(lines.length, i => {
+            const abandoned = lineGuard().forEach(lines.length, jailBudget(rj.settings.name), i => {
                 const r = jail.processLine(lines[i], now);
                 if (r.result.kind === "matched") matched++;
                 const out = r.outcome;
