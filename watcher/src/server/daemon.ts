@@ -520,12 +520,18 @@ export class JailwatchServer {
             const counters = this.metrics.jail(rj.settings.name);
             const share = rj.settings.shareFailures ? this.deps.peers : undefined;
             let matched = 0;
-            // Bounded per line, so one jail's catastrophic regex cannot stall the others (filter/guard.ts).
+            // Matching is bounded per line, so one jail's catastrophic regex cannot stall the others; what the
+            // results lead to (bans, logging, peers) runs outside the bound, never cut short (filter/guard.ts).
+            const results: Array<ReturnType<Jail["processLine"]> | undefined> = new Array(lines.length);
             const abandoned = lineGuard().forEach(lines.length, jailBudget(rj.settings.name), i => {
-                const r = jail.processLine(lines[i], now);
+                results[i] = jail.processLine(lines[i], now);
+            });
+            for (let i = 0; i < lines.length; i++) {
+                const r = results[i];
+                if (r === undefined) continue;
                 if (r.result.kind === "matched") matched++;
                 const out = r.outcome;
-                if (out === undefined) return;
+                if (out === undefined) continue;
                 if (out.kind === "ban") this.onBan(rj, out.ban, "log");
                 else if (out.kind === "failure" && share)
                     share.shareFailure?.(
@@ -535,7 +541,7 @@ export class JailwatchServer {
                         out.count,
                         rj.settings.maxretry,
                     );
-            });
+            }
             counters.linesRead += lines.length;
             counters.linesMatched += matched;
             if (abandoned.length)
