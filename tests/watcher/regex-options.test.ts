@@ -79,6 +79,11 @@ describe("regex options: same output and exit code as fail2ban-regex", function 
         ["--verbosity 0", () => ["--verbosity", "0", sshd, "sshd"]],
         ["--print-all-matched with -o (results only)", () => ["--print-all-matched", "-o", "id", sshd, "sshd"]],
         ["-e iso-8859-15", () => ["-e", "iso-8859-15", "-o", "msg", latin, "sshd"]],
+        // A multi-line buffer with a prefregex and F-MLFID: the prefregex holds on a one-line buffer only (fail2ban
+        // compiles it without MULTILINE), and a matched line leaves the buffer.
+        ["-L 2 on sshd (prefregex, F-MLFID)", () => ["-L", "2", sshd, "sshd"]],
+        ["-L 2 on sshd, matched lines shown", () => ["-L", "2", "--print-all-matched", sshd, "sshd"]],
+        ["-L 3 on sshd's sample log", () => ["-L", "3", `${F2B_LOGS}/sshd`, "sshd"]],
     ];
     for (const [name, args] of cases) {
         it(name, async () => {

@@ -2,6 +2,7 @@
 
 import { catastrophicPatterns } from "../filter/backtracking";
 import { compileFilter } from "../filter/filter";
+import { LINE_BUDGET_MS } from "../filter/guard";
 import { ResolvedJail } from "../jail/settings";
 import { ConfigError } from "../types";
 
@@ -29,7 +30,7 @@ export function backtrackingWarnings(jails: ResolvedJail[]): string[] {
                 const origin = j.filter.origins?.[key] ?? { key };
                 const msg = new ConfigError(
                     origin,
-                    `jail [${j.name}]: ${JSON.stringify(list[i])} has a nested quantifier (a repeated group that repeats inside): it can take exponential time on some lines; write it without the nesting`,
+                    `jail [${j.name}]: ${JSON.stringify(list[i])} has a nested quantifier (a repeated group that repeats inside): it can take exponential time on some lines (the server abandons a line after ${LINE_BUDGET_MS} ms of matching and counts it); write it without the nesting`,
                 ).message;
                 if (!seen.has(msg)) out.push(msg);
                 seen.add(msg);

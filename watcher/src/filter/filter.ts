@@ -198,14 +198,16 @@ export class CompiledFilter implements Filter {
         this.maxlines = def.maxlines ?? 1;
         const multiline = this.maxlines > 1;
         const where = (key: string) => def.origins?.[key] ?? { file: `filter ${def.name}`, key };
-        const compile = (src: string, what: string) => {
+        const compile = (src: string, what: string, ml = multiline) => {
             try {
-                return new PyRe(src, multiline, useDns, what);
+                return new PyRe(src, ml, useDns, what);
             } catch (e) {
                 throw new ConfigError(where(what), (e as Error).message);
             }
         };
-        this.pref = def.prefregex !== undefined ? compile(def.prefregex, "prefregex") : undefined;
+        // fail2ban compiles the prefregex without MULTILINE whatever maxlines is: on a buffer of several lines its
+        // ^ and $ hold only at the buffer's ends, so it matches a buffer of one line only.
+        this.pref = def.prefregex !== undefined ? compile(def.prefregex, "prefregex", false) : undefined;
         this.fail = def.failregex.map(r => compile(r, "failregex"));
         this.ignore = def.ignoreregex.map(r => compile(r, "ignoreregex"));
         const prefIds = this.pref ? FAILURE_ID_GROUPS.some(g => this.pref!.has(g)) : false;
@@ -332,14 +334,19 @@ export class CompiledFilter implements Filter {
             buf = text;
         }
         if (!this.pref) return this.findAfterPref(buf, multi, undefined, time, dateTemplate);
-        const pm = this.pref.exec(buf);
+        // Python's $ also holds before a final newline; JavaScript's only at the end: search without it.
+        const pm = this.pref.exec(multi ? buf.slice(0, -1) : buf);
         if (!pm) return { kind: "missed", time, dateTemplate, prefMatched: false };
         const pre = this.pref.groups(pm);
         const content = pre.content;
         delete pre.content;
         if (content) {
-            buf = content;
-            if (multi) this.buffer = [content];
+            // The content alone becomes the buffer; a multi-line buffer is matched with its newline after each
+            // line (as fail2ban joins it), which is also how matchedLines finds the lines a match took.
+            if (multi) {
+                this.buffer = [content];
+                buf = content + "\n";
+            } else buf = content;
         }
         // Every result past this point is a fresh object: tag it for fail2ban-regex's "Prefregex: N total".
         const res = this.findAfterPref(buf, multi, pre, time, dateTemplate);

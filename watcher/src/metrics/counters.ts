@@ -7,6 +7,8 @@ export class JailCounters {
     linesRead = 0;
     /** Lines its failregex matched (ignoreregex and noFail lines excluded). */
     linesMatched = 0;
+    /** Lines abandoned because matching them ran out of the per-line budget (filter/guard.ts). */
+    linesTimedOut = 0;
     /** Failures peers reported for this jail and we counted (shared failures). */
     peerFailures = 0;
 }

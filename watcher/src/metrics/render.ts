@@ -61,6 +61,12 @@ export function renderMetrics(s: MetricsSnapshot): string {
         j => j.counters.linesMatched,
     );
     perJail(
+        "jailwatch_lines_timed_out_total",
+        "counter",
+        "Log lines abandoned because matching them took longer than the per-line bound (a catastrophic regex).",
+        j => j.counters.linesTimedOut,
+    );
+    perJail(
         "jailwatch_failures_total",
         "counter",
         "Failures counted from this node's logs (ignored and already banned addresses excluded).",

@@ -12,6 +12,7 @@ import { actionExists, loadFilter, readJailConfig } from "../config/reader";
 import { loadAction } from "../config/action-reader";
 import { ControlResponse } from "../control/protocol";
 import { compileFilter } from "../filter/filter";
+import { jailBudget, lineGuard, reportTimedOut } from "../filter/guard";
 import { createSource, sourceKeys } from "../follow/registry";
 import { isJournalPosition, LineSource, SourceOptions, SourcePosition } from "../follow/source";
 import { BanHistory, IPAddr, Jail, resolveJails } from "../jail";
@@ -503,8 +504,15 @@ export class JailwatchServer implements ControlTarget, PeerTarget {
             const counters = this.metrics.jail(rj.settings.name);
             const share = rj.settings.shareFailures ? this.deps.peers : undefined;
             let matched = 0;
+            // Matching is bounded per line, so one jail's catastrophic regex cannot stall the others; what the
+            // results lead to (bans, logging, peers) runs outside the bound, never cut short (filter/guard.ts).
+            const results: Array<ReturnType<Jail["processLine"]> | undefined> = new Array(lines.length);
+            const abandoned = lineGuard().forEach(lines.length, jailBudget(rj.settings.name), i => {
+                results[i] = times ? jail.processLineAt(lines[i], times[i], now) : jail.processLine(lines[i], now);
+            });
             for (let i = 0; i < lines.length; i++) {
-                const r = times ? jail.processLineAt(lines[i], times[i], now) : jail.processLine(lines[i], now);
+                const r = results[i];
+                if (r === undefined) continue;
                 if (r.result.kind === "matched") matched++;
                 const out = r.outcome;
                 if (out === undefined) continue;
@@ -520,6 +528,14 @@ export class JailwatchServer implements ControlTarget, PeerTarget {
             }
             counters.linesRead += lines.length;
             counters.linesMatched += matched;
+            if (abandoned.length)
+                reportTimedOut(
+                    rj.settings.name,
+                    abandoned.map(i => lines[i]),
+                    counters,
+                    this.problems,
+                    this.log,
+                );
         }
     }
 
