@@ -242,7 +242,8 @@ describe("peers: failures counted across the cluster (sharefailures)", function 
             const ip = "203.0.113.99";
             for (let k = 0; k < MAXRETRY; k++) fs.appendFileSync(again.log, line(ip));
             await until("ban reached the old peer", () => got.includes(ip));
-            assert.ok(refusedConnections >= 1, "the old peer was sent failure frames and refused them");
+            // The failure frames are batched: they may arrive after the ban, on a loaded machine well after.
+            await until("the old peer to be sent failure frames and refuse them", () => refusedConnections >= 1);
         } finally {
             await new Promise<void>(r => old.close(() => r()));
         }
