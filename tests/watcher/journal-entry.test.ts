@@ -127,6 +127,7 @@ describe("journalmatch and backend = systemd[...] as journalctl arguments", () =
         const sys = journalSpec({}, "_COMM=a + _COMM=b");
         assert.deepEqual(journalctlArgs(sys, { since: 1000.7 }).slice(6), [
             "--system",
+            "--merge",
             "--since=@1000",
             "_COMM=a",
             "+",
@@ -142,8 +143,13 @@ describe("journalmatch and backend = systemd[...] as journalctl arguments", () =
         assert.deepEqual(journalctlArgs(d, { since: 0 }).slice(6), ["--directory=/var/log/journal", "--since=@0"]);
         assert.deepEqual(
             journalctlArgs(journalSpec({ journalflags: "12", namespace: "web" }, ""), { since: 0 }).slice(6),
-            ["--system", "--user", "--namespace=web", "--since=@0"],
+            ["--system", "--user", "--namespace=web", "--merge", "--since=@0"],
         );
+        // journalflags 1 (LOCAL_ONLY) is journalctl's default open: no --merge.
+        assert.deepEqual(journalctlArgs(journalSpec({ journalflags: "5" }, ""), { since: 0 }).slice(6), [
+            "--system",
+            "--since=@0",
+        ]);
         assert.notEqual(journalKey(sys), journalKey(files), "different journals are read by different readers");
     });
 

@@ -137,6 +137,11 @@ export function journalctlArgs(spec: JournalSpec, start: JournalStart): string[]
     if (flags & FLAG_SYSTEM) a.push("--system");
     if (flags & FLAG_USER) a.push("--user");
     if (spec.namespace) a.push(`--namespace=${spec.namespace}`);
+    // journalctl opens the system journal LOCAL_ONLY unless --merge; fail2ban asks for LOCAL_ONLY only with flag 1.
+    // LOCAL_ONLY also ties following to the boot ID the reader sees: under ProtectKernelTunables (a fresh /proc)
+    // in a container that is the host kernel's, not the container's that journald stamps, and --follow then
+    // never shows a new entry (seen on systemd 252 in systemd-nspawn). Directories and files are never LOCAL_ONLY.
+    if (!spec.directory && !spec.files && !(flags & FLAG_LOCAL)) a.push("--merge");
     if ("cursor" in start) a.push(`--after-cursor=${start.cursor}`);
     else a.push(`--since=@${Math.max(0, Math.floor(start.since))}`);
     spec.matches.forEach((g, i) => {
