@@ -93,7 +93,7 @@ function numArg(ctx: BenchContext, name: string, dflt: number): number {
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
-/** Every node without any ban or watcher: both stopped, their kernel tables and saved bans gone. */
+/** Every node without any ban or watcher: both stopped, their kernel tables, saved bans and the log they read gone. */
 async function reset(nodes: LabHost[]): Promise<void> {
     await Promise.all(
         nodes.map(n =>
@@ -102,7 +102,10 @@ async function reset(nodes: LabHost[]): Promise<void> {
                 `systemctl stop jailwatch fail2ban 2>/dev/null || true
 nft add table inet jailwatch && nft delete table inet jailwatch
 nft add table inet f2b-table && nft delete table inet f2b-table
-rm -rf /var/lib/jailwatch/* /var/lib/fail2ban/fail2ban.sqlite3 ${OVERRIDE}`,
+rm -rf /var/lib/jailwatch/* /var/lib/fail2ban/fail2ban.sqlite3 ${OVERRIDE}
+# Rotated as logrotate does: both watchers read the lines within findtime at a first start, so the last run's flood
+# would have every attacker banned before this run sends anything.
+if [ -s ${LOG} ]; then mv ${LOG} ${LOG}.bench-previous && systemctl kill -s USR1 nginx; fi`,
                 { timeoutMs: 60_000 },
             ),
         ),

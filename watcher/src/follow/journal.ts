@@ -3,9 +3,10 @@
 // entry handed over, so a restart resumes right after it (nothing lost, nothing read twice); without one, reading
 // starts at now - findtime, as fail2ban starts. A journalctl that exits is started again after a growing pause
 // (1 s doubling to 60 s, back to 1 s once it has run a while), from the last cursor, and each exit is logged.
-// journalctl --follow waits on inotify only; where that stays silent it would never print again. So a journalctl that printed nothing for `refresh` ms is replaced by a fresh one
-// from the cursor, which reads what was missed: like the file follower's safety poll (fail2ban's own reader also
-// wakes up every second). The old one is gone before the new one starts, so nothing is read twice.
+// journalctl --follow waits on inotify only; were that ever to stay silent (a lost watch), it would never print
+// again. So a journalctl that printed nothing for `refresh` ms (default 60 s: a safety net, not the way entries
+// arrive) is replaced by a fresh one from the cursor, which reads what was missed, like the file follower's safety
+// poll. The old one is gone before the new one starts, so nothing is read twice.
 
 import { ChildProcess, spawn } from "child_process";
 import { parseJournalLine } from "./journal-entry";
@@ -21,7 +22,7 @@ export interface JournalOptions extends SourceOptions {
     backoff?: number;
     /** Longest restart pause in ms (default 60 s). */
     maxBackoff?: number;
-    /** A journalctl silent this long (ms) is replaced by a fresh one from the cursor (default 5000; 0: never). */
+    /** A journalctl silent this long (ms) is replaced by a fresh one from the cursor (default 60000; 0: never). */
     refresh?: number;
     /** Epoch seconds (default: the system clock); only used for the first start's `since`. */
     now?: () => number;
@@ -68,7 +69,7 @@ export class JournalFollower implements LineSource {
     start(): void {
         this.stopped = false;
         this.spawn();
-        const refresh = this.opts.refresh ?? 5000;
+        const refresh = this.opts.refresh ?? 60_000;
         if (refresh > 0) {
             this.refreshTimer = setInterval(() => this.refreshIfSilent(refresh), Math.max(100, refresh / 2));
             this.refreshTimer.unref?.();
