@@ -84,6 +84,11 @@ describe("regex options: same output and exit code as fail2ban-regex", function 
         ["-L 2 on sshd (prefregex, F-MLFID)", () => ["-L", "2", sshd, "sshd"]],
         ["-L 2 on sshd, matched lines shown", () => ["-L", "2", "--print-all-matched", sshd, "sshd"]],
         ["-L 3 on sshd's sample log", () => ["-L", "3", `${F2B_LOGS}/sshd`, "sshd"]],
+        // Every failregex tried on each line (fail2ban-regex's default): the hit counts, an <F-NOFAIL> hit making
+        // the line ignored though another regex matched it, an F-MLFID match still without its address matched.
+        ["sshd's sample log: every failregex tried", () => [`${F2B_LOGS}/sshd`, "sshd"]],
+        ["sshd's sample log: matched lines", () => ["--print-all-matched", `${F2B_LOGS}/sshd`, "sshd"]],
+        ["sshd's sample log: ignored lines", () => ["--print-all-ignored", `${F2B_LOGS}/sshd`, "sshd"]],
     ];
     for (const [name, args] of cases) {
         it(name, async () => {

@@ -64,6 +64,12 @@ export interface LineResult {
     ignoreregexIndex?: number;
     /** Set by `<F-NOFAIL>` matches: a hit that must not count as a failure. */
     noFail?: boolean;
+    /** A multi-line (F-MLFID) match still waiting for its address: noFail for now, yet a matching line. */
+    pending?: boolean;
+    /** With checkAllRegex: the other failregexes that matched the line too. */
+    alsoMatched?: number[];
+    /** With checkAllRegex: one of the matches was an `<F-NOFAIL>` hit (fail2ban-regex then counts the line ignored). */
+    anyNoFail?: boolean;
     /** Name of the date template that matched, for fail2ban-regex's "Date template hits". */
     dateTemplate?: string;
     /** Every named group that took part (ip4, ip6, dns, fid, user, mlfid, custom `<F-NAME>` tags ...). */

@@ -150,6 +150,8 @@ export async function runRegex(argv: string[]): Promise<number> {
     const usedns = optString(p, "usedns");
     const tz = optString(p, "timezone");
     const compileOpts: CompileOptions = {
+        // fail2ban-regex tries every failregex on a line unless told not to, or when it prints only results (-o).
+        checkAllRegex: !p.options.has("no-check-all") && outFmt === undefined,
         ...(usedns !== undefined ? { useDns: usedns } : {}),
         ...(tz !== undefined ? { logTimeZone: tz } : {}),
     };

@@ -19,6 +19,11 @@ export interface CompileOptions {
      * definition's `options.logtimezone` (loadFilter copies the jail's), else local time.
      */
     logTimeZone?: string;
+    /**
+     * Try every failregex on a line, not only up to the first that matches (fail2ban-regex's default; the server,
+     * like fail2ban's, stops at the first). The first match is the result; the others are in `alsoMatched`.
+     */
+    checkAllRegex?: boolean;
 }
 
 /** A Python-syntax regex compiled to one or more JavaScript regexes (more only for conditionals). */
@@ -188,6 +193,7 @@ export class CompiledFilter implements Filter {
     // multi-line state
     private buffer: string[] = [];
     private readonly mlfid = new Map<string, MlfidEntry>();
+    private readonly checkAll: boolean;
 
     constructor(
         readonly definition: FilterDefinition,
@@ -195,6 +201,7 @@ export class CompiledFilter implements Filter {
     ) {
         const def = definition;
         const useDns = opts.useDns ?? def.options.usedns ?? "warn";
+        this.checkAll = opts.checkAllRegex ?? false;
         this.maxlines = def.maxlines ?? 1;
         const multiline = this.maxlines > 1;
         const where = (key: string) => def.origins?.[key] ?? { file: `filter ${def.name}`, key };
@@ -363,6 +370,18 @@ export class CompiledFilter implements Filter {
         dateTemplate: string | undefined,
     ): LineResult {
         const fails = this.fail;
+        let first: LineResult | undefined;
+        // Returns the line's result, or with checkAll keeps the first and notes the others that matched too.
+        const hit = (res: LineResult): LineResult | undefined => {
+            if (!this.checkAll) return res;
+            if (!first) first = res;
+            else {
+                (first.alsoMatched ??= []).push(res.failregexIndex!);
+                if (res.noFail && !res.pending) first.anyNoFail = true;
+            }
+            if (first.noFail && !first.pending) first.anyNoFail = true;
+            return undefined;
+        };
         for (let i = 0; i < fails.length; i++) {
             const r = fails[i].exec(buf);
             if (!r) continue;
@@ -377,26 +396,31 @@ export class CompiledFilter implements Filter {
                 }
             }
             if (lines) this.buffer = lines.unmatched;
-            if (!multi && !pre && fails[i].simple) return this.simpleResult(fails[i], r.m, i, time, dateTemplate);
+            if (!multi && !pre && fails[i].simple) {
+                const done = hit(this.simpleResult(fails[i], r.m, i, time, dateTemplate));
+                if (done) return done;
+                continue;
+            }
             let fail: Record<string, unknown> = fails[i].groups(r);
             if (pre) fail = { ...pre, ...fail };
             const matched = lines ? lines.matched : [buf];
             const mlfid = fail.mlfid as string | undefined;
-            if (mlfid !== undefined) {
-                fail = this.mergeFailure(mlfid, fail, matched);
-                if (fail.nofail) return this.result(fail, i, time, dateTemplate, true);
-            } else {
-                fail.matches = [...((fail.matches as string[] | undefined) ?? []), ...matched];
-            }
+            let res: LineResult;
+            if (mlfid !== undefined) fail = this.mergeFailure(mlfid, fail, matched);
+            else fail.matches = [...((fail.matches as string[] | undefined) ?? []), ...matched];
             const ip = (fail.ip4 ?? fail.ip6 ?? fail.dns ?? fail.fid) as string | undefined;
-            if (ip === undefined) {
-                // Multi-line failure still waiting for its address (e.g. sshd's connection id before "from <HOST>").
+            if (mlfid !== undefined && fail.nofail) res = this.result(fail, i, time, dateTemplate, true);
+            else if (ip === undefined) {
+                // Multi-line failure still waiting for its address (e.g. sshd's connection id before "from <HOST>"):
+                // no failure yet, yet a match (fail2ban-regex counts the line as matched).
                 fail.mlfpending = 1;
-                return this.result(fail, i, time, dateTemplate, true);
-            }
-            return this.result(fail, i, time, dateTemplate, !!fail.nofail);
+                res = this.result(fail, i, time, dateTemplate, true);
+                res.pending = true;
+            } else res = this.result(fail, i, time, dateTemplate, !!fail.nofail);
+            const done = hit(res);
+            if (done) return done;
         }
-        return { kind: "missed", time, dateTemplate };
+        return first ?? { kind: "missed", time, dateTemplate };
     }
 
     /** The common case (one line, no prefregex, no multi-line id): straight from the match. */

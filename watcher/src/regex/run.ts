@@ -104,8 +104,13 @@ export class RegexRun {
             }
             this.lastDateCount.n++;
         }
-        if (r.kind === "matched" && r.failregexIndex !== undefined) st.failHits[r.failregexIndex]++;
-        if (r.kind === "ignored" || (r.kind === "matched" && r.noFail)) {
+        if (r.kind === "matched" && r.failregexIndex !== undefined) {
+            st.failHits[r.failregexIndex]++;
+            for (const k of r.alsoMatched ?? []) st.failHits[k]++;
+        }
+        // As fail2ban-regex: an <F-NOFAIL> hit (any of them, when every failregex is tried) makes the line ignored;
+        // a multi-line match still waiting for its address is a matched line.
+        if (r.kind === "ignored" || (r.kind === "matched" && ((r.noFail && !r.pending) || r.anyNoFail))) {
             if (r.ignoreregexIndex !== undefined) st.ignoreHits[r.ignoreregexIndex]++;
             st.ignored++;
             if (this.keepIgnored && (this.opts.printAllIgnored || st.ignored <= this.limit))
