@@ -59,7 +59,7 @@ export interface WordPressPlanArgs<V> {
     cacheSize?: string;
     /** PHP version of the FPM packages. Default 8.2 (Debian 12). */
     phpVersion?: string;
-    /** More Debian packages for every node (e.g. php8.2-imagick, php8.2-redis). */
+    /** More Debian packages for every node (e.g. php8.2-curl, php8.2-imagick). */
     extraPackages?: string[];
     /**
      * PHP-FPM pool size, computed on each node from its memory (scripts/web/php-fpm.sh):
@@ -76,8 +76,8 @@ export const DEFAULT_FPM_SIZING = { reserveMib: 768, childMib: 64 };
 
 /**
  * Debian packages the web tier needs on every node: the stack, PHP's MySQL and image (media thumbnails) modules,
- * the CLI for the install step, and the MySQL client for SQL imports. WordPress falls back to its own code where
- * curl/mbstring/xml modules are missing; add them with `extraPackages`.
+ * the CLI for the install step, the MySQL client for SQL imports, and the modules WordPress's Site Health asks for
+ * (below: why not curl). More with `extraPackages`.
  */
 export function webPackages(phpVersion: string, source: WordPressSource, extra: string[] = []): string[] {
     const pkgs = [
@@ -89,11 +89,12 @@ export function webPackages(phpVersion: string, source: WordPressSource, extra: 
         `php${phpVersion}-gd`,
         `php${phpVersion}-opcache`,
         // What WordPress's Site Health asks for beyond the core: without ext/xml every XML-RPC call (the mobile app,
-        // Jetpack, pingbacks) fails to parse, and feeds break; mbstring, curl, zip and intl for text, the HTTP API,
-        // plugin and theme updates, and translations.
+        // Jetpack, pingbacks) fails to parse, and feeds break; mbstring, zip and intl for text, plugin and theme
+        // updates, and translations. Not curl: WordPress's HTTP API works without it, and with it a node that cannot
+        // reach api.wordpress.org (a private subnet, the lab) keeps wp-admin waiting over 30 s on its update checks.
+        // Add it with extraPackages where the nodes have a route out.
         `php${phpVersion}-xml`,
         `php${phpVersion}-mbstring`,
-        `php${phpVersion}-curl`,
         `php${phpVersion}-zip`,
         `php${phpVersion}-intl`,
         "mariadb-client",

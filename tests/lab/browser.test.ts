@@ -136,7 +136,12 @@ describe("lab: the site in a browser (Chromium through the load balancer; up's U
         await page.goto(`${SITE_URL}/wp-login.php`);
         await page.fill("#user_login", LAB_SITE.adminUser);
         await page.fill("#user_pass", secrets.adminPassword);
-        await Promise.all([page.waitForURL(/\/wp-admin\/$/, { timeout: 60_000 }), page.click("#wp-submit")]);
+        // The first dashboard after a login runs WordPress's update checks, which wait out api.wordpress.org in a
+        // lab without internet: the click's navigation may take longer than playwright's 30 s default.
+        await Promise.all([
+            page.waitForURL(/\/wp-admin\/$/, { timeout: 120_000 }),
+            page.click("#wp-submit", { timeout: 120_000 }),
+        ]);
         await page.waitForLoadState("networkidle", { timeout: 60_000 }).catch(() => undefined);
         assert.match(await page.title(), /Dashboard/);
         const html = await page.content();
