@@ -85,6 +85,17 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
     const allHealthy = async (names = NAMES) => {
         for (const n of names) assert.deepStrictEqual(withoutDisk(await healthMetrics(n)), HEALTHY, `${n}: health`);
     };
+    const eventuallyHealthy = (what: string, timeoutMs: number) =>
+        waitFor(
+            what,
+            () =>
+                allHealthy().then(
+                    () => true,
+                    () => false,
+                ),
+            timeoutMs,
+            2_000,
+        );
 
     before(async function () {
         this.timeout(300_000);
@@ -196,16 +207,7 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                 180_000,
                 2_000,
             );
-            await waitFor(
-                "every node healthy",
-                () =>
-                    allHealthy().then(
-                        () => true,
-                        () => false,
-                    ),
-                120_000,
-                2_000,
-            );
+            await eventuallyHealthy("every node healthy", 120_000);
             assert.deepStrictEqual(await listing(N3, BRICK), await listing(N1, MNT), "node 3's brick after heal");
         });
     });
@@ -354,16 +356,7 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                     assert.strictEqual(await onHost(n, `cat ${BRICK}/ops/split.txt`), LATEST, `${n}'s brick`);
                     assert.strictEqual(await onHost(n, `cat ${MNT}/ops/split.txt`), LATEST, `${n}'s mount`);
                 }
-                await waitFor(
-                    "every node healthy",
-                    () =>
-                        allHealthy().then(
-                            () => true,
-                            () => false,
-                        ),
-                    60_000,
-                    2_000,
-                );
+                await eventuallyHealthy("every node healthy", 60_000);
                 resolved = true;
             } finally {
                 if (!resolved) await recoverFromSplitBrain();
@@ -385,16 +378,7 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                 await Promise.all([rebootHost(rec(node)), write(writer, `reboot-${node}`, 20)]);
             }
             assertPlanOk(await gate(N1, 300), "healed gate after the last reboot");
-            await waitFor(
-                "every node healthy after the rolling reboot",
-                () =>
-                    allHealthy().then(
-                        () => true,
-                        () => false,
-                    ),
-                120_000,
-                2_000,
-            );
+            await eventuallyHealthy("every node healthy after the rolling reboot", 120_000);
             const expected = await listing(N1, MNT);
             for (const n of NAMES) assert.strictEqual(await listing(n, BRICK), expected, `${n}'s brick`);
         });
@@ -415,16 +399,7 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
             );
             assert.strictEqual((await onHost(N3, "sed -n 's/^UUID=//p' /var/lib/glusterd/glusterd.info")).trim(), uuid);
             assertPlanOk(await gate(N3, 300), "healed gate after the replacement");
-            await waitFor(
-                "every node healthy",
-                () =>
-                    allHealthy().then(
-                        () => true,
-                        () => false,
-                    ),
-                120_000,
-                2_000,
-            );
+            await eventuallyHealthy("every node healthy", 120_000);
             assert.deepStrictEqual(await listing(N3, BRICK), await listing(N1, MNT), "the new node's brick");
             assert.strictEqual(
                 await sha256(N3, `${BRICK}/ops/while-dead-20.txt`),
@@ -466,16 +441,7 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
             );
             assert.strictEqual((await onHost(N3, "sed -n 's/^UUID=//p' /var/lib/glusterd/glusterd.info")).trim(), uuid);
             assertPlanOk(await gate(N3, 300), "healed gate after heal full");
-            await waitFor(
-                "every node healthy",
-                () =>
-                    allHealthy().then(
-                        () => true,
-                        () => false,
-                    ),
-                120_000,
-                2_000,
-            );
+            await eventuallyHealthy("every node healthy", 120_000);
             assert.strictEqual(await manifest(N3, BRICK), await manifest(N1, MNT), "the new brick holds every file");
             // Safe to run twice.
             const again = await run([replace], "replace-lost-brick again");

@@ -371,17 +371,6 @@ export class CompiledFilter implements Filter {
     ): LineResult {
         const fails = this.fail;
         let first: LineResult | undefined;
-        // Returns the line's result, or with checkAll keeps the first and notes the others that matched too.
-        const hit = (res: LineResult): LineResult | undefined => {
-            if (!this.checkAll) return res;
-            if (!first) first = res;
-            else {
-                (first.alsoMatched ??= []).push(res.failregexIndex!);
-                if (res.noFail && !res.pending) first.anyNoFail = true;
-            }
-            if (first.noFail && !first.pending) first.anyNoFail = true;
-            return undefined;
-        };
         for (let i = 0; i < fails.length; i++) {
             const r = fails[i].exec(buf);
             if (!r) continue;
@@ -397,8 +386,9 @@ export class CompiledFilter implements Filter {
             }
             if (lines) this.buffer = lines.unmatched;
             if (!multi && !pre && fails[i].simple) {
-                const done = hit(this.simpleResult(fails[i], r.m, i, time, dateTemplate));
-                if (done) return done;
+                const res = this.simpleResult(fails[i], r.m, i, time, dateTemplate);
+                if (!this.checkAll) return res;
+                first = collectHit(first, res);
                 continue;
             }
             let fail: Record<string, unknown> = fails[i].groups(r);
@@ -417,8 +407,8 @@ export class CompiledFilter implements Filter {
                 res = this.result(fail, i, time, dateTemplate, true);
                 res.pending = true;
             } else res = this.result(fail, i, time, dateTemplate, !!fail.nofail);
-            const done = hit(res);
-            if (done) return done;
+            if (!this.checkAll) return res;
+            first = collectHit(first, res);
         }
         return first ?? { kind: "missed", time, dateTemplate };
     }
@@ -585,6 +575,17 @@ function addUser(fail: Record<string, unknown>, user: string | undefined): Set<s
 }
 
 /** Compiles a filter definition; throws ConfigError (naming the filter and key) for a regex JS cannot express. */
+/** checkAllRegex: the first match is the line's result; later ones are noted on it (fail2ban-regex's counts). */
+function collectHit(first: LineResult | undefined, res: LineResult): LineResult {
+    if (!first) first = res;
+    else {
+        (first.alsoMatched ??= []).push(res.failregexIndex!);
+        if (res.noFail && !res.pending) first.anyNoFail = true;
+    }
+    if (first.noFail && !first.pending) first.anyNoFail = true;
+    return first;
+}
+
 export function compileFilter(def: FilterDefinition, opts?: CompileOptions): CompiledFilter {
     return new CompiledFilter(def, opts);
 }
