@@ -282,7 +282,12 @@ export async function run(ctx: BenchContext): Promise<Check[]> {
             checks.push({
                 name: "site: wp-admin volume/local",
                 pass: undefined,
-                detail: `${aRatio.toFixed(2)}x (${fmtMs(percentile(aVol, 50))} vs ${fmtMs(percentile(aLoc, 50))})`,
+                // A local run without a 200 names the statuses it got instead of printing NaN.
+                detail: aLoc.length
+                    ? `${aRatio.toFixed(2)}x (${fmtMs(percentile(aVol, 50))} vs ${fmtMs(percentile(aLoc, 50))})`
+                    : `volume p50 ${fmtMs(percentile(aVol, 50))}; local: no 200 (statuses ${[
+                          ...new Set(admin.samples.filter(x => x.tag === "local").map(x => x.status)),
+                      ].join(", ")})`,
             });
         }
         if (parts.has("cached")) {

@@ -521,6 +521,11 @@ async function firstBootFiles(rec: LabHost, spec: HostSpec): Promise<void> {
     put(rec, "etc/hostname", `${rec.name}\n`);
     put(rec, "etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
     put(rec, "etc/fstab", `# /etc/fstab of lab host ${rec.name}\n`);
+    // An EC2 instance's resolver (the VPC's) answers at once. The image carries the build machine's resolver, which
+    // the lab cannot reach: each outside name then took 5 s to fail, and wp-admin ~10 s (WordPress asks
+    // api.wordpress.org about the PHP and browser versions on every dashboard until it gets an answer). Nothing
+    // listens on the host's own port 53, so a lookup of an outside name fails at once, as with no internet route.
+    put(rec, "etc/resolv.conf", "# lab host: no internet; outside names fail at once\nnameserver 127.0.0.1\n");
     for (const nic of rec.nics) {
         // LinkLocalAddressing/IPv6AcceptRA=no: otherwise systemd-networkd-wait-online holds every boot ~12 s.
         const gateway = nic.ifname === "eth0" && spec.gateway ? `Gateway=${spec.gateway}\n` : "";
