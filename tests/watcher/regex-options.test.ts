@@ -89,6 +89,12 @@ describe("regex options: same output and exit code as fail2ban-regex", function 
         ["sshd's sample log: every failregex tried", () => [`${F2B_LOGS}/sshd`, "sshd"]],
         ["sshd's sample log: matched lines", () => ["--print-all-matched", `${F2B_LOGS}/sshd`, "sshd"]],
         ["sshd's sample log: ignored lines", () => ["--print-all-ignored", `${F2B_LOGS}/sshd`, "sshd"]],
+        // Only the first matching regex (--no-check-all): a line whose first hit is an <F-NOFAIL> one is missed.
+        ["sshd's sample log, --no-check-all", () => ["--no-check-all", `${F2B_LOGS}/sshd`, "sshd"]],
+        [
+            "sshd's sample log, --no-check-all, missed lines",
+            () => ["--no-check-all", "--print-all-missed", `${F2B_LOGS}/sshd`, "sshd"],
+        ],
     ];
     for (const [name, args] of cases) {
         it(name, async () => {

@@ -15,6 +15,11 @@ export interface RunOptions extends PrintOptions {
      * whose name does not resolve.
      */
     rawHosts?: boolean;
+    /**
+     * `--no-check-all`: as fail2ban-regex counts then, a line whose first match is an `<F-NOFAIL>` hit is a missed
+     * line and that regex's hit is not counted (a multi-line match still waiting for its address stays matched).
+     */
+    firstMatchOnly?: boolean;
     /** `-o ip`: called with each matched (not ignored) line's address instead of collecting statistics. */
     onMatchOut?: (r: LineResult, line: string) => void;
 }
@@ -104,18 +109,20 @@ export class RegexRun {
             }
             this.lastDateCount.n++;
         }
-        if (r.kind === "matched" && r.failregexIndex !== undefined) {
+        const unfailed = r.kind === "matched" && this.opts.firstMatchOnly === true && r.noFail === true && !r.pending;
+        if (r.kind === "matched" && r.failregexIndex !== undefined && !unfailed) {
             st.failHits[r.failregexIndex]++;
             for (const k of r.alsoMatched ?? []) st.failHits[k]++;
         }
         // As fail2ban-regex: an <F-NOFAIL> hit (any of them, when every failregex is tried) makes the line ignored;
         // a multi-line match still waiting for its address is a matched line.
-        if (r.kind === "ignored" || (r.kind === "matched" && ((r.noFail && !r.pending) || r.anyNoFail))) {
+        const kind = unfailed ? "missed" : r.kind;
+        if (kind === "ignored" || (kind === "matched" && ((r.noFail && !r.pending) || r.anyNoFail))) {
             if (r.ignoreregexIndex !== undefined) st.ignoreHits[r.ignoreregexIndex]++;
             st.ignored++;
             if (this.keepIgnored && (this.opts.printAllIgnored || st.ignored <= this.limit))
                 st.ignoredLines.push(detach(line));
-        } else if (r.kind === "matched") {
+        } else if (kind === "matched") {
             if (this.maxlines > 1 && (r.attempts ?? 1) > 1) this.reclaim(r.attempts! - 1, skippedLines(r));
             st.matched++;
             if (this.opts.printAllMatched) st.matchedLines.push(detach(line));
@@ -126,7 +133,7 @@ export class RegexRun {
         }
         st.tested++;
         if (this.maxlines > 1) {
-            this.window.push({ line, missed: r.kind === "missed" });
+            this.window.push({ line, missed: kind === "missed" });
             if (this.window.length > this.maxlines) this.window.shift();
         }
     }
