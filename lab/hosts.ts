@@ -497,6 +497,8 @@ async function prepareHardware(rec: LabHost, spec: HostSpec): Promise<void> {
 function put(rec: LabHost, file: string, content: string, mode = 0o644): void {
     const target = path.join(rec.root, file);
     fs.mkdirSync(path.dirname(target), { recursive: true });
+    // A symlink in the image (an absolute one would point at this machine's file) is replaced, never written through.
+    fs.rmSync(target, { force: true });
     fs.writeFileSync(target, content, { mode });
     fs.chmodSync(target, mode);
 }
