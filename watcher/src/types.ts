@@ -85,6 +85,8 @@ export interface LineResult {
 /** A compiled filter: feed it lines in log order. */
 export interface Filter {
     readonly definition: FilterDefinition;
+    /** Every failregex is tried on a line (CompileOptions.checkAllRegex), not only up to the first match. */
+    readonly checkAll: boolean;
     /** `now` (epoch seconds) fills in a missing year/date, as fail2ban does. */
     processLine(line: string, now?: number): LineResult;
     /** A line whose time is known from its source (a journal entry): no date is looked for in the text. */

@@ -182,7 +182,6 @@ export async function runRegex(argv: string[]): Promise<number> {
 
     const po = {
         rawHosts: p.options.has("raw"),
-        firstMatchOnly: p.options.has("no-check-all"),
         maxlines: maxlinesN > 0 ? maxlinesN : 20,
         printAllMatched: p.options.has("print-all-matched"),
         printAllMissed: p.options.has("print-all-missed"),

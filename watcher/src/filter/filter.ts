@@ -193,7 +193,7 @@ export class CompiledFilter implements Filter {
     // multi-line state
     private buffer: string[] = [];
     private readonly mlfid = new Map<string, MlfidEntry>();
-    private readonly checkAll: boolean;
+    readonly checkAll: boolean;
 
     constructor(
         readonly definition: FilterDefinition,

@@ -15,11 +15,6 @@ export interface RunOptions extends PrintOptions {
      * whose name does not resolve.
      */
     rawHosts?: boolean;
-    /**
-     * `--no-check-all`: as fail2ban-regex counts then, a line whose first match is an `<F-NOFAIL>` hit is a missed
-     * line and that regex's hit is not counted (a multi-line match still waiting for its address stays matched).
-     */
-    firstMatchOnly?: boolean;
     /** `-o ip`: called with each matched (not ignored) line's address instead of collecting statistics. */
     onMatchOut?: (r: LineResult, line: string) => void;
 }
@@ -109,7 +104,9 @@ export class RegexRun {
             }
             this.lastDateCount.n++;
         }
-        const unfailed = r.kind === "matched" && this.opts.firstMatchOnly === true && r.noFail === true && !r.pending;
+        // `--no-check-all` (the filter stops at the first match): as fail2ban-regex counts then, a line whose first
+        // match is an <F-NOFAIL> hit is missed and that regex's hit not counted; a pending multi-line match stays.
+        const unfailed = r.kind === "matched" && !this.filter.checkAll && r.noFail === true && !r.pending;
         if (r.kind === "matched" && r.failregexIndex !== undefined && !unfailed) {
             st.failHits[r.failregexIndex]++;
             for (const k of r.alsoMatched ?? []) st.failHits[k]++;
