@@ -4,7 +4,10 @@
 // printed the normal report for it, so every case here differs from that.
 
 import { strict as assert } from "assert";
-import { jailwatchBundle, maskTime, runBoth } from "./regex-cli-helpers";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { jailwatchBundle, maskTime, runBoth, runJailwatch } from "./regex-cli-helpers";
 
 const LOGS = "/usr/lib/python3/dist-packages/fail2ban/tests/files/logs";
 
@@ -96,4 +99,20 @@ describe("regex -v: fail2ban-regex's verbose report", function () {
     for (const log of ["dovecot", "domino-smtp", "roundcube-auth"]) {
         it(`the normal report on ${log}: date templates in fail2ban's order`, () => same([`${LOGS}/${log}`, log]));
     }
+
+    // jailwatch alone (fail2ban-regex would take minutes): more hits than a call may take arguments.
+    it("-v with 200000 hits lists them all (no call stack overflow)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "jw-regex-verbose-"));
+        try {
+            const log = path.join(dir, "many.log");
+            const line = (i: number) => `Dec  2 01:00:00 host x: fail from 10.0.${(i >> 8) & 255}.${i & 255}`;
+            fs.writeFileSync(log, Array.from({ length: 200000 }, (_, i) => line(i)).join("\n") + "\n");
+            const r = runJailwatch(["regex", "-v", log, "fail from <HOST>"]);
+            assert.equal(r.code, 0, r.stderr);
+            assert.match(r.stdout, /^\| {3}1\) \[200000\] fail from <HOST>$/m);
+            assert.equal(r.stdout.match(/^\| {6}10\.0\.\d+\.\d+ {2}\w{3} Dec 02 01:00:00 \d{4}$/gm)?.length, 200000);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
 });

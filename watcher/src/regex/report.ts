@@ -69,10 +69,15 @@ export function pyDictRepr(d: Record<string, string>): string {
 export function pprintList(items: string[], header?: string): string[] {
     if (items.length === 0) return [];
     const out: string[] = [];
-    const body = items.map(x => `|  ${x}`);
     if (header) out.push(`|- ${header}`);
-    out.push(...body, "`-");
+    for (const x of items) out.push(`|  ${x}`);
+    out.push("`-");
     return out;
+}
+
+/** Appends without spreading: lists of hits or lines can be longer than the call stack allows arguments. */
+function append(out: string[], items: readonly string[]): void {
+    for (const x of items) out.push(x);
 }
 
 /** Everything the Results section shows. */
@@ -116,7 +121,7 @@ export function resultsSection(st: RegexStats, po: PrintOptions): string[] {
     const v = st.verbose;
     if (st.prefregex !== undefined) {
         out.push("", `Prefregex: ${st.prefHits} total`);
-        out.push(...pprintList([st.prefregex, ...(v?.prefGroups.map(g => `    ${g}`) ?? [])]));
+        append(out, pprintList([st.prefregex, ...(v?.prefGroups.map(g => `    ${g}`) ?? [])]));
     }
     // -v lists every regex, hit or not, each followed by its hits.
     const regexes = (title: string, list: string[], hits: number[], hitLines?: string[][]) => {
@@ -125,18 +130,19 @@ export function resultsSection(st: RegexStats, po: PrintOptions): string[] {
         list.forEach((re, i) => {
             total += hits[i];
             if (hits[i] || v) items.push(`${String(i + 1).padStart(2)}) [${hits[i]}] ${re}`);
-            if (hitLines) items.push(...hitLines[i]);
+            if (hitLines) append(items, hitLines[i]);
         });
         out.push("", `${title}: ${total} total`);
-        out.push(...pprintList(items, " #) [# of hits] regular expression"));
+        append(out, pprintList(items, " #) [# of hits] regular expression"));
     };
     regexes("Failregex", st.failregex, st.failHits, v?.failHitLines);
     regexes("Ignoreregex", st.ignoreregex, st.ignoreHits);
     out.push("", "Date template hits:");
     // In fail2ban's search order as DateOrder replays it; -v shows the templates that found nothing too.
     const dates = v ? st.dateHits : st.dateHits.filter(([, n]) => n > 0);
-    out.push(
-        ...pprintList(
+    append(
+        out,
+        pprintList(
             dates.map(([name, n]) => `[${n}] ${name}`),
             "[# of hits] date format",
         ),
@@ -147,7 +153,7 @@ export function resultsSection(st: RegexStats, po: PrintOptions): string[] {
     const listing = (kind: "matched" | "ignored" | "missed", count: number, lines: string[], all: boolean) => {
         if (!count) return;
         const header = `${kind[0].toUpperCase()}${kind.slice(1)} line(s):`;
-        if (count < po.maxlines || all) out.push(...pprintList(lines.map(rstrip), header));
+        if (count < po.maxlines || all) append(out, pprintList(lines.map(rstrip), header));
         else out.push(`${header} too many to print.  Use --print-all-${kind} to print all ${count} lines`);
     };
     if (po.printAllMatched) listing("matched", st.matched, st.matchedLines, true);
