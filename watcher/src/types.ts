@@ -68,6 +68,8 @@ export interface LineResult {
     pending?: boolean;
     /** With checkAllRegex: the other failregexes that matched the line too. */
     alsoMatched?: number[];
+    /** The results of those other failregexes, in the same order (their ids and times may differ). */
+    alsoHits?: LineResult[];
     /** With checkAllRegex: one of the matches was an `<F-NOFAIL>` hit (fail2ban-regex then counts the line ignored). */
     anyNoFail?: boolean;
     /** Name of the date template that matched, for fail2ban-regex's "Date template hits". */
@@ -89,6 +91,10 @@ export interface Filter {
     readonly checkAll: boolean;
     /** `now` (epoch seconds) fills in a missing year/date, as fail2ban does. */
     processLine(line: string, now?: number): LineResult;
+    /** The date templates in search order (jailwatch regex lists them). */
+    readonly dateTemplateList?: ReadonlyArray<{ readonly name: string; readonly weight?: number }>;
+    /** Where the last line's date template matched, as fail2ban measures it (its template reordering uses it). */
+    readonly lastDateDistance?: number;
     /** A line whose time is known from its source (a journal entry): no date is looked for in the text. */
     processLineAt?(line: string, time: number): LineResult;
 }

@@ -11,6 +11,10 @@ export interface OptionSpec {
 export interface ParsedArgs {
     options: Map<string, string | true>;
     positional: string[];
+    /** How often each option was given (a counting flag like fail2ban-regex's -v). */
+    counts: Map<string, number>;
+    /** Where each option was last given, by argument position (a later one wins over another that sets the same). */
+    lastAt: Map<string, number>;
 }
 
 export class UsageError extends Error {
@@ -29,6 +33,8 @@ export function parseArgs(argv: string[], specs: OptionSpec[]): ParsedArgs {
     for (const s of specs) for (const n of s.names) byName.set(n, s);
     const options = new Map<string, string | true>();
     const positional: string[] = [];
+    const counts = new Map<string, number>();
+    const lastAt = new Map<string, number>();
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         if (a === "--") {
@@ -43,6 +49,8 @@ export function parseArgs(argv: string[], specs: OptionSpec[]): ParsedArgs {
         const name = eq > 0 ? a.slice(0, eq) : a;
         const spec = byName.get(name);
         if (!spec) throw new UsageError(`unknown option ${name}`);
+        counts.set(keyOf(spec), (counts.get(keyOf(spec)) ?? 0) + 1);
+        lastAt.set(keyOf(spec), i);
         if (spec.value) {
             let v: string | undefined;
             if (eq > 0) v = a.slice(eq + 1);
@@ -54,7 +62,7 @@ export function parseArgs(argv: string[], specs: OptionSpec[]): ParsedArgs {
             options.set(keyOf(spec), true);
         }
     }
-    return { options, positional };
+    return { options, positional, counts, lastAt };
 }
 
 export function optString(p: ParsedArgs, key: string): string | undefined {

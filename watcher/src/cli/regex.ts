@@ -119,9 +119,16 @@ export async function runRegex(argv: string[]): Promise<number> {
     if (p.options.has("debuggex"))
         errors.push("ERROR: -D/--debuggex is not supported (it makes debuggex.com links of log lines)");
     if (p.options.has("VD")) errors.push("ERROR: --VD/--verbose-date is not supported");
-    const verbosity = optString(p, "verbosity");
-    if (verbosity !== undefined && !/^[0-4]$/.test(verbosity))
-        errors.push(`ERROR: --verbosity needs 0..4, got ${verbosity}`);
+    const verbosityOpt = optString(p, "verbosity");
+    if (verbosityOpt !== undefined && !/^[0-4]$/.test(verbosityOpt))
+        errors.push(`ERROR: --verbosity needs 0..4, got ${verbosityOpt}`);
+    // As optparse does it: each -v adds one, --verbosity sets the level; whichever comes last wins.
+    const vCount = p.counts.get("verbose") ?? 0;
+    const level =
+        verbosityOpt !== undefined && (p.lastAt.get("verbosity") ?? 0) > (p.lastAt.get("verbose") ?? -1)
+            ? Number(verbosityOpt)
+            : vCount;
+    const verbose = level > 0;
     const maxlinesOpt = optString(p, "maxlines");
     const maxlinesN = maxlinesOpt === undefined ? 0 : Number(maxlinesOpt);
     if (!Number.isInteger(maxlinesN) || maxlinesN < 0)
@@ -159,6 +166,7 @@ export async function runRegex(argv: string[]): Promise<number> {
     try {
         const src = resolveFailFilter(regexArg, configDir);
         header.push(...src.header);
+        if (level > 1 && src.realOptionsLine) header.push(src.realOptionsLine);
         let def: FilterDefinition = src.definition;
         if (def.maxlines !== undefined && maxlinesN === 0) header.push(report.useMaxLines(def.maxlines));
         const fileDatePattern = def.datepattern;
@@ -188,6 +196,7 @@ export async function runRegex(argv: string[]): Promise<number> {
         printAllIgnored: p.options.has("print-all-ignored"),
         printNoMissed: p.options.has("print-no-missed"),
         printNoIgnored: p.options.has("print-no-ignored"),
+        verbose,
     };
     if (!filter) return 255;
     const compiled: Filter = filter;
@@ -231,6 +240,7 @@ export async function runRegex(argv: string[]): Promise<number> {
         const script = workerScript();
         if (
             jobs > 1 &&
+            !verbose &&
             !decoder &&
             script &&
             canRunParallel(compiled.definition) &&

@@ -234,7 +234,7 @@ function buildFilter(
     const ltz = lower(jailValues).logtimezone;
     if (ltz !== undefined && ltz.trim() !== "") options.logtimezone = ltz.trim();
     if (journalmatch !== undefined) options.journalmatch = journalmatch;
-    return {
+    const result: FilterDefinition = {
         name,
         failregex: lines(final("failregex")),
         ignoreregex: lines(final("ignoreregex")),
@@ -246,6 +246,26 @@ function buildFilter(
             ["failregex", "ignoreregex", "prefregex", "datepattern", "maxlines"].map(k => [k, originOf(k)]),
         ),
     };
+    // fail2ban-regex --verbosity=2 shows these: logtype and datepattern, then the init options (arguments, then
+    // [Init] with their known/ copies), as fail2ban's reader collects them. Kept aside, out of the definition.
+    const real: Array<[string, string]> = [];
+    const defLogtype = store.get(def, "logtype", vars)?.value;
+    for (const key of new Set(["logtype", "datepattern", ...Object.keys(init)])) {
+        let v: string | undefined;
+        if (key === "logtype") v = init.logtype ?? defLogtype ?? "file";
+        else if (combined.has(key)) v = final(key);
+        else v = store.get(def, key, vars)?.value;
+        if (v !== undefined) real.push([key, v]);
+    }
+    realOptions.set(result, real);
+    return result;
+}
+
+const realOptions = new WeakMap<FilterDefinition, Array<[string, string]>>();
+
+/** The options fail2ban-regex --verbosity=2 prints for a filter read from a file ("Real  filter options"). */
+export function filterRealOptions(def: FilterDefinition): Array<[string, string]> | undefined {
+    return realOptions.get(def);
 }
 
 /**

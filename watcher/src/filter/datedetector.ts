@@ -46,6 +46,17 @@ export class DateDetector {
         return this.templates.map(t => t.name);
     }
 
+    /** The templates, in search order (fail2ban-regex -v lists them all). */
+    get templateList(): readonly DateTemplate[] {
+        return this.templates;
+    }
+
+    /** Where the last date's template match began: fail2ban's "distance" (0 for line-start templates). */
+    get lastDistance(): number {
+        const t = this.lastIdx >= 0 ? this.templates[this.lastIdx] : undefined;
+        return t === undefined || t.anchored ? 0 : Math.max(0, this.ds);
+    }
+
     /**
      * Finds the date of `line`: true when a template matched (ds/de, time and template are then set; ds === de
      * for a template that matched no text), false when none did (time is then the last date if recent).

@@ -100,6 +100,11 @@ export interface DateTemplate {
      * continue with them): lets a repeated date text be recognised without running the regex.
      */
     readonly closedBy: number[];
+    /**
+     * fail2ban's template weight when it is not 1: its line-start copies of the default templates weigh 100, so
+     * they climb its search order faster (only `jailwatch regex -v` shows that order).
+     */
+    weight?: number;
 }
 
 interface FieldGroups {
@@ -352,10 +357,26 @@ function defaults(): { base: DateTemplate[]; anchoredCopies: DateTemplate[] } {
         const t = base[i];
         if (t.name.startsWith("{^LN-BEG}") || t.name.startsWith("^")) return;
         const copy = patternTemplate("{^LN-BEG}" + p);
+        copy.weight = 100;
         if (copy.name !== t.name) anchoredCopies.push(copy);
     });
     DEFAULTS = { base, anchoredCopies };
     return DEFAULTS;
+}
+
+let COPY_KEYS: Set<string> | undefined;
+
+/** The cache keys of fail2ban's line-start copies of its default templates ("{^LN-BEG}" + pattern, as keyed). */
+function anchoredCopyKeys(): Set<string> {
+    if (!COPY_KEYS) {
+        const names = new Set(defaults().anchoredCopies.map(t => t.name));
+        COPY_KEYS = new Set(
+            DEFAULT_PATTERNS.map(p => `{^LN-BEG}${p}`)
+                .filter(p => names.has(patternTemplate(p).name))
+                .map(p => (p.includes("%") ? p : p.toUpperCase())),
+        );
+    }
+    return COPY_KEYS;
 }
 
 /** Removes fail2ban's boundary markers from a pattern (what `{DATE}` is replaced with). */
@@ -403,7 +424,16 @@ export function dateTemplates(datepattern?: string): DateTemplate[] {
         if (key.includes("{DATE}")) {
             for (const p of DEFAULT_PATTERNS) {
                 const inner = p === "EPOCH" ? "{EPOCH}" : p === "TAI64N" ? "@[0-9a-f]{24}" : unbound(p);
-                add(patternTemplate(line.replace(/(?<!\\)\{DATE\}/gi, () => inner)), dupOk);
+                const t = patternTemplate(line.replace(/(?<!\\)\{DATE\}/gi, () => inner));
+                // fail2ban puts these two in by name, not by regex: "^{DATE}" becomes its "^Epoch" template (named
+                // {^LN-BEG}Epoch), anything else a template named after the line with the word in place.
+                const word = p === "EPOCH" ? "Epoch" : p === "TAI64N" ? "TAI64N" : undefined;
+                if (word === undefined) add(t, dupOk);
+                else {
+                    const named = line.replace(/(?<!\\)\{DATE\}/gi, () => word);
+                    const special = /^(?:\{\^LN-BEG\}|\^)?(?:EPOCH|TAI64N)$/.test(named.toUpperCase());
+                    add(special ? patternTemplate(named) : { ...t, name: named }, dupOk);
+                }
             }
             continue;
         }
@@ -412,7 +442,10 @@ export function dateTemplates(datepattern?: string): DateTemplate[] {
             continue;
         }
         try {
-            add(patternTemplate(line), false);
+            const t = patternTemplate(line);
+            // fail2ban caches templates by pattern: this one is then the very object of the default line-start copy,
+            // weight included.
+            add(anchoredCopyKeys().has(key) ? { ...t, weight: 100 } : t, false);
         } catch (e) {
             throw new Error(`bad datepattern ${JSON.stringify(line)}: ${(e as Error).message}`);
         }

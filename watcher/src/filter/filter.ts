@@ -159,6 +159,22 @@ class PyRe {
         }
         return out;
     }
+    /** Every named group in Python order, undefined where it took no part (Python's groupdict, for display). */
+    groupList(r: { m: RegExpExecArray; v: number }): Array<[string, string | undefined]> {
+        const idx = this.index[r.v];
+        const out: Array<[string, string | undefined]> = this.names.map(n => {
+            const i = idx.get(n);
+            return [n, i === undefined ? undefined : r.m[i]];
+        });
+        for (const [alt, target] of this.alts) {
+            const v = out.find(e => e[0] === alt)?.[1];
+            if (!v) continue;
+            const t = out.find(e => e[0] === target);
+            if (!t) out.push([target, v]);
+            else if (!t[1]) t[1] = v;
+        }
+        return out;
+    }
 }
 
 const FAILURE_ID_GROUPS = ["fid", "ip4", "ip6", "dns", "mlfid"];
@@ -194,6 +210,9 @@ export class CompiledFilter implements Filter {
     private buffer: string[] = [];
     private readonly mlfid = new Map<string, MlfidEntry>();
     readonly checkAll: boolean;
+    /** Set only by `jailwatch regex -v`: gets the prefregex's groups of every line it matched. */
+    private prefWatch?: (groups: Array<[string, string | undefined]>) => void;
+    private lastPref?: Array<[string, string | undefined]>;
 
     constructor(
         readonly definition: FilterDefinition,
@@ -259,6 +278,19 @@ export class CompiledFilter implements Filter {
     /** Names of the date templates in search order (for diagnostics). */
     get dateTemplateNames(): string[] {
         return this.dates.templateNames;
+    }
+
+    get dateTemplateList(): readonly DateTemplate[] {
+        return this.dates.templateList;
+    }
+
+    /** Where the last line's date template matched (see DateDetector.lastDistance). */
+    get lastDateDistance(): number {
+        return this.dates.lastDistance;
+    }
+
+    watchPrefregex(cb: (groups: Array<[string, string | undefined]>) => void): void {
+        this.prefWatch = cb;
     }
 
     processLine(line: string, now?: number): LineResult {
@@ -343,6 +375,7 @@ export class CompiledFilter implements Filter {
         if (!this.pref) return this.findAfterPref(buf, multi, undefined, time, dateTemplate);
         // Python's $ also holds before a final newline; JavaScript's only at the end: search without it.
         const pm = this.pref.exec(multi ? buf.slice(0, -1) : buf);
+        if (this.prefWatch) this.notePref(buf, pm);
         if (!pm) return { kind: "missed", time, dateTemplate, prefMatched: false };
         const pre = this.pref.groups(pm);
         const content = pre.content;
@@ -359,6 +392,19 @@ export class CompiledFilter implements Filter {
         const res = this.findAfterPref(buf, multi, pre, time, dateTemplate);
         res.prefMatched = true;
         return res;
+    }
+
+    /** Hands the prefregex groups of a line to prefWatch, as fail2ban-regex -v records them. */
+    private notePref(buf: string, pm: { m: RegExpExecArray; v: number } | null): void {
+        // With fewer ignoreregexes than failregexes - 2, fail2ban tries them on the line first and, on a hit,
+        // never runs its prefregex: fail2ban-regex then records the previous line's groups once more.
+        const early = this.ignore.length > 0 && this.ignore.length < this.fail.length - 2;
+        if (early && this.ignore.some(r => r.test(buf))) {
+            if (this.lastPref) this.prefWatch!(this.lastPref);
+            return;
+        }
+        this.lastPref = pm ? this.pref!.groupList(pm) : undefined;
+        if (this.lastPref) this.prefWatch!(this.lastPref);
     }
 
     /** The failregex/ignoreregex stage, on the text the prefregex (if any) left, with its groups in `pre`. */
@@ -580,6 +626,7 @@ function collectHit(first: LineResult | undefined, res: LineResult): LineResult 
     if (!first) first = res;
     else {
         (first.alsoMatched ??= []).push(res.failregexIndex!);
+        (first.alsoHits ??= []).push(res);
         if (res.noFail && !res.pending) first.anyNoFail = true;
     }
     if (first.noFail && !first.pending) first.anyNoFail = true;

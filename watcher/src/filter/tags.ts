@@ -70,3 +70,11 @@ export function expandTags(regex: string, useDns = "warn"): string {
 export function displayRegex(regex: string): string {
     return regex;
 }
+
+/** fail2ban's own spelling of the IPv6 part (see IPV6 for why jailwatch matches with another). */
+const IPV6_F2B = String.raw`(?:[0-9a-fA-F]{1,4}::?|::){1,7}(?:[0-9a-fA-F]{1,4}|(?<=:):)`;
+
+/** A regex with its tags expanded as fail2ban-regex prints it (never compiled: see IPV6). */
+export function expandTagsForDisplay(regex: string, useDns = "warn"): string {
+    return expandTags(regex, useDns).split(IPV6).join(IPV6_F2B);
+}

@@ -1,6 +1,8 @@
 // fail2ban-regex's output, reproduced line for line: the "Running tests" header with its "Use ..." lines, and
 // the Results section (regex hits, date template hits, line counts, matched/ignored/missed listings).
 
+import type { VerboseData } from "./verbose";
+
 /** fail2ban-regex truncates long values in "Use" lines to 53 characters. */
 export function shortstr(s: string, l = 53): string {
     return s.length > l ? `${s.slice(0, l - 3)}...` : s;
@@ -67,10 +69,15 @@ export function pyDictRepr(d: Record<string, string>): string {
 export function pprintList(items: string[], header?: string): string[] {
     if (items.length === 0) return [];
     const out: string[] = [];
-    const body = items.map(x => `|  ${x}`);
     if (header) out.push(`|- ${header}`);
-    out.push(...body, "`-");
+    for (const x of items) out.push(`|  ${x}`);
+    out.push("`-");
     return out;
+}
+
+/** Appends without spreading: lists of hits or lines can be longer than the call stack allows arguments. */
+function append(out: string[], items: readonly string[]): void {
+    for (const x of items) out.push(x);
 }
 
 /** Everything the Results section shows. */
@@ -81,7 +88,7 @@ export interface RegexStats {
     ignoreHits: number[];
     prefregex?: string;
     prefHits: number;
-    /** Date template names with their hits, in display order. */
+    /** Every date template with its hits, in display order. */
     dateHits: Array<[string, number]>;
     tested: number;
     matched: number;
@@ -91,6 +98,8 @@ export interface RegexStats {
     ignoredLines: string[];
     missedLines: string[];
     seconds: number;
+    /** Only with -v. */
+    verbose?: VerboseData;
 }
 
 export interface PrintOptions {
@@ -109,28 +118,32 @@ function rstrip(s: string): string {
 
 export function resultsSection(st: RegexStats, po: PrintOptions): string[] {
     const out: string[] = ["", "Results", "======="];
+    const v = st.verbose;
     if (st.prefregex !== undefined) {
         out.push("", `Prefregex: ${st.prefHits} total`);
-        out.push(...pprintList([st.prefregex]));
+        append(out, pprintList([st.prefregex, ...(v?.prefGroups.map(g => `    ${g}`) ?? [])]));
     }
-    const regexes = (title: string, list: string[], hits: number[]) => {
+    // -v lists every regex, hit or not, each followed by its hits.
+    const regexes = (title: string, list: string[], hits: number[], hitLines?: string[][]) => {
         let total = 0;
         const items: string[] = [];
         list.forEach((re, i) => {
             total += hits[i];
-            if (hits[i]) items.push(`${String(i + 1).padStart(2)}) [${hits[i]}] ${re}`);
+            if (hits[i] || v) items.push(`${String(i + 1).padStart(2)}) [${hits[i]}] ${re}`);
+            if (hitLines) append(items, hitLines[i]);
         });
         out.push("", `${title}: ${total} total`);
-        out.push(...pprintList(items, " #) [# of hits] regular expression"));
+        append(out, pprintList(items, " #) [# of hits] regular expression"));
     };
-    regexes("Failregex", st.failregex, st.failHits);
+    regexes("Failregex", st.failregex, st.failHits, v?.failHitLines);
     regexes("Ignoreregex", st.ignoreregex, st.ignoreHits);
     out.push("", "Date template hits:");
-    // In order of first hit. fail2ban lists its templates in its search order, which it reshuffles as they hit
-    // (weighted by hits and match position); with one date format per log, as usual, both orders agree.
-    out.push(
-        ...pprintList(
-            st.dateHits.filter(([, n]) => n > 0).map(([name, n]) => `[${n}] ${name}`),
+    // In fail2ban's search order as DateOrder replays it; -v shows the templates that found nothing too.
+    const dates = v ? st.dateHits : st.dateHits.filter(([, n]) => n > 0);
+    append(
+        out,
+        pprintList(
+            dates.map(([name, n]) => `[${n}] ${name}`),
             "[# of hits] date format",
         ),
     );
@@ -140,7 +153,7 @@ export function resultsSection(st: RegexStats, po: PrintOptions): string[] {
     const listing = (kind: "matched" | "ignored" | "missed", count: number, lines: string[], all: boolean) => {
         if (!count) return;
         const header = `${kind[0].toUpperCase()}${kind.slice(1)} line(s):`;
-        if (count < po.maxlines || all) out.push(...pprintList(lines.map(rstrip), header));
+        if (count < po.maxlines || all) append(out, pprintList(lines.map(rstrip), header));
         else out.push(`${header} too many to print.  Use --print-all-${kind} to print all ${count} lines`);
     };
     if (po.printAllMatched) listing("matched", st.matched, st.matchedLines, true);

@@ -2,10 +2,12 @@
 // Hot path: no per-line allocation beyond the line slice itself and what the filter does; lines are kept only
 // when they will be printed (at most maxlines + 1 of each kind unless --print-all-*).
 
-import * as fs from "fs";
-import { expandTags } from "../filter/tags";
+import { expandTagsForDisplay } from "../filter/tags";
 import type { Filter, LineResult } from "../types";
 import type { PrintOptions, RegexStats } from "./report";
+import { DateOrder } from "./dateorder";
+import { localAddresses } from "./hosts";
+import { VerboseCollector } from "./verbose";
 
 /** What a run keeps for the report (the listing thresholds and switches), plus how it counts lines. */
 export interface RunOptions extends PrintOptions {
@@ -17,6 +19,8 @@ export interface RunOptions extends PrintOptions {
     rawHosts?: boolean;
     /** `-o ip`: called with each matched (not ignored) line's address instead of collecting statistics. */
     onMatchOut?: (r: LineResult, line: string) => void;
+    /** `-v`: also collect what the verbose report lists (see verbose.ts). */
+    verbose?: boolean;
 }
 
 /** Copies a line out of its chunk so a kept line does not pin the whole decoded chunk in memory. */
@@ -26,9 +30,12 @@ function detach(s: string): string {
 
 export class RegexRun {
     readonly stats: RegexStats;
-    private readonly dateCounts = new Map<string, { n: number }>();
+    /** fail2ban's date template order, replayed (the report lists templates in it). */
+    private readonly dateOrder: DateOrder;
     private lastDate: string | undefined;
-    private lastDateCount: { n: number } = { n: 0 };
+    /** Lines after the first that the last template dated in a row, and where its match began on the last one. */
+    private sameDate = 0;
+    private sameDateDistance = 0;
     private readonly keepMissed: boolean;
     private readonly keepIgnored: boolean;
     private readonly limit: number;
@@ -37,6 +44,7 @@ export class RegexRun {
     /** Multi-line filters (maxlines > 1): the last lines, and whether each still counts as missed. */
     private readonly window: Array<{ line: string; missed: boolean }> = [];
     private readonly maxlines: number;
+    private readonly verbose?: VerboseCollector;
 
     constructor(
         private readonly filter: Filter,
@@ -50,7 +58,9 @@ export class RegexRun {
             ignoreHits: def.ignoreregex.map(() => 0),
             // Shown as fail2ban-regex shows it: with the tags expanded.
             prefregex:
-                def.prefregex === undefined ? undefined : expandTags(def.prefregex, def.options.usedns ?? "warn"),
+                def.prefregex === undefined
+                    ? undefined
+                    : expandTagsForDisplay(def.prefregex, def.options.usedns ?? "warn"),
             prefHits: 0,
             dateHits: [],
             tested: 0,
@@ -66,6 +76,8 @@ export class RegexRun {
         this.keepIgnored = !opts.printNoIgnored;
         this.limit = opts.maxlines + 1;
         this.maxlines = def.maxlines ?? 1;
+        this.dateOrder = new DateOrder(filter.dateTemplateList ?? []);
+        if (opts.verbose) this.verbose = new VerboseCollector(filter, opts.maxlines, !!opts.rawHosts);
     }
 
     /** One counted line (already stripped of "\r\n"; empty and "#" lines never get here). */
@@ -97,12 +109,14 @@ export class RegexRun {
         const dt = r.dateTemplate;
         if (dt !== undefined) {
             if (dt !== this.lastDate) {
-                let c = this.dateCounts.get(dt);
-                if (!c) this.dateCounts.set(dt, (c = { n: 0 }));
+                this.dateOrder.repeat(this.sameDate, this.sameDateDistance);
+                this.sameDate = 0;
+                this.dateOrder.hit(dt, this.filter.lastDateDistance ?? 0);
                 this.lastDate = dt;
-                this.lastDateCount = c;
+            } else {
+                this.sameDate++;
+                this.sameDateDistance = this.filter.lastDateDistance ?? 0;
             }
-            this.lastDateCount.n++;
         }
         // `--no-check-all` (the filter stops at the first match): as fail2ban-regex counts then, a line whose first
         // match is an <F-NOFAIL> hit is missed and that regex's hit not counted; a pending multi-line match stays.
@@ -110,6 +124,7 @@ export class RegexRun {
         if (r.kind === "matched" && r.failregexIndex !== undefined && !unfailed) {
             st.failHits[r.failregexIndex]++;
             for (const k of r.alsoMatched ?? []) st.failHits[k]++;
+            if (this.verbose) this.verbose.hits(r);
         }
         // As fail2ban-regex: an <F-NOFAIL> hit (any of them, when every failregex is tried) makes the line ignored;
         // a multi-line match still waiting for its address is a matched line.
@@ -165,27 +180,16 @@ export class RegexRun {
 
     finish(seconds: number): RegexStats {
         this.stats.seconds = seconds;
-        this.stats.dateHits = [...this.dateCounts].map(([name, c]) => [name, c.n]);
+        this.dateOrder.repeat(this.sameDate, this.sameDateDistance);
+        this.sameDate = 0;
+        this.stats.dateHits = this.dateOrder.list();
+        if (this.verbose) this.stats.verbose = this.verbose.finish();
         return this.stats;
     }
 }
 
-let hostsFile: Set<string> | undefined;
-
-/** True for names /etc/hosts knows (read once; a local file, never DNS). */
 function localName(name: string): boolean {
-    if (!hostsFile) {
-        hostsFile = new Set(["localhost"]);
-        try {
-            for (const l of fs.readFileSync("/etc/hosts", "utf8").split("\n")) {
-                const f = l.replace(/#.*/, "").trim().split(/\s+/);
-                for (const n of f.slice(1)) hostsFile.add(n.toLowerCase());
-            }
-        } catch {
-            // no /etc/hosts: only "localhost"
-        }
-    }
-    return hostsFile.has(name.toLowerCase());
+    return localAddresses(name) !== undefined;
 }
 
 /** Lines a <SKIPLINES> tag matched (as the filter saw them: date text removed). */

@@ -7,14 +7,17 @@
 
 import * as fs from "fs";
 import * as path from "path";
-import { loadFilter, loadFilterFile, parseFilterSpec } from "../config/reader";
+import { filterRealOptions, loadFilter, loadFilterFile, parseFilterSpec } from "../config/reader";
 import type { FilterDefinition } from "../types";
+import { pyDictOfStr } from "./pyrepr";
 import { useFile, useFilterFile, useFilterOptions, useLine } from "./report";
 
 export interface FilterSource {
     definition: FilterDefinition;
     /** The "Use ..." header lines fail2ban-regex prints for this argument. */
     header: string[];
+    /** For a filter file: the line --verbosity=2 and more add after the header. */
+    realOptionsLine?: string;
 }
 
 const LOOKS_LIKE_FILE = /^\/{0,3}[\w/\-.]+(?:\[[\s\S]*\])?$/;
@@ -72,7 +75,8 @@ export function resolveFailFilter(value: string, configDir: string): FilterSourc
         header.push(useFile("failregex", name), ...opts);
         definition = loadFilterFile(path.resolve(name), args);
     }
-    return { definition, header };
+    const real = filterRealOptions(definition);
+    return { definition, header, realOptionsLine: real && `Real  filter options : ${pyDictOfStr(real)}` };
 }
 
 /** IGNOREREGEX is always a raw regex (fail2ban-regex looks up files for FILTER only). */
