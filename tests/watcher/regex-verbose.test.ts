@@ -61,6 +61,7 @@ describe("regex -v: fail2ban-regex's verbose report", function () {
             ["-v", "--no-check-all", `${LOGS}/sshd`, "sshd"],
         ],
         ["-v -L 5 (at most 5 prefregex dicts, then ...)", ["-v", "-L", "5", `${LOGS}/sshd`, "sshd"]],
+        ["-vL5 (a value run into its option)", ["-vL5", `${LOGS}/sshd`, "sshd"]],
         // 1 ignoreregex < 40 failregexes - 2: fail2ban tries it before its prefregex, and on a hit shows the
         // previous line's prefregex groups again.
         ["-v with an IGNOREREGEX argument", ["-v", `${LOGS}/sshd`, "sshd", "Invalid user"]],
@@ -83,6 +84,9 @@ describe("regex -v: fail2ban-regex's verbose report", function () {
         ["--verbosity=3", `${LOGS}/sshd`, "sshd"],
         ["--verbosity=4", `${LOGS}/sshd`, "sshd"],
         ["-v", "-v", `${LOGS}/sshd`, "sshd"],
+        // Short options run together, as optparse reads them.
+        ["-vv", `${LOGS}/sshd`, "sshd"],
+        ["-vvv", `${LOGS}/postfix`, "postfix"],
         ["--verbosity=2", `${LOGS}/sshd`, "sshd[mode=aggressive]"],
         ["--verbosity=2", `${LOGS}/sshd`, "/etc/fail2ban/filter.d/sshd.conf"],
         ["--verbosity=2", `${LOGS}/postfix`, "postfix"],

@@ -1,5 +1,6 @@
 // A small argv parser shared by jailwatch's commands: options may stand before or after positional arguments
-// (as with fail2ban-regex), `--name=value` and `--name value` both work, `--` ends options.
+// (as with fail2ban-regex), `--name=value` and `--name value` both work, `--` ends options. Short options may be
+// run together as Python's optparse allows: `-vv` is `-v -v`, and `-L5` (an option that takes a value) is `-L 5`.
 
 export interface OptionSpec {
     /** Every spelling, e.g. ["-c", "--config"]. The first long one (or the first) names the option. */
@@ -45,6 +46,10 @@ export function parseArgs(argv: string[], specs: OptionSpec[]): ParsedArgs {
             positional.push(a);
             continue;
         }
+        if (a[1] !== "-" && a.length > 2 && !byName.has(a)) {
+            i = shortCluster(argv, i, byName, { options, counts, lastAt });
+            continue;
+        }
         const eq = a.startsWith("--") ? a.indexOf("=") : -1;
         const name = eq > 0 ? a.slice(0, eq) : a;
         const spec = byName.get(name);
@@ -63,6 +68,33 @@ export function parseArgs(argv: string[], specs: OptionSpec[]): ParsedArgs {
         }
     }
     return { options, positional, counts, lastAt };
+}
+
+/** `-abc` as `-a -b -c`; an option that takes a value takes the rest of the word, or the next argument. */
+function shortCluster(
+    argv: string[],
+    i: number,
+    byName: Map<string, OptionSpec>,
+    into: Pick<ParsedArgs, "options" | "counts" | "lastAt">,
+): number {
+    const a = argv[i];
+    for (let k = 1; k < a.length; k++) {
+        const name = `-${a[k]}`;
+        const spec = byName.get(name);
+        if (!spec) throw new UsageError(`unknown option ${name}${k > 1 ? ` (in ${a})` : ""}`);
+        const key = keyOf(spec);
+        into.counts.set(key, (into.counts.get(key) ?? 0) + 1);
+        into.lastAt.set(key, i);
+        if (!spec.value) {
+            into.options.set(key, true);
+            continue;
+        }
+        const v = k + 1 < a.length ? a.slice(k + 1) : argv[++i];
+        if (v === undefined) throw new UsageError(`option ${name} needs a value`);
+        into.options.set(key, v);
+        break;
+    }
+    return i;
 }
 
 export function optString(p: ParsedArgs, key: string): string | undefined {
