@@ -90,28 +90,57 @@ WantedBy=multi-user.target" 0644 && changed=1
 # nodes boot at once that start sometimes loses a race (a port, the peers' handshake) and is never tried again. A
 # brick of a started volume that stays down for 30 s while glusterd runs is started with `volume start force`,
 # which starts only offline bricks; glusterd runs only with this brick filesystem mounted (its guard, below).
+# A running brick is not always a serving one: after a partition heals, glusterd can restart the brick on a new
+# port while its port map loses the entry (the old process signing out after the new one signed in), or a brick
+# hangs; glusterd then reports it online and no client can reach it. Every 30 s the keeper asks the heal client
+# (`heal info`, a client of every brick, no cluster lock) whether this brick answers; after two such checks in a row
+# say it does not, the brick process is stopped (killed if it does not stop) and started again with `start force`.
 keeper=/usr/local/lib/ha-wordpress/brick-keeper
 # shellcheck disable=SC2016 # the keeper's own variables, expanded when it runs
 write_if_changed "$keeper" '#!/bin/bash
 # Written by ha-wordpress (scripts/gluster/brick.sh). Usage: brick-keeper FS_UUID BRICK_DIR
 set -u
-uuid=$1 brick=$2 down=0
+uuid=$1 brick=$2 down=0 deaf=0 tick=0
 until blkid -U "$uuid" >/dev/null 2>&1; do sleep 2; done
 echo "brick filesystem $uuid present: starting glusterd"
 systemctl start glusterd.service
+start_force() {
+  timeout 120 gluster --mode=script volume start "$1" force || echo "volume start $1 force failed; trying again later"
+}
 while sleep 10; do
-  systemctl is-active --quiet glusterd.service || { down=0; continue; }
-  vol=""
+  tick=$((tick + 1))
+  systemctl is-active --quiet glusterd.service || { down=0 deaf=0; continue; }
+  vol="" name=""
+  me=$(sed -n "s/^UUID=//p" /var/lib/glusterd/glusterd.info 2>/dev/null)
   for f in /var/lib/glusterd/vols/*/bricks/*; do
-    [ -f "$f" ] && grep -qxF "path=$brick" "$f" || continue
+    [ -f "$f" ] && grep -qxF "path=$brick" "$f" && grep -qxF "uuid=$me" "$f" || continue
     v=$(basename "$(dirname "$(dirname "$f")")")
-    grep -qx "status=1" "/var/lib/glusterd/vols/$v/info" 2>/dev/null && vol=$v
+    grep -qx "status=1" "/var/lib/glusterd/vols/$v/info" 2>/dev/null && vol=$v name=$(sed -n "s/^hostname=//p" "$f")
   done
-  if [ -n "$vol" ] && ! pgrep -f -- "glusterfsd .*--brick-name $brick( |$)" >/dev/null; then down=$((down + 1)); else down=0; fi
-  if [ "$down" -ge 3 ]; then
-    echo "brick $brick of volume $vol has not run for 30 s: volume start $vol force"
-    timeout 120 gluster --mode=script volume start "$vol" force || echo "volume start $vol force failed; trying again later"
-    down=0
+  [ -n "$vol" ] || { down=0 deaf=0; continue; }
+  pid=$(pgrep -f -- "glusterfsd .*--brick-name $brick( |$)" | head -n1)
+  if [ -z "$pid" ]; then
+    deaf=0 down=$((down + 1))
+    if [ "$down" -ge 3 ]; then
+      echo "brick $brick of volume $vol has not run for 30 s: volume start $vol force"
+      start_force "$vol"
+      down=0
+    fi
+    continue
+  fi
+  down=0
+  [ $((tick % 3)) -eq 0 ] || continue
+  # Only an explicit answer counts: a heal client that cannot run (self-heal off, glusterd busy) says nothing.
+  status=$(timeout 60 gluster --mode=script volume heal "$vol" info 2>/dev/null |
+    awk -v b="$name:$brick" '\''$1 == "Brick" && $2 == b { getline; if (sub(/^Status: /, "")) print; exit }'\'')
+  if [ -n "$status" ] && [ "$status" != Connected ]; then deaf=$((deaf + 1)); else deaf=0; fi
+  if [ "$deaf" -ge 2 ]; then
+    echo "brick $name:$brick (pid $pid) runs but does not answer clients (\"$status\" twice): restarting it"
+    kill "$pid" 2>/dev/null
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+    kill -9 "$pid" 2>/dev/null
+    start_force "$vol"
+    deaf=0
   fi
 done' 0755 && changed=1
 write_if_changed /etc/systemd/system/ha-wordpress-brick.service "# Written by ha-wordpress (scripts/gluster/brick.sh).

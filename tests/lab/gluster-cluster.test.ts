@@ -13,7 +13,9 @@ import {
 import { LabHost, createHost, destroyHost, destroyLab } from "../../lab/hosts";
 import { LAB_SUBNET_PREFIX } from "../../lab/state";
 import { RunReport } from "../../lab/runner";
+import { signal } from "../../lab/proc";
 import {
+    brickDiagnostics,
     brickOnline,
     bricksServing,
     connectedPeers,
@@ -24,6 +26,7 @@ import {
     sha256,
     volumeInfo,
     waitHealed as waitHealedOn,
+    withBrickDiagnostics,
 } from "./helpers/gluster";
 import {
     assertPlanOk,
@@ -61,7 +64,8 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
         const serving = await bricksServing(N1);
         return Object.keys(serving).length === 3 && Object.values(serving).every(Boolean);
     };
-    const waitBricksServing = () => waitFor("all three bricks serving", allServing, 90_000, 1_000);
+    const waitBricksServing = () =>
+        withBrickDiagnostics(NAMES, () => waitFor("all three bricks serving", allServing, 90_000, 1_000));
 
     /** The seed's mistake, tried between the brick steps and the volume step (once wp exists, its bricks block it). */
     let bareAttempt: { code: number | null; output: string; volumes: string };
@@ -370,12 +374,55 @@ describe("lab: GlusterCluster's host steps on three real hosts (node-gfs1..3)", 
                 () => true,
                 () => false,
             );
-            if (!recovered) await rerun(s => s.id === stepIds.volume);
+            if (!recovered) {
+                console.log(
+                    `      node 3's brick not serving 45 s after the link came back:\n${await brickDiagnostics(NAMES)}`,
+                );
+                await rerun(s => s.id === stepIds.volume);
+            }
             await waitBricksServing();
             await waitHealed("heal info to reach 0 entries after the link came back", 0);
             for (let i = 1; i <= 20; i++) {
                 assert.strictEqual(await sha256(N3, `${BRICK}/cut-${i}.txt`), await sha256(N1, `${MNT}/cut-${i}.txt`));
             }
+        });
+
+        it("a hung brick: glusterd still calls it online; node 3's brick keeper finds it not answering and restarts it", async () => {
+            const brick = glusterProcesses(N3).filter(p => p.comm === "glusterfsd");
+            assert.strictEqual(brick.length, 1, "node 3 runs one brick process");
+            const hungPid = brick[0].pid;
+            signal([hungPid], "SIGSTOP");
+            try {
+                await waitFor(
+                    "the heal client to find node 3's brick not answering",
+                    async () => (await bricksServing(N1))[`${N3}:${BRICK}`] === false,
+                    60_000,
+                    1_000,
+                );
+                assert.strictEqual((await brickOnline(N1))[`${N3}:${BRICK}`], true, "glusterd's view: online");
+                await onHost(N1, `echo "while node 3's brick hung" > ${MNT}/hung.txt`, PING_BOUND_MS);
+                // The keeper checks every 30 s and acts on the second failed check in a row.
+                await withBrickDiagnostics(NAMES, () =>
+                    waitFor(
+                        "node 3's keeper to replace the hung brick process",
+                        () => {
+                            const now = glusterProcesses(N3).filter(p => p.comm === "glusterfsd");
+                            return now.length === 1 && now[0].pid !== hungPid;
+                        },
+                        180_000,
+                        2_000,
+                    ),
+                );
+            } finally {
+                signal([hungPid], "SIGCONT"); // a no-op once the keeper has killed it
+            }
+            assert.match(
+                await onHost(N3, "journalctl -u ha-wordpress-brick.service --no-pager -o cat"),
+                /runs but does not answer clients .*: restarting it/,
+            );
+            await waitBricksServing();
+            await waitHealed("heal after the hung brick was restarted", 0);
+            assert.strictEqual(await onHost(N3, `cat ${BRICK}/hung.txt`), "while node 3's brick hung\n");
         });
 
         it("boot while the first volfile server is down: node 1 mounts through backup-volfile-servers", async () => {

@@ -131,3 +131,50 @@ export async function waitHealed(name: string, what: string, triggerAfterMs = 30
         2_000,
     );
 }
+
+/**
+ * What a failed wait on the bricks leaves for the reader of a CI log: glusterd's view, the brick processes and their
+ * listening ports, the heal client's view and the brick logs' last lines, per host.
+ */
+export async function brickDiagnostics(names: string[]): Promise<string> {
+    const parts = await Promise.all(
+        names.map(async n => {
+            const r = await tryOnHost(
+                n,
+                `gluster --mode=script volume status ${VOL} 2>&1 | grep -E '^(Brick|Self-heal)' ; ` +
+                    `echo '# processes'; pgrep -a glusterfsd | sed 's/ --process-name.*--brick-port/ ... --brick-port/' ; ` +
+                    `echo '# listening'; ss -ltnpH 2>/dev/null | grep glusterfsd ; ` +
+                    `echo '# heal info'; timeout 30 gluster --mode=script volume heal ${VOL} info 2>&1 | grep -E '^(Brick|Status)' ; ` +
+                    `echo '# brick log'; tail -n 8 /var/log/glusterfs/bricks/*.log 2>&1 | cut -c1-220`,
+                90_000,
+            );
+            return `--- ${n}\n${r.stdout}${r.stderr}`;
+        }),
+    );
+    return parts.join("\n");
+}
+
+/** Runs a wait; when it times out, its error carries brickDiagnostics of the hosts. */
+export async function withBrickDiagnostics<T>(names: string[], wait: () => Promise<T>): Promise<T> {
+    try {
+        return await wait();
+    } catch (e) {
+        const diag = await brickDiagnostics(names).catch(d => `(no diagnostics: ${d})`);
+        throw new Error(`${(e as Error).message}\n${diag}`);
+    }
+}
+
+/**
+ * Which bricks a host's FUSE client is connected to, in brick order (the mount's `.meta` view of its protocol/client
+ * translators): what that node's writes reach, which glusterd's `volume status` does not show.
+ */
+export async function clientConnections(name: string): Promise<boolean[]> {
+    const out = await onHost(
+        name,
+        `for c in 0 1 2; do grep -m1 '^connected' ${LAB_GLUSTER.mountPoint}/.meta/graphs/active/${VOL}-client-$c/private || echo 'connected = ?'; done`,
+    );
+    return out
+        .trim()
+        .split("\n")
+        .map(l => /=\s*1\s*$/.test(l));
+}
