@@ -60,6 +60,13 @@ if [ "$have" = "$vol_id" ]; then
 else
   [ -z "$have" ] || die "$BRICK_PATH carries volume id $have, not $VOLUME_NAME's $vol_id; refusing to reset it"
   [ -z "$(ls -A "$BRICK_PATH")" ] || die "$BRICK_PATH is not empty; this runbook is for a new, empty brick"
+  # The brick keeper (scripts/gluster/brick.sh) runs `volume start force` every 30 s while this brick is down, and
+  # its transaction would make the reset-brick below fail ("Another transaction is in progress"): it waits until
+  # the brick is the volume's again. Started again whatever happens (the trap), since it also keeps glusterd up.
+  if systemctl is-active --quiet ha-wordpress-brick.service; then
+    systemctl stop ha-wordpress-brick.service
+    trap 'systemctl start ha-wordpress-brick.service' EXIT
+  fi
   # The volume came from the peers after glusterd started: a restart makes it resolve the volume's bricks, this
   # node's own among them, so that it runs that brick.
   systemctl restart glusterd.service
@@ -67,13 +74,15 @@ else
   wait_until 120 "every peer connected" all_peers
   # `start` takes the (dead) brick out of service; `commit force` accepts the same path, now empty, as its brick.
   # Right after the restart the other nodes may not see this one connected yet ("Host ... not connected" in their
-  # pre-validation), though this node sees them: that is retried, anything else is an answer (sets out and rc).
+  # pre-validation), though this node sees them, and another node's transaction may hold the volume's lock (its
+  # keeper, a metrics run): both are retried, anything else is an answer (sets out and rc).
   retry_connected() {
     local deadline=$(($(date +%s) + 120))
     while :; do
       rc=0
       out=$(g "$@" 2>&1) || rc=$?
-      if [ "$rc" -eq 0 ] || [[ $out != *"not connected"* ]] || [ "$(date +%s)" -ge "$deadline" ]; then return 0; fi
+      if [ "$rc" -eq 0 ] || [[ $out != *"not connected"* && $out != *"Another transaction"* && $out != *"Locking failed"* ]] ||
+        [ "$(date +%s)" -ge "$deadline" ]; then return 0; fi
       log "gluster $*: $out (retrying)"
       sleep 3
     done

@@ -23,7 +23,16 @@ import {
 import { signal } from "../../lab/proc";
 import { RunReport, runPlan } from "../../lab/runner";
 import { readHostRecord } from "../../lab/state";
-import { brickOnline, gluster, glusterProcesses, sha256, volumeInfo, waitHealed } from "./helpers/gluster";
+import {
+    brickOnline,
+    clientConnections,
+    gluster,
+    glusterProcesses,
+    sha256,
+    volumeInfo,
+    waitHealed,
+    withBrickDiagnostics,
+} from "./helpers/gluster";
 import { assertPlanOk, killPids, logTails, onHost, requireRoot, tryOnHost, waitFor } from "./helpers/lab";
 import { HealthMetrics, detachImage, healthMetrics, healthText, opsStep, plugImage } from "./helpers/ops";
 
@@ -262,15 +271,32 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                         1_000,
                     );
                 const onBricks = (names: string[], text: string) =>
-                    waitFor(
-                        `split.txt on the bricks of ${names.join(", ")}`,
-                        async () => {
-                            for (const n of names)
-                                if ((await tryOnHost(n, `cat ${BRICK}/ops/split.txt`)).stdout !== text) return false;
-                            return true;
-                        },
-                        60_000,
-                        500,
+                    withBrickDiagnostics(NAMES, () =>
+                        waitFor(
+                            `split.txt on the bricks of ${names.join(", ")}`,
+                            async () => {
+                                for (const n of names)
+                                    if ((await tryOnHost(n, `cat ${BRICK}/ops/split.txt`)).stdout !== text)
+                                        return false;
+                                return true;
+                            },
+                            60_000,
+                            500,
+                        ),
+                    );
+                // The writer's own client must reach the live bricks, or its write lands on fewer of them: glusterd
+                // reports a restarted brick online before every client has reconnected to it.
+                const writerReaches = (writer: string, bricks: number[]) =>
+                    withBrickDiagnostics(NAMES, () =>
+                        waitFor(
+                            `${writer}'s client connected to brick(s) ${bricks.map(b => NAMES[b]).join(", ")}`,
+                            async () => {
+                                const c = await clientConnections(writer);
+                                return bricks.every(b => c[b]);
+                            },
+                            120_000,
+                            1_000,
+                        ),
                     );
                 // glusterd's view (heal info, the bricks' own, needs the self-heal daemon on).
                 const bricksUp = (want: number) =>
@@ -283,6 +309,7 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                 try {
                     await killPids(brickPid(N1));
                     await bricksUp(2);
+                    await writerReaches(N2, [1, 2]);
                     await writeRetrying(N2, "written while node 1's brick was down");
                     // close() returns before the data is on the bricks (flush-behind): wait until both live ones
                     // hold it, or the next step kills them with the write still in flight.
@@ -290,6 +317,7 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                     await gluster(N1, `volume start ${VOL} force`);
                     await bricksUp(3);
                     await killPids([...brickPid(N2), ...brickPid(N3)]);
+                    await writerReaches(N1, [0]);
                     await writeRetrying(N1, "written while the other two bricks were down");
                     await onBricks([N1], "written while the other two bricks were down\n");
                     await gluster(N1, `volume start ${VOL} force`);
