@@ -51,9 +51,11 @@ while :; do
   done
   echo "boot $(date +%s.%N)" >>"$LAB_LOG"
   # CAP_NET_ADMIN: networkd and nftables (not implied by a network namespace path); CAP_IPC_LOCK: glusterfs mlock.
+  # --resolv-conf=off: the host keeps the resolver it was given (lab/hosts.ts); nspawn's default copies this
+  # machine's at every boot, unreachable from the lab (each outside name then waits 5 s, wp-admin 10 s).
   # The host's own network sysctls (/proc/sys/net) are writable, as on a VM; the rest of /proc/sys stays read-only.
   SYSTEMD_NSPAWN_API_VFS_WRITABLE=network systemd-nspawn -q -D "$LAB_ROOT" -M "$LAB_HOST" --boot --register=no --keep-unit --console=passive \
-    --network-namespace-path="/run/netns/$LAB_NETNS" --capability=CAP_NET_ADMIN,CAP_IPC_LOCK \
+    --resolv-conf=off --network-namespace-path="/run/netns/$LAB_NETNS" --capability=CAP_NET_ADMIN,CAP_IPC_LOCK \
     --private-users=no --bind=/dev/fuse "${binds[@]}" </dev/null
   rc=$?
   echo "exit $rc $(date +%s.%N)" >>"$LAB_LOG"

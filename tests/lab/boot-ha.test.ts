@@ -207,6 +207,8 @@ describe("lab: booted hosts come back by themselves (reboots, power cuts, a late
         const report = await poll.stop();
         console.log(describePoll("reboot node-gfs2", report));
         assert.ok(await volumeMounted(N2));
+        // Its own resolver, not this machine's (systemd-nspawn copies that one at every boot unless told not to).
+        assert.strictEqual(await onHost(N2, "grep '^nameserver' /etc/resolv.conf"), "nameserver 127.0.0.1\n");
         assert.ok(await servesSite(N2), "node 2 serves an uncached page after its reboot");
         await waitHealed(N1, "heal info 0 after the reboot");
         assert.deepStrictEqual(stepRuns(), steps, "a host step ran during the reboot");
