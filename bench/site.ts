@@ -11,6 +11,8 @@
 //   uploader does) on node 1; pollers on every node ask their own Nginx (bypassing Varnish, which would store a 404)
 //   every 10 ms until it serves the file. Reported: the time until the last node serves it.
 // - wp-admin: the dashboard for a logged-in admin (log in once through the load balancer), volume and local.
+// - settings: each tuning setting taken back to its default in turn (bench/siteSettings.ts), the uncached page measured against the tuned lab right before it, and
+//   put back; the table shows which setting moves volume/local most.
 // Targets: uncached page on the volume <= 1.2x local (median), the upload served by every node <= 1 s.
 import * as fs from "fs";
 import * as path from "path";
@@ -22,6 +24,7 @@ import { LAB_GLUSTER } from "../lab/glusterLab";
 import { webRootOf } from "../components/wordpressPlan";
 import { readScript } from "../components/hostStep";
 import { Sample } from "./labLoadGen";
+import { ALL_REVERTED, REVERTED, Reverted, deployedValue, glusterCommands } from "./siteSettings";
 import { fmtMs, labStack, load, machineNote, percentile, table } from "./labBench";
 
 const LOCAL_ROOT = "/srv/bench-wp-local";
@@ -177,15 +180,111 @@ async function uploadOnce(nodes: LabHost[], i: number, tmp: string): Promise<Upl
     return { writtenToLast: Math.max(...each), writtenToEach: each, done: up.done - up.written };
 }
 
+/** Uncached front pages, alternating volume and local disk (after a warm-up of both), through the balancer. */
+async function uncachedPages(
+    client: LabHost,
+    rounds: number,
+): Promise<{ vol: number[]; loc: number[]; failed: number }> {
+    const volumeReq = { path: "/?bench=@@N@@", tag: "volume" };
+    const localReq = { path: "/?bench=@@N@@", tag: "local", headers: { Host: LOCAL_HOST } };
+    // Warm both (opcache, Gluster caches, connection): what a running site has.
+    await load(client, {
+        kind: "sequence",
+        host: LB_PUBLIC_IP,
+        reqs: [volumeReq, localReq].map(r => ({ ...r, path: `/?warm=${Date.now()}-@@N@@` })),
+        rounds: 10,
+        timeoutMs: 30_000,
+        deadlineMs: 120_000,
+    });
+    const page = await load<{ samples: Sample[] }>(client, {
+        kind: "sequence",
+        host: LB_PUBLIC_IP,
+        reqs: [volumeReq, localReq].map(r => ({ ...r, path: r.path.replace("bench=", `bench=${Date.now()}-`) })),
+        rounds,
+        timeoutMs: 30_000,
+        deadlineMs: 900_000,
+    });
+    return {
+        vol: okMs(page.samples, "volume"),
+        loc: okMs(page.samples, "local"),
+        failed: page.samples.filter(x => x.status !== 200).length,
+    };
+}
+
+const PHP_FPM = "php8.2-fpm";
+const BENCH_INI = "/etc/php/8.2/fpm/conf.d/99-zz-ha-bench-revert.ini";
+
+/** Takes one setting back to its default on the lab (gluster on node 1, PHP on every node), or puts it back. */
+async function applyReverted(nodes: LabHost[], r: Reverted, revert: boolean): Promise<void> {
+    const vol = LAB_GLUSTER.volumeName;
+    if (r.gluster?.length) {
+        const opts = r.gluster.map(([o, v]) => [o, revert ? v : deployedValue(o)] as const);
+        await sh(nodes[0], glusterCommands(vol, opts), { timeoutMs: 300_000 });
+    }
+    if (r.php) {
+        const ini = Buffer.from(`; bench/site.ts: ${r.name} (removed after the measurement)\n${r.php}`).toString(
+            "base64",
+        );
+        const text = revert ? `echo ${ini} | base64 -d >${BENCH_INI}` : `rm -f ${BENCH_INI}`;
+        await Promise.all(nodes.map(n => sh(n, `${text} && systemctl reload ${PHP_FPM}`, { timeoutMs: 120_000 })));
+    }
+    // Clients switch to the new volume graph and PHP-FPM's workers restart asynchronously: let both settle.
+    await new Promise(res => setTimeout(res, 5_000));
+}
+
+/**
+ * Per setting: the uncached page with that setting at its default, against the tuned lab measured right before it,
+ * both as volume/local. Prints the table and returns the setting that moved the ratio most.
+ */
+async function settingsPart(client: LabHost, nodes: LabHost[], rounds: number): Promise<Check> {
+    const rows: string[][] = [];
+    const moved: { name: string; by: number }[] = [];
+    const ratioOf = (p: { vol: number[]; loc: number[] }) => percentile(p.vol, 50) / percentile(p.loc, 50);
+    console.log(`\nsite: each setting at its default in turn (${rounds} pages each from volume and local disk)`);
+    for (const r of [...REVERTED, ALL_REVERTED]) {
+        const tuned = await uncachedPages(client, rounds);
+        await applyReverted(nodes, r, true);
+        let off: { vol: number[]; loc: number[] };
+        try {
+            off = await uncachedPages(client, rounds);
+        } finally {
+            await applyReverted(nodes, r, false);
+        }
+        const by = ratioOf(off) - ratioOf(tuned);
+        moved.push({ name: r.name, by });
+        rows.push([
+            r.name,
+            `${fmtMs(percentile(tuned.vol, 50))} / ${fmtMs(percentile(tuned.loc, 50))} = ${ratioOf(tuned).toFixed(2)}x`,
+            `${fmtMs(percentile(off.vol, 50))} / ${fmtMs(percentile(off.loc, 50))} = ${ratioOf(off).toFixed(2)}x`,
+            `${by >= 0 ? "+" : ""}${by.toFixed(2)}`,
+        ]);
+        console.log(
+            `site: ${r.name}: ratio ${ratioOf(tuned).toFixed(2)}x tuned, ${ratioOf(off).toFixed(2)}x at default`,
+        );
+    }
+    console.log(
+        table(["setting taken back to its default", "tuned: volume / local (p50)", "at default", "ratio change"], rows),
+    );
+    const single = moved.slice(0, REVERTED.length).sort((a, b) => b.by - a.by);
+    return {
+        name: "site: the setting that moves volume/local most",
+        pass: undefined,
+        detail: single
+            .slice(0, 3)
+            .map(m => `${m.name} (${m.by >= 0 ? "+" : ""}${m.by.toFixed(2)})`)
+            .join("; "),
+    };
+}
+
 export async function run(ctx: BenchContext): Promise<Check[]> {
     const hosts = await labStack(ctx.args);
     const nodes = NODE_NAMES.map(n => hosts[n]);
     const client = hosts[CLIENT_HOSTS[0].name];
     const rounds = arg(ctx, "rounds", ctx.quick ? 20 : 60);
     const cachedTotal = arg(ctx, "cached", ctx.quick ? 500 : 3000);
-    // --parts=page,admin,cached,upload (default all): a run of only some of them, e.g. to measure a lab by hand.
+    // --parts=page,settings,admin,cached,upload (default all): a run of only some of them, e.g. by hand on a lab.
     const parts = new Set(
-        (ctx.args.find(a => a.startsWith("--parts="))?.slice(8) ?? "page,admin,cached,upload").split(","),
+        (ctx.args.find(a => a.startsWith("--parts="))?.slice(8) ?? "page,settings,admin,cached,upload").split(","),
     );
     const note = await machineNote();
     const tuning = (
@@ -210,33 +309,10 @@ export async function run(ctx: BenchContext): Promise<Check[]> {
                 table(["what", "volume p50", "volume p99", "local p50", "local p99", "volume/local (p50)"], rows),
             );
         if (parts.has("page")) {
-            const volumeReq = { path: "/?bench=@@N@@", tag: "volume" };
-            const localReq = { path: "/?bench=@@N@@", tag: "local", headers: { Host: LOCAL_HOST } };
-            // Warm both (opcache, Gluster caches, connection): what a running site has.
-            await load(client, {
-                kind: "sequence",
-                host: LB_PUBLIC_IP,
-                reqs: [volumeReq, localReq].map(r => ({ ...r, path: `/?warm=${Date.now()}-@@N@@` })),
-                rounds: 10,
-                timeoutMs: 30_000,
-                deadlineMs: 120_000,
-            });
-            const page = await load<{ samples: Sample[] }>(client, {
-                kind: "sequence",
-                host: LB_PUBLIC_IP,
-                reqs: [volumeReq, localReq].map(r => ({
-                    ...r,
-                    path: r.path.replace("bench=", `bench=${Date.now()}-`),
-                })),
-                rounds,
-                timeoutMs: 30_000,
-                deadlineMs: 900_000,
-            });
-            const vol = okMs(page.samples, "volume"),
-                loc = okMs(page.samples, "local");
+            const { vol, loc, failed } = await uncachedPages(client, rounds);
             const ratio = percentile(vol, 50) / percentile(loc, 50);
             console.log(
-                `\nsite: ${rounds} uncached front pages each from the volume and from local disk (alternating), through ${LB_PUBLIC_IP}; ${page.samples.filter(x => x.status !== 200).length} failed`,
+                `\nsite: ${rounds} uncached front pages each from the volume and from local disk (alternating), through ${LB_PUBLIC_IP}; ${failed} failed`,
             );
             rows.push([
                 "uncached page (Varnish miss)",
@@ -253,6 +329,8 @@ export async function run(ctx: BenchContext): Promise<Check[]> {
                 detail: `${fmtMs(percentile(vol, 50))} vs ${fmtMs(percentile(loc, 50))}, ${ratio.toFixed(2)}x; p99 ${fmtMs(percentile(vol, 99))} vs ${fmtMs(percentile(loc, 99))}`,
             });
         }
+        if (parts.has("settings"))
+            checks.push(await settingsPart(client, nodes, arg(ctx, "setting-rounds", ctx.quick ? 10 : 30)));
         if (parts.has("admin")) {
             const cookie = await adminCookie(client, stackSecrets().adminPassword);
             const adminRounds = Math.max(10, Math.round(rounds / 5));
