@@ -110,16 +110,15 @@ start_force() {
 while sleep 10; do
   tick=$((tick + 1))
   systemctl is-active --quiet glusterd.service || { down=0 deaf=0; continue; }
-  vol="" name=""
-  me=$(sed -n "s/^UUID=//p" /var/lib/glusterd/glusterd.info 2>/dev/null)
+  vol=""
   for f in /var/lib/glusterd/vols/*/bricks/*; do
-    [ -f "$f" ] && grep -qxF "path=$brick" "$f" && grep -qxF "uuid=$me" "$f" || continue
+    [ -f "$f" ] && grep -qxF "path=$brick" "$f" || continue
     v=$(basename "$(dirname "$(dirname "$f")")")
-    grep -qx "status=1" "/var/lib/glusterd/vols/$v/info" 2>/dev/null && vol=$v name=$(sed -n "s/^hostname=//p" "$f")
+    grep -qx "status=1" "/var/lib/glusterd/vols/$v/info" 2>/dev/null && vol=$v
   done
   [ -n "$vol" ] || { down=0 deaf=0; continue; }
-  pid=$(pgrep -f -- "glusterfsd .*--brick-name $brick( |$)" | head -n1)
-  if [ -z "$pid" ]; then
+  proc=$(pgrep -af -- "glusterfsd .*--brick-name $brick( |$)" | head -n1)
+  if [ -z "$proc" ]; then
     deaf=0 down=$((down + 1))
     if [ "$down" -ge 3 ]; then
       echo "brick $brick of volume $vol has not run for 30 s: volume start $vol force"
@@ -129,7 +128,9 @@ while sleep 10; do
     continue
   fi
   down=0
-  [ $((tick % 3)) -eq 0 ] || continue
+  # The brick as the volume names it (host:path): its process was started with -s HOST.
+  pid=${proc%% *} name=$(sed -n "s/.* -s \([^ ]*\) .*/\1/p" <<<"$proc")
+  [ -n "$name" ] && [ $((tick % 3)) -eq 0 ] || continue
   # Only an explicit answer counts: a heal client that cannot run (self-heal off, glusterd busy) says nothing.
   status=$(timeout 60 gluster --mode=script volume heal "$vol" info 2>/dev/null |
     awk -v b="$name:$brick" '\''$1 == "Brick" && $2 == b { getline; if (sub(/^Status: /, "")) print; exit }'\'')
