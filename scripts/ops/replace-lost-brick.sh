@@ -87,12 +87,21 @@ else
       sleep 3
     done
   }
-  retry_connected volume reset-brick "$VOLUME_NAME" "$brick" start
-  log "reset-brick $brick start: $out"
-  # A refused start is fatal unless the brick is down anyway (a second run after a failed commit): commit would only
-  # answer "Source brick must be stopped" and hide the reason start gave.
-  if [ "$rc" -ne 0 ] && brick_online; then die "reset-brick $brick start failed: $out"; fi
-  retry_connected volume reset-brick "$VOLUME_NAME" "$brick" "$brick" commit force
+  # glusterd starts its local bricks when it regains server quorum, which can come a moment after this node sees its
+  # peers: a brick taken out by `start` just before is then back in service, and commit answers "Source brick must
+  # be stopped". Start and commit are tried again together then (a few times; anything else is an answer).
+  for attempt in 1 2 3 4 5; do
+    retry_connected volume reset-brick "$VOLUME_NAME" "$brick" start
+    log "reset-brick $brick start: $out"
+    start_out=$out
+    # A refused start is fatal unless the brick is down anyway (a second run after a failed commit): commit would
+    # only answer "Source brick must be stopped" and hide the reason start gave.
+    if [ "$rc" -ne 0 ] && brick_online; then die "reset-brick $brick start failed: $out"; fi
+    retry_connected volume reset-brick "$VOLUME_NAME" "$brick" "$brick" commit force
+    if [ "$rc" -eq 0 ] || [[ $out != *"must be stopped"* ]] || [ "$attempt" -eq 5 ]; then break; fi
+    log "reset-brick $brick commit: $out (glusterd put the brick back in service after start: again, attempt $((attempt + 1)))"
+    sleep 5
+  done
   if [ "$rc" -eq 0 ]; then
     log "reset-brick $brick: $out"
   else
@@ -106,7 +115,7 @@ else
         out=$(g volume start "$VOLUME_NAME" force 2>&1) || die "volume start $VOLUME_NAME force failed: $out"
         log "volume start $VOLUME_NAME force: $out"
         ;;
-      *) die "reset-brick failed: $out" ;;
+      *) die "reset-brick failed: $out (start had answered: $start_out)" ;;
     esac
   fi
 fi
