@@ -34,10 +34,11 @@ regex options (before or after the arguments):
   --print-no-ignored           list no ignored lines
   -L, --maxlines N             lines listed before "too many to print" (default 20); sets the
                                filter's maxlines as fail2ban-regex does
-  -r, --raw                    count host names matched by <HOST> as they are (without -r they count as
-                               missed: jailwatch never resolves names found in logs)
+  -r, --raw                    count host names matched by <HOST> as they are (without -r each counts
+                               as its addresses, from the system resolver)
   -d, --datepattern PATTERN    date pattern overriding the filter's
-  --usedns yes|warn|no         whether <HOST> also matches host names (no: addresses only)
+  --usedns yes|warn|no|raw     whether <HOST> also matches host names, resolved (no: addresses only,
+                               raw: names counted as they are)
   --timezone ZONE              zone for log times written without one (UTC, UTC+0200, ...)
   -j, --jobs N                 threads for big files (default: 2, or 1 on one core); single-line
                                filters only, the output is the same

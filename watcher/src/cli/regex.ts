@@ -190,6 +190,7 @@ export async function runRegex(argv: string[]): Promise<number> {
 
     const po = {
         rawHosts: p.options.has("raw"),
+        ...(usedns !== undefined ? { usedns } : {}),
         maxlines: maxlinesN > 0 ? maxlinesN : 20,
         printAllMatched: p.options.has("print-all-matched"),
         printAllMissed: p.options.has("print-all-missed"),

@@ -1,7 +1,8 @@
-// Host names in a jail: `usedns` (a `<HOST>` match that is a name is looked up with the system resolver, as
-// fail2ban does) and `ignoreip` entries that are names (looked up at start and reload). Lookups go through
-// getaddrinfo (/etc/hosts, then DNS, as nsswitch says); results are cached for a while so an attacker's name
-// repeated on every line costs one lookup, and the cache is bounded.
+// Host names, looked up with the system resolver (getaddrinfo: /etc/hosts, then DNS, as nsswitch says), as
+// fail2ban does. The server: a jail's `usedns` (a `<HOST>` match that is a name) and `ignoreip` entries that
+// are names (looked up at start and reload); results are cached for a while so an attacker's name repeated on
+// every line costs one lookup, and the cache is bounded. `jailwatch regex` resolves the names it counts with
+// lookupSync, as fail2ban-regex does with the same DNSUtils.dnsToIp.
 
 import { spawnSync } from "child_process";
 import * as dns from "dns";
@@ -43,18 +44,38 @@ export class HostResolver {
     }
 }
 
-/** Synchronous lookup for `ignoreip` names at start and reload (getent: the same resolver, bounded to 5 s). */
+/**
+ * Synchronous lookup, as fail2ban's DNSUtils.dnsToIp: getaddrinfo once for IPv4 and once for IPv6, without
+ * AI_ADDRCONFIG (getent's -A; else a host without a routable IPv6 address, or a namespace with only loopback,
+ * would drop names' addresses fail2ban gets). IPv4 addresses first; each getent is bounded to 5 s.
+ */
 export function lookupSync(name: string): string[] {
-    const r = spawnSync("getent", ["ahosts", name], { encoding: "utf8", timeout: 5000 });
+    const ips = new Set<string>();
+    for (const db of ["ahostsv4", "ahostsv6"]) {
+        for (const ip of getent(db, name)) {
+            // ahostsv6 asks for AI_V4MAPPED: a name without IPv6 addresses comes back as mapped IPv4 ones, which
+            // fail2ban's AF_INET6 lookup (no such flag) does not get.
+            if (db === "ahostsv6" && /^::ffff:\d/i.test(ip)) continue;
+            ips.add(ip);
+        }
+    }
+    return [...ips];
+}
+
+let noAddrconfig = ["-A"];
+
+function getent(db: string, name: string): string[] {
+    let r = spawnSync("getent", [...noAddrconfig, db, name], { encoding: "utf8", timeout: 5000 });
+    if (r.status === 64 && noAddrconfig.length) {
+        // getent before glibc 2.35 has no -A (its usage error, EX_USAGE): its lookups keep AI_ADDRCONFIG.
+        noAddrconfig = [];
+        r = spawnSync("getent", [db, name], { encoding: "utf8", timeout: 5000 });
+    }
     if (r.status !== 0 || !r.stdout) return [];
-    return [
-        ...new Set(
-            r.stdout
-                .split("\n")
-                .map(l => l.split(/\s+/)[0])
-                .filter(x => x),
-        ),
-    ];
+    return r.stdout
+        .split("\n")
+        .map(l => l.split(/\s+/)[0])
+        .filter(x => x);
 }
 
 /** Whether `text` is written like a host name (RFC 1123 labels), as opposed to a typo in an address. */

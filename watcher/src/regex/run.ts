@@ -6,17 +6,15 @@ import { expandTagsForDisplay } from "../filter/tags";
 import type { Filter, LineResult } from "../types";
 import type { PrintOptions, RegexStats } from "./report";
 import { DateOrder } from "./dateorder";
-import { localAddresses } from "./hosts";
+import { HostIds, hostMode } from "./hostids";
 import { VerboseCollector } from "./verbose";
 
 /** What a run keeps for the report (the listing thresholds and switches), plus how it counts lines. */
 export interface RunOptions extends PrintOptions {
-    /**
-     * `-r`: a host name matched by <HOST> counts as it is. Otherwise it counts as missed unless /etc/hosts names
-     * it: jailwatch never makes DNS queries for names from logs, and fail2ban-regex, which does, drops a failure
-     * whose name does not resolve.
-     */
+    /** `-r`: a host name matched by <HOST> counts as it is (as with usedns = raw), not as its addresses. */
     rawHosts?: boolean;
+    /** The filter's effective usedns (yes, warn, no, raw): what a host name from <HOST> counts as (hostids.ts). */
+    usedns?: string;
     /** `-o ip`: called with each matched (not ignored) line's address instead of collecting statistics. */
     onMatchOut?: (r: LineResult, line: string) => void;
     /** `-v`: also collect what the verbose report lists (see verbose.ts). */
@@ -45,6 +43,7 @@ export class RegexRun {
     private readonly window: Array<{ line: string; missed: boolean }> = [];
     private readonly maxlines: number;
     private readonly verbose?: VerboseCollector;
+    private readonly hostIds: HostIds;
 
     constructor(
         private readonly filter: Filter,
@@ -77,7 +76,8 @@ export class RegexRun {
         this.limit = opts.maxlines + 1;
         this.maxlines = def.maxlines ?? 1;
         this.dateOrder = new DateOrder(filter.dateTemplateList ?? []);
-        if (opts.verbose) this.verbose = new VerboseCollector(filter, opts.maxlines, !!opts.rawHosts);
+        this.hostIds = new HostIds(hostMode(!!opts.rawHosts, opts.usedns ?? def.options.usedns ?? "warn"));
+        if (opts.verbose) this.verbose = new VerboseCollector(filter, opts.maxlines, this.hostIds);
     }
 
     /** One counted line (already stripped of "\r\n"; empty and "#" lines never get here). */
@@ -88,22 +88,15 @@ export class RegexRun {
             // fail2ban-regex counts lines the prefregex matched; the filter says so in `prefMatched`.
             if (r.prefMatched) st.prefHits++;
         }
-        if (r.kind === "matched" && !this.opts.rawHosts) {
-            const g = r.groups;
-            if (
-                g &&
-                g.dns !== undefined &&
-                g.ip4 === undefined &&
-                g.ip6 === undefined &&
-                g.fid === undefined &&
-                !localName(g.dns)
-            ) {
-                r = { kind: "missed", time: r.time, dateTemplate: r.dateTemplate };
-            }
-        }
+        if (r.kind === "matched" && this.hostIds.mode !== "raw") r = this.withoutUnresolved(r);
         const out = this.opts.onMatchOut;
         if (out) {
-            if (r.kind === "matched" && !r.noFail) out(r, line);
+            if (r.kind === "matched" && !r.noFail) {
+                // fail2ban-regex prints one row per address a host name has, each with that address as its id.
+                const ips = this.hostIds.of(r);
+                if (ips === undefined) out(r, line);
+                else for (const ip of ips) out({ ...r, host: ip, fid: undefined }, line);
+            }
             return;
         }
         const dt = r.dateTemplate;
@@ -122,8 +115,10 @@ export class RegexRun {
         // match is an <F-NOFAIL> hit is missed and that regex's hit not counted; a pending multi-line match stays.
         const unfailed = r.kind === "matched" && !this.filter.checkAll && r.noFail === true && !r.pending;
         if (r.kind === "matched" && r.failregexIndex !== undefined && !unfailed) {
-            st.failHits[r.failregexIndex]++;
-            for (const k of r.alsoMatched ?? []) st.failHits[k]++;
+            // A hit per address of a host name, as fail2ban-regex counts them.
+            st.failHits[r.failregexIndex] += this.hostIds.of(r)?.length ?? 1;
+            const also = r.alsoHits;
+            if (also) for (const h of also) st.failHits[h.failregexIndex!] += this.hostIds.of(h)?.length ?? 1;
             if (this.verbose) this.verbose.hits(r);
         }
         // As fail2ban-regex: an <F-NOFAIL> hit (any of them, when every failregex is tried) makes the line ignored;
@@ -178,6 +173,30 @@ export class RegexRun {
             for (let i = taken.length - 1; i >= 0; i--) st.matchedLines.push(detach(taken[i]));
     }
 
+    /**
+     * A matched line without the hits whose host name has no address (fail2ban-regex gets no failure from them):
+     * missed when none is left. Lines whose <HOST> is an address come back as they are, looked up nowhere.
+     */
+    private withoutUnresolved(r: LineResult): LineResult {
+        const gone = (h: LineResult) => this.hostIds.of(h)?.length === 0;
+        const also = r.alsoHits;
+        if (!also) return gone(r) ? { kind: "missed", time: r.time, dateTemplate: r.dateTemplate } : r;
+        const kept = [r, ...also].filter(h => !gone(h));
+        if (kept.length === also.length + 1) return r;
+        if (kept.length === 0) return { kind: "missed", time: r.time, dateTemplate: r.dateTemplate };
+        const [first, ...rest] = kept;
+        const line: LineResult = { ...first, dateTemplate: r.dateTemplate, prefMatched: r.prefMatched };
+        delete line.alsoMatched;
+        delete line.alsoHits;
+        delete line.anyNoFail;
+        if (rest.length) {
+            line.alsoMatched = rest.map(h => h.failregexIndex!);
+            line.alsoHits = rest;
+        }
+        if (kept.some(h => h.noFail && !h.pending)) line.anyNoFail = true;
+        return line;
+    }
+
     finish(seconds: number): RegexStats {
         this.stats.seconds = seconds;
         this.dateOrder.repeat(this.sameDate, this.sameDateDistance);
@@ -186,10 +205,6 @@ export class RegexRun {
         if (this.verbose) this.stats.verbose = this.verbose.finish();
         return this.stats;
     }
-}
-
-function localName(name: string): boolean {
-    return localAddresses(name) !== undefined;
 }
 
 /** Lines a <SKIPLINES> tag matched (as the filter saw them: date text removed). */

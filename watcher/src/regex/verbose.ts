@@ -5,7 +5,7 @@
 import { normalizeIP } from "../jail/ipaddr";
 import type { Filter, LineResult } from "../types";
 import { localTimeString, pyDictOfStr } from "./pyrepr";
-import { localAddresses } from "./hosts";
+import type { HostIds } from "./hostids";
 
 /** The part of CompiledFilter the verbose report uses (absent on other Filter implementations). */
 interface Inspectable {
@@ -27,7 +27,7 @@ export class VerboseCollector {
     constructor(
         filter: Filter,
         maxlines: number,
-        private readonly rawHosts: boolean,
+        private readonly hostIds: HostIds,
     ) {
         this.filter = filter as Filter & Inspectable;
         this.data = { failHitLines: filter.definition.failregex.map(() => []), prefGroups: [] };
@@ -47,7 +47,7 @@ export class VerboseCollector {
             const i = h.failregexIndex;
             if (i === undefined) return;
             const when = localTimeString(h.time ?? this.now);
-            // fail2ban records a failure per address a host name resolves to (here: /etc/hosts only, see run.ts).
+            // fail2ban records a failure per address a host name resolves to.
             for (const id of this.ids(h)) {
                 this.data.failHitLines[i].push(`    ${id}  ${when}${failures > 1 ? " (multiple regex matched)" : ""}`);
                 if (!h.noFail || h.pending) failures++;
@@ -59,10 +59,7 @@ export class VerboseCollector {
 
     private ids(h: LineResult): string[] {
         if (h.pending) return ["None"];
-        const g = h.groups;
-        if (!this.rawHosts && g?.dns !== undefined && g.ip4 === undefined && g.ip6 === undefined && g.fid === undefined)
-            return localAddresses(g.dns) ?? [g.dns];
-        return [idText(h.fid ?? h.host)];
+        return this.hostIds.of(h)?.map(idText) ?? [idText(h.fid ?? h.host)];
     }
 
     finish(): VerboseData {
