@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { loadFilterFile } from "../../watcher/src/config/reader";
 import { compileFilter, failRegexDisplay } from "../../watcher/src/filter/filter";
+import { expandTags } from "../../watcher/src/filter/tags";
 import { ConfigError, FilterDefinition } from "../../watcher/src/types";
 
 const NOW = Date.UTC(2016, 4, 16, 0, 0, 0) / 1000;
@@ -230,5 +231,18 @@ describe("filter engine", () => {
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+});
+
+describe("usedns and <HOST>, as fail2ban's setUseDns reads the value", () => {
+    const host = (v: string) => new RegExp(`^${expandTags("<HOST>", v).replace(/\(\?P</g, "(?<")}$`);
+    it("'no' in any case, or a value fail2ban does not know, matches addresses only", () => {
+        for (const v of ["no", "NO", " No ", "bogus", "true"]) {
+            assert.ok(host(v).test("192.0.2.7"), v);
+            assert.ok(!host(v).test("attacker.example.com"), `${v}: a host name matched`);
+        }
+    });
+    it("'yes', 'warn', 'raw' in any case also match host names", () => {
+        for (const v of ["yes", "WARN", "Raw"]) assert.ok(host(v).test("attacker.example.com"), v);
     });
 });

@@ -46,15 +46,17 @@ const FTAG_RE = /<\/?[\w-]+\/?>/g;
 const FCUST_RE = /^(\/?)F-([A-Z0-9_-]+)$/;
 
 /**
- * Expands tags in a failregex/ignoreregex/prefregex. `useDns` "no" makes `<HOST>` accept addresses only.
+ * Expands tags in a failregex/ignoreregex/prefregex. `useDns` "no" (or a value fail2ban does not know) makes `<HOST>` accept addresses only.
  * Unknown tags stay as written (they are plain text to the regex).
  */
 export function expandTags(regex: string, useDns = "warn"): string {
+    // As fail2ban's setUseDns: any case, and a value it does not know is its safe "no" (addresses only).
+    const namesAllowed = ["yes", "warn", "raw"].includes(useDns.trim().toLowerCase());
     const open = new Set<string>();
     let skip = 0;
     return regex.replace(FTAG_RE, tag => {
         const tn = tag.slice(1, -1);
-        if (tn === "HOST") return useDns === "no" ? G_ADDR : `(?:${G_ADDR}|${G_DNS})`;
+        if (tn === "HOST") return namesAllowed ? `(?:${G_ADDR}|${G_DNS})` : G_ADDR;
         if (tn === "SKIPLINES") return String.raw`\n(?P<skiplines${skip++}>(?:(?:.*\n)*?))`;
         const st = STATIC[tn];
         if (st !== undefined) return st;
