@@ -90,9 +90,8 @@ WantedBy=multi-user.target" 0644 && changed=1
 # nodes boot at once that start sometimes loses a race (a port, the peers' handshake) and is never tried again. A
 # brick of a started volume that stays down for 30 s while glusterd runs is started with `volume start force`,
 # which starts only offline bricks; glusterd runs only with this brick filesystem mounted (its guard, below).
-# A running brick is not always a serving one: after a partition heals, glusterd can restart the brick on a new
-# port while its port map loses the entry (the old process signing out after the new one signed in), or a brick
-# hangs; glusterd then reports it online and no client can reach it. Every 30 s the keeper asks the heal client
+# A running brick is not always a serving one: a hung brick process (a stuck disk, a frozen process) is reported
+# online by glusterd, which only checks that the process exists, and no client can reach it. Every 30 s the keeper asks the heal client
 # (`heal info`, a client of every brick, no cluster lock) whether this brick answers; after two such checks in a row
 # say it does not, the brick process is stopped (killed if it does not stop) and started again with `start force`.
 keeper=/usr/local/lib/ha-wordpress/brick-keeper
@@ -132,8 +131,9 @@ while sleep 10; do
   pid=${proc%% *} name=$(sed -n "s/.* -s \([^ ]*\) .*/\1/p" <<<"$proc")
   [ -n "$name" ] && [ $((tick % 3)) -eq 0 ] || continue
   # Only an explicit answer counts: a heal client that cannot run (self-heal off, glusterd busy) says nothing.
+  # Each brick block lists the entries it has to heal between its "Brick" and "Status" lines.
   status=$(timeout 60 gluster --mode=script volume heal "$vol" info 2>/dev/null |
-    awk -v b="$name:$brick" '\''$1 == "Brick" && $2 == b { getline; if (sub(/^Status: /, "")) print; exit }'\'')
+    awk -v b="$name:$brick" '\''$1 == "Brick" { mine = ($2 == b) } mine && sub(/^Status: /, "") { print; exit }'\'')
   if [ -n "$status" ] && [ "$status" != Connected ]; then deaf=$((deaf + 1)); else deaf=0; fi
   if [ "$deaf" -ge 2 ]; then
     echo "brick $name:$brick (pid $pid) runs but does not answer clients (\"$status\" twice): restarting it"

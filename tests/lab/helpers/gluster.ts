@@ -57,7 +57,12 @@ export async function brickOnline(name: string): Promise<Record<string, boolean>
 export async function bricksServing(name: string): Promise<Record<string, boolean>> {
     const r = await tryOnHost(name, `gluster --mode=script volume heal ${VOL} info`, 60_000);
     const out: Record<string, boolean> = {};
-    for (const m of r.stdout.matchAll(/^Brick (\S+)\nStatus: ([^\n]*)/gm)) out[m[1]] = m[2].trim() === "Connected";
+    // A brick's block lists the entries it has to heal between its "Brick" and "Status" lines.
+    for (const block of r.stdout.split(/^Brick /m).slice(1)) {
+        const name = block.slice(0, block.indexOf("\n")).trim();
+        const status = /^Status: (.*)$/m.exec(block);
+        if (name && status) out[name] = status[1].trim() === "Connected";
+    }
     return out;
 }
 
