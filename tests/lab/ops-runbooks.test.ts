@@ -266,24 +266,38 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                 const writeRetrying = (n: string, text: string) =>
                     waitFor(
                         `${n} to write split.txt`,
-                        async () => (await tryOnHost(n, `echo "${text}" > ${MNT}/ops/split.txt`)).code === 0,
+                        // fsync: the command returns once the bricks hold the data (close() alone returns before,
+                        // write-behind still sending it).
+                        async () =>
+                            (await tryOnHost(n, `echo "${text}" | dd of=${MNT}/ops/split.txt conv=fsync status=none`))
+                                .code === 0,
                         120_000,
                         1_000,
                     );
                 const onBricks = (names: string[], text: string) =>
-                    withBrickDiagnostics(NAMES, () =>
-                        waitFor(
-                            `split.txt on the bricks of ${names.join(", ")}`,
-                            async () => {
-                                for (const n of names)
-                                    if ((await tryOnHost(n, `cat ${BRICK}/ops/split.txt`)).stdout !== text)
-                                        return false;
-                                return true;
-                            },
-                            60_000,
-                            500,
-                        ),
-                    );
+                    withBrickDiagnostics(NAMES, async () => {
+                        try {
+                            await waitFor(
+                                `split.txt on the bricks of ${names.join(", ")}`,
+                                async () => {
+                                    for (const n of names)
+                                        if ((await tryOnHost(n, `cat ${BRICK}/ops/split.txt`)).stdout !== text)
+                                            return false;
+                                    return true;
+                                },
+                                60_000,
+                                500,
+                            );
+                        } catch (e) {
+                            const held = await Promise.all(
+                                names.map(
+                                    async n =>
+                                        `${n}: ${JSON.stringify((await tryOnHost(n, `cat ${BRICK}/ops/split.txt`)).stdout)}`,
+                                ),
+                            );
+                            throw new Error(`${(e as Error).message}; the bricks hold ${held.join(", ")}`);
+                        }
+                    });
                 // The writer's own client must reach the live bricks, or its write lands on fewer of them: glusterd
                 // reports a restarted brick online before every client has reconnected to it.
                 const writerReaches = (writer: string, bricks: number[]) =>
