@@ -134,8 +134,15 @@ describe("lab: the site in a browser (Chromium through the load balancer; up's U
         const page = b!.page;
         b!.clearLog();
         await page.goto(`${SITE_URL}/wp-login.php`);
+        // wp-login.php moves the focus to the user field 200 ms after it loads: a fill of the password before
+        // that typed it into the user field (seen in a clean-clone run). Wait for that focus, then check both.
+        await page
+            .waitForFunction("document.activeElement?.id === 'user_login'", undefined, { timeout: 5_000 })
+            .catch(() => undefined);
         await page.fill("#user_login", LAB_SITE.adminUser);
         await page.fill("#user_pass", secrets.adminPassword);
+        assert.strictEqual(await page.inputValue("#user_login"), LAB_SITE.adminUser, "the user field");
+        assert.ok((await page.inputValue("#user_pass")) === secrets.adminPassword, "the password field");
         // The first dashboard after a login runs WordPress's update checks, which wait out api.wordpress.org in a
         // lab without internet: the click's navigation may take longer than playwright's 30 s default.
         await Promise.all([

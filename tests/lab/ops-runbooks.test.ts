@@ -298,6 +298,32 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                             throw new Error(`${(e as Error).message}; the bricks hold ${held.join(", ")}`);
                         }
                     });
+                const onBricksNow = async (names: string[], text: string) => {
+                    for (const n of names)
+                        if ((await tryOnHost(n, `cat ${BRICK}/ops/split.txt`)).stdout !== text) return false;
+                    return true;
+                };
+                // A write that the writer's client reports done (fsync included) yet that does not reach the live
+                // bricks within 20 s is written again, up to three times, before the full wait with diagnostics.
+                const writeOnto = async (writer: string, names: string[], text: string) => {
+                    for (let attempt = 1; attempt <= 3; attempt++) {
+                        await writeRetrying(writer, text);
+                        const landed = await waitFor(
+                            "the write on the bricks",
+                            () => onBricksNow(names, `${text}\n`),
+                            20_000,
+                            500,
+                        ).then(
+                            () => true,
+                            () => false,
+                        );
+                        if (landed) return;
+                        console.log(
+                            `      ${writer}'s write of split.txt not on the bricks of ${names.join(", ")} after 20 s (attempt ${attempt})`,
+                        );
+                    }
+                    await onBricks(names, `${text}\n`);
+                };
                 // The writer's own client must reach the live bricks, or its write lands on fewer of them: glusterd
                 // reports a restarted brick online before every client has reconnected to it.
                 const writerReaches = (writer: string, bricks: number[]) =>
@@ -324,16 +350,13 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                     await killPids(brickPid(N1));
                     await bricksUp(2);
                     await writerReaches(N2, [1, 2]);
-                    await writeRetrying(N2, "written while node 1's brick was down");
-                    // close() returns before the data is on the bricks (flush-behind): wait until both live ones
-                    // hold it, or the next step kills them with the write still in flight.
-                    await onBricks([N2, N3], "written while node 1's brick was down\n");
+                    await writeOnto(N2, [N2, N3], "written while node 1's brick was down");
+                    // writeOnto returns once both live bricks hold it: the next step kills them.
                     await gluster(N1, `volume start ${VOL} force`);
                     await bricksUp(3);
                     await killPids([...brickPid(N2), ...brickPid(N3)]);
                     await writerReaches(N1, [0]);
-                    await writeRetrying(N1, "written while the other two bricks were down");
-                    await onBricks([N1], "written while the other two bricks were down\n");
+                    await writeOnto(N1, [N1], "written while the other two bricks were down");
                     await gluster(N1, `volume start ${VOL} force`);
                     await bricksUp(3);
                 } finally {
