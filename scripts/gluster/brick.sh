@@ -91,9 +91,10 @@ WantedBy=multi-user.target" 0644 && changed=1
 # brick of a started volume that stays down for 30 s while glusterd runs is started with `volume start force`,
 # which starts only offline bricks; glusterd runs only with this brick filesystem mounted (its guard, below).
 # A running brick is not always a serving one: a hung brick process (a stuck disk, a frozen process) is reported
-# online by glusterd, which only checks that the process exists, and no client can reach it. Every 30 s the keeper asks the heal client
-# (`heal info`, a client of every brick, no cluster lock) whether this brick answers; after two such checks in a row
-# say it does not, the brick process is stopped (killed if it does not stop) and started again with `start force`.
+# online by glusterd, which only checks that the process exists, and no client can reach it. Every 30 s the keeper
+# asks the heal client (`heal info`, a client of every brick, no cluster lock) whether this brick answers; after two
+# such checks in a row say it does not, the brick process is stopped (killed if it does not stop) and started again
+# with `start force`.
 keeper=/usr/local/lib/ha-wordpress/brick-keeper
 # shellcheck disable=SC2016 # the keeper's own variables, expanded when it runs
 write_if_changed "$keeper" '#!/bin/bash

@@ -274,17 +274,17 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                         120_000,
                         1_000,
                     );
+                const onBricksNow = async (names: string[], text: string) => {
+                    for (const n of names)
+                        if ((await tryOnHost(n, `cat ${BRICK}/ops/split.txt`)).stdout !== text) return false;
+                    return true;
+                };
                 const onBricks = (names: string[], text: string) =>
                     withBrickDiagnostics(NAMES, async () => {
                         try {
                             await waitFor(
                                 `split.txt on the bricks of ${names.join(", ")}`,
-                                async () => {
-                                    for (const n of names)
-                                        if ((await tryOnHost(n, `cat ${BRICK}/ops/split.txt`)).stdout !== text)
-                                            return false;
-                                    return true;
-                                },
+                                () => onBricksNow(names, text),
                                 60_000,
                                 500,
                             );
@@ -298,11 +298,6 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                             throw new Error(`${(e as Error).message}; the bricks hold ${held.join(", ")}`);
                         }
                     });
-                const onBricksNow = async (names: string[], text: string) => {
-                    for (const n of names)
-                        if ((await tryOnHost(n, `cat ${BRICK}/ops/split.txt`)).stdout !== text) return false;
-                    return true;
-                };
                 // A write that the writer's client reports done (fsync included) yet that does not reach the live
                 // bricks within 20 s is written again, up to three times, before the full wait with diagnostics.
                 const writeOnto = async (writer: string, names: string[], text: string) => {
