@@ -263,23 +263,54 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                     glusterProcesses(n)
                         .filter(p => p.comm === "glusterfsd")
                         .map(p => p.pid);
-                const writeRetrying = (n: string, text: string) =>
-                    waitFor(
-                        `${n} to write split.txt`,
-                        // fsync: the command returns once the bricks hold the data (close() alone returns before,
-                        // write-behind still sending it).
-                        async () =>
-                            (await tryOnHost(n, `echo "${text}" | dd of=${MNT}/ops/split.txt conv=fsync status=none`))
-                                .code === 0,
-                        120_000,
-                        1_000,
+                // Each write goes through a client mounted for it alone: the node's own mount carries the earlier
+                // tests' history (frozen by the hung-client test, its peers power-cut), and twice on CI it reported
+                // an fsynced write done that one connected live brick never held.
+                const FRESH = "/mnt/split-write";
+                const freshLog = `/var/log/glusterfs/${FRESH.slice(1).replace(/\//g, "-")}.log`;
+                const writeOnce = async (writer: string, bricks: number[], text: string) => {
+                    await onHost(
+                        writer,
+                        `mkdir -p ${FRESH} && { mountpoint -q ${FRESH} || mount -t glusterfs ${writer}:/${VOL} ${FRESH}; }`,
                     );
+                    try {
+                        // The new client connects to the bricks after mount returns: a write before it reaches
+                        // them all lands on fewer.
+                        await withBrickDiagnostics(NAMES, () =>
+                            waitFor(
+                                `${writer}'s new client connected to brick(s) ${bricks.map(b => NAMES[b]).join(", ")}`,
+                                async () => {
+                                    const c = await clientConnections(writer, FRESH);
+                                    return bricks.every(b => c[b]);
+                                },
+                                120_000,
+                                1_000,
+                            ),
+                        );
+                        await waitFor(
+                            `${writer} to write split.txt`,
+                            // fsync: the command returns once the bricks hold the data (close() alone returns
+                            // before, write-behind still sending it).
+                            async () =>
+                                (
+                                    await tryOnHost(
+                                        writer,
+                                        `echo "${text}" | dd of=${FRESH}/ops/split.txt conv=fsync status=none`,
+                                    )
+                                ).code === 0,
+                            120_000,
+                            1_000,
+                        );
+                    } finally {
+                        await tryOnHost(writer, `umount ${FRESH} || umount -l ${FRESH}`);
+                    }
+                };
                 const onBricksNow = async (names: string[], text: string) => {
                     for (const n of names)
                         if ((await tryOnHost(n, `cat ${BRICK}/ops/split.txt`)).stdout !== text) return false;
                     return true;
                 };
-                const onBricks = (names: string[], text: string) =>
+                const onBricks = (writer: string, names: string[], text: string) =>
                     withBrickDiagnostics(NAMES, async () => {
                         try {
                             await waitFor(
@@ -295,14 +326,21 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                                         `${n}: ${JSON.stringify((await tryOnHost(n, `cat ${BRICK}/ops/split.txt`)).stdout)}`,
                                 ),
                             );
-                            throw new Error(`${(e as Error).message}; the bricks hold ${held.join(", ")}`);
+                            // The writing client's own account of what each brick answered.
+                            const log = await tryOnHost(writer, `grep -E '[]] [EW] [[]' ${freshLog} | tail -n 20`);
+                            throw new Error(
+                                `${(e as Error).message}; the bricks hold ${held.join(", ")}\n` +
+                                    `${writer}'s client log (warnings, errors):\n${log.stdout}`,
+                            );
                         }
                     });
                 // A write that the writer's client reports done (fsync included) yet that does not reach the live
-                // bricks within 20 s is written again, up to three times, before the full wait with diagnostics.
-                const writeOnto = async (writer: string, names: string[], text: string) => {
+                // bricks within 20 s is written again, by a new client, up to three times, before the full wait with
+                // diagnostics.
+                const writeOnto = async (writer: string, bricks: number[], text: string) => {
+                    const names = bricks.map(b => NAMES[b]);
                     for (let attempt = 1; attempt <= 3; attempt++) {
-                        await writeRetrying(writer, text);
+                        await writeOnce(writer, bricks, text);
                         const landed = await waitFor(
                             "the write on the bricks",
                             () => onBricksNow(names, `${text}\n`),
@@ -317,22 +355,8 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                             `      ${writer}'s write of split.txt not on the bricks of ${names.join(", ")} after 20 s (attempt ${attempt})`,
                         );
                     }
-                    await onBricks(names, `${text}\n`);
+                    await onBricks(writer, names, `${text}\n`);
                 };
-                // The writer's own client must reach the live bricks, or its write lands on fewer of them: glusterd
-                // reports a restarted brick online before every client has reconnected to it.
-                const writerReaches = (writer: string, bricks: number[]) =>
-                    withBrickDiagnostics(NAMES, () =>
-                        waitFor(
-                            `${writer}'s client connected to brick(s) ${bricks.map(b => NAMES[b]).join(", ")}`,
-                            async () => {
-                                const c = await clientConnections(writer);
-                                return bricks.every(b => c[b]);
-                            },
-                            120_000,
-                            1_000,
-                        ),
-                    );
                 // glusterd's view (heal info, the bricks' own, needs the self-heal daemon on).
                 const bricksUp = (want: number) =>
                     waitFor(
@@ -344,14 +368,12 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                 try {
                     await killPids(brickPid(N1));
                     await bricksUp(2);
-                    await writerReaches(N2, [1, 2]);
-                    await writeOnto(N2, [N2, N3], "written while node 1's brick was down");
+                    await writeOnto(N2, [1, 2], "written while node 1's brick was down");
                     // writeOnto returns once both live bricks hold it: the next step kills them.
                     await gluster(N1, `volume start ${VOL} force`);
                     await bricksUp(3);
                     await killPids([...brickPid(N2), ...brickPid(N3)]);
-                    await writerReaches(N1, [0]);
-                    await writeOnto(N1, [N1], "written while the other two bricks were down");
+                    await writeOnto(N1, [0], "written while the other two bricks were down");
                     await gluster(N1, `volume start ${VOL} force`);
                     await bricksUp(3);
                 } finally {

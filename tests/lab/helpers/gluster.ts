@@ -173,10 +173,10 @@ export async function withBrickDiagnostics<T>(names: string[], wait: () => Promi
  * Which bricks a host's FUSE client is connected to, in brick order (the mount's `.meta` view of its protocol/client
  * translators): what that node's writes reach, which glusterd's `volume status` does not show.
  */
-export async function clientConnections(name: string): Promise<boolean[]> {
+export async function clientConnections(name: string, mountPoint = LAB_GLUSTER.mountPoint): Promise<boolean[]> {
     const out = await onHost(
         name,
-        `for c in 0 1 2; do grep -m1 '^connected' ${LAB_GLUSTER.mountPoint}/.meta/graphs/active/${VOL}-client-$c/private || echo 'connected = ?'; done`,
+        `for c in 0 1 2; do grep -m1 '^connected' ${mountPoint}/.meta/graphs/active/${VOL}-client-$c/private || echo 'connected = ?'; done`,
     );
     return out
         .trim()
