@@ -372,7 +372,8 @@ describe("lab: day-two operations (gluster-health and the README's runbooks) on 
                     await killPids(brickPid(N1));
                     await bricksUp(2);
                     await writeOnto(N2, [1, 2], "written while node 1's brick was down");
-                    // writeOnto returns once both live bricks hold it: the next step kills them.
+                    // writeOnto returns once the writer's brick holds it (node 3's too, but for the case it shows):
+                    // the next step kills them.
                     await gluster(N1, `volume start ${VOL} force`);
                     await bricksUp(3);
                     await killPids([...brickPid(N2), ...brickPid(N3)]);
