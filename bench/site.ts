@@ -11,6 +11,8 @@
 //   uploader does) on node 1; pollers on every node ask their own Nginx (bypassing Varnish, which would store a 404)
 //   every 10 ms until it serves the file. Reported: the time until the last node serves it.
 // - wp-admin: the dashboard for a logged-in admin (log in once through the load balancer), volume and local.
+// - syscalls: where the volume's extra time goes: node 1's PHP-FPM workers traced with perf while they render pages
+//   from the volume and then from local disk, per system call (bench/siteSyscalls.ts).
 // - settings: each tuning setting taken back to its default in turn (bench/siteSettings.ts), the uncached page measured against the tuned lab right before it, and
 //   put back; the table shows which setting moves volume/local most.
 // Targets: uncached page on the volume <= 1.2x local (median), the upload served by every node <= 1 s.
@@ -26,6 +28,7 @@ import { readScript } from "../components/hostStep";
 import { Sample } from "./labLoadGen";
 import { ALL_REVERTED, REVERTED, Reverted, deployedValue, glusterCommands } from "./siteSettings";
 import { fmtMs, labStack, load, machineNote, percentile, table } from "./labBench";
+import { syscallsPart } from "./siteSyscalls";
 
 const LOCAL_ROOT = "/srv/bench-wp-local";
 const LOCAL_HOST = "bench-local";
@@ -33,6 +36,7 @@ const LOCAL_HOST = "bench-local";
 const SITE_FILE = "/etc/nginx/sites-enabled/zz-ha-bench-local";
 const TARGET_RATIO = 1.2;
 const TARGET_UPLOAD_MS = 1000;
+const PARTS = "page,syscalls,settings,admin,cached,upload";
 
 function arg(ctx: BenchContext, name: string, dflt: number): number {
     const a = ctx.args.find(x => x.startsWith(`--${name}=`));
@@ -287,10 +291,8 @@ export async function run(ctx: BenchContext): Promise<Check[]> {
     const client = hosts[CLIENT_HOSTS[0].name];
     const rounds = arg(ctx, "rounds", ctx.quick ? 20 : 60);
     const cachedTotal = arg(ctx, "cached", ctx.quick ? 500 : 3000);
-    // --parts=page,settings,admin,cached,upload (default all): a run of only some of them, e.g. by hand on a lab.
-    const parts = new Set(
-        (ctx.args.find(a => a.startsWith("--parts="))?.slice(8) ?? "page,settings,admin,cached,upload").split(","),
-    );
+    // --parts=page,syscalls,... (default all of PARTS): a run of only some of them, e.g. by hand on a lab.
+    const parts = new Set((ctx.args.find(a => a.startsWith("--parts="))?.slice(8) ?? PARTS).split(","));
     const note = await machineNote();
     const tuning = (
         await sh(
@@ -334,6 +336,15 @@ export async function run(ctx: BenchContext): Promise<Check[]> {
                 detail: `${fmtMs(percentile(vol, 50))} vs ${fmtMs(percentile(loc, 50))}, ${ratio.toFixed(2)}x; p99 ${fmtMs(percentile(vol, 99))} vs ${fmtMs(percentile(loc, 99))}`,
             });
         }
+        if (parts.has("syscalls"))
+            checks.push(
+                await syscallsPart(
+                    nodes[0],
+                    { volume: LB_PUBLIC_IP, local: LOCAL_HOST },
+                    arg(ctx, "syscall-rounds", ctx.quick ? 5 : 20),
+                    ctx.tmp,
+                ),
+            );
         if (parts.has("settings"))
             checks.push(await settingsPart(client, nodes, arg(ctx, "setting-rounds", ctx.quick ? 10 : 30)));
         if (parts.has("admin")) {

@@ -21,6 +21,7 @@ const reset = (names: string[]) => names.map(n => [n, "reset"] as const);
 const PHP_DEFAULT_REVALIDATE = "opcache.revalidate_freq = 2\n";
 const PHP_DEFAULT_REALPATH = "realpath_cache_ttl = 120\n";
 const PHP_DEFAULT_OPCACHE_SIZE = "opcache.max_accelerated_files = 10000\nopcache.interned_strings_buffer = 8\n";
+const PHP_DEFAULT_FILE_OVERRIDE = "opcache.enable_file_override = 0\n";
 
 /**
  * The settings measured one at a time, then all of them at once. Gluster groups follow the translators: md-cache's
@@ -43,6 +44,7 @@ export const REVERTED: ReadonlyArray<Reverted> = [
     { name: "opcache.revalidate_freq 10 s -> 2 s", php: PHP_DEFAULT_REVALIDATE },
     { name: "realpath_cache_ttl 600 s -> 120 s", php: PHP_DEFAULT_REALPATH },
     { name: "opcache file slots and string buffer -> defaults", php: PHP_DEFAULT_OPCACHE_SIZE },
+    { name: "opcache.enable_file_override -> off", php: PHP_DEFAULT_FILE_OVERRIDE },
 ];
 
 /** Every setting above reverted at once: what the tuning as a whole is worth. */

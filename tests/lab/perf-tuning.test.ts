@@ -82,7 +82,8 @@ $s = function_exists('opcache_get_status') ? opcache_get_status(false) : false;
 echo json_encode(['sapi' => PHP_SAPI, 'opcache' => $s !== false && $s['opcache_enabled'],
   'validate' => ini_get('opcache.validate_timestamps'), 'freq' => ini_get('opcache.revalidate_freq'),
   'mem' => ini_get('opcache.memory_consumption'), 'files' => ini_get('opcache.max_accelerated_files'),
-  'rp_ttl' => ini_get('realpath_cache_ttl'), 'rp_size' => ini_get('realpath_cache_size')]);
+  'rp_ttl' => ini_get('realpath_cache_ttl'), 'rp_size' => ini_get('realpath_cache_size'),
+  'override' => ini_get('opcache.enable_file_override')]);
 PHP`,
         );
         try {
@@ -100,6 +101,7 @@ PHP`,
                         files: "20000",
                         rp_ttl: "600",
                         rp_size: "4096K",
+                        override: "1",
                     },
                     `${n}: ${body}`,
                 );

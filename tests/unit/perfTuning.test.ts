@@ -121,6 +121,9 @@ describe("performance tuning in the plans", () => {
         assert.ok(Number(ini["opcache.memory_consumption"]) >= 128);
         assert.ok(Number(ini["opcache.max_accelerated_files"]) >= 10000);
         assert.ok(ini["realpath_cache_size"] && ini["realpath_cache_ttl"]);
+        // The opcache answers file_exists() for the scripts it holds; only timestamp validation keeps that answer
+        // within the revalidate_freq bound (without it a deleted script would be "found" until PHP-FPM restarts).
+        assert.strictEqual(ini["opcache.enable_file_override"], "1");
     });
 
     // php-fpm8.2 and php are installed on the test machine (.ci/run): the real tools judge the real files.
